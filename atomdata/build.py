@@ -1,0 +1,229 @@
+"""The build: snapshots in the store → validated tables in ``processed/``.
+
+Thin steps, each in its own module: type each snapshot (transform.records), attribute
+organizations (registry), resolve lineage (transform.lineage), measure downloads per month
+(transform.monthly), aggregate shares (transform.shares), validate (schemas), then write every
+table to a temporary folder that replaces ``processed/`` in one step. A build that fails leaves
+the previous outputs exactly as they were.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import AtomdataError
+from .ingest import store
+from .io import staging_dir, to_csv_bytes
+from .registry import attribute, load_registry
+from .schemas import TABLES
+from .transform import lineage, monthly, shares
+from .transform.records import load_snapshot
+from .validate import validate_tables
+
+DQ_COLUMNS = ["kind", "snapshot", "month", "model_id", "org", "value", "detail", "action"]
+
+
+@dataclass
+class BuildResult:
+    tables: dict[str, pd.DataFrame]
+    snapshots: list[store.Snapshot]
+    out: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        t = self.tables
+        dbc = t["downloads_by_country"]
+        lines = [f"snapshots: {len(self.snapshots)} ({self.snapshots[0].name} … {self.snapshots[-1].name})",
+                 f"models: {len(t['models'])}  derivatives: {len(t['derivatives'])}",
+                 f"months measured: {', '.join(sorted(dbc['month'].unique())) or 'none'}"]
+        if not dbc.empty:
+            last = dbc[dbc["month"] == dbc["month"].max()]
+            by_region = last.groupby("region")["share"].sum().sort_values(ascending=False)
+            lines.append(f"latest month {last['month'].iloc[0]} share by region: " +
+                         ", ".join(f"{r} {s:.1%}" for r, s in by_region.items()))
+        dq = t["data_quality"]["kind"].value_counts()
+        if len(dq):
+            lines.append("data quality: " + ", ".join(f"{k} {v}" for k, v in dq.items()))
+        if self.out:
+            lines.append(f"tables written to {self.out}")
+        return "\n".join(lines)
+
+
+def read_snapshots(snaps: list[store.Snapshot], progress=None):
+    """Type every snapshot (checksum verified). Returns records (with ``snapshot``) and edges."""
+    recs, edges = [], []
+    for snap in snaps:
+        snap.verify()
+        r, e = load_snapshot(snap.data_path)
+        r["snapshot"] = snap.name
+        r["date"] = pd.Timestamp(snap.date)
+        e["snapshot"] = snap.name
+        recs.append(r)
+        edges.append(e)
+        if progress:
+            progress(1)
+    return recs, edges
+
+
+def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = None, tolerance_days: int = 3,
+                 period: str = "month", progress=None) -> BuildResult:
+    scope = scope or shares.Scope()
+    registry = load_registry(registry_file)
+    snaps = store.list_snapshots(raw)
+    if not snaps:
+        raise AtomdataError(f"{raw}: no snapshots in the store; import some with `atomdata ingest dump PATH`")
+    recs, edges = read_snapshots(snaps, progress)
+    order = {s.name: i for i, s in enumerate(snaps)}
+    allrecs = pd.concat(recs, ignore_index=True)
+    seen = allrecs.groupby("model_id")["snapshot"].agg(["first", "last"])
+    latest = allrecs.drop_duplicates("model_id", keep="last").reset_index(drop=True)
+    alledges = pd.concat(edges, ignore_index=True)
+    latest_snap = latest.set_index("model_id")["snapshot"]
+    alledges = alledges[alledges["snapshot"].to_numpy() == alledges["model_id"].map(latest_snap).to_numpy()]
+
+    # -- models
+    att = attribute(latest["org"], registry)
+    models = pd.DataFrame({
+        "model_id": latest["model_id"],
+        "org": latest["org"],
+        "registry_org": att["registry_org"],
+        "country": att["country"],
+        "region": att["region"],
+        "first_party": latest["base_id"].isna(),
+        "relation": latest["relation"],
+        "base_model_id": latest["base_id"],
+        "created_at": latest["created_at"].dt.normalize(),
+        "pipeline_tag": latest["pipeline_tag"],
+        "library_name": latest["library_name"],
+        "license": latest["license"],
+        "params_b": (latest["params"].astype("Float64") / 1e9).round(3),
+        "first_seen": latest["model_id"].map(seen["first"]),
+        "last_seen": latest["model_id"].map(seen["last"]),
+    }).sort_values("model_id", kind="stable").reset_index(drop=True)
+
+    # -- lineage
+    roots = lineage.resolve(latest[["model_id", "base_id"]])
+    ratt = attribute(roots["root_org"], registry)
+    dmeta = latest.set_index("model_id")
+    derivs = pd.DataFrame({
+        "model_id": roots["model_id"],
+        "created_at": roots["model_id"].map(dmeta["created_at"]).dt.normalize(),
+        "relation": roots["model_id"].map(dmeta["relation"]),
+        "base_model_id": roots["model_id"].map(dmeta["base_id"]),
+        "n_bases": roots["model_id"].map(dmeta["n_bases"]).astype("Int64"),
+        "root_model_id": roots["root_model_id"],
+        "root_org": roots["root_org"],
+        "root_country": ratt["country"],
+        "root_region": ratt["region"],
+        "depth": roots["depth"],
+        "lineage_status": roots["lineage_status"],
+    }).sort_values("model_id", kind="stable").reset_index(drop=True)
+
+    # -- downloads per month
+    has_counter = [s.name for s in snaps if {"downloadsAllTime", "downloads"} & set(s.fields)]
+    readings = allrecs[allrecs["snapshot"].isin(has_counter)][["snapshot", "date", "model_id", "downloads_all_time", "downloads_30d"]]
+    snaptab = pd.DataFrame({"snapshot": [s.name for s in snaps if s.name in has_counter],
+                            "date": [pd.Timestamp(s.date) for s in snaps if s.name in has_counter]})
+    per_model, unmeasured = monthly.downloads_per_period(readings, snaptab, period, tolerance_days)
+    per_model = per_model.rename(columns={"period": "month"})
+
+    dbc = shares.downloads_by_country(per_model, models, scope)
+    dvc = shares.derivatives_by_country(derivs)
+
+    snapshots = pd.DataFrame({
+        "name": [s.name for s in snaps],
+        "date": [pd.Timestamp(s.date) for s in snaps],
+        "kind": [s.manifest.get("kind", "dump") for s in snaps],
+        "source": [s.manifest.get("source", "") for s in snaps],
+        "license": [s.manifest.get("license") for s in snaps],
+        "rows": [s.manifest.get("rows") for s in snaps],
+        "sha256": [s.sha256 for s in snaps],
+        "fields": [" ".join(s.fields) for s in snaps],
+    })
+
+    dq = data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, period)
+    tables = {
+        "organizations": registry,
+        "models": models,
+        "model_downloads_monthly": per_model,
+        "downloads_by_country": dbc,
+        "derivatives": derivs,
+        "derivatives_by_country": dvc,
+        "snapshots": snapshots,
+        "data_quality": dq,
+    }
+    tables = validate_tables({k: tables[k] for k in TABLES})
+    return BuildResult(tables, snaps)
+
+
+def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, period) -> pd.DataFrame:
+    parts = []
+    r = monthly.flag_stale(readings)
+    st = r[r["stale"]]
+    if not st.empty:
+        parts.append(pd.DataFrame({
+            "kind": "counter_decreased", "snapshot": st["snapshot"], "month": None, "model_id": st["model_id"], "org": None,
+            "value": (st["previous_max"] - st["downloads_all_time"]).astype("Float64"),
+            "detail": "all-time downloads " + st["downloads_all_time"].astype("string") + " below an earlier reading of " + st["previous_max"].astype("Int64").astype("string"),
+            "action": "reading treated as stale: not used as a month boundary; no negative downloads",
+        }))
+    for _, row in unmeasured.iterrows():
+        parts.append(pd.DataFrame([{"kind": "period_not_measured", "snapshot": None, "month": row["period"] if period == "month" else None,
+                                    "model_id": None, "org": None, "value": None,
+                                    "detail": f"{period} {row['period']}: {row['detail']}", "action": "no downloads reported for it; nothing invented"}]))
+    bounds = monthly.period_starts(snaptab["date"].min().date(), snaptab["date"].max().date(), period) if not snaptab.empty else []
+    for name, date in zip(snaptab["snapshot"], snaptab["date"]):
+        nearest = min((abs((pd.Timestamp(b) - date).days) for b in bounds), default=None)
+        if nearest is not None and nearest > tolerance_days:
+            parts.append(pd.DataFrame([{"kind": "snapshot_off_boundary", "snapshot": name, "month": None, "model_id": None, "org": None,
+                                        "value": float(nearest), "detail": f"{nearest} days from the nearest {period} boundary (tolerance {tolerance_days})",
+                                        "action": "used only to detect stale counters, not as a boundary reading"}]))
+    # organizations the registry lacks: their in-pipeline first-party downloads show the coverage
+    pipe = models["first_party"] & (models["pipeline_tag"].isin(scope.pipelines).fillna(False) if scope.pipelines else True)
+    cand = models[pipe][["model_id", "org", "registry_org"]]
+    pm = per_model.merge(cand, on="model_id")
+    if not pm.empty:
+        cover = pm.assign(mapped=pm["registry_org"].notna()).groupby("month").apply(
+            lambda g: g.loc[g["mapped"], "downloads"].sum() / max(g["downloads"].sum(), 1), include_groups=False)
+        parts.append(pd.DataFrame({"kind": "coverage", "snapshot": None, "month": cover.index, "model_id": None, "org": None,
+                                   "value": cover.astype("Float64").to_numpy(),
+                                   "detail": "share of first-party downloads in the scope's pipelines whose organization is in the registry",
+                                   "action": "unmapped organizations are excluded from the default scope and listed as unmapped_org"}))
+        um = pm[pm["registry_org"].isna()].groupby("org")["downloads"].sum().sort_values(ascending=False)
+        parts.append(pd.DataFrame({"kind": "unmapped_org", "snapshot": None, "month": None, "model_id": None, "org": um.index.astype("string"),
+                                   "value": um.astype("Float64").to_numpy(),
+                                   "detail": "organization not in the registry; value = its first-party downloads over all measured months",
+                                   "action": "counted as region unknown; outside the default scope"}))
+    for status, action in (("cycle", "no root; counted as unknown"), ("self_reference", "self-link ignored; the model is its own root")):
+        bad = derivs[derivs["lineage_status"] == status]
+        if not bad.empty:
+            parts.append(pd.DataFrame({"kind": f"lineage_{status}", "snapshot": None, "month": None, "model_id": bad["model_id"], "org": None,
+                                       "value": None, "detail": "declared base chain: " + status.replace("_", " "), "action": action}))
+    out = derivs[derivs["lineage_status"] == "outside_snapshot"]
+    if not out.empty:
+        parts.append(pd.DataFrame({"kind": "lineage_outside_snapshot", "snapshot": None, "month": None, "model_id": out["model_id"],
+                                   "org": out["root_org"], "value": out["depth"].astype("Float64"),
+                                   "detail": "chain leaves the snapshots at " + out["root_model_id"],
+                                   "action": "root taken as the last known ancestor; region from its namespace"}))
+    if not parts:
+        return pd.DataFrame({c: pd.Series([], dtype="string" if c != "value" else "Float64") for c in DQ_COLUMNS})
+    dq = pd.concat([p for p in parts if not p.empty], ignore_index=True)[DQ_COLUMNS]
+    for c in DQ_COLUMNS:
+        dq[c] = dq[c].astype("Float64" if c == "value" else "string")
+    return dq.sort_values(["kind", "snapshot", "month", "model_id", "org"], na_position="first", kind="stable").reset_index(drop=True)
+
+
+def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
+    """Write every table as ``<name>.csv`` into a temporary folder that then replaces ``out``."""
+    with staging_dir(Path(out)) as tmp:
+        for name, df in tables.items():
+            (tmp / f"{name}.csv").write_bytes(to_csv_bytes(df))
+
+
+def build(raw: Path, out: Path, **kw) -> BuildResult:
+    res = build_tables(raw, **kw)
+    write_tables(res.tables, out)
+    res.out = Path(out)
+    return res

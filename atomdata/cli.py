@@ -1,0 +1,140 @@
+"""The ``atomdata`` command line: ingest, build, validate, figures, release."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import AtomdataError
+
+
+def _fail(exc: Exception) -> None:
+    raise click.ClickException(str(exc))
+
+
+def _progress_enabled() -> bool:
+    return sys.stderr.isatty()
+
+
+class _Bar:
+    """click progress bar on a terminal, silent otherwise."""
+
+    def __init__(self, length, label):
+        self.bar = click.progressbar(length=length, label=label, file=sys.stderr) if _progress_enabled() else None
+
+    def __enter__(self):
+        if self.bar:
+            self.bar.__enter__()
+        return self
+
+    def __call__(self, n=1):
+        if self.bar:
+            self.bar.update(n)
+
+    def __exit__(self, *a):
+        if self.bar:
+            self.bar.__exit__(*a)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="atomdata")
+def main():
+    """atomdata: download and derivative shares of open AI models by country of origin.
+
+    Typical monthly refresh: `atomdata ingest hub` (or `ingest dump`), `atomdata build`,
+    `atomdata figures`, `atomdata release`.
+    """
+
+
+@main.group()
+def ingest():
+    """Add dated snapshots of Hub model metadata to the snapshot store."""
+
+
+@ingest.command("dump")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--date", help="Snapshot date YYYY-MM-DD (default: from a parent folder named YYYY-MM-DD).")
+@click.option("--suffix", help="Name suffix for a second source on the same date (snapshot YYYY-MM-DD-SUFFIX).")
+@click.option("--raw", type=click.Path(path_type=Path), help="Snapshot store (default $ATOMDATA_RAW or ./raw).")
+@click.option("--source", help="Where the dump came from (recorded in the manifest).")
+@click.option("--license", "license_", help="Licence of the dump's data (recorded in the manifest).")
+def ingest_dump(paths, date, suffix, raw, source, license_):
+    """Import Hub metadata dumps (hub-stats models.parquet layout) as snapshots.
+
+    Each dump is checked (readable parquet, an id column, non-negative integer counters, no
+    duplicate ids, no creation date after the snapshot) and stored byte for byte with a
+    manifest. Nothing is written for a dump that fails a check.
+    """
+    from .ingest.dump import import_dump
+    from .paths import raw_dir
+
+    if date and len(paths) > 1:
+        raise click.UsageError("--date applies to a single dump; give one PATH or keep dumps in YYYY-MM-DD folders")
+    store = raw_dir(raw)
+    try:
+        for p in paths:
+            snap, created = import_dump(p, store, date=date, suffix=suffix, source=source, license=license_)
+            verb = "imported" if created else "already imported, unchanged"
+            click.echo(f"{snap.name}: {verb} ({snap.manifest['rows']} models, sha256 {snap.sha256[:12]}…) -> {snap.path}")
+    except AtomdataError as exc:
+        _fail(exc)
+
+
+@main.command()
+@click.option("--raw", type=click.Path(path_type=Path), help="Snapshot store (default $ATOMDATA_RAW or ./raw).")
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for the tables (default ./processed).")
+@click.option("--registry", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Organization registry CSV (default: the shipped raw/organizations.csv).")
+@click.option("--tolerance", default=3, show_default=True, type=click.IntRange(0, 15), help="Days a snapshot may be from a month boundary.")
+@click.option("--orgs", type=click.Choice(["registry", "all"]), default="registry", show_default=True, help="Scope: registry organizations only, or all (unmapped as unknown).")
+@click.option("--pipelines", type=click.Choice(["llm", "all"]), default="llm", show_default=True, help="Scope: generative language and omni pipelines, or every pipeline.")
+@click.option("--datapackage/--no-datapackage", default=True, show_default=True, help="Also regenerate datapackage.json next to the tables' folder.")
+def build(raw, out, registry, tolerance, orgs, pipelines, datapackage):
+    """Build and validate the tables from every snapshot in the store.
+
+    Tables are validated (all failures at once) before anything is written; the folder is
+    replaced in one step, so a failed build leaves the previous tables exactly as they were.
+    """
+    from . import build as b
+    from .paths import processed_dir, raw_dir
+    from .transform.shares import LLM_PIPELINES, Scope
+
+    store, dest = raw_dir(raw), processed_dir(out)
+    scope = Scope(orgs=orgs, pipelines=LLM_PIPELINES if pipelines == "llm" else None)
+    try:
+        from .ingest.store import list_snapshots
+
+        n = len(list_snapshots(store))
+        with _Bar(n, "reading snapshots") as bar:
+            res = b.build_tables(store, registry_file=registry, scope=scope, tolerance_days=tolerance, progress=bar)
+        b.write_tables(res.tables, dest)
+        res.out = dest
+        if datapackage:
+            from .publish.datapackage import write_datapackage
+
+            write_datapackage(res, dest)
+    except AtomdataError as exc:
+        _fail(exc)
+    click.echo(res.summary())
+
+
+@main.command()
+@click.option("--processed", type=click.Path(path_type=Path), help="Folder of tables (default ./processed).")
+def validate(processed):
+    """Check existing tables against their schemas; exit 1 naming table, column, check and rows."""
+    from .api import read_tables
+    from .paths import processed_dir
+    from .validate import validate_tables
+
+    folder = processed_dir(processed)
+    try:
+        tables = read_tables(folder)
+        validate_tables(tables, where=str(folder))
+    except AtomdataError as exc:
+        _fail(exc)
+    click.echo(f"{folder}: {len(tables)} tables valid ({', '.join(tables)})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

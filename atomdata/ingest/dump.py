@@ -1,0 +1,166 @@
+"""Import Hub metadata dumps (hub-stats ``models.parquet`` layout) into the snapshot store.
+
+The dump is checked first (readable parquet, ``id`` present, counters are non-negative integers,
+no duplicate ids, no creation date after the snapshot) and then stored byte for byte, so the
+snapshot's sha256 is the dump's own and anyone can check our numbers against the source file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .. import __version__
+from ..errors import InputError, SnapshotError
+from ..io import sha256_file
+from . import store
+
+COUNTER_FIELDS = ("downloads", "downloadsAllTime", "likes")
+
+
+def date_from_path(path: Path) -> str | None:
+    """The snapshot date from the nearest parent folder named ``YYYY-MM-DD``."""
+    for parent in Path(path).resolve().parents:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", parent.name):
+            return parent.name
+    return None
+
+
+def _examples(ids, mask, values=None, limit=3):
+    idx = np.flatnonzero(mask)[:limit]
+    if values is None:
+        return [f"row {i}: id={ids[i]!r}" for i in idx]
+    return [f"row {i}: id={ids[i]!r} value={values[i]!r}" for i in idx]
+
+
+def check_dump(path: Path, date: dt.date) -> pa.Table:
+    """Validate a dump; raise :class:`InputError` naming file, column and example rows."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    if path.stat().st_size == 0:
+        raise InputError(path, "file is empty")
+    try:
+        pf = pq.ParquetFile(path)
+        table = pf.read()
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        with open(path, "rb") as f:
+            head = f.read(64)
+        hint = " (it looks like CSV or text, not parquet)" if b"," in head and head[:4] != b"PAR1" else ""
+        raise InputError(path, f"not a readable parquet file{hint}: {exc}") from None
+    names = table.column_names
+    if "id" not in names:
+        raise InputError(path, f"required column is missing (columns present: {', '.join(names) or 'none'})", column="id")
+    if table.num_rows == 0:
+        raise InputError(path, "the dump has no rows")
+    ids_arr = table.column("id")
+    if not (pa.types.is_string(ids_arr.type) or pa.types.is_large_string(ids_arr.type)):
+        raise InputError(path, f"must be text, found {ids_arr.type}", column="id")
+    ids = np.asarray(ids_arr.to_pylist(), dtype=object)
+    empty = np.array([(v is None) or (v.strip() == "") for v in ids])
+    if empty.any():
+        raise InputError(path, f"{int(empty.sum())} rows have an empty id", column="id", examples=[f"row {i}" for i in np.flatnonzero(empty)[:3]])
+    _, first_idx, counts = np.unique(ids.astype(str), return_index=True, return_counts=True)
+    if (counts > 1).any():
+        dup_ids = set(ids.astype(str)[first_idx[counts > 1]])
+        mask = np.isin(ids.astype(str), list(dup_ids))
+        differ = ""
+        for field in ("downloadsAllTime", "downloads"):
+            if field in names:
+                vals = table.column(field).to_pylist()
+                by_id: dict = {}
+                for i in np.flatnonzero(mask):
+                    by_id.setdefault(ids[i], set()).add(vals[i])
+                if any(len(v) > 1 for v in by_id.values()):
+                    differ = f" with different {field} counts"
+                    break
+        raise InputError(path, f"{len(dup_ids)} model ids appear more than once{differ}", column="id",
+                         examples=_examples(ids, mask))
+    for field in COUNTER_FIELDS:
+        if field not in names:
+            continue
+        col = table.column(field)
+        if pa.types.is_null(col.type):
+            continue
+        if not pa.types.is_integer(col.type):
+            if pa.types.is_floating(col.type):
+                vals = col.to_numpy(zero_copy_only=False)
+                frac = ~np.isnan(vals) & (vals != np.round(vals))
+                if not frac.any():
+                    col = pc.cast(col, pa.int64())
+                else:
+                    raise InputError(path, "counts must be whole numbers", column=field, examples=_examples(ids, frac, vals))
+            else:
+                vals = col.to_pylist()
+                raise InputError(path, f"counts must be integers, found {col.type}", column=field,
+                                 examples=_examples(ids, np.ones(len(ids), bool), vals))
+        vals = col.to_numpy(zero_copy_only=False)
+        vals = np.where(pc.is_null(col).to_numpy(zero_copy_only=False), 0, vals)
+        neg = vals < 0
+        if neg.any():
+            raise InputError(path, f"{int(neg.sum())} negative counts", column=field, examples=_examples(ids, neg, vals))
+    if "createdAt" in names:
+        col = table.column("createdAt")
+        if not pa.types.is_timestamp(col.type) and not pa.types.is_null(col.type):
+            raise InputError(path, f"must be a timestamp, found {col.type}", column="createdAt",
+                             examples=_examples(ids, np.ones(len(ids), bool), col.to_pylist()))
+        if pa.types.is_timestamp(col.type):
+            limit = pa.scalar(dt.datetime.combine(date + dt.timedelta(days=1), dt.time()), pa.timestamp("us"))
+            ts = pc.cast(col, pa.timestamp("us")) if col.type.tz is None else pc.cast(pc.cast(col, pa.timestamp("us", "UTC")), pa.timestamp("us"))
+            future = pc.fill_null(pc.greater_equal(ts, limit), False).to_numpy(zero_copy_only=False)
+            if future.any():
+                raise InputError(path, f"{int(future.sum())} models created after the snapshot date {date}", column="createdAt",
+                                 examples=_examples(ids, future, col.to_pylist()))
+    return table
+
+
+def import_dump(path, raw: Path, date: str | None = None, suffix: str | None = None,
+                source: str | None = None, license: str | None = None) -> tuple[store.Snapshot, bool]:
+    """Check a dump and store it as a snapshot. Returns (snapshot, created); re-importing the same
+    bytes is a no-op, a different file for an existing name is refused."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / store.DATA_FILE
+    date = date or date_from_path(path)
+    if date is None:
+        raise InputError(path, "no snapshot date: pass --date YYYY-MM-DD or keep the dump in a folder named YYYY-MM-DD")
+    day = store.parse_date(date, what=f"{path}: snapshot date")
+    name = store.snapshot_name(date, suffix)
+    table = check_dump(path, day)
+    digest = sha256_file(path)
+    existing = store.find(raw, name)
+    if existing is not None:
+        if existing.sha256 == digest:
+            return existing, False
+        raise SnapshotError(
+            f"{existing.path}: snapshot {name} already exists with different data "
+            f"(sha256 {existing.sha256[:12]}… vs {digest[:12]}…); snapshots are never overwritten. "
+            f"Use --suffix to store a second source for the same date."
+        )
+    manifest = {
+        "name": name,
+        "date": date,
+        "kind": "dump",
+        "source": source or f"Hugging Face Hub metadata dump (hub-stats models.parquet layout): {path.parent.parent.name}/{path.parent.name}/{path.name}",
+        "license": license,
+        "retrieved_at": None,
+        "rows": table.num_rows,
+        "data_file": store.DATA_FILE,
+        "fields": sorted(table.column_names),
+        "atomdata_version": __version__,
+    }
+    tmp = store.new_snapshot_dir(raw, name)
+    try:
+        shutil.copyfile(path, tmp / store.DATA_FILE)
+        if sha256_file(tmp / store.DATA_FILE) != digest:
+            raise SnapshotError(f"{path}: file changed while it was being copied")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return store.commit_snapshot(tmp, raw, name, manifest), True

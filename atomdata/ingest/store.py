@@ -1,0 +1,146 @@
+"""The snapshot store: one immutable folder per dated snapshot, data file plus ``manifest.json``.
+
+Like a DVC sidecar, git keeps the manifests (source, date, rows, sha256, fields); the data
+files stay in the store. A snapshot becomes visible only when complete (written to a temporary
+folder, manifest last, then renamed into place) and is never modified afterwards. Its sha256 is
+checked every time it is read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError, SnapshotError
+from ..io import dumps_json, sha256_file
+
+DATA_FILE = "models.parquet"
+MANIFEST = "manifest.json"
+NAME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-([a-z0-9][a-z0-9-]{0,30}))?$")
+
+
+def parse_date(text: str, what: str = "date") -> dt.date:
+    """Parse a strict ``YYYY-MM-DD`` date; anything else (``../x``, ``2026-13-40``) is rejected."""
+    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise InputError(what, f"'{text}' is not a date in YYYY-MM-DD form")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(what, f"'{text}' is not a valid calendar date ({exc})") from None
+
+
+def snapshot_name(date: str, suffix: str | None = None) -> str:
+    """Validated folder name: the date, optionally ``-suffix`` for a second source on that date."""
+    parse_date(date)
+    name = f"{date}-{suffix}" if suffix else date
+    if not NAME_RE.fullmatch(name):
+        raise InputError("--suffix", f"'{suffix}' must be lower-case letters, digits and '-' (at most 31)")
+    return name
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A snapshot in the store, as described by its manifest."""
+
+    path: Path
+    manifest: dict
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def date(self) -> dt.date:
+        return dt.date.fromisoformat(self.manifest["date"])
+
+    @property
+    def data_path(self) -> Path:
+        return self.path / self.manifest.get("data_file", DATA_FILE)
+
+    @property
+    def sha256(self) -> str:
+        return self.manifest["sha256"]
+
+    @property
+    def fields(self) -> list[str]:
+        return list(self.manifest.get("fields", []))
+
+    def verify(self) -> Path:
+        """Return the data path after checking it exists and matches the manifest's sha256."""
+        if not self.data_path.is_file():
+            raise SnapshotError(
+                f"{self.data_path}: data file of snapshot {self.name} is missing from the snapshot store "
+                f"(git keeps only the manifest; re-run `atomdata ingest` for it or point --raw at the store)"
+            )
+        actual = sha256_file(self.data_path)
+        if actual != self.sha256:
+            raise SnapshotError(
+                f"{self.data_path}: sha256 {actual} does not match manifest {self.sha256}; "
+                f"the snapshot was modified or corrupted after it was written"
+            )
+        return self.data_path
+
+
+def read_manifest(folder: Path) -> dict:
+    path = Path(folder) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SnapshotError(f"{path}: unreadable manifest ({exc})") from None
+
+
+def list_snapshots(raw: Path, require_data: bool = False) -> list[Snapshot]:
+    """All complete snapshots in the store, sorted by date then name (hidden temp folders skipped)."""
+    raw = Path(raw)
+    if not raw.is_dir():
+        return []
+    snaps = []
+    for child in sorted(raw.iterdir()):
+        if child.name.startswith(".") or not child.is_dir() or not NAME_RE.fullmatch(child.name):
+            continue
+        if not (child / MANIFEST).is_file():
+            continue
+        snap = Snapshot(child, read_manifest(child))
+        if require_data and not snap.data_path.is_file():
+            continue
+        snaps.append(snap)
+    return sorted(snaps, key=lambda s: (s.manifest["date"], s.name))
+
+
+def find(raw: Path, name: str) -> Snapshot | None:
+    folder = Path(raw) / name
+    return Snapshot(folder, read_manifest(folder)) if (folder / MANIFEST).is_file() else None
+
+
+def new_snapshot_dir(raw: Path, name: str) -> Path:
+    """A hidden temporary folder in the store to fill before :func:`commit_snapshot`."""
+    raw = Path(raw)
+    raw.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=raw))
+
+
+def commit_snapshot(tmp: Path, raw: Path, name: str, manifest: dict) -> Snapshot:
+    """Write the manifest last, then rename the folder into place; refuse to overwrite."""
+    dest = Path(raw) / name
+    if dest.exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SnapshotError(f"{dest}: a snapshot named {name} already exists and snapshots are never overwritten")
+    manifest = dict(manifest)
+    manifest["sha256"] = sha256_file(Path(tmp) / manifest.get("data_file", DATA_FILE))
+    mpath = Path(tmp) / MANIFEST
+    with open(mpath, "w", encoding="utf-8") as f:
+        f.write(dumps_json(manifest))
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o755)
+    try:
+        os.rename(tmp, dest)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SnapshotError(f"{dest}: could not move the snapshot into place ({exc})") from None
+    return Snapshot(dest, manifest)

@@ -1,0 +1,1 @@
+"""Publishing layer: data package descriptor, figures, release archive."""

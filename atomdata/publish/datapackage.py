@@ -1,0 +1,110 @@
+"""datapackage.json generated from the pandera schemas (no hand-kept duplicate)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .. import __version__
+from ..io import atomic_write_json
+from ..schemas import TABLES
+
+TS_TYPES = {"integer": "integer", "number": "number", "boolean": "boolean", "date": "date", "string": "string"}
+LICENSES = [
+    {"name": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0 (the atomdata tables and figures)",
+     "path": "https://creativecommons.org/licenses/by/4.0/"},
+]
+CODE_LICENSE = "Apache-2.0 (the atomdata code; see pyproject.toml)"
+
+
+def table_schema(name: str) -> dict:
+    """Frictionless Table Schema of one table from its pandera model."""
+    from ..api import _column_kind
+
+    model = TABLES[name]
+    schema = model.to_schema()
+    fields = []
+    for cname, col in schema.columns.items():
+        meta = col.metadata or {}
+        kind = meta.get("tstype") or _column_kind(col)
+        f = {"name": cname, "type": TS_TYPES.get(kind, kind)}
+        if col.title:
+            f["title"] = col.title
+        if col.description:
+            f["description"] = col.description
+        if meta.get("unit"):
+            f["unit"] = meta["unit"]
+        cons = {}
+        if not col.nullable:
+            cons["required"] = True
+        if col.unique:
+            cons["unique"] = True
+        for check in col.checks:
+            st = check.statistics or {}
+            if check.name == "isin":
+                cons["enum"] = list(st["allowed_values"])
+            elif check.name == "greater_than_or_equal_to":
+                cons["minimum"] = st["min_value"]
+            elif check.name == "less_than_or_equal_to":
+                cons["maximum"] = st["max_value"]
+            elif check.name == "str_matches" and f["type"] == "string":
+                cons["pattern"] = st["pattern"].removeprefix("^").removesuffix("$") if hasattr(st["pattern"], "removeprefix") else str(st["pattern"])
+        if cons:
+            f["constraints"] = cons
+        fields.append(f)
+    out = {"fields": fields, "missingValues": [""]}
+    meta = getattr(model.Config, "metadata", None) or {}
+    if meta.get("primary_key"):
+        out["primaryKey"] = meta["primary_key"]
+    if meta.get("foreign_keys"):
+        out["foreignKeys"] = meta["foreign_keys"]
+    return out
+
+
+def descriptor(result, processed: Path, root: Path) -> dict:
+    """The package descriptor for a build result whose tables are in ``processed``."""
+    snaps = result.snapshots
+    newest = max(s.date for s in snaps)
+    rel = Path(os.path.relpath(processed, root)).as_posix()
+    sources = [{"title": "Hugging Face Hub API (model metadata)", "path": "https://huggingface.co/api/models"}]
+    seen = set()
+    for s in snaps:
+        src = s.manifest.get("source") or ""
+        if src and src not in seen:
+            seen.add(src)
+    for src in sorted(seen):
+        sources.append({"title": src})
+    resources = []
+    for name, model in TABLES.items():
+        resources.append({
+            "name": name,
+            "path": f"{rel}/{name}.csv",
+            "title": model.Config.title,
+            "description": model.Config.description,
+            "format": "csv",
+            "mediatype": "text/csv",
+            "encoding": "utf-8",
+            "schema": table_schema(name),
+        })
+    return {
+        "name": "atomdata",
+        "title": "atomdata: who builds the open AI models the world uses",
+        "description": ("Monthly download share and derivative share of open models on the Hugging Face Hub by "
+                        "country of origin, from dated snapshots of Hub metadata. See README.md and docs/methodology.md."),
+        "version": newest.strftime("%Y.%m.%d"),
+        "created": newest.isoformat() + "T00:00:00Z",
+        "licenses": LICENSES,
+        "code_license": CODE_LICENSE,
+        "sources": sources,
+        "contributors": [{"title": "atomdata contributors", "role": "author"}],
+        "keywords": ["open models", "Hugging Face", "AI policy", "downloads", "country of origin", "ATOM Project"],
+        "atomdata_version": __version__,
+        "resources": resources,
+    }
+
+
+def write_datapackage(result, processed: Path, root: Path | None = None) -> Path:
+    processed = Path(processed).resolve()
+    root = Path(root).resolve() if root else processed.parent
+    path = root / "datapackage.json"
+    atomic_write_json(path, descriptor(result, processed, root))
+    return path

@@ -1,0 +1,39 @@
+"""The curated organization registry: who publishes from where (``raw/organizations.csv``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError, ValidationFailed
+from .paths import registry_path
+from .validate import validate_table
+
+COLUMNS = ["org", "name", "country", "region", "org_type", "source_url", "notes"]
+
+
+def load_registry(path: str | Path | None = None) -> pd.DataFrame:
+    """Read and validate the registry (unique orgs, known regions, country consistent with region)."""
+    path = Path(path) if path else registry_path()
+    try:
+        df = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"unreadable registry: {exc}") from None
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(path, "missing columns in the registry", column=", ".join(missing))
+    try:
+        return validate_table("organizations", df[COLUMNS], where=str(path))
+    except ValidationFailed as exc:
+        raise ValidationFailed(f"{path}: organization registry is invalid\n{exc}") from None
+
+
+def attribute(orgs: pd.Series, registry: pd.DataFrame) -> pd.DataFrame:
+    """Map namespaces (case-insensitively) to registry org, country and region; unknown when absent."""
+    key = orgs.astype("string").str.lower()
+    reg = registry.assign(_key=registry["org"].str.lower()).set_index("_key")
+    out = pd.DataFrame(index=orgs.index)
+    out["registry_org"] = key.map(reg["org"]).astype("string")
+    out["country"] = key.map(reg["country"]).astype("string")
+    out["region"] = key.map(reg["region"]).astype("string").fillna("unknown")
+    return out

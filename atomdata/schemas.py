@@ -1,0 +1,231 @@
+"""Pandera schemas: the single source of truth for every published table.
+
+Types, allowed values, ranges, keys, titles, descriptions and units live here. The build
+validates every table against them (lazily, so all failures are reported at once), the
+frictionless Table Schemas in ``datapackage.json`` are generated from them, and ``atomdata.load``
+types the CSVs with them.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+REGIONS = ["us", "china", "eu", "other", "unknown"]
+ORG_TYPES = ["company", "academic", "nonprofit", "government", "community"]
+RELATIONS = ["finetune", "adapter", "quantized", "merge"]
+METHODS = ["all_time_diff", "rolling_30d"]
+LINEAGE_STATUS = ["complete", "outside_snapshot", "cycle", "self_reference"]
+EU_COUNTRIES = {
+    "AD", "AL", "AT", "BA", "BE", "BG", "BY", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FO", "FR", "GB",
+    "GI", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MC", "MD", "ME", "MK", "MT", "NL", "NO",
+    "PL", "PT", "RO", "RS", "SE", "SI", "SK", "SM", "UA", "VA", "XK",
+}
+MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
+COUNTRY_RE = r"^[A-Z]{2}$"
+
+
+def region_of_country(country: pd.Series) -> pd.Series:
+    """Region implied by an ISO country code: US→us, CN→china, Europe (UK, CH incl.)→eu, else other."""
+    c = country.astype("string")
+    out = pd.Series("other", index=c.index, dtype="string")
+    out = out.mask(c.isin(sorted(EU_COUNTRIES)), "eu").mask(c == "CN", "china").mask(c == "US", "us")
+    return out.mask(c.isna() | (c == ""), "unknown")
+
+
+def _shares_sum_to_one(df: pd.DataFrame, by: list[str], count: str) -> pd.Series:
+    totals = df.groupby(by, dropna=False)[count].transform("sum")
+    sums = df.groupby(by, dropna=False)["share"].transform("sum")
+    return ((sums - 1.0).abs() < 1e-9) | (totals == 0)
+
+
+def Field(description: str, title: str | None = None, unit: str | None = None, tstype: str | None = None, **kw):
+    """pandera Field with the metadata the data package needs (title, unit, Table Schema type)."""
+    meta = {k: v for k, v in {"unit": unit, "tstype": tstype}.items() if v}
+    return pa.Field(description=description, title=title, metadata=meta or None, **kw)
+
+
+class Organizations(pa.DataFrameModel):
+    org: Series[pd.StringDtype] = Field("Hugging Face namespace (user or organization name).", "Organization namespace", unique=True, str_matches=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: Series[pd.StringDtype] = Field("Human-readable name of the organization.", "Name")
+    country: Series[pd.StringDtype] = Field("ISO 3166-1 alpha-2 code of the headquarters; empty when unknown (distributed collectives).", "Country", nullable=True, str_matches=COUNTRY_RE)
+    region: Series[pd.StringDtype] = Field("us, china, eu (Europe incl. UK and Switzerland), other, or unknown.", "Region", isin=REGIONS)
+    org_type: Series[pd.StringDtype] = Field("company, academic, nonprofit, government or community.", "Organization type", isin=ORG_TYPES)
+    source_url: Series[pd.StringDtype] = Field("Public page that supports the country attribution.", "Source", str_startswith="https://")
+    notes: Series[pd.StringDtype] = Field("Renamed or legacy namespaces, parent organization, judgement calls.", "Notes", nullable=True)
+
+    class Config:
+        title = "Organizations"
+        description = "Curated registry of Hugging Face namespaces of model publishers, with country and region of origin."
+        metadata = {"primary_key": ["org"]}
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="region must follow from country (US→us, CN→china, Europe→eu, other codes→other, empty→unknown)")
+    def country_matches_region(cls, df: pd.DataFrame) -> pd.Series:
+        return region_of_country(df["country"]) == df["region"]
+
+    @pa.dataframe_check(error="org must be unique ignoring case (the Hub treats namespaces case-insensitively)")
+    def unique_ignoring_case(cls, df: pd.DataFrame) -> pd.Series:
+        return ~df["org"].str.lower().duplicated(keep=False)
+
+
+class Models(pa.DataFrameModel):
+    model_id: Series[pd.StringDtype] = Field("Hugging Face repo id (namespace/name).", "Model id", unique=True)
+    org: Series[pd.StringDtype] = Field("Namespace of the repo as written in the snapshot.", "Namespace", nullable=True)
+    registry_org: Series[pd.StringDtype] = Field("The namespace as spelled in the registry; empty when the registry lacks it.", "Registry organization", nullable=True)
+    country: Series[pd.StringDtype] = Field("Country of the organization from the registry; empty when not in the registry or unknown.", "Country", nullable=True, str_matches=COUNTRY_RE)
+    region: Series[pd.StringDtype] = Field("Region of the organization; unknown when not in the registry.", "Region", isin=REGIONS)
+    first_party: Series[bool] = Field("True when the model declares no base model (an original release); False for derivatives.", "First party")
+    relation: Series[pd.StringDtype] = Field("For derivatives: relation to the first declared base.", "Relation", nullable=True, isin=RELATIONS)
+    base_model_id: Series[pd.StringDtype] = Field("For derivatives: first declared base model.", "Base model", nullable=True)
+    created_at: Series[pa.DateTime] = Field("Repo creation date (UTC).", "Created", nullable=True, tstype="date")
+    pipeline_tag: Series[pd.StringDtype] = Field("Task as reported by the Hub.", "Pipeline tag", nullable=True)
+    library_name: Series[pd.StringDtype] = Field("Library as reported by the Hub.", "Library", nullable=True)
+    license: Series[pd.StringDtype] = Field("License id from the repo's license: tag.", "License", nullable=True)
+    params_b: Series[pd.Float64Dtype] = Field("Parameter count in billions, from safetensors metadata where present.", "Parameters", nullable=True, ge=0, unit="billion parameters")
+    first_seen: Series[pd.StringDtype] = Field("Name of the first snapshot containing the model.", "First seen")
+    last_seen: Series[pd.StringDtype] = Field("Name of the last snapshot containing the model.", "Last seen")
+
+    class Config:
+        title = "Models"
+        description = "Every model repo seen in any snapshot (latest record), with its organization, country and whether it is first-party or a derivative."
+        metadata = {"primary_key": ["model_id"], "foreign_keys": [{"fields": ["registry_org"], "reference": {"resource": "organizations", "fields": ["org"]}}]}
+        coerce = True
+        strict = True
+
+
+class ModelDownloadsMonthly(pa.DataFrameModel):
+    month: Series[pd.StringDtype] = Field("Calendar month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+    model_id: Series[pd.StringDtype] = Field("Hugging Face repo id.", "Model id")
+    downloads: Series[pd.Int64Dtype] = Field("Downloads in the month: all-time count at the end boundary minus at the start boundary (or the 30-day count at the end boundary, see method).", "Downloads", ge=0, unit="downloads")
+    method: Series[pd.StringDtype] = Field("all_time_diff: difference of all-time counters at the month boundaries; rolling_30d: 30-day counter at the end boundary.", "Method", isin=METHODS)
+    start_snapshot: Series[pd.StringDtype] = Field("Snapshot used for the start boundary (empty for rolling_30d).", "Start snapshot", nullable=True)
+    end_snapshot: Series[pd.StringDtype] = Field("Snapshot used for the end boundary.", "End snapshot")
+    all_time_end: Series[pd.Int64Dtype] = Field("All-time download counter at the end boundary, where published.", "All-time downloads at month end", nullable=True, ge=0, unit="downloads")
+    flags: Series[pd.StringDtype] = Field("Quality flags, ';'-separated: stale_reading_skipped (a counter lower than an earlier reading was ignored).", "Flags", nullable=True)
+
+    class Config:
+        title = "Monthly downloads per model"
+        description = "Downloads of each model in each calendar month that snapshots near both boundaries can measure. Months without such snapshots are absent, never invented."
+        metadata = {"primary_key": ["month", "model_id"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}}]}
+        unique = ["month", "model_id"]
+        coerce = True
+        strict = True
+
+
+class DownloadsByCountry(pa.DataFrameModel):
+    month: Series[pd.StringDtype] = Field("Calendar month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+    country: Series[pd.StringDtype] = Field("ISO 3166-1 alpha-2 country of the publishing organization; empty when unknown.", "Country", nullable=True, str_matches=COUNTRY_RE)
+    region: Series[pd.StringDtype] = Field("Region of the publishing organization.", "Region", isin=REGIONS)
+    downloads: Series[pd.Int64Dtype] = Field("Downloads in the month of in-scope models of this country.", "Downloads", ge=0, unit="downloads")
+    share: Series[pd.Float64Dtype] = Field("Share of the month's in-scope downloads (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+    cumulative_downloads: Series[pd.Int64Dtype] = Field("Sum of all-time download counters at the month's end boundary, for the in-scope models measured that month.", "Cumulative downloads", ge=0, nullable=True, unit="downloads")
+    n_models: Series[pd.Int64Dtype] = Field("Number of in-scope models measured in the month.", "Models", ge=0)
+    scope: Series[pd.StringDtype] = Field("Which models count (see methodology): organizations and pipelines.", "Scope")
+
+    class Config:
+        title = "Downloads by country"
+        description = "Monthly downloads and download share of open models by country of the publishing organization."
+        metadata = {"primary_key": ["month", "country", "region"]}
+        unique = ["month", "country", "region"]
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="shares must sum to 1 within each month")
+    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
+        return _shares_sum_to_one(df, ["month"], "downloads")
+
+    @pa.dataframe_check(error="country must be consistent with region")
+    def country_matches_region(cls, df: pd.DataFrame) -> pd.Series:
+        return df["country"].isna() | (region_of_country(df["country"]) == df["region"])
+
+
+class Derivatives(pa.DataFrameModel):
+    model_id: Series[pd.StringDtype] = Field("Derivative repo id.", "Model id", unique=True)
+    created_at: Series[pa.DateTime] = Field("Repo creation date (UTC).", "Created", nullable=True, tstype="date")
+    relation: Series[pd.StringDtype] = Field("Relation to the first declared base: finetune, adapter, quantized or merge.", "Relation", isin=RELATIONS)
+    base_model_id: Series[pd.StringDtype] = Field("First declared base model.", "Base model")
+    n_bases: Series[pd.Int64Dtype] = Field("Number of declared bases (more than one for merges).", "Bases", ge=1)
+    root_model_id: Series[pd.StringDtype] = Field("Furthest ancestor reached by following first bases; empty for cycles.", "Root model", nullable=True)
+    root_org: Series[pd.StringDtype] = Field("Namespace of the root model.", "Root organization", nullable=True)
+    root_country: Series[pd.StringDtype] = Field("Country of the root organization (registry); empty when unknown.", "Root country", nullable=True, str_matches=COUNTRY_RE)
+    root_region: Series[pd.StringDtype] = Field("Region of the root organization; unknown when not in the registry.", "Root region", isin=REGIONS)
+    depth: Series[pd.Int64Dtype] = Field("Number of declared base links followed to reach the root.", "Depth", ge=0, nullable=True)
+    lineage_status: Series[pd.StringDtype] = Field("complete: root declares no base; outside_snapshot: the chain leaves the snapshots at root_model_id; cycle; self_reference.", "Lineage status", isin=LINEAGE_STATUS)
+
+    class Config:
+        title = "Derivatives"
+        description = "One row per derivative model (fine-tune, adapter, quantization, merge) with its declared base and resolved root base model."
+        metadata = {"primary_key": ["model_id"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}}]}
+        coerce = True
+        strict = True
+
+
+class DerivativesByCountry(pa.DataFrameModel):
+    month: Series[pd.StringDtype] = Field("Month of creation of the derivatives (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+    country: Series[pd.StringDtype] = Field("Country of the root base model's organization; empty when unknown.", "Root country", nullable=True, str_matches=COUNTRY_RE)
+    region: Series[pd.StringDtype] = Field("Region of the root base model's organization.", "Root region", isin=REGIONS)
+    relation: Series[pd.StringDtype] = Field("Relation of the derivative to its base.", "Relation", isin=RELATIONS)
+    new_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created in the month.", "New derivatives", ge=0, unit="models")
+    share: Series[pd.Float64Dtype] = Field("Share within the month and relation (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+
+    class Config:
+        title = "Derivatives by country"
+        description = "New derivative models per month of creation, by the country of their root base model, per relation."
+        metadata = {"primary_key": ["month", "country", "region", "relation"]}
+        unique = ["month", "country", "region", "relation"]
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="shares must sum to 1 within each month and relation")
+    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
+        return _shares_sum_to_one(df, ["month", "relation"], "new_derivatives")
+
+
+class Snapshots(pa.DataFrameModel):
+    name: Series[pd.StringDtype] = Field("Snapshot folder name in the store (date, optional suffix).", "Snapshot", unique=True, str_matches=r"^\d{4}-\d{2}-\d{2}(-[a-z0-9-]+)?$")
+    date: Series[pa.DateTime] = Field("Date the snapshot describes.", "Date", tstype="date")
+    kind: Series[pd.StringDtype] = Field("dump (imported file) or hub (live API listing).", "Kind", isin=["dump", "hub"])
+    source: Series[pd.StringDtype] = Field("Where the data came from.", "Source")
+    license: Series[pd.StringDtype] = Field("Licence of the source data.", "Licence", nullable=True)
+    rows: Series[pd.Int64Dtype] = Field("Model records in the snapshot.", "Rows", ge=0, unit="models")
+    sha256: Series[pd.StringDtype] = Field("sha256 of the snapshot's data file.", "sha256", str_matches=r"^[0-9a-f]{64}$")
+    fields: Series[pd.StringDtype] = Field("Hub fields present, space-separated.", "Fields")
+
+    class Config:
+        title = "Snapshots"
+        description = "Every snapshot the build used, from its manifest (source, date, rows, checksum)."
+        metadata = {"primary_key": ["name"]}
+        coerce = True
+        strict = True
+
+
+class DataQuality(pa.DataFrameModel):
+    kind: Series[pd.StringDtype] = Field("What was found (see methodology for the list).", "Kind")
+    snapshot: Series[pd.StringDtype] = Field("Snapshot where it was found, where it applies.", "Snapshot", nullable=True)
+    month: Series[pd.StringDtype] = Field("Month concerned, where it applies.", "Month", nullable=True, str_matches=MONTH_RE)
+    model_id: Series[pd.StringDtype] = Field("Model concerned, where it applies.", "Model id", nullable=True)
+    org: Series[pd.StringDtype] = Field("Organization concerned, where it applies.", "Organization", nullable=True)
+    value: Series[pd.Float64Dtype] = Field("A number that quantifies the issue (e.g. downloads concerned, a share).", "Value", nullable=True)
+    detail: Series[pd.StringDtype] = Field("What exactly was seen.", "Detail")
+    action: Series[pd.StringDtype] = Field("How the build treated it.", "Action taken")
+
+    class Config:
+        title = "Data quality"
+        description = "One row per data-quality issue found while building: counters that went backwards, unmapped organizations, broken lineage, months that cannot be measured, coverage."
+        coerce = True
+        strict = True
+
+
+#: table name -> schema, in publishing order
+TABLES: dict[str, type[pa.DataFrameModel]] = {
+    "organizations": Organizations,
+    "models": Models,
+    "model_downloads_monthly": ModelDownloadsMonthly,
+    "downloads_by_country": DownloadsByCountry,
+    "derivatives": Derivatives,
+    "derivatives_by_country": DerivativesByCountry,
+    "snapshots": Snapshots,
+    "data_quality": DataQuality,
+}

@@ -1,0 +1,1 @@
+"""Harmonise and compute: typed records, lineage, attribution, monthly downloads and shares."""

@@ -1,0 +1,151 @@
+"""Downloads per model per period from dated counter readings.
+
+The Hub publishes only current counters. Downloads in a period are the all-time counter at the
+snapshot nearest the period's end boundary minus the one nearest its start boundary, each within
+a tolerance (default 3 days). Where a model has no all-time counter, the 30-day counter at the
+end boundary may stand in for a calendar month (``rolling_30d``). A period without readings near
+both boundaries is not measured: it is reported, never invented.
+
+A reading lower than an earlier reading of the same model is stale (the Hub's counters only
+grow; the shared 2026-08-03 snapshot is a real case of stale cached counters). Stale readings
+are flagged and never used as a boundary, so downloads can never come out negative.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+PERIODS = ("month", "week", "quarter")
+
+
+def period_starts(first: dt.date, last: dt.date, period: str = "month") -> list[dt.date]:
+    """Every period boundary from the one at or before ``first`` to the one after ``last``."""
+    if period == "month":
+        freq, start = "MS", dt.date(first.year, first.month, 1)
+    elif period == "quarter":
+        freq, start = "QS", dt.date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)
+    elif period == "week":
+        freq, start = "W-MON", first - dt.timedelta(days=first.weekday())
+    else:
+        raise ValueError(f"unknown period {period!r}; choose one of {PERIODS}")
+    rng = pd.date_range(start, pd.Timestamp(last) + pd.offsets.DateOffset(days=100), freq=freq)
+    out = [d.date() for d in rng]
+    # keep one boundary past the last reading
+    return [d for i, d in enumerate(out) if i == 0 or out[i - 1] <= last]
+
+
+def period_label(start: dt.date, period: str = "month") -> str:
+    if period == "month":
+        return f"{start.year:04d}-{start.month:02d}"
+    if period == "quarter":
+        return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
+    iso = start.isocalendar()
+    return f"{iso[0]:04d}-W{iso[1]:02d}"
+
+
+def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:
+    """Add ``stale``: the all-time counter is lower than an earlier reading of the same model."""
+    r = readings.sort_values(["model_id", "date", "snapshot"], kind="stable").reset_index(drop=True)
+    prev_max = r.groupby("model_id", sort=False)["downloads_all_time"].cummax()
+    prev_max = prev_max.groupby(r["model_id"], sort=False).shift(1)
+    # carry the running max over missing readings
+    prev_max = prev_max.groupby(r["model_id"], sort=False).ffill()
+    r["stale"] = (r["downloads_all_time"] < prev_max).fillna(False).astype(bool)
+    r["previous_max"] = prev_max
+    return r
+
+
+def _boundary_candidates(snapshots: pd.DataFrame, boundaries: list[dt.date], tolerance_days: int) -> pd.DataFrame:
+    """(snapshot, boundary, distance) for every snapshot within the tolerance of a boundary."""
+    rows = []
+    for b in boundaries:
+        dist = (snapshots["date"] - pd.Timestamp(b)).dt.days
+        near = snapshots[dist.abs() <= tolerance_days]
+        for name, d in zip(near["snapshot"], dist[dist.abs() <= tolerance_days]):
+            rows.append((name, b, abs(int(d)), int(d)))
+    return pd.DataFrame(rows, columns=["snapshot", "boundary", "distance", "offset"])
+
+
+def _pick(readings: pd.DataFrame, cand: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Per (model, boundary): the nearest usable reading of ``value`` (ties: the earlier snapshot)."""
+    r = readings.merge(cand, on="snapshot", how="inner")
+    r = r[r[value].notna()]
+    if value == "downloads_all_time":
+        r = r[~r["stale"]]
+    r = r.sort_values(["model_id", "boundary", "distance", "offset", "snapshot"], kind="stable")
+    return r.drop_duplicates(["model_id", "boundary"], keep="first")
+
+
+def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period: str = "month",
+                         tolerance_days: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-model downloads per period and the list of periods that could not be measured.
+
+    ``readings``: snapshot, date, model_id, downloads_all_time, downloads_30d (one row per model
+    per snapshot). ``snapshots``: snapshot, date. Returns (per_model, unmeasured_periods).
+    """
+    snaps = snapshots[["snapshot", "date"]].drop_duplicates().sort_values("date")
+    empty = pd.DataFrame(columns=["period", "model_id", "downloads", "method", "start_snapshot", "end_snapshot", "all_time_end", "flags"])
+    if snaps.empty or readings.empty:
+        return empty, pd.DataFrame(columns=["period", "detail"])
+    first, last = snaps["date"].min().date(), snaps["date"].max().date()
+    bounds = period_starts(first, last, period)
+    cand = _boundary_candidates(snaps, bounds, tolerance_days)
+    r = flag_stale(readings)
+    at = _pick(r, cand, "downloads_all_time")
+    d30 = _pick(r, cand, "downloads_30d") if period == "month" else at.iloc[0:0]
+    results = []
+    unmeasured = []
+    stale = r[r["stale"]][["model_id", "date"]]
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        label = period_label(start, period)
+        s = at[at["boundary"] == start][["model_id", "snapshot", "date", "downloads_all_time"]]
+        e = at[at["boundary"] == end][["model_id", "snapshot", "date", "downloads_all_time"]]
+        both = s.merge(e, on="model_id", suffixes=("_s", "_e"))
+        both = both[both["date_e"] > both["date_s"]]
+        part = pd.DataFrame({
+            "period": label,
+            "model_id": both["model_id"],
+            "downloads": (both["downloads_all_time_e"] - both["downloads_all_time_s"]).astype("Int64"),
+            "method": "all_time_diff",
+            "start_snapshot": both["snapshot_s"],
+            "end_snapshot": both["snapshot_e"],
+            "all_time_end": both["downloads_all_time_e"].astype("Int64"),
+            "_ds": both["date_s"], "_de": both["date_e"],
+        })
+        # stale readings skipped inside the window
+        if not stale.empty and not part.empty:
+            w = stale.merge(part[["model_id", "_ds", "_de"]], on="model_id")
+            hit = w[(w["date"] >= w["_ds"]) & (w["date"] <= w["_de"])]["model_id"].unique()
+            part["flags"] = pd.array(np.where(part["model_id"].isin(hit), "stale_reading_skipped", None), dtype="string")
+        else:
+            part["flags"] = pd.array([None] * len(part), dtype="string")
+        part = part.drop(columns=["_ds", "_de"])
+        if period == "month":
+            e30 = d30[d30["boundary"] == end]
+            e30 = e30[~e30["model_id"].isin(part["model_id"])]
+            if not e30.empty:
+                # rolling 30 days ≈ calendar month only when the reading is within the tolerance
+                end_at = at[at["boundary"] == end].set_index("model_id")["downloads_all_time"]
+                roll = pd.DataFrame({
+                    "period": label,
+                    "model_id": e30["model_id"],
+                    "downloads": e30["downloads_30d"].astype("Int64"),
+                    "method": "rolling_30d",
+                    "start_snapshot": pd.array([None] * len(e30), dtype="string"),
+                    "end_snapshot": e30["snapshot"],
+                    "all_time_end": e30["model_id"].map(end_at).astype("Int64"),
+                    "flags": pd.array([None] * len(e30), dtype="string"),
+                })
+                part = pd.concat([part, roll], ignore_index=True)
+        if part.empty:
+            missing = [str(b) for b in (start, end) if cand[cand["boundary"] == b].empty]
+            why = (f"no snapshot within {tolerance_days} days of {', '.join(missing)}" if missing
+                   else "no model has usable readings at both boundaries")
+            unmeasured.append({"period": label, "detail": why})
+        else:
+            results.append(part)
+    out = pd.concat(results, ignore_index=True) if results else empty
+    out = out.sort_values(["period", "model_id"], kind="stable").reset_index(drop=True)
+    return out, pd.DataFrame(unmeasured, columns=["period", "detail"])

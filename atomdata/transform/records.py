@@ -1,0 +1,156 @@
+"""Import and type one snapshot: Hub field names in, typed per-model columns out.
+
+Reads only the columns a step needs and does the list and struct work in Arrow, so a 2.2M-row
+dump is typed without a Python loop over rows.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+RELATIONS = ("finetune", "adapter", "quantized", "merge")
+#: Hub field -> typed column name
+COUNTERS = {"downloads": "downloads_30d", "downloadsAllTime": "downloads_all_time", "likes": "likes"}
+SOURCE_FIELDS = (
+    "id", "author", "createdAt", "downloads", "downloadsAllTime", "likes", "trendingScore",
+    "tags", "pipeline_tag", "library_name", "baseModels", "safetensors",
+)
+
+
+def _null_array(n: int, type_: pa.DataType) -> pa.Array:
+    return pa.nulls(n, type=type_)
+
+
+def _col(table: pa.Table, name: str, type_: pa.DataType) -> pa.Array:
+    if name not in table.column_names:
+        return _null_array(table.num_rows, type_)
+    col = table.column(name).combine_chunks()
+    if pa.types.is_null(col.type):
+        return _null_array(table.num_rows, type_)
+    return col.cast(type_) if col.type != type_ else col
+
+
+def _first_tag_value(tags: pa.Array, prefix: str) -> pa.Array:
+    """For each row, the text after ``prefix`` in its first tag that starts with it (else null)."""
+    n = len(tags)
+    if pa.types.is_null(tags.type) or n == 0:
+        return _null_array(n, pa.string())
+    flat = pc.list_flatten(tags)
+    parents = pc.list_parent_indices(tags)
+    mask = pc.fill_null(pc.starts_with(flat, prefix), False)
+    vals = pc.utf8_slice_codeunits(pc.filter(flat, mask), len(prefix))
+    idx = pc.filter(parents, mask).to_numpy()
+    out = np.full(n, None, dtype=object)
+    if len(idx):
+        # first occurrence per row: reverse assignment keeps the earliest
+        vals_np = np.asarray(vals.to_pylist(), dtype=object)
+        out[idx[::-1]] = vals_np[::-1]
+    return pa.array(out, type=pa.string())
+
+
+def base_edges(table: pa.Table) -> pd.DataFrame:
+    """Declared bases: one row per (model, base) with ``position`` and ``relation``.
+
+    From ``baseModels`` where present, else from ``base_model:<relation>:<id>`` tags (and bare
+    ``base_model:<id>`` tags, whose relation the Hub would infer; we record ``finetune``).
+    """
+    ids = _col(table, "id", pa.string())
+    frames = []
+    has_struct = np.zeros(table.num_rows, dtype=bool)
+    if "baseModels" in table.column_names and not pa.types.is_null(table.column("baseModels").type):
+        bm = table.column("baseModels").combine_chunks()
+        rel = pc.struct_field(bm, "relation")
+        models = pc.struct_field(bm, "models")
+        has_struct = pc.fill_null(pc.greater(pc.list_value_length(models), 0), False).to_numpy(zero_copy_only=False)
+        flat = pc.list_flatten(models)
+        parents = pc.list_parent_indices(models).to_numpy()
+        if len(parents):
+            base_ids = pc.struct_field(flat, "id")
+            pos = np.arange(len(parents)) - np.searchsorted(parents, parents, side="left")
+            frames.append(pd.DataFrame({
+                "row": parents,
+                "base_id": base_ids.to_pandas(types_mapper=pd.ArrowDtype).astype("string"),
+                "position": pos,
+                "relation": rel.take(pa.array(parents)).to_pandas().astype("string"),
+            }))
+    if "tags" in table.column_names and not pa.types.is_null(table.column("tags").type):
+        tags = table.column("tags").combine_chunks()
+        flat = pc.list_flatten(tags)
+        parents = pc.list_parent_indices(tags).to_numpy()
+        mask = pc.fill_null(pc.starts_with(flat, "base_model:"), False).to_numpy(zero_copy_only=False)
+        keep = mask & ~has_struct[parents] if len(parents) else mask
+        if keep.any():
+            vals = pd.Series(pc.filter(flat, pa.array(keep)).to_pandas(), dtype="string").str.slice(len("base_model:"))
+            rows = parents[keep]
+            parts = vals.str.split(":", n=1, expand=True)
+            if parts.shape[1] == 1:
+                parts[1] = pd.NA
+            with_rel = parts[1].notna() & parts[0].isin(RELATIONS)
+            t = pd.DataFrame({"row": rows, "relation": parts[0].where(with_rel), "base_id": parts[1].where(with_rel, vals)})
+            t["base_id"] = t["base_id"].astype("string")
+            # prefer the explicit relation tags; bare tags only where a row has none
+            explicit = t[with_rel.to_numpy()]
+            bare = t[~with_rel.to_numpy() & ~np.isin(rows, explicit["row"].to_numpy())]
+            t = pd.concat([explicit, bare.assign(relation="finetune")]).drop_duplicates(["row", "base_id"])
+            t = t.sort_values("row", kind="stable")
+            t["position"] = t.groupby("row").cumcount()
+            frames.append(t[["row", "base_id", "position", "relation"]])
+    if not frames:
+        return pd.DataFrame({"model_id": pd.Series([], dtype="string"), "base_id": pd.Series([], dtype="string"),
+                             "position": pd.Series([], dtype="int32"), "relation": pd.Series([], dtype="string")})
+    edges = pd.concat(frames, ignore_index=True)
+    edges["model_id"] = pd.array(ids.take(pa.array(edges["row"].to_numpy())).to_pylist(), dtype="string")
+    edges["relation"] = edges["relation"].astype("string").fillna("finetune")
+    edges["position"] = edges["position"].astype("int32")
+    edges = edges[edges["base_id"].notna() & (edges["base_id"] != "")]
+    return edges[["model_id", "base_id", "position", "relation"]].reset_index(drop=True)
+
+
+def read_table(path, columns=None) -> pa.Table:
+    """Read the source fields present in a snapshot file (only those asked for)."""
+    schema = pq.read_schema(path)
+    wanted = [c for c in (columns or SOURCE_FIELDS) if c in schema.names]
+    return pq.read_table(path, columns=wanted)
+
+
+def records(table: pa.Table) -> pd.DataFrame:
+    """Typed per-model frame from a snapshot table (Hub field names → atomdata columns)."""
+    n = table.num_rows
+    ids = _col(table, "id", pa.string())
+    out = pd.DataFrame({"model_id": pd.Series(ids.to_pandas(), dtype="string").astype("string")})
+    out["org"] = out["model_id"].str.split("/", n=1).str[0].where(out["model_id"].str.contains("/", regex=False))
+    if "author" in table.column_names:
+        author = pd.Series(_col(table, "author", pa.string()).to_pandas(), dtype="string")
+        out["org"] = out["org"].fillna(author)
+    out["org"] = out["org"].astype("string")
+    created = _col(table, "createdAt", pa.timestamp("us"))
+    out["created_at"] = pd.Series(created.to_pandas(), dtype="datetime64[us]")
+    for src, dst in COUNTERS.items():
+        out[dst] = pd.Series(_col(table, src, pa.int64()).to_pandas(), dtype="Int64")
+    out["trending_score"] = pd.Series(_col(table, "trendingScore", pa.float64()).to_pandas(), dtype="Float64")
+    for c in ("pipeline_tag", "library_name"):
+        out[c] = pd.Series(_col(table, c, pa.string()).to_pandas(), dtype="string")
+    tags = table.column("tags").combine_chunks() if "tags" in table.column_names else _null_array(n, pa.list_(pa.string()))
+    out["license"] = pd.Series(_first_tag_value(tags, "license:").to_pandas(), dtype="string")
+    if "safetensors" in table.column_names and not pa.types.is_null(table.column("safetensors").type):
+        st = table.column("safetensors").combine_chunks()
+        total = pc.struct_field(st, "total").cast(pa.float64())
+        out["params"] = pd.Series(pc.round(total).cast(pa.int64()).to_pandas(), dtype="Int64")
+    else:
+        out["params"] = pd.Series([pd.NA] * n, dtype="Int64")
+    return out
+
+
+def load_snapshot(path, columns=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-model records and declared base edges of one snapshot data file."""
+    table = read_table(path, columns)
+    recs = records(table)
+    edges = base_edges(table)
+    first = edges[edges["position"] == 0].drop_duplicates("model_id")
+    recs = recs.merge(first[["model_id", "relation", "base_id"]], on="model_id", how="left")
+    counts = edges.groupby("model_id").size().rename("n_bases")
+    recs["n_bases"] = recs["model_id"].map(counts).fillna(0).astype("int32")
+    return recs, edges

@@ -1,0 +1,59 @@
+"""Share tables: downloads and new derivatives by country and region."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+LLM_PIPELINES = ("text-generation", "image-text-to-text", "any-to-any", "audio-text-to-text", "video-text-to-text")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which models count in download shares: first-party models of (registry | all) organizations,
+    with a pipeline in ``pipelines`` (None: every pipeline)."""
+
+    orgs: str = "registry"
+    pipelines: tuple[str, ...] | None = LLM_PIPELINES
+
+    def describe(self) -> str:
+        who = "registry organizations" if self.orgs == "registry" else "all organizations (unmapped as unknown)"
+        what = "all pipelines" if self.pipelines is None else "pipelines " + "|".join(self.pipelines)
+        return f"first-party models of {who}; {what}"
+
+    def mask(self, models: pd.DataFrame) -> pd.Series:
+        m = models["first_party"].astype(bool)
+        if self.orgs == "registry":
+            m &= models["registry_org"].notna()
+        if self.pipelines is not None:
+            m &= models["pipeline_tag"].isin(self.pipelines).fillna(False).astype(bool)
+        return m
+
+
+def with_share(df: pd.DataFrame, by: list[str], count: str) -> pd.DataFrame:
+    total = df.groupby(by, dropna=False)[count].transform("sum")
+    df["share"] = (df[count] / total.where(total > 0)).fillna(0.0).astype("Float64")
+    return df
+
+
+def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    m = models[scope.mask(models)][["model_id", "country", "region"]]
+    d = monthly.merge(m, on="model_id", how="inner")
+    g = (d.groupby(["month", "country", "region"], dropna=False, sort=True)
+         .agg(downloads=("downloads", "sum"), cumulative_downloads=("all_time_end", "sum"), n_models=("model_id", "size"))
+         .reset_index())
+    g = with_share(g, ["month"], "downloads")
+    g["scope"] = scope.describe()
+    cols = ["month", "country", "region", "downloads", "share", "cumulative_downloads", "n_models", "scope"]
+    return g[cols].sort_values(["month", "region", "country"], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def derivatives_by_country(derivs: pd.DataFrame) -> pd.DataFrame:
+    d = derivs[derivs["created_at"].notna()].copy()
+    d["month"] = d["created_at"].dt.strftime("%Y-%m")
+    g = (d.groupby(["month", "root_country", "root_region", "relation"], dropna=False, sort=True)
+         .size().rename("new_derivatives").reset_index()
+         .rename(columns={"root_country": "country", "root_region": "region"}))
+    g = with_share(g, ["month", "relation"], "new_derivatives")
+    cols = ["month", "country", "region", "relation", "new_derivatives", "share"]
+    return g[cols].sort_values(["month", "relation", "region", "country"], na_position="last", kind="stable").reset_index(drop=True)
