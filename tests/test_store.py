@@ -1,0 +1,122 @@
+"""Snapshot store and dump import on small dumps written by the tests: bad input is refused cleanly."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from atomdata.cli import main
+from atomdata.errors import InputError, SnapshotError
+from atomdata.ingest import store
+from atomdata.ingest.dump import import_dump
+from conftest import write_dump
+
+ROWS = [{"id": "Qwen/A", "downloadsAllTime": 10}, {"id": "google/B", "downloadsAllTime": 5}]
+
+
+def _tree(path):
+    return sorted((p.relative_to(path).as_posix(), p.stat().st_size) for p in path.rglob("*")) if path.exists() else []
+
+
+def test_import_is_immutable_and_idempotent(tmp_path):
+    dump = write_dump(tmp_path / "in" / "2026-07-01" / "models.parquet", ROWS)
+    raw = tmp_path / "raw"
+    snap, created = import_dump(dump, raw)
+    assert created and snap.name == "2026-07-01" and snap.manifest["rows"] == 2
+    assert (raw / "2026-07-01" / "models.parquet").read_bytes() == dump.read_bytes()
+    manifest = (raw / "2026-07-01" / "manifest.json").read_bytes()
+    again, created = import_dump(dump, raw)
+    assert not created and (raw / "2026-07-01" / "manifest.json").read_bytes() == manifest
+    other = write_dump(tmp_path / "other.parquet", ROWS[:1])
+    with pytest.raises(SnapshotError, match="never overwritten"):
+        import_dump(other, raw, date="2026-07-01")
+    snap2, _ = import_dump(other, raw, date="2026-07-01", suffix="trending")
+    assert snap2.name == "2026-07-01-trending"
+    assert [s.name for s in store.list_snapshots(raw)] == ["2026-07-01", "2026-07-01-trending"]
+
+
+def test_checksum_checked_on_read(tmp_path):
+    dump = write_dump(tmp_path / "2026-07-01" / "models.parquet", ROWS)
+    snap, _ = import_dump(dump, tmp_path / "raw")
+    data = snap.data_path
+    os.chmod(data, 0o644)
+    data.write_bytes(data.read_bytes()[:-3] + b"xyz")
+    with pytest.raises(SnapshotError, match="does not match manifest"):
+        snap.verify()
+    data.unlink()
+    with pytest.raises(SnapshotError, match="missing"):
+        snap.verify()
+
+
+@pytest.mark.parametrize("case, column, expected", [
+    ("missing_id", "id", "required column is missing"),
+    ("csv", None, "not a readable parquet file (it looks like CSV"),
+    ("empty", None, "file is empty"),
+    ("truncated", None, "not a readable parquet file"),
+    ("negative", "downloadsAllTime", "negative counts"),
+    ("strings", "downloads", "must be integers"),
+    ("future", "createdAt", "created after the snapshot date"),
+    ("duplicates", "id", "appear more than once with different downloadsAllTime counts"),
+])
+def test_bad_dumps_are_refused_and_nothing_is_written(tmp_path, case, column, expected):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "2026-07-01" / "models.parquet"
+    path.parent.mkdir()
+    if case == "missing_id":
+        pq.write_table(pa.table({"author": ["a"], "downloads": [1]}), path)
+    elif case == "csv":
+        path.write_text("id,downloads\nQwen/A,1\n")
+    elif case == "empty":
+        path.write_bytes(b"")
+    elif case == "truncated":
+        write_dump(tmp_path / "full.parquet", ROWS)
+        path.write_bytes((tmp_path / "full.parquet").read_bytes()[:200])
+    elif case == "negative":
+        write_dump(path, [{"id": "Qwen/A", "downloadsAllTime": -4}, {"id": "Qwen/B", "downloadsAllTime": 1}])
+    elif case == "strings":
+        pq.write_table(pa.table({"id": ["Qwen/A"], "downloads": ["12"]}), path)
+    elif case == "future":
+        write_dump(path, [{"id": "Qwen/A", "createdAt": dt.datetime(2026, 9, 1)}])
+    elif case == "duplicates":
+        write_dump(path, [{"id": "Qwen/A", "downloadsAllTime": 4}, {"id": "Qwen/A", "downloadsAllTime": 5}])
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "keep.txt").write_text("previous content")
+    before = _tree(raw)
+    with pytest.raises(InputError) as err:
+        import_dump(path, raw)
+    msg = str(err.value)
+    assert str(path) in msg and expected in msg
+    if column:
+        assert f"column '{column}'" in msg
+    if case in ("negative", "duplicates", "future"):
+        assert "row " in msg and "Qwen/A" in msg  # example rows are named
+    assert _tree(raw) == before
+    # the CLI says the same and exits 1
+    res = CliRunner().invoke(main, ["ingest", "dump", str(path), "--raw", str(raw)])
+    assert res.exit_code == 1 and expected in res.output
+    assert _tree(raw) == before
+
+
+@pytest.mark.parametrize("bad", ["2026-13-40", "../../etc", "2026-7-1", "20260701", "2026-02-30"])
+def test_bad_dates_are_rejected(tmp_path, bad):
+    dump = write_dump(tmp_path / "x.parquet", ROWS)
+    res = CliRunner().invoke(main, ["ingest", "dump", str(dump), "--date", bad, "--raw", str(tmp_path / "raw")])
+    assert res.exit_code == 1 and bad in res.output
+    assert not (tmp_path / "raw").exists() or not any((tmp_path / "raw").iterdir())
+
+
+def test_date_required_when_not_in_path(tmp_path):
+    dump = write_dump(tmp_path / "x.parquet", ROWS)
+    with pytest.raises(InputError, match="no snapshot date"):
+        import_dump(dump, tmp_path / "raw")
+
+
+def test_bad_suffix_rejected(tmp_path):
+    dump = write_dump(tmp_path / "x.parquet", ROWS)
+    with pytest.raises(InputError):
+        import_dump(dump, tmp_path / "raw", date="2026-07-01", suffix="../evil")
