@@ -8,11 +8,17 @@ from .errors import ValidationFailed
 from .schemas import TABLES
 
 
-def _report(table: str, exc: pae.SchemaErrors, where: str | None = None) -> str:
+def _report(table: str, exc: pae.SchemaErrors, df: pd.DataFrame, where: str | None = None) -> str:
+    """One line per failed check: column, check, how many rows, example rows."""
     fc = exc.failure_cases
-    lines = [f"table '{table}'" + (f" ({where})" if where else "") + f": {len(fc)} failure(s)"]
-    grouped = fc.groupby(["column", "check"], dropna=False, sort=False)
-    for (column, check), rows in grouped:
+    lines = [f"table '{table}'" + (f" ({where})" if where else "") + ":"]
+    whole = fc["schema_context"] == "DataFrameSchema"
+    # checks over whole rows are reported once per row, with the row's values
+    for check, rows in fc[whole].groupby("check", sort=False):
+        idx = list(dict.fromkeys(i for i in rows["index"].tolist() if i is not None and not pd.isna(i)))
+        ex = "; ".join(f"row {i}: {df.loc[i].to_dict()}" for i in idx[:3] if i in df.index)
+        lines.append(f"  rows: check '{check}' failed for {len(idx)} row(s); e.g. {ex}")
+    for (column, check), rows in fc[~whole].groupby(["column", "check"], dropna=False, sort=False):
         idx = [i for i in rows["index"].tolist() if i is not None and not pd.isna(i)][:5]
         vals = rows["failure_case"].astype(str).tolist()[:5]
         col = "(table)" if column is None or pd.isna(column) else column
@@ -26,7 +32,7 @@ def validate_table(name: str, df: pd.DataFrame, where: str | None = None) -> pd.
     try:
         return TABLES[name].validate(df, lazy=True)
     except pae.SchemaErrors as exc:
-        raise ValidationFailed(_report(name, exc, where)) from None
+        raise ValidationFailed(_report(name, exc, df, where)) from None
 
 
 def validate_tables(tables: dict[str, pd.DataFrame], where: str | None = None) -> dict[str, pd.DataFrame]:

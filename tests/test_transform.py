@@ -1,0 +1,148 @@
+"""Lineage and monthly-download rules on small hand-made inputs, checked exactly."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pandas as pd
+import pytest
+
+from atomdata.build import build, build_tables
+from atomdata.errors import ValidationFailed
+from atomdata.ingest.dump import import_dump
+from atomdata.transform import lineage, monthly
+from conftest import write_dump
+
+
+def test_lineage_chains_cycles_self_references_and_missing_bases():
+    m = pd.DataFrame({
+        "model_id": ["o/a", "x/b", "x/c", "x/d", "x/e", "x/f", "x/g", "x/p", "x/q", "x/r", "x/s"],
+        "base_id": [None, "o/a", "x/b", "gone/z", "x/f", "x/e", "x/g", "x/q", "x/r", "x/p", "x/p"],
+    })
+    r = lineage.resolve(m).set_index("model_id")
+    assert "o/a" not in r.index  # originals are not derivatives
+    assert r.loc["x/c", "root_model_id"] == "o/a" and r.loc["x/c", "depth"] == 2
+    assert r.loc["x/c", "lineage_status"] == "complete" and r.loc["x/c", "root_org"] == "o"
+    assert r.loc["x/d", "root_model_id"] == "gone/z" and r.loc["x/d", "lineage_status"] == "outside_snapshot"
+    assert r.loc["x/g", "lineage_status"] == "self_reference" and r.loc["x/g", "root_model_id"] == "x/g"
+    for cyc in ("x/e", "x/f", "x/p", "x/q", "x/r", "x/s"):
+        assert r.loc[cyc, "lineage_status"] == "cycle" and pd.isna(r.loc[cyc, "root_model_id"])
+
+
+def test_lineage_of_a_long_chain_is_exact():
+    n = 5000
+    ids = [f"o/m{i}" for i in range(n)]
+    m = pd.DataFrame({"model_id": ids, "base_id": [None] + ids[:-1]})
+    r = lineage.resolve(m)
+    assert (r["root_model_id"] == "o/m0").all()
+    assert r["depth"].tolist() == list(range(1, n))
+
+
+def _readings(rows):
+    df = pd.DataFrame(rows, columns=["snapshot", "model_id", "downloads_all_time", "downloads_30d"])
+    df["date"] = pd.to_datetime(df["snapshot"].str.slice(0, 10))
+    for c in ("downloads_all_time", "downloads_30d"):
+        df[c] = df[c].astype("Int64")
+    snaps = df[["snapshot", "date"]].drop_duplicates()
+    return df, snaps
+
+
+def test_monthly_difference_stale_counter_and_rolling_fallback():
+    r, s = _readings([
+        ("2026-06-30", "o/a", 100, None), ("2026-08-01", "o/a", 50, None), ("2026-08-02", "o/a", 180, None),
+        ("2026-06-30", "o/b", 10, None), ("2026-08-01", "o/b", 30, None),
+        ("2026-08-01", "o/c", None, 77),
+    ])
+    out, unmeasured = monthly.downloads_per_period(r, s, "month", 3)
+    july = out[out["period"] == "2026-07"].set_index("model_id")
+    # o/a: 2026-08-01 is stale (50 < 100) and skipped; the next valid reading (2026-08-02) is used
+    assert july.loc["o/a", "downloads"] == 80 and july.loc["o/a", "end_snapshot"] == "2026-08-02"
+    assert july.loc["o/a", "flags"] == "stale_reading_skipped"
+    assert july.loc["o/b", "downloads"] == 20 and pd.isna(july.loc["o/b", "flags"])
+    assert july.loc["o/c", "downloads"] == 77 and july.loc["o/c", "method"] == "rolling_30d"
+    assert (out["downloads"] >= 0).all()
+    # June and August have no snapshot near both boundaries: reported, not invented
+    assert set(out["period"]) == {"2026-07"}
+    assert set(unmeasured["period"]) == {"2026-06", "2026-08"}
+
+
+def test_tolerance_bounds_the_boundary_snapshots():
+    r, s = _readings([("2026-06-27", "o/a", 1, None), ("2026-08-01", "o/a", 9, None)])
+    out, unmeasured = monthly.downloads_per_period(r, s, "month", 3)
+    assert out.empty and "2026-07-01" in " ".join(unmeasured["detail"])
+    out, _ = monthly.downloads_per_period(r, s, "month", 4)
+    assert out["downloads"].tolist() == [8]
+
+
+def test_model_missing_at_a_boundary_uses_the_nearest_snapshot_that_has_it():
+    r, s = _readings([("2026-07-01", "o/b", 5, None), ("2026-07-02", "o/a", 10, None),
+                      ("2026-07-02", "o/b", 6, None), ("2026-08-01", "o/a", 20, None), ("2026-08-01", "o/b", 9, None)])
+    out, _ = monthly.downloads_per_period(r, s, "month", 3)
+    got = out.set_index("model_id")
+    assert got.loc["o/a", "downloads"] == 10 and got.loc["o/a", "start_snapshot"] == "2026-07-02"
+    assert got.loc["o/b", "downloads"] == 4 and got.loc["o/b", "start_snapshot"] == "2026-07-01"
+
+
+def _small_store(tmp_path):
+    raw = tmp_path / "raw"
+    base = [
+        {"id": "Qwen/Q1", "downloadsAllTime": 100, "createdAt": dt.datetime(2025, 1, 1)},
+        {"id": "meta-llama/L1", "downloadsAllTime": 300},
+        {"id": "someone/ft", "downloadsAllTime": 5, "base": ["Qwen/Q1"], "relation": "finetune"},
+        {"id": "someone/q", "downloadsAllTime": 5, "base": ["someone/ft"], "relation": "quantized"},
+        {"id": "nobody/orig", "downloadsAllTime": 50},
+    ]
+    later = [dict(r, downloadsAllTime=r["downloadsAllTime"] * 2) for r in base]
+    import_dump(write_dump(tmp_path / "d" / "2026-07-01" / "models.parquet", base), raw)
+    import_dump(write_dump(tmp_path / "d" / "2026-08-01" / "models.parquet", later), raw)
+    return raw
+
+
+def test_small_build_numbers(tmp_path):
+    res = build_tables(_small_store(tmp_path))
+    dbc = res.tables["downloads_by_country"].set_index("region")
+    assert dbc.loc["china", "downloads"] == 100 and dbc.loc["us", "downloads"] == 300
+    assert dbc.loc["china", "share"] == pytest.approx(0.25) and dbc.loc["us", "cumulative_downloads"] == 600
+    d = res.tables["derivatives"].set_index("model_id")
+    assert d.loc["someone/q", "root_model_id"] == "Qwen/Q1" and d.loc["someone/q", "root_region"] == "china"
+    assert d.loc["someone/q", "depth"] == 2
+    dq = res.tables["data_quality"]
+    assert "nobody" in set(dq[dq["kind"] == "unmapped_org"]["org"])
+    cov = dq[dq["kind"] == "coverage"]["value"].iloc[0]
+    assert cov == pytest.approx(400 / 450)  # July downloads: Qwen 100 + Meta 300 of 450
+
+
+def test_failed_build_leaves_previous_outputs_intact(tmp_path):
+    raw = _small_store(tmp_path)
+    out = tmp_path / "processed"
+    build(raw, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad_registry = tmp_path / "orgs.csv"
+    bad_registry.write_text("org,name,country,region,org_type,source_url,notes\n"
+                            "Qwen,Alibaba,US,china,company,https://example.org,\n"
+                            "qwen,dup,CN,china,company,http://example.org,\n")
+    with pytest.raises(ValidationFailed) as err:
+        build(raw, out, registry_file=bad_registry)
+    msg = str(err.value)
+    assert "orgs.csv" in msg and "region must follow from country" in msg and "unique ignoring case" in msg and "source_url" in msg and "unique" in msg
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".processed")]
+
+
+def test_build_is_deterministic(tmp_path):
+    raw = _small_store(tmp_path)
+    build(raw, tmp_path / "a")
+    build(raw, tmp_path / "b")
+    for p in (tmp_path / "a").iterdir():
+        assert p.read_bytes() == (tmp_path / "b" / p.name).read_bytes()
+
+
+def test_tampered_snapshot_stops_the_build(tmp_path):
+    raw = _small_store(tmp_path)
+    data = raw / "2026-08-01" / "models.parquet"
+    os.chmod(data, 0o644)
+    data.write_bytes(data.read_bytes() + b"\0")
+    from atomdata.errors import SnapshotError
+
+    with pytest.raises(SnapshotError, match="does not match manifest"):
+        build_tables(raw)
