@@ -1,0 +1,152 @@
+"""Build benchmarks on synthetic snapshots: wall time and peak memory, with a DuckDB reference.
+
+    python benchmarks/bench_build.py --models 2200000 --months 24 --work /tmp/atombench
+
+Each step runs in its own subprocess so that its peak RSS is its own. Results are printed as a
+Markdown table (append them to benchmarks/RESULTS.md with the machine description).
+Not part of the test run: it takes minutes at full scale.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def run_step(code: str) -> dict:
+    """Run python code in a child; return its wall seconds, peak RSS (MB) and printed JSON."""
+    wrapper = textwrap.dedent("""
+        import json, resource, sys, time
+        t0 = time.perf_counter()
+        out = {}
+        exec(compile(sys.argv[1], "<bench>", "exec"))
+        out["seconds"] = time.perf_counter() - t0
+        out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(out, default=str))
+    """)
+    res = subprocess.run([sys.executable, "-c", wrapper, textwrap.dedent(code)], capture_output=True, text=True,
+                         cwd=HERE.parent)
+    if res.returncode:
+        raise SystemExit(res.stderr[-4000:])
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", type=int, default=2_200_000)
+    ap.add_argument("--months", type=int, default=24)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/atombench"))
+    a = ap.parse_args()
+    dumps = a.work / f"dumps-{a.models}-{a.months}"
+    if not (dumps / "done").exists():
+        sys.path.insert(0, str(HERE))
+        from synth import generate
+
+        t = time.perf_counter()
+        generate(dumps, a.models, a.months)
+        (dumps / "done").write_text("ok")
+        print(f"generated {a.months} snapshots of {a.models} models in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    files = sorted(str(p) for p in dumps.glob("*/models.parquet"))
+    rows = []
+
+    def step(name, code):
+        r = run_step(code)
+        rows.append((name, r))
+        print(f"{name}: {r['seconds']:.2f}s, peak {r['peak_mb']:.0f} MB {({k: v for k, v in r.items() if k not in ('seconds', 'peak_mb')}) or ''}", file=sys.stderr)
+        return r
+
+    store = a.work / f"store-{a.models}"
+    import shutil
+
+    shutil.rmtree(store, ignore_errors=True)
+    step("import one dump", f"""
+        from atomdata.ingest.dump import import_dump
+        import_dump({files[0]!r}, __import__('pathlib').Path({str(store)!r}))
+    """)
+    step("lineage over one snapshot", f"""
+        from atomdata.transform.records import load_snapshot
+        from atomdata.transform import lineage
+        r, e = load_snapshot({files[-1]!r})
+        t = time.perf_counter()
+        roots = lineage.resolve(r[["model_id", "base_id"]])
+        out["lineage_seconds"] = round(time.perf_counter() - t, 2)
+        out["models"] = len(r)
+    """)
+    for k in sorted({min(12, a.months), a.months}):
+        kstore = a.work / f"store-{a.models}-{k}"
+        shutil.rmtree(kstore, ignore_errors=True)
+        step(f"import {k} dumps", f"""
+            from pathlib import Path
+            from atomdata.ingest.dump import import_dump
+            for f in {files[:k]!r}:
+                import_dump(f, Path({str(kstore)!r}))
+        """)
+        step(f"full build, {k} snapshots (cold cache)", f"""
+            from pathlib import Path
+            from atomdata.build import build
+            from atomdata.transform.shares import Scope
+            build(Path({str(kstore)!r}), Path({str(a.work / 'out')!r}), scope=Scope(orgs="all", pipelines=None))
+        """)
+        if k < a.months:
+            step(f"add snapshot {k + 1} to a built history (warm cache)", f"""
+                from pathlib import Path
+                from atomdata.build import build
+                from atomdata.ingest.dump import import_dump
+                from atomdata.transform.shares import Scope
+                import_dump({files[k]!r}, Path({str(kstore)!r}))
+                build(Path({str(kstore)!r}), Path({str(a.work / 'out')!r}), scope=Scope(orgs="all", pipelines=None))
+            """)
+    k = min(12, a.months)
+    step("monthly aggregation (atomdata)", f"""
+        import pandas as pd
+        from atomdata.transform import monthly
+        files = {files[:k]!r}
+        parts = []
+        for f in files:
+            d = pd.read_parquet(f, columns=["id", "downloadsAllTime", "downloads"])
+            d = d.rename(columns={{"id": "model_id", "downloadsAllTime": "downloads_all_time", "downloads": "downloads_30d"}})
+            d["snapshot"] = f.split("/")[-2]; d["date"] = pd.Timestamp(d["snapshot"].iloc[0])
+            parts.append(d)
+        r = pd.concat(parts, ignore_index=True)
+        t = time.perf_counter()
+        snaps = r[["snapshot", "date"]].drop_duplicates()
+        pm, _ = monthly.downloads_per_period(r, snaps)
+        out["aggregation_seconds"] = round(time.perf_counter() - t, 2)
+        out["total"] = int(pm["downloads"].sum())
+    """)
+    step("monthly aggregation (DuckDB reference)", f"""
+        import duckdb
+        files = {files[:k]!r}
+        t = time.perf_counter()
+        q = '''
+        with r as (select id, downloadsAllTime as c, cast(regexp_extract(filename, '(\\d{{4}}-\\d{{2}}-\\d{{2}})', 1) as date) as d
+                   from read_parquet(?, filename=true)),
+        s as (select *, max(c) over (partition by id order by d rows between unbounded preceding and 1 preceding) as prev from r),
+        v as (select * from s where prev is null or c >= prev)
+        select sum(b.c - a.c) from v a join v b on a.id = b.id and b.d = a.d + interval 1 month
+        '''
+        out["total"] = int(duckdb.sql(q.replace('?', repr(files))).fetchone()[0])
+        out["aggregation_seconds"] = round(time.perf_counter() - t, 2)
+    """)
+    step("atomdata.load('downloads_by_country') incl. import", """
+        import atomdata
+        atomdata.load("downloads_by_country")
+    """)
+    print(f"\n### {a.models:,} models x {a.months} monthly snapshots\n")
+    print(f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}\n")
+    print("| step | wall s | peak MB | notes |\n|---|---|---|---|")
+    for name, r in rows:
+        notes = ", ".join(f"{k}={v}" for k, v in r.items() if k not in ("seconds", "peak_mb"))
+        print(f"| {name} | {r['seconds']:.2f} | {r['peak_mb']:.0f} | {notes} |")
+
+
+if __name__ == "__main__":
+    main()
