@@ -52,7 +52,7 @@ def read_csv_typed(path: Path, name: str, categorical: bool = False):
         s = df[cname]
         # undo the CSV formula guard on text that we prefixed
         if kind == "string":
-            s = s.where(~s.str.match(r"^'[=+\-@\t\r]").fillna(False), s.str.slice(1))
+            s = s.where(~s.str.match(r"^'[=+\-@\t\r']").fillna(False), s.str.slice(1))
         try:
             if kind == "integer":
                 s = pd.to_numeric(s).astype("Int64")

@@ -18,8 +18,9 @@ from .ingest import store
 from .io import staging_dir, to_csv_bytes
 from .registry import attribute, load_registry
 from .schemas import TABLES
-from .transform import lineage, monthly, shares
-from .transform.records import load_snapshot
+from .transform import inference, lineage, monthly, quality, shares
+from .transform.cache import cached_load
+from .transform import claims
 from .validate import validate_tables
 
 DQ_COLUMNS = ["kind", "snapshot", "month", "model_id", "org", "value", "detail", "action"]
@@ -56,7 +57,7 @@ def read_snapshots(snaps: list[store.Snapshot], progress=None):
     recs, edges = [], []
     for snap in snaps:
         snap.verify()
-        r, e = load_snapshot(snap.data_path)
+        r, e = cached_load(snap)
         r["snapshot"] = snap.name
         r["date"] = pd.Timestamp(snap.date)
         e["snapshot"] = snap.name
@@ -75,6 +76,16 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     if not snaps:
         raise AtomdataError(f"{raw}: no snapshots in the store; import some with `atomdata ingest dump PATH`")
     recs, edges = read_snapshots(snaps, progress)
+    # trending listings (a different sample) feed only the claims tables: never models, lineage or downloads
+    listing = {s.name: claims.listing_kind(s.manifest, s.name) for s in snaps}
+    snapinfo = pd.DataFrame({"snapshot": [s.name for s in snaps], "date": [pd.Timestamp(s.date) for s in snaps],
+                             "has_trending": ["trendingScore" in s.fields for s in snaps],
+                             "listing": [listing[s.name] for s in snaps],
+                             "tree_coverage": [claims.FULL if listing[s.name] == "full" else claims.SAMPLE for s in snaps]})
+    everything = pd.concat(recs, ignore_index=True)
+    main_names = {n for n, k in listing.items() if k != "trending"} or set(listing)
+    recs = [r for s, r in zip(snaps, recs) if s.name in main_names]
+    edges = [e for s, e in zip(snaps, edges) if s.name in main_names]
     order = {s.name: i for i, s in enumerate(snaps)}
     allrecs = pd.concat(recs, ignore_index=True)
     seen = allrecs.groupby("model_id")["snapshot"].agg(["first", "last"])
@@ -120,9 +131,16 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "depth": roots["depth"],
         "lineage_status": roots["lineage_status"],
     }).sort_values("model_id", kind="stable").reset_index(drop=True)
+    # -- attribution beyond the declared chain (transform.inference)
+    known_ids = pd.concat([latest["model_id"], alledges["base_id"]], ignore_index=True)
+    iframe = pd.DataFrame({"model_id": derivs["model_id"], "root_model_id": derivs["root_model_id"],
+                           "model_type": derivs["model_id"].map(dmeta["model_type"]),
+                           "root_model_type": derivs["root_model_id"].map(dmeta["model_type"])})
+    derivs = pd.concat([derivs, inference.infer(iframe, registry, known_ids)], axis=1)
+    held_out = inference.held_out(iframe, registry, known_ids)[1]
 
     # -- downloads per month
-    has_counter = [s.name for s in snaps if {"downloadsAllTime", "downloads"} & set(s.fields)]
+    has_counter = [s.name for s in snaps if {"downloadsAllTime", "downloads"} & set(s.fields) and s.name in main_names]
     readings = allrecs[allrecs["snapshot"].isin(has_counter)][["snapshot", "date", "model_id", "downloads_all_time", "downloads_30d"]]
     snaptab = pd.DataFrame({"snapshot": [s.name for s in snaps if s.name in has_counter],
                             "date": [pd.Timestamp(s.date) for s in snaps if s.name in has_counter]})
@@ -143,7 +161,16 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "fields": [" ".join(s.fields) for s in snaps],
     })
 
-    dq = data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, period)
+    dq = data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, period,
+                      presence=allrecs[["snapshot", "model_id", "org", "created_at"]], snapshot_order=[s.name for s in snaps if s.name in main_names],
+                      edges=alledges, registry=registry)
+    adq = inference.quality_rows(derivs, allrecs[["snapshot", "model_id"]], held_out)
+    dq = pd.concat([dq, adq.astype({c: ("Float64" if c == "value" else "string") for c in DQ_COLUMNS})[DQ_COLUMNS]], ignore_index=True)
+    dq = dq.sort_values(["kind", "snapshot", "month", "model_id", "org"], na_position="first", kind="stable").reset_index(drop=True)
+    tbc, trend_dq = claims.trending_by_country(everything, snapinfo, registry)
+    if not trend_dq.empty:
+        dq = pd.concat([dq, trend_dq.astype({c: ("Float64" if c == "value" else "string") for c in DQ_COLUMNS})], ignore_index=True)
+        dq = dq.sort_values(["kind", "snapshot", "month", "model_id", "org"], na_position="first", kind="stable").reset_index(drop=True)
     tables = {
         "organizations": registry,
         "models": models,
@@ -151,6 +178,9 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "downloads_by_country": dbc,
         "derivatives": derivs,
         "derivatives_by_country": dvc,
+        "trending_by_country": tbc,
+        "organization_summary": claims.organization_summary(everything, snapinfo, registry),
+        "derivatives_by_root_org": claims.derivatives_by_root_org(derivs, registry),
         "snapshots": snapshots,
         "data_quality": dq,
     }
@@ -158,7 +188,8 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     return BuildResult(tables, snaps)
 
 
-def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, period) -> pd.DataFrame:
+def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, period,
+                 presence=None, snapshot_order=None, edges=None, registry=None) -> pd.DataFrame:
     parts = []
     r = monthly.flag_stale(readings)
     st = r[r["stale"]]
@@ -207,6 +238,9 @@ def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope
                                    "org": out["root_org"], "value": out["depth"].astype("Float64"),
                                    "detail": "chain leaves the snapshots at " + out["root_model_id"],
                                    "action": "root taken as the last known ancestor; region from its namespace"}))
+    # models that vanish and come back, renamed repos, merges of bases from different regions
+    parts += quality.presence_issues(presence, snapshot_order or [])
+    parts += quality.merge_issues(edges, derivs, registry)
     if not parts:
         return pd.DataFrame({c: pd.Series([], dtype="string" if c != "value" else "Float64") for c in DQ_COLUMNS})
     dq = pd.concat([p for p in parts if not p.empty], ignore_index=True)[DQ_COLUMNS]

@@ -136,5 +136,14 @@ def validate(processed):
     click.echo(f"{folder}: {len(tables)} tables valid ({', '.join(tables)})")
 
 
+from .ingest.hub_cli import hub as _hub_cmd  # noqa: E402
+from .publish.commands import figures as _figures_cmd, release as _release_cmd  # noqa: E402
+
+ingest.add_command(_hub_cmd)
+
+main.add_command(_figures_cmd)
+main.add_command(_release_cmd)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

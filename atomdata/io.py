@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import ctypes
 import ctypes.util
 import hashlib
@@ -14,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: a leading quote is doubled too, so that the reader can always remove exactly one
+GUARD_PREFIXES = FORMULA_PREFIXES + ("'",)
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -43,6 +46,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException:
@@ -110,6 +114,7 @@ def staging_dir(dest: Path):
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    os.chmod(tmp, 0o755)
     try:
         yield tmp
         replace_dir(tmp, dest)
@@ -118,9 +123,12 @@ def staging_dir(dest: Path):
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula (=, +, -, @) with a quote.
+    """Prefix text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) with a quote.
 
-    Applies to text columns only; numbers keep their sign. Documented in the methodology.
+    A cell that already starts with a quote gets a second one, so the reader
+    (:func:`atomdata.api.read_csv_typed`) removes exactly one leading quote from every cell that
+    starts with one and any text round-trips unchanged. Applies to text columns only; numbers
+    keep their sign. Documented in the methodology.
     """
     out = df.copy()
     for col in out.columns:
@@ -129,13 +137,29 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
             if s.dtype == object and not s.map(lambda v: isinstance(v, str) or v is None or v is pd.NA, na_action="ignore").all():
                 continue
             text = s.astype("string")
-            bad = text.str.startswith(FORMULA_PREFIXES).fillna(False)
+            bad = text.str.startswith(GUARD_PREFIXES).fillna(False)
             if bad.any():
                 out[col] = text.where(~bad, "'" + text)
     return out
 
 
+def _has_carriage_return(df: pd.DataFrame) -> bool:
+    for col in df.columns:
+        s = df[col]
+        if (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object) and \
+                s.astype("string").str.contains("\r", regex=False).fillna(False).any():
+            return True
+    return False
+
+
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
-    """Deterministic CSV: fixed float format, ISO dates, LF line endings, minimal quoting."""
+    """Deterministic CSV: fixed float format, ISO dates, LF line endings, minimal quoting.
+
+    Python's csv writer does not quote a cell holding a bare carriage return when rows end with
+    LF, and readers then split the row there; a table with such a cell is written with every
+    field quoted instead (still valid CSV, read back unchanged).
+    """
     df = neutralise_formulas(df)
-    return df.to_csv(index=False, lineterminator="\n", float_format="%.10g", date_format="%Y-%m-%d").encode("utf-8")
+    quoting = csv.QUOTE_ALL if _has_carriage_return(df) else csv.QUOTE_MINIMAL
+    return df.to_csv(index=False, lineterminator="\n", float_format="%.10g", date_format="%Y-%m-%d",
+                     quoting=quoting).encode("utf-8")

@@ -16,6 +16,9 @@ ORG_TYPES = ["company", "academic", "nonprofit", "government", "community"]
 RELATIONS = ["finetune", "adapter", "quantized", "merge"]
 METHODS = ["all_time_diff", "rolling_30d"]
 LINEAGE_STATUS = ["complete", "outside_snapshot", "cycle", "self_reference"]
+ATTRIBUTIONS = ["declared", "mirror", "architecture", "name_keyword", "unknown"]
+CONFIDENCE = ["high", "medium", "low", "none"]
+LINEAGES = ["declared", "with_inference"]
 EU_COUNTRIES = {
     "AD", "AL", "AT", "BA", "BE", "BG", "BY", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FO", "FR", "GB",
     "GI", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MC", "MD", "ME", "MK", "MT", "NL", "NO",
@@ -153,34 +156,48 @@ class Derivatives(pa.DataFrameModel):
     root_region: Series[pd.StringDtype] = Field("Region of the root organization; unknown when not in the registry.", "Root region", isin=REGIONS)
     depth: Series[pd.Int64Dtype] = Field("Number of declared base links followed to reach the root.", "Depth", ge=0, nullable=True)
     lineage_status: Series[pd.StringDtype] = Field("complete: root declares no base; outside_snapshot: the chain leaves the snapshots at root_model_id; cycle; self_reference.", "Lineage status", isin=LINEAGE_STATUS)
+    attribution: Series[pd.StringDtype] = Field("Rule that attributed the derivative to an organization (methodology, 'Attribution beyond the declared chain'): declared (the declared root is a registry organization), mirror (root is a re-upload whose name matches an original), architecture (model-type tag), name_keyword (family keyword in the root's name), unknown.", "Attribution", isin=ATTRIBUTIONS)
+    confidence: Series[pd.StringDtype] = Field("high (declared; mirror name match), medium (mirror keyword; architecture), low (name keyword), none (unknown).", "Confidence", isin=CONFIDENCE)
+    attributed_org: Series[pd.StringDtype] = Field("Registry organization the derivative is attributed to, with inference; empty when unknown.", "Attributed organization", nullable=True)
+    attributed_country: Series[pd.StringDtype] = Field("Country of the attributed organization; empty when unknown.", "Attributed country", nullable=True, str_matches=COUNTRY_RE)
+    attributed_region: Series[pd.StringDtype] = Field("Region of the attributed organization (equal to root_region when attribution is declared); unknown when nothing applies.", "Attributed region", isin=REGIONS)
+    attribution_evidence: Series[pd.StringDtype] = Field("What the rule saw: the declared root, the original a mirror's name matched, the model-type tag, or the keyword found.", "Attribution evidence", nullable=True)
 
     class Config:
         title = "Derivatives"
-        description = "One row per derivative model (fine-tune, adapter, quantization, merge) with its declared base and resolved root base model."
-        metadata = {"primary_key": ["model_id"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}}]}
+        description = "One row per derivative model (fine-tune, adapter, quantization, merge) with its declared base, resolved root base model, and attribution with inference where the declared chain does not reach a registry organization."
+        metadata = {"primary_key": ["model_id"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}},
+                                                                {"fields": ["attributed_org"], "reference": {"resource": "organizations", "fields": ["org"]}}]}
         coerce = True
         strict = True
 
+    @pa.dataframe_check(error="attributed_org is empty exactly when attribution is unknown; declared attribution keeps root_region")
+    def attribution_consistent(cls, df: pd.DataFrame) -> pd.Series:
+        unknown = df["attribution"] == "unknown"
+        ok = unknown == df["attributed_org"].isna()
+        return ok & ((df["attribution"] != "declared") | (df["attributed_region"] == df["root_region"]))
+
 
 class DerivativesByCountry(pa.DataFrameModel):
+    lineage: Series[pd.StringDtype] = Field("declared: by the region of the declared root (root_region); with_inference: by the attributed region (attributed_region), see derivatives.attribution.", "Lineage", isin=LINEAGES)
     month: Series[pd.StringDtype] = Field("Month of creation of the derivatives (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
     country: Series[pd.StringDtype] = Field("Country of the root base model's organization; empty when unknown.", "Root country", nullable=True, str_matches=COUNTRY_RE)
     region: Series[pd.StringDtype] = Field("Region of the root base model's organization.", "Root region", isin=REGIONS)
     relation: Series[pd.StringDtype] = Field("Relation of the derivative to its base.", "Relation", isin=RELATIONS)
     new_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created in the month.", "New derivatives", ge=0, unit="models")
-    share: Series[pd.Float64Dtype] = Field("Share within the month and relation (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+    share: Series[pd.Float64Dtype] = Field("Share within the lineage, month and relation (0 to 1).", "Share", ge=0, le=1, unit="fraction")
 
     class Config:
         title = "Derivatives by country"
-        description = "New derivative models per month of creation, by the country of their root base model, per relation."
-        metadata = {"primary_key": ["month", "country", "region", "relation"]}
-        unique = ["month", "country", "region", "relation"]
+        description = "New derivative models per month of creation, by the country of their root base model, per relation; once by declared lineage and once with inference (column lineage)."
+        metadata = {"primary_key": ["lineage", "month", "country", "region", "relation"]}
+        unique = ["lineage", "month", "country", "region", "relation"]
         coerce = True
         strict = True
 
-    @pa.dataframe_check(error="shares must sum to 1 within each month and relation")
+    @pa.dataframe_check(error="shares must sum to 1 within each lineage, month and relation")
     def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
-        return _shares_sum_to_one(df, ["month", "relation"], "new_derivatives")
+        return _shares_sum_to_one(df, ["lineage", "month", "relation"], "new_derivatives")
 
 
 class Snapshots(pa.DataFrameModel):
@@ -218,6 +235,98 @@ class DataQuality(pa.DataFrameModel):
         strict = True
 
 
+class TrendingByCountry(pa.DataFrameModel):
+    date: Series[pa.DateTime] = Field("Date of the snapshot.", "Date", tstype="date")
+    snapshot: Series[pd.StringDtype] = Field("Snapshot the ranking comes from (one with the Hub's trendingScore).", "Snapshot")
+    ranking: Series[pd.StringDtype] = Field("'hub trending listing': the snapshot is the Hub's own top-N trending list, so this is the Hub's leaderboard; 'within sample': the snapshot's models ranked by their trending score, which misses trending models the sample lacks.", "Ranking", isin=["hub trending listing", "within sample"])
+    top_n: Series[pd.Int64Dtype] = Field("Size of the leaderboard: the top 1, 10, 50 or 100 models by trending score (ties broken by model id).", "Top N", ge=1, unit="models")
+    country: Series[pd.StringDtype] = Field("ISO 3166-1 alpha-2 country of the publishing organization; empty when unknown or not in the registry.", "Country", nullable=True, str_matches=COUNTRY_RE)
+    region: Series[pd.StringDtype] = Field("Region of the publishing organization; unknown when the registry lacks it.", "Region", isin=REGIONS)
+    models: Series[pd.Int64Dtype] = Field("Models of this country among the top N (all pipelines).", "Models", ge=1, unit="models")
+    share: Series[pd.Float64Dtype] = Field("models / top_n (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+
+    class Config:
+        title = "Trending leaderboard by country"
+        description = ("Composition by country of the top 1, 10, 50 and 100 models by the Hub's trending score, for every snapshot "
+                       "that carries the score. All pipelines count; a snapshot is a sample of the Hub only at the top of the list.")
+        metadata = {"primary_key": ["snapshot", "top_n", "country", "region"],
+                    "foreign_keys": [{"fields": ["snapshot"], "reference": {"resource": "snapshots", "fields": ["name"]}}]}
+        unique = ["snapshot", "top_n", "country", "region"]
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="shares must sum to 1 within each snapshot and top_n")
+    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
+        return _shares_sum_to_one(df, ["snapshot", "top_n"], "models")
+
+    @pa.dataframe_check(error="models must sum to top_n within each snapshot and top_n")
+    def models_sum_to_top_n(cls, df: pd.DataFrame) -> pd.Series:
+        return df.groupby(["snapshot", "top_n"])["models"].transform("sum") == df["top_n"]
+
+    @pa.dataframe_check(error="country must be consistent with region")
+    def country_matches_region(cls, df: pd.DataFrame) -> pd.Series:
+        return df["country"].isna() | (region_of_country(df["country"]) == df["region"])
+
+
+class OrganizationSummary(pa.DataFrameModel):
+    date: Series[pa.DateTime] = Field("Date of the snapshot.", "Date", tstype="date")
+    snapshot: Series[pd.StringDtype] = Field("Snapshot the counts come from.", "Snapshot")
+    org: Series[pd.StringDtype] = Field("Organization: the namespace as spelled in the registry, or as written on the Hub when the registry lacks it. Each namespace is its own row (Meta's meta-llama, facebook and codellama are separate, as are Alibaba's Qwen, Alibaba-NLP, Wan-AI, ...).", "Organization")
+    country: Series[pd.StringDtype] = Field("Country of the organization (registry); empty when unknown.", "Country", nullable=True, str_matches=COUNTRY_RE)
+    region: Series[pd.StringDtype] = Field("Region of the organization; unknown when not in the registry.", "Region", isin=REGIONS)
+    models: Series[pd.Int64Dtype] = Field("Repos published under the namespace in the snapshot (originals and the organization's own fine-tunes such as Instruct models).", "Models", ge=0, unit="models")
+    downloads_30d: Series[pd.Int64Dtype] = Field("Sum of the 30-day download counters of those repos; empty when the snapshot lacks the field or the organization has no repos in it.", "Downloads (30 days)", nullable=True, ge=0, unit="downloads")
+    downloads_all_time: Series[pd.Int64Dtype] = Field("Sum of the all-time download counters of those repos; empty when the snapshot lacks the field or the organization has no repos in it.", "Downloads (all time)", nullable=True, ge=0, unit="downloads")
+    likes: Series[pd.Int64Dtype] = Field("Sum of the likes of those repos; empty when the snapshot lacks the field or the organization has no repos in it.", "Likes", nullable=True, ge=0, unit="likes")
+    derivatives_direct: Series[pd.Int64Dtype] = Field("Repos of other namespaces in the snapshot whose first declared base is a repo of this organization.", "Direct derivatives", ge=0, unit="models")
+    derivatives_all: Series[pd.Int64Dtype] = Field("Repos of other namespaces in the snapshot whose root base (first bases followed within the snapshot) is a repo of this organization.", "All derivatives", ge=0, unit="models")
+    tree_coverage: Series[pd.StringDtype] = Field("'full listing' when the snapshot lists the whole Hub, so the derivative counts are complete; 'sample' otherwise (dumps, first-party and trending listings): the counts are lower bounds for this sample, not the Hub's totals.", "Tree coverage", isin=["full listing", "sample"])
+
+    class Config:
+        title = "Organization summary"
+        description = ("One row per snapshot and organization with repos in the snapshot or derivatives that lead to it: repos published, "
+                       "their download and like counters, and derivatives declaring them as base (direct) or root (all). "
+                       "Derivative counts are complete only where tree_coverage is 'full listing'.")
+        metadata = {"primary_key": ["snapshot", "org"],
+                    "foreign_keys": [{"fields": ["snapshot"], "reference": {"resource": "snapshots", "fields": ["name"]}}]}
+        unique = ["snapshot", "org"]
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="country must be consistent with region")
+    def country_matches_region(cls, df: pd.DataFrame) -> pd.Series:
+        return df["country"].isna() | (region_of_country(df["country"]) == df["region"])
+
+
+class DerivativesByRootOrg(pa.DataFrameModel):
+    month: Series[pd.StringDtype] = Field("Month of creation of the derivatives (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+    root_org: Series[pd.StringDtype] = Field("Organization of the root base model (registry spelling, else the namespace as written). Meta's meta-llama, facebook and codellama are separate rows, as are Alibaba's namespaces.", "Root organization")
+    country: Series[pd.StringDtype] = Field("Country of the root organization (registry); empty when unknown.", "Root country", nullable=True, str_matches=COUNTRY_RE)
+    region: Series[pd.StringDtype] = Field("Region of the root organization; unknown when not in the registry.", "Root region", isin=REGIONS)
+    relation: Series[pd.StringDtype] = Field("Relation of the derivative to its base; 'all' sums the four relations.", "Relation", isin=RELATIONS + ["all"])
+    new_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created in the month.", "New derivatives", ge=1, unit="models")
+    cumulative_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created up to the end of the month (running sum of new_derivatives over months, per root organization and relation).", "Cumulative derivatives", ge=1, unit="models")
+
+    class Config:
+        title = "Derivatives by root organization"
+        description = ("New and cumulative derivative models per month of creation, by the organization of their root base model and "
+                       "relation. Rows exist only for months with new derivatives; carry the cumulative count forward to compare organizations.")
+        metadata = {"primary_key": ["month", "root_org", "relation"]}
+        unique = ["month", "root_org", "relation"]
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="cumulative_derivatives must be the running sum of new_derivatives per root_org and relation")
+    def cumulative_is_running_sum(cls, df: pd.DataFrame) -> pd.Series:
+        s = df.sort_values(["root_org", "relation", "month"], kind="stable")
+        run = s.groupby(["root_org", "relation"])["new_derivatives"].cumsum()
+        return (run == s["cumulative_derivatives"]).reindex(df.index)
+
+    @pa.dataframe_check(error="country must be consistent with region")
+    def country_matches_region(cls, df: pd.DataFrame) -> pd.Series:
+        return df["country"].isna() | (region_of_country(df["country"]) == df["region"])
+
+
 #: table name -> schema, in publishing order
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "organizations": Organizations,
@@ -226,6 +335,9 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "downloads_by_country": DownloadsByCountry,
     "derivatives": Derivatives,
     "derivatives_by_country": DerivativesByCountry,
+    "trending_by_country": TrendingByCountry,
+    "organization_summary": OrganizationSummary,
+    "derivatives_by_root_org": DerivativesByRootOrg,
     "snapshots": Snapshots,
     "data_quality": DataQuality,
 }

@@ -16,6 +16,8 @@ from conftest import REPO
 
 SOURCE = ("hub-stats models.parquet extract (Hugging Face Hub metadata), via "
           "github.com/evaleval/eval-card-registry@0b3ec4c1; see shared/data/provenance.csv")
+TRENDING_SOURCE = ("hub-trending models.parquet: top 1,000 models by the Hub's trending sort on 2026-05-04, via "
+                   "github.com/0motionguy/starscreener@650c160a; see shared/data/provenance.csv")
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +25,9 @@ def rebuilt(tmp_path_factory, shared_data):
     root = tmp_path_factory.mktemp("release")
     for dump in sorted((shared_data / "hub-stats").glob("*/models.parquet")):
         import_dump(dump, root / "raw", source=SOURCE, license="Apache-2.0")
+    # the trending listing feeds only trending_by_country and organization_summary (see methodology)
+    import_dump(shared_data / "hub-trending" / "2026-05-04" / "models.parquet", root / "raw", suffix="trending",
+                source=TRENDING_SOURCE, license="MIT")
     res = build(root / "raw", root / "processed")
     write_datapackage(res, root / "processed", root)
     return root
@@ -31,7 +36,7 @@ def rebuilt(tmp_path_factory, shared_data):
 def test_every_shared_snapshot_has_a_committed_manifest(rebuilt):
     committed = sorted(p.parent.name for p in (REPO / "raw").glob("*/manifest.json"))
     fresh = sorted(p.parent.name for p in (rebuilt / "raw").glob("*/manifest.json"))
-    assert committed == fresh and len(committed) == 35
+    assert committed == fresh and len(committed) == 36
     for name in committed:
         a = json.loads((REPO / "raw" / name / "manifest.json").read_text())
         b = json.loads((rebuilt / "raw" / name / "manifest.json").read_text())

@@ -1,7 +1,7 @@
 """Import Hub metadata dumps (hub-stats ``models.parquet`` layout) into the snapshot store.
 
-The dump is checked first (readable parquet, ``id`` present, counters are non-negative integers,
-no duplicate ids, no creation date after the snapshot) and then stored byte for byte, so the
+The dump is checked first (readable parquet, ``id`` present, no control characters in ids,
+counters are non-negative integers, no duplicate ids, no creation date after the snapshot) and then stored byte for byte, so the
 snapshot's sha256 is the dump's own and anyone can check our numbers against the source file.
 """
 from __future__ import annotations
@@ -22,6 +22,8 @@ from ..io import sha256_file
 from . import store
 
 COUNTER_FIELDS = ("downloads", "downloadsAllTime", "likes")
+#: C0 and C1 control characters and DEL (Unicode category Cc), in RE2 syntax
+CONTROL_RE = r"[\x00-\x1f\x{7f}-\x{9f}]"
 
 
 def date_from_path(path: Path) -> str | None:
@@ -66,6 +68,11 @@ def check_dump(path: Path, date: dt.date) -> pa.Table:
     empty = np.array([(v is None) or (v.strip() == "") for v in ids])
     if empty.any():
         raise InputError(path, f"{int(empty.sum())} rows have an empty id", column="id", examples=[f"row {i}" for i in np.flatnonzero(empty)[:3]])
+    # no Hub repo id holds a control character: one means a corrupt or hand-edited dump
+    ctrl = pc.fill_null(pc.match_substring_regex(ids_arr, CONTROL_RE), False).to_numpy(zero_copy_only=False)
+    if ctrl.any():
+        raise InputError(path, f"{int(ctrl.sum())} ids contain control characters (newline, tab, NUL, escape, ...), "
+                         "which no Hub repo id can hold", column="id", examples=_examples(ids, ctrl))
     _, first_idx, counts = np.unique(ids.astype(str), return_index=True, return_counts=True)
     if (counts > 1).any():
         dup_ids = set(ids.astype(str)[first_idx[counts > 1]])

@@ -19,7 +19,10 @@ from . import records
 
 @lru_cache(maxsize=1)
 def _code_hash() -> str:
-    return hashlib.sha256(Path(records.__file__).read_bytes()).hexdigest()[:12]
+    # the model_type column depends on the curated model-type vocabulary too
+    from .inference import architectures_path
+    vocab = architectures_path()
+    return hashlib.sha256(Path(records.__file__).read_bytes() + (vocab.read_bytes() if vocab.is_file() else b"")).hexdigest()[:12]
 
 
 def cache_paths(snap) -> tuple[Path, Path]:

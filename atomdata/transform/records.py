@@ -51,6 +51,28 @@ def _first_tag_value(tags: pa.Array, prefix: str) -> pa.Array:
     return pa.array(out, type=pa.string())
 
 
+def first_tag_in(tags: pa.Array, values) -> pa.Array:
+    """For each row, its first tag that is one of ``values`` (else null); no loop over rows.
+
+    Used for the model-type tag (``qwen2``, ``llama``, ...): the Hub lists it right after the
+    library and format tags, before free-form tags, so the first known model type is the model's.
+    """
+    n = len(tags)
+    values = pa.array(sorted(set(values)), type=pa.string())
+    if pa.types.is_null(tags.type) or n == 0 or len(values) == 0:
+        return _null_array(n, pa.string())
+    flat = pc.list_flatten(tags)
+    parents = pc.list_parent_indices(tags)
+    mask = pc.fill_null(pc.is_in(flat.cast(pa.string()), value_set=values), False)
+    vals = pc.filter(flat, mask)
+    idx = pc.filter(parents, mask).to_numpy()
+    out = np.full(n, None, dtype=object)
+    if len(idx):
+        vals_np = np.asarray(vals.to_pylist(), dtype=object)
+        out[idx[::-1]] = vals_np[::-1]
+    return pa.array(out, type=pa.string())
+
+
 def base_edges(table: pa.Table) -> pd.DataFrame:
     """Declared bases: one row per (model, base) with ``position`` and ``relation``.
 
@@ -144,10 +166,19 @@ def records(table: pa.Table) -> pd.DataFrame:
     return out
 
 
-def load_snapshot(path, columns=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-model records and declared base edges of one snapshot data file."""
+def load_snapshot(path, columns=None, model_types=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-model records and declared base edges of one snapshot data file.
+
+    Besides the ``records`` columns, ``model_type`` is the model's first tag among ``model_types``
+    (default: the model types of the curated ``raw/architectures.csv``), null when it has none.
+    """
     table = read_table(path, columns)
     recs = records(table)
+    if model_types is None:
+        from .inference import model_type_tags
+        model_types = model_type_tags()
+    tags = table.column("tags").combine_chunks() if "tags" in table.column_names else _null_array(table.num_rows, pa.list_(pa.string()))
+    recs["model_type"] = pd.Series(first_tag_in(tags, model_types).to_pandas(), dtype="string")
     edges = base_edges(table)
     first = edges[edges["position"] == 0].drop_duplicates("model_id")
     recs = recs.merge(first[["model_id", "relation", "base_id"]], on="model_id", how="left")

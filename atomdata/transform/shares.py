@@ -48,12 +48,24 @@ def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope: Sco
     return g[cols].sort_values(["month", "region", "country"], na_position="last", kind="stable").reset_index(drop=True)
 
 
+#: lineage -> (country, region) columns of the derivatives table it counts by
+LINEAGE_COLUMNS = {"declared": ("root_country", "root_region"), "with_inference": ("attributed_country", "attributed_region")}
+
+
 def derivatives_by_country(derivs: pd.DataFrame) -> pd.DataFrame:
+    """New derivatives per month, root region and relation, once per lineage (declared; with inference)."""
     d = derivs[derivs["created_at"].notna()].copy()
     d["month"] = d["created_at"].dt.strftime("%Y-%m")
-    g = (d.groupby(["month", "root_country", "root_region", "relation"], dropna=False, sort=True)
-         .size().rename("new_derivatives").reset_index()
-         .rename(columns={"root_country": "country", "root_region": "region"}))
-    g = with_share(g, ["month", "relation"], "new_derivatives")
-    cols = ["month", "country", "region", "relation", "new_derivatives", "share"]
-    return g[cols].sort_values(["month", "relation", "region", "country"], na_position="last", kind="stable").reset_index(drop=True)
+    parts = []
+    for lin, (country, region) in LINEAGE_COLUMNS.items():
+        if region not in d:
+            continue
+        g = (d.groupby(["month", country, region, "relation"], dropna=False, sort=True)
+             .size().rename("new_derivatives").reset_index()
+             .rename(columns={country: "country", region: "region"}))
+        g = with_share(g, ["month", "relation"], "new_derivatives")
+        g.insert(0, "lineage", lin)
+        parts.append(g)
+    g = pd.concat(parts, ignore_index=True)
+    cols = ["lineage", "month", "country", "region", "relation", "new_derivatives", "share"]
+    return g[cols].sort_values(["lineage", "month", "relation", "region", "country"], na_position="last", kind="stable").reset_index(drop=True)

@@ -1,0 +1,139 @@
+"""``atomdata ingest hub``: the click command for live Hub ingestion (wired in ``atomdata.cli``).
+
+Wire it with ``ingest.add_command(hub)``; ``python -m atomdata.ingest.hub_cli`` runs it alone.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import AtomdataError
+
+
+class _Bar:
+    """A click progress bar over listings (pages, models, retries and waits in its label); TTY only."""
+
+    def __init__(self):
+        self.bar = None
+        self.status = ""
+
+    def listings(self, total):
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="listing the Hub", file=sys.stderr,
+                                         show_pos=True, item_show_func=lambda s: s)
+            self.bar.__enter__()
+        if total != self.bar.length:  # a new phase of derivative listings
+            self.bar.length = total
+            self.bar.finished = self.bar.pos >= total
+
+    def _show(self, stats):
+        self.status = f"{stats.pages} pages, {stats.models} models, {stats.retries} retries"
+
+    def page(self, listing, rows, stats):
+        self._show(stats)
+        self.bar.update(0, self.status)
+
+    def listing_done(self, listing, stats):
+        self._show(stats)
+        self.bar.update(1, self.status)
+
+    def wait(self, why, seconds):
+        if self.bar is not None:
+            self.bar.update(0, f"{self.status}; waiting {seconds:.0f} s ({why})")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _default_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+
+
+@click.command("hub")
+@click.option("--date", help="Snapshot date YYYY-MM-DD (default: today, UTC).")
+@click.option("--raw", type=click.Path(path_type=Path), help="Snapshot store (default $ATOMDATA_RAW or ./raw).")
+@click.option("--mode", type=click.Choice(["first-party", "full"]), default="first-party", show_default=True,
+              help="first-party: registry organizations and their derivatives; full: every model on the Hub.")
+@click.option("--trending", type=click.IntRange(1, None), metavar="N",
+              help="Instead: list only the current top N models by trending score (snapshot DATE-trending).")
+@click.option("--orgs", "orgs_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="CSV with an 'org' column (default: the organization registry).")
+@click.option("--depth", default=1, show_default=True, type=click.IntRange(0, 10),
+              help="first-party mode: levels of derivatives to list (0: none, 1: models based on a first-party model, ...).")
+@click.option("--suffix", help="Name suffix: snapshot YYYY-MM-DD-SUFFIX (default: none; 'trending' with --trending).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run for the same snapshot (starts afresh if there is none).")
+@click.option("--token-env", metavar="NAME", help="Read the Hub token from this environment variable "
+              "(default: HF_TOKEN or the `hf auth login` token, if any).")
+@click.option("--endpoint", default=_default_endpoint, show_default="$HF_ENDPOINT or https://huggingface.co",
+              help="Hub endpoint.")
+@click.option("--max-requests", default=20000, show_default=True, type=click.IntRange(1, None),
+              help="Stop (resumably) after this many HTTP requests in total.")
+@click.option("--page-size", default=1000, show_default=True, type=click.IntRange(1, 1000), help="Models per page.")
+@click.option("--retries", default=8, show_default=True, type=click.IntRange(0, 50), help="Retries per page.")
+@click.option("--backoff", default=1.0, show_default=True, type=click.FloatRange(0, None),
+              help="First retry wait in seconds (doubles each retry, at most 60 s); Retry-After is honoured.")
+@click.option("--max-retry-after", default=900.0, show_default=True, type=click.FloatRange(0, None),
+              help="Stop (resumably) when the Hub asks to wait longer than this many seconds.")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.01, None), help="Seconds per request.")
+@click.option("--license", "license_", help="Licence of the listed metadata (recorded in the manifest).")
+def hub(date, raw, mode, trending, orgs_file, depth, suffix, resume, token_env, endpoint, max_requests, page_size,
+        retries, backoff, max_retry_after, timeout, license_):
+    """List models from the Hugging Face Hub API into a dated snapshot.
+
+    first-party mode lists every model of every registry organization, then every model whose
+    declared base is one of them (DEPTH levels down the model tree); full mode lists the whole
+    Hub; --trending N lists the current top N by trending score. Pages are checkpointed: after
+    a crash, Ctrl-C or a rate-limit stop, re-run with --resume. The snapshot appears only when
+    complete and an existing one is never overwritten.
+    """
+    from . import hub as h
+    from ..paths import raw_dir
+
+    token = None
+    if token_env:
+        token = os.environ.get(token_env)
+        if not token:
+            raise click.UsageError(f"--token-env: environment variable {token_env} is not set or empty")
+    if trending is not None and mode == "full":
+        raise click.UsageError("--trending is its own listing; do not combine it with --mode full")
+    date = date or dt.datetime.now(dt.timezone.utc).date().isoformat()
+    if trending is not None:
+        mode = "trending"
+        suffix = suffix or "trending"
+    store = raw_dir(raw)
+    bar = _Bar() if sys.stderr.isatty() else None
+    try:
+        orgs: list[str] = []
+        if mode == "first-party":
+            if orgs_file:
+                orgs = h.read_orgs_file(orgs_file)
+            else:
+                from ..registry import load_registry
+
+                orgs = load_registry()["org"].tolist()
+        query = h.Query(mode=mode, orgs=orgs, depth=depth, trending=trending, page_size=page_size, endpoint=endpoint)
+        policy = h.RetryPolicy(max_retries=retries, backoff=backoff, max_retry_after=max_retry_after, timeout=timeout)
+        res = h.ingest(store, date, query, token=token, suffix=suffix, resume=resume, policy=policy,
+                       max_requests=max_requests, license=license_, progress=bar)
+    except KeyboardInterrupt:
+        if bar:
+            bar.close()
+        click.echo("\ninterrupted: the pages listed so far are checkpointed; re-run with --resume to continue", err=True)
+        sys.exit(130)
+    except AtomdataError as exc:
+        if bar:
+            bar.close()
+        raise click.ClickException(str(exc)) from None
+    if bar:
+        bar.close()
+    click.echo(res.summary())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    hub(prog_name="atomdata ingest hub")

@@ -1,0 +1,434 @@
+"""Reference figures, regenerated from the published CSV tables, byte for byte reproducible.
+
+``make_figures(processed_dir, out_dir, fmt)`` writes the five reference figures:
+
+1. ``cumulative_downloads_by_region``: all-time download counters at month end, summed by region
+   (the ATOM headline chart);
+2. ``download_share_by_region``: monthly download share by region (100 % stacked);
+3. ``derivative_share_by_root_region``: share of new derivatives by the region of their root base
+   model, by month of creation;
+4. ``top_organizations_latest_month``: top organizations by downloads in the latest month, coloured
+   by region;
+5. ``derivatives_by_relation_top_roots``: derivatives by relation (finetune, adapter, quantized,
+   merge) for the organizations of the most derived-from root base models.
+
+Every figure carries a title, axis labels with units, the data version and a source line.
+Rendering is deterministic: Matplotlib's built-in defaults plus fixed rcParams (the user's
+matplotlibrc and style are ignored), the bundled DejaVu Sans font, a fixed SVG hash salt, no
+dates in the file metadata and no pyplot (no global backend state; Agg canvas). Same tables →
+same bytes.
+
+A table with a single month still gives a readable figure (bars instead of lines); an empty
+table gives a figure that says so instead of an empty axis.
+
+Matplotlib is imported here and only here: importing ``atomdata`` never loads it.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import textwrap
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from ..errors import InputError
+from ..io import atomic_write_bytes
+from ..schemas import RELATIONS, REGIONS
+
+FORMATS = ("png", "svg", "pdf")
+
+#: fixed colours (Okabe-Ito, colour-blind safe), the same in every figure
+REGION_COLORS = {"us": "#0072B2", "china": "#D55E00", "eu": "#009E73", "other": "#CC79A7", "unknown": "#999999"}
+REGION_LABELS = {"us": "United States", "china": "China", "eu": "Europe", "other": "Other countries", "unknown": "Unknown"}
+#: relations use a palette distinct from the regions' (Paul Tol "muted")
+RELATION_COLORS = {"finetune": "#332288", "adapter": "#88CCEE", "quantized": "#44AA99", "merge": "#DDCC77"}
+
+LICENCE = "CC-BY-4.0"
+SAMPLE_NOTE = "samples of Hugging Face Hub model metadata, not the whole Hub"
+
+RC = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "font.size": 9.5,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9.5,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "legend.fontsize": 8.5,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.axisbelow": True,
+    "axes.grid": False,
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.6,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.dpi": 150,
+    "svg.fonttype": "none",  # text stays text: searchable, small; DejaVu Sans named as the font
+    "svg.hashsalt": "atomdata",
+    "svg.image_inline": True,
+    "pdf.fonttype": 42,
+    "pdf.compression": 6,
+    "path.simplify": True,
+}
+METADATA = {
+    "png": {"Software": "atomdata"},
+    "svg": {"Date": None, "Creator": "atomdata"},
+    "pdf": {"Creator": "atomdata", "Producer": "atomdata", "CreationDate": None},
+}
+FIGSIZE = (10.0, 6.0)
+
+
+# --------------------------------------------------------------------------- inputs
+
+def data_version(processed_dir: Path) -> str:
+    """The data version: ``version`` of the datapackage.json next to ``processed_dir``, else the
+    date of the newest snapshot in snapshots.csv (CalVer YYYY.MM.DD), else ``unknown``."""
+    processed_dir = Path(processed_dir)
+    dp = processed_dir.parent / "datapackage.json"
+    if dp.is_file():
+        try:
+            version = json.loads(dp.read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError):
+            version = None
+        if version:
+            return str(version)
+    snaps = processed_dir / "snapshots.csv"
+    if snaps.is_file():
+        from ..api import read_csv_typed
+
+        dates = read_csv_typed(snaps, "snapshots")["date"].dropna()
+        if len(dates):
+            return dates.max().strftime("%Y.%m.%d")
+    return "unknown"
+
+
+TABLES_USED = ("downloads_by_country", "derivatives_by_country", "model_downloads_monthly", "models", "derivatives")
+
+
+def read_inputs(processed_dir: Path) -> dict[str, pd.DataFrame]:
+    """The tables the figures use, typed from their schemas; InputError names a missing one."""
+    from ..api import read_csv_typed
+
+    processed_dir = Path(processed_dir)
+    if not processed_dir.is_dir():
+        raise InputError(processed_dir, "no such folder of tables; build them with `atomdata build`")
+    out = {}
+    for name in TABLES_USED:
+        path = processed_dir / f"{name}.csv"
+        if not path.is_file():
+            raise InputError(path, f"table {name} is missing; build the tables with `atomdata build`")
+        out[name] = read_csv_typed(path, name)
+    return out
+
+
+# --------------------------------------------------------------------------- helpers
+
+def human(n: float) -> str:
+    """1234 → 1.23k, 3.4e6 → 3.4M, 1.2e9 → 1.2B (three significant digits)."""
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return ""
+    a = abs(n)
+    for div, suf in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{n / div:.3g}{suf}"
+    return f"{n:.0f}"
+
+
+_HUMAN = FuncFormatter(lambda v, _pos: human(v))
+
+
+def _month_index(month: str) -> int:
+    y, m = month.split("-")
+    return int(y) * 12 + int(m) - 1
+
+
+def _thin_ticks(ax, positions, labels, max_labels=14, rotate=True):
+    step = max(1, math.ceil(len(positions) / max_labels))
+    ax.set_xticks(list(positions)[::step])
+    ax.set_xticklabels(list(labels)[::step], rotation=45 if rotate and len(positions) > 6 else 0,
+                       ha="right" if rotate and len(positions) > 6 else "center")
+
+
+def _regions_present(regions) -> list[str]:
+    present = set(regions)
+    return [r for r in REGIONS if r in present]
+
+
+def _new_figure(title: str, subtitle: str, version: str, source: str):
+    fig = Figure(figsize=FIGSIZE)
+    FigureCanvasAgg(fig)
+    fig.text(0.02, 0.965, title, fontsize=13.5, fontweight="bold", va="top", ha="left")
+    fig.text(0.02, 0.905, f"Data version {version}  ·  {subtitle}", fontsize=9, color="#444444", va="top", ha="left")
+    foot = (f"Source: atomdata data version {version} ({LICENCE}), built from dated {SAMPLE_NOTE}. {source} "
+            "Regenerate with `atomdata figures`.")
+    fig.text(0.02, 0.02, "\n".join(textwrap.wrap(foot, 150)), fontsize=7.5, color="#555555", va="bottom", ha="left")
+    return fig
+
+
+def _axes(fig, left=0.09, right=0.80, bottom=0.20, top=0.84):
+    return fig.add_axes((left, bottom, right - left, top - bottom))
+
+
+def _no_data(fig, what: str):
+    ax = _axes(fig)
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, f"No data: {what}", ha="center", va="center", fontsize=12, color="#555555",
+            wrap=True, bbox={"boxstyle": "round,pad=0.8", "facecolor": "#f4f4f4", "edgecolor": "#cccccc"})
+    return fig
+
+
+def _region_legend(ax, regions, **kw):
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=REGION_COLORS[r], label=REGION_LABELS[r]) for r in regions]
+    ax.legend(handles=handles, title="Region of origin", loc="upper left", bbox_to_anchor=(1.01, 1.0), **kw)
+
+
+def _stacked_share_bars(ax, shares: pd.DataFrame, totals: pd.Series | None, total_label):
+    """100 % stacked bars: ``shares`` is month x region (fractions)."""
+    months = list(shares.index)
+    x = list(range(len(months)))
+    width = 0.8 if len(months) > 3 else 0.5
+    bottom = [0.0] * len(months)
+    regions = [r for r in REGIONS if r in shares.columns]
+    for r in regions:
+        vals = [float(v) for v in shares[r].fillna(0.0)]
+        ax.bar(x, vals, width, bottom=bottom, color=REGION_COLORS[r], label=REGION_LABELS[r], edgecolor="white", linewidth=0.4)
+        if len(months) <= 8:
+            for xi, b, v in zip(x, bottom, vals):
+                if v >= 0.04:
+                    ax.text(xi, b + v / 2, f"{v:.0%}", ha="center", va="center", fontsize=8, color="white", fontweight="bold")
+        bottom = [b + v for b, v in zip(bottom, vals)]
+    if totals is not None and len(months) <= 40:
+        size = 8 if len(months) <= 8 else 6
+        for xi, m in zip(x, months):
+            ax.text(xi, 1.01, total_label(totals[m]), ha="center", va="bottom", fontsize=size, color="#444444",
+                    rotation=0 if len(months) <= 12 else 90)
+    ax.set_ylim(0, 1.12 if len(months) <= 12 else 1.16)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.grid(True)
+    _thin_ticks(ax, x, months)
+    if len(months) <= 3:
+        ax.set_xlim(-1.0, len(months))
+    _region_legend(ax, regions)
+
+
+# --------------------------------------------------------------------------- the five figures
+
+def fig_cumulative_downloads(t, version):
+    dbc = t["downloads_by_country"]
+    fig = _new_figure("Cumulative downloads of open models by region of origin",
+                      "all-time download counters at month end, summed over the in-scope models measured that month",
+                      version, "Table: downloads_by_country (cumulative_downloads).")
+    g = dbc.dropna(subset=["cumulative_downloads"]).groupby(["month", "region"])["cumulative_downloads"].sum()
+    if g.empty:
+        return _no_data(fig, "downloads_by_country has no measured month yet\n(months need snapshots near both month boundaries)")
+    wide = g.unstack("region").sort_index()
+    regions = _regions_present(wide.columns)
+    months = list(wide.index)
+    ax = _axes(fig)
+    ax.yaxis.grid(True)
+    ax.yaxis.set_major_formatter(_HUMAN)
+    if len(months) == 1:
+        m = months[0]
+        vals = [float(wide.loc[m, r]) if pd.notna(wide.loc[m, r]) else 0.0 for r in regions]
+        bars = ax.bar(range(len(regions)), vals, 0.6, color=[REGION_COLORS[r] for r in regions])
+        for b, v in zip(bars, vals):
+            ax.text(b.get_x() + b.get_width() / 2, v, human(v), ha="center", va="bottom", fontsize=8.5)
+        ax.set_xticks(range(len(regions)))
+        ax.set_xticklabels([REGION_LABELS[r] for r in regions])
+        ax.set_xlabel(f"Region of the publishing organization (only month measured: {m}; a bar chart until there are two)")
+        ax.set_ylim(0, max(vals) * 1.12 if max(vals) > 0 else 1)
+        _region_legend(ax, regions)
+    else:
+        xs = [_month_index(m) for m in months]
+        for r in regions:
+            s = wide[r]
+            pts = [(x, float(v)) for x, v in zip(xs, s) if pd.notna(v)]
+            if not pts:
+                continue
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3.5, linewidth=2,
+                    color=REGION_COLORS[r], label=REGION_LABELS[r])
+        _thin_ticks(ax, xs, months)
+        ax.set_xlabel("Month (end boundary of the measurement)")
+        ax.set_ylim(bottom=0)
+        ax.legend(title="Region of origin", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_ylabel("Cumulative downloads (all-time counter, downloads)")
+    return fig
+
+
+def fig_download_share(t, version):
+    dbc = t["downloads_by_country"]
+    fig = _new_figure("Monthly download share of open models by region of origin",
+                      "share of the month's in-scope downloads (first-party models; see the table's scope column)",
+                      version, "Table: downloads_by_country (downloads, share).")
+    g = dbc.groupby(["month", "region"])["downloads"].sum()
+    totals = dbc.groupby("month")["downloads"].sum()
+    totals = totals[totals > 0]
+    if totals.empty:
+        return _no_data(fig, "downloads_by_country has no measured month with downloads yet")
+    wide = g.unstack("region").loc[totals.index].sort_index().astype("Float64")
+    shares = wide.div(totals.astype("Float64"), axis=0)
+    ax = _axes(fig)
+    _stacked_share_bars(ax, shares, totals, lambda v: f"{human(float(v))} downloads")
+    ax.set_xlabel("Month measured")
+    ax.set_ylabel("Share of monthly downloads (%)")
+    return fig
+
+
+def fig_derivative_share(t, version):
+    dvc = t["derivatives_by_country"]
+    if "lineage" in dvc:  # declared lineage (root_region); the with_inference rows count the same models again
+        dvc = dvc[dvc["lineage"] == "declared"]
+    fig = _new_figure("Share of new derivative models by region of their root base model",
+                      "fine-tunes, adapters, quantizations and merges created each month; number of new derivatives above each bar",
+                      version, "Table: derivatives_by_country (new_derivatives).")
+    g = dvc.groupby(["month", "region"])["new_derivatives"].sum()
+    totals = dvc.groupby("month")["new_derivatives"].sum()
+    totals = totals[totals > 0]
+    if totals.empty:
+        return _no_data(fig, "derivatives_by_country has no rows (no derivative with a creation date)")
+    wide = g.unstack("region").loc[totals.index].sort_index().astype("Float64")
+    shares = wide.div(totals.astype("Float64"), axis=0)
+    ax = _axes(fig)
+    _stacked_share_bars(ax, shares, totals, lambda v: f"{int(v)}")
+    ax.set_xlabel("Month the derivative repo was created")
+    ax.set_ylabel("Share of new derivatives (%)")
+    return fig
+
+
+def fig_top_organizations(t, version, top_n=15):
+    mdm, models = t["model_downloads_monthly"], t["models"]
+    fig = _new_figure("Top organizations by downloads in the latest measured month",
+                      "all model repos of each namespace measured that month (first-party and derivatives), coloured by region",
+                      version, "Tables: model_downloads_monthly joined to models.")
+    if mdm.empty:
+        return _no_data(fig, "model_downloads_monthly has no measured month yet")
+    month = mdm["month"].max()
+    d = mdm[mdm["month"] == month][["model_id", "downloads"]].merge(
+        models[["model_id", "org", "registry_org", "region"]], on="model_id", how="left")
+    d["who"] = d["registry_org"].fillna(d["org"]).fillna(d["model_id"].str.split("/").str[0])
+    d["region"] = d["region"].fillna("unknown")
+    g = d.groupby(["who", "region"])["downloads"].sum().reset_index()
+    g = g[g["downloads"] > 0].sort_values(["downloads", "who"], ascending=[False, True], kind="stable").head(top_n)
+    if g.empty:
+        return _no_data(fig, f"no downloads recorded in {month}")
+    g = g.iloc[::-1]
+    ax = _axes(fig, left=0.22, right=0.80)
+    vals = [float(v) for v in g["downloads"]]
+    y = list(range(len(g)))
+    ax.barh(y, vals, 0.7, color=[REGION_COLORS[r] for r in g["region"]])
+    for yi, v in zip(y, vals):
+        ax.text(v, yi, " " + human(v), va="center", ha="left", fontsize=8)
+    ax.set_yticks(y)
+    ax.set_yticklabels(list(g["who"]))
+    ax.set_xlim(0, max(vals) * 1.12)
+    ax.xaxis.set_major_formatter(_HUMAN)
+    ax.xaxis.grid(True)
+    ax.set_xlabel(f"Downloads in {month} (downloads)")
+    ax.set_ylabel("Organization (Hub namespace)")
+    ax.set_title(f"{month}: top {len(g)} of {d['who'].nunique()} namespaces", loc="left", fontsize=9, color="#444444")
+    _region_legend(ax, _regions_present(g["region"]))
+    return fig
+
+
+def fig_derivatives_by_relation(t, version, top_n=12):
+    der = t["derivatives"]
+    fig = _new_figure("Derivatives by relation for the most derived-from base-model organizations",
+                      "derivative repos grouped by the organization of their root base model (furthest declared ancestor in the snapshots)",
+                      version, "Table: derivatives (relation, root_org, root_region).")
+    d = der.dropna(subset=["root_org"])
+    if d.empty:
+        return _no_data(fig, "the derivatives table has no derivative with a resolved root")
+    d = d.assign(root_org=d["root_org"].astype("string"))
+    key = d["root_org"].str.lower()
+    # one label per organization, whatever the case used in repo ids
+    label = d.groupby(key)["root_org"].agg(lambda s: s.value_counts().sort_index().idxmax())
+    region = d.groupby(key)["root_region"].agg(lambda s: s.value_counts().sort_index().idxmax())
+    counts = d.groupby([key, "relation"]).size().unstack("relation", fill_value=0)
+    counts = counts.reindex(columns=[r for r in RELATIONS if r in counts.columns])
+    total = counts.sum(axis=1)
+    order = pd.DataFrame({"total": total, "k": total.index}).sort_values(["total", "k"], ascending=[False, True], kind="stable")
+    top = list(order.index[:top_n])[::-1]
+    counts = counts.loc[top]
+    ax = _axes(fig, left=0.24, right=0.80)
+    y = list(range(len(top)))
+    left = [0.0] * len(top)
+    for rel in counts.columns:
+        vals = [float(v) for v in counts[rel]]
+        ax.barh(y, vals, 0.7, left=left, color=RELATION_COLORS[rel], label=rel, edgecolor="white", linewidth=0.4)
+        left = [a + b for a, b in zip(left, vals)]
+    for yi, v in zip(y, left):
+        ax.text(v, yi, f" {int(v)}", va="center", ha="left", fontsize=8)
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{label[k]} ({REGION_LABELS.get(region[k], region[k])})" for k in top])
+    for tick, k in zip(ax.get_yticklabels(), top):
+        tick.set_color(REGION_COLORS.get(region[k], "#333333"))
+    ax.set_xlim(0, max(left) * 1.1)
+    ax.xaxis.grid(True)
+    ax.set_xlabel("Derivative models (count of repos)")
+    ax.set_ylabel("Root base-model organization (region)")
+    ax.set_title(f"Top {len(top)} of {len(total)} root organizations; {int(total.sum())} derivatives with a root",
+                 loc="left", fontsize=9, color="#444444")
+    ax.legend(title="Relation to base", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+#: file stem -> figure function, in reading order
+FIGURES = {
+    "cumulative_downloads_by_region": fig_cumulative_downloads,
+    "download_share_by_region": fig_download_share,
+    "derivative_share_by_root_region": fig_derivative_share,
+    "top_organizations_latest_month": fig_top_organizations,
+    "derivatives_by_relation_top_roots": fig_derivatives_by_relation,
+}
+
+
+# --------------------------------------------------------------------------- rendering
+
+def render(name: str, tables: dict[str, pd.DataFrame], version: str, fmt: str = "png") -> bytes:
+    """One figure as bytes in ``fmt``, deterministically."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    with matplotlib.rc_context():
+        matplotlib.rcdefaults()  # ignore the user's matplotlibrc/style; restored on leaving the context
+        matplotlib.rcParams.update(RC)
+        fig = FIGURES[name](tables, version)
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, metadata=METADATA[fmt])
+    return buf.getvalue()
+
+
+def render_all(processed_dir: Path, fmt: str = "png", version: str | None = None) -> dict[str, bytes]:
+    """Every figure as ``{file name: bytes}`` (nothing written)."""
+    tables = read_inputs(processed_dir)
+    version = version or data_version(processed_dir)
+    return {f"{name}.{fmt}": render(name, tables, version, fmt) for name in FIGURES}
+
+
+def make_figures(processed_dir, out_dir, fmt: str = "png") -> list[Path]:
+    """Regenerate the five reference figures from the tables in ``processed_dir`` into ``out_dir``.
+
+    All figures are rendered in memory first, then each file is written atomically, so a failure
+    leaves the existing figures as they were. Other files in ``out_dir`` (e.g. the figures in
+    another format) are left alone. Returns the paths written, in reading order.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    rendered = render_all(Path(processed_dir), fmt)
+    out_dir = Path(out_dir)
+    paths = []
+    for fname, data in rendered.items():
+        path = out_dir / fname
+        atomic_write_bytes(path, data)
+        paths.append(path)
+    return paths

@@ -1,0 +1,328 @@
+"""Attribution of derivatives whose declared chain does not reach a registry organization.
+
+Declared lineage (``transform.lineage``) stops where a chain leaves the snapshots; on samples the
+last known ancestor is often a community re-upload (``unsloth/...``) or another fine-tune, whose
+namespace says nothing about where the model comes from. These rules infer the original
+organization, tried in this order; the first that gives an answer wins:
+
+0. ``declared``: the declared root's namespace is a registry organization (and not a mirror).
+1. ``mirror``: the root (last known ancestor) is in a mirror namespace (``raw/mirrors.csv``). Its
+   repo name, with format suffixes (-GGUF, -AWQ, -bnb-4bit, -MLX, -i1, -Q4_K_M, ...) stripped,
+   is matched to a known model of a registry organization (every model in the snapshots and
+   every declared base id), or carries a ``<registry org>_`` prefix (bartowski's naming), else
+   is matched to the family keywords. Confidence high for a name match, medium for a keyword.
+2. ``architecture``: the model-type tag of the derivative, else of its root when the root is
+   in the snapshots, mapped to the organization that defines it where that is unambiguous
+   (``raw/architectures.csv``, rows of kind ``architecture``; ``llama`` is never read as Meta).
+   Confidence medium.
+3. ``name_keyword``: family keywords (``raw/architectures.csv``, kind ``keyword``, first row that
+   matches wins) in the repo name of the root. Confidence low.
+4. ``unknown``: nothing applies; region ``unknown``.
+
+Everything is vectorised: pandas ``.str`` regexes and maps over the models, and loops only over
+the few dozen curated rows and a handful of suffix-stripping passes.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pandera.errors as pae
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from ..errors import InputError, ValidationFailed
+from ..paths import release_dir
+from ..registry import attribute
+
+ATTRIBUTIONS = ["declared", "mirror", "architecture", "name_keyword", "unknown"]
+CONFIDENCE = ["high", "medium", "low", "none"]
+MIRROR_KINDS = ["re-upload", "quantizer", "converter"]
+
+#: format and quantization suffixes that mirrors append to the original repo name (stripped repeatedly)
+SUFFIX_RE = (
+    r"[-_.](gguf|ggml|awq|gptq|exl2|hqq|mlx|onnx|litert|tflite|imatrix|i1|unsloth|bnb|dynamic|dwq|"
+    r"abliterated(-v\d+)?|quantized|quant|int[48]|fp(4|8|16|32)|bf16|nvfp4|mxfp4|w\d+a\d+(-g\d+)?|"
+    r"\d+(\.\d+)?bpw|\d+-?bits?|q\d(_k)?(_[sml])?|q\d_\d|iq\d(_[a-z]+)?)$"
+)
+PREFIX_RE = r"^(huihui[-_])"
+
+
+class Mirrors(pa.DataFrameModel):
+    namespace: Series[pd.StringDtype] = pa.Field(unique=True, str_matches=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                                                 description="Hub namespace that republishes other organizations' models.")
+    kind: Series[pd.StringDtype] = pa.Field(isin=MIRROR_KINDS, description="re-upload, quantizer or converter.")
+    notes: Series[pd.StringDtype] = pa.Field(description="What the namespace publishes and how it names repos.")
+
+    class Config:
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="namespace must be unique ignoring case")
+    def unique_ignoring_case(cls, df: pd.DataFrame) -> pd.Series:
+        return ~df["namespace"].str.lower().duplicated(keep=False)
+
+
+class Architectures(pa.DataFrameModel):
+    kind: Series[pd.StringDtype] = pa.Field(isin=["architecture", "keyword"],
+                                            description="architecture: a model-type tag; keyword: a family name pattern.")
+    value: Series[pd.StringDtype] = pa.Field(description="Model-type tag (exact), or a case-insensitive regular expression on the repo name.")
+    org: Series[pd.StringDtype] = pa.Field(nullable=True, str_matches=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                                           description="Registry organization that defines the family; empty for ambiguous model types.")
+    notes: Series[pd.StringDtype] = pa.Field(nullable=True, description="Family, renames, known failure cases.")
+
+    class Config:
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="architecture values must be unique")
+    def unique_architectures(cls, df: pd.DataFrame) -> pd.Series:
+        return ~((df["kind"] == "architecture") & df["value"].duplicated(keep=False))
+
+    @pa.dataframe_check(error="keyword rows need an org")
+    def keyword_has_org(cls, df: pd.DataFrame) -> pd.Series:
+        return (df["kind"] != "keyword") | df["org"].notna()
+
+    @pa.dataframe_check(error="keyword must be a valid regular expression")
+    def keyword_compiles(cls, df: pd.DataFrame) -> pd.Series:
+        def ok(p):
+            try:
+                re.compile(p)
+                return True
+            except re.error:
+                return False
+        return (df["kind"] != "keyword") | df["value"].map(ok).astype(bool)
+
+
+def mirrors_path() -> Path:
+    return release_dir() / "raw" / "mirrors.csv"
+
+
+def architectures_path() -> Path:
+    return release_dir() / "raw" / "architectures.csv"
+
+
+def _load(path: Path, schema, what: str) -> pd.DataFrame:
+    from ..validate import _report
+    try:
+        df = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"unreadable {what}: {exc}") from None
+    try:
+        return schema.validate(df, lazy=True)
+    except pae.SchemaErrors as exc:
+        raise ValidationFailed(f"{path}: {what} is invalid\n" + _report(what, exc, df)) from None
+
+
+def load_mirrors(path=None) -> pd.DataFrame:
+    """The curated mirror namespaces (``raw/mirrors.csv``), validated."""
+    return _load(Path(path) if path else mirrors_path(), Mirrors, "mirror list")
+
+
+def load_architectures(path=None) -> pd.DataFrame:
+    """The curated model types and family keywords (``raw/architectures.csv``), validated, in file order."""
+    return _load(Path(path) if path else architectures_path(), Architectures, "architecture table").reset_index(drop=True)
+
+
+def model_type_tags(path=None) -> list[str]:
+    """Every model-type tag of the curated table (ambiguous ones included): the vocabulary of ``model_type``."""
+    a = load_architectures(path)
+    return a.loc[a["kind"] == "architecture", "value"].tolist()
+
+
+def check_orgs(architectures: pd.DataFrame, registry: pd.DataFrame) -> None:
+    """Every org of the curated table must be a registry organization (exact spelling)."""
+    missing = sorted(set(architectures["org"].dropna()) - set(registry["org"]))
+    if missing:
+        raise ValidationFailed(f"{architectures_path()}: org not in the registry: {', '.join(missing)}")
+
+
+def _split(ids: pd.Series) -> tuple[pd.Series, pd.Series]:
+    ids = ids.astype("string")
+    has = ids.str.contains("/", regex=False).fillna(False)
+    ns = ids.str.split("/", n=1).str[0].where(has)
+    name = ids.str.split("/", n=1).str[-1]
+    return ns.astype("string"), name.astype("string")
+
+
+def strip_suffixes(names: pd.Series) -> pd.Series:
+    """Repo names without mirror prefixes and format/quantization suffixes (``Qwen2.5-7B-Instruct-bnb-4bit`` → ``Qwen2.5-7B-Instruct``)."""
+    out = names.astype("string").str.replace(PREFIX_RE, "", regex=True, flags=re.I)
+    for _ in range(8):  # a few passes strip stacked suffixes (-unsloth-bnb-4bit, -i1-GGUF)
+        nxt = out.str.replace(SUFFIX_RE, "", regex=True, flags=re.I)
+        if nxt.equals(out):
+            break
+        out = nxt
+    return out
+
+
+def keyword_org(names: pd.Series, architectures: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Organization of the first keyword row that matches each name, and the matched text."""
+    org = pd.Series(pd.NA, index=names.index, dtype="string")
+    hit = pd.Series(pd.NA, index=names.index, dtype="string")
+    kw = architectures[architectures["kind"] == "keyword"]
+    for value, o in zip(kw["value"], kw["org"]):  # loop over curated rows, not models
+        m = names.str.extract(f"({value})", flags=re.I, expand=True)[0].astype("string")
+        new = org.isna() & m.notna()
+        org = org.mask(new, o)
+        hit = hit.mask(new, m)
+    return org, hit
+
+
+def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.DataFrame) -> pd.DataFrame:
+    """Known models of registry organizations by stripped lower-case repo name (names claimed by one org only)."""
+    ids = pd.Series(known_ids, dtype="string").dropna().drop_duplicates()
+    ns, name = _split(ids)
+    reg = attribute(ns, registry)["registry_org"]
+    keep = reg.notna() & ~ns.str.lower().isin(mirrors["namespace"].str.lower()).fillna(False)
+    df = pd.DataFrame({"model_id": ids[keep], "org": reg[keep], "key": strip_suffixes(name[keep]).str.lower()})
+    df = df.sort_values("model_id", kind="stable")
+    n_orgs = df.groupby("key")["org"].transform("nunique")
+    return df[n_orgs == 1].drop_duplicates("key").set_index("key")[["model_id", "org"]]
+
+
+def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mirrors: pd.DataFrame | None = None,
+          architectures: pd.DataFrame | None = None, use_declared: bool = True, declared_org: pd.Series | None = None) -> pd.DataFrame:
+    """Attribute each derivative. ``frame`` needs ``model_id``, ``root_model_id`` (last known ancestor;
+    null for cycles, where the derivative itself is used), ``model_type`` and optionally
+    ``root_model_type``. ``declared_org`` maps model ids whose own declared chain reaches a
+    registry organization to that organization (a mirror matched to such a model inherits it).
+
+    Returns, aligned with ``frame``: attribution, confidence, attributed_org, attributed_country,
+    attributed_region, attribution_evidence.
+    """
+    mirrors = load_mirrors() if mirrors is None else mirrors
+    architectures = load_architectures() if architectures is None else architectures
+    check_orgs(architectures, registry)
+    idx = frame.index
+    root = frame["root_model_id"].astype("string")
+    anchor = root.fillna(frame["model_id"].astype("string"))
+    ns, name = _split(anchor)
+    is_mirror = ns.str.lower().isin(mirrors["namespace"].str.lower()).fillna(False)
+    reg_org = attribute(ns, registry)["registry_org"]
+
+    org = pd.Series(pd.NA, index=idx, dtype="string")
+    rule = pd.Series(pd.NA, index=idx, dtype="string")
+    conf = pd.Series(pd.NA, index=idx, dtype="string")
+    evid = pd.Series(pd.NA, index=idx, dtype="string")
+
+    def take(mask, o, r, c, e):
+        nonlocal org, rule, conf, evid
+        new = rule.isna() & mask.fillna(False) & pd.Series(o, index=idx).notna()
+        org = org.mask(new, o)
+        rule = rule.mask(new, r)
+        conf = conf.mask(new, c)
+        evid = evid.mask(new, e)
+
+    # 0. declared: the declared chain reaches a registry organization
+    if use_declared:
+        take(root.notna() & ~is_mirror, reg_org, "declared", "high", "declared root " + anchor)
+        if declared_org is None:
+            declared_org = pd.Series(org[rule == "declared"].to_numpy(), index=frame.loc[rule == "declared", "model_id"].to_numpy(), dtype="string")
+
+    # 1. mirror re-upload: match the stripped repo name to a known model of a registry organization
+    stripped = strip_suffixes(name)
+    prefix = name.str.extract(r"^([^_]+)_", expand=False).astype("string")
+    prefix_org = attribute(prefix, registry)["registry_org"]
+    take(is_mirror, prefix_org, "mirror", "high", anchor + ": namespace prefix " + prefix)
+    index = known_model_index(known_ids, registry, mirrors)
+    key = stripped.str.lower()
+    match_id = key.map(index["model_id"]).astype("string")
+    match_org = key.map(index["org"]).astype("string")
+    if declared_org is not None:  # the matched model is itself a derivative: use its declared origin
+        match_org = match_id.map(declared_org).astype("string").fillna(match_org)
+    take(is_mirror, match_org, "mirror", "high", anchor + " matches " + match_id)
+    kw_org, kw_hit = keyword_org(stripped, architectures)
+    take(is_mirror, kw_org, "mirror", "medium", anchor + ": name keyword " + kw_hit)
+
+    # 2. architecture: model-type tag of the derivative, else of its root, where unambiguous
+    arch = architectures[(architectures["kind"] == "architecture") & architectures["org"].notna()].set_index("value")["org"]
+    tag = frame["model_type"].astype("string")
+    tag_org = tag.map(arch).astype("string")
+    if "root_model_type" in frame:
+        rtag = frame["root_model_type"].astype("string")
+        use_root = tag_org.isna()
+        tag = tag.mask(use_root, rtag)
+        tag_org = tag_org.fillna(rtag.map(arch).astype("string"))
+    take(pd.Series(True, index=idx), tag_org, "architecture", "medium", "model type " + tag)
+
+    # 3. family keywords in the repo name of the last known ancestor
+    kw_org, kw_hit = keyword_org(name, architectures)
+    take(pd.Series(True, index=idx), kw_org, "name_keyword", "low", anchor + ": name keyword " + kw_hit)
+
+    att = attribute(org, registry)
+    out = pd.DataFrame({
+        "attribution": rule.fillna("unknown"),
+        "confidence": conf.fillna("none"),
+        "attributed_org": att["registry_org"],
+        "attributed_country": att["country"],
+        "attributed_region": att["region"],
+        "attribution_evidence": evid,
+    }, index=idx)
+    return out
+
+
+def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mirrors: pd.DataFrame | None = None,
+             architectures: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Held-out accuracy of the inference rules.
+
+    Takes the derivatives whose declared chain reaches a registry organization and whose own
+    namespace is not one (community derivatives: the population the rules are for), hides their
+    chains (the derivative is its own last known ancestor; the rules see only its repo id and
+    its model-type tag), applies rules 1-3 and compares the inferred region with the declared one.
+    Returns the per-model comparison and a summary per rule (plus ``all``): held_out, attributed,
+    correct_region, accuracy (correct / attributed), coverage (attributed / held_out).
+    """
+    mirrors = load_mirrors() if mirrors is None else mirrors
+    architectures = load_architectures() if architectures is None else architectures
+    truth = infer(frame, registry, known_ids, mirrors, architectures)
+    own_ns, _ = _split(frame["model_id"])
+    own_reg = attribute(own_ns, registry)["registry_org"]
+    sel = (truth["attribution"] == "declared") & own_reg.isna()
+    hidden = pd.DataFrame({"model_id": frame.loc[sel, "model_id"], "root_model_id": frame.loc[sel, "model_id"],
+                           "model_type": frame.loc[sel, "model_type"]})
+    dec = truth["attribution"] == "declared"
+    declared_org = pd.Series(truth.loc[dec, "attributed_org"].to_numpy(), index=frame.loc[dec, "model_id"].to_numpy(), dtype="string")
+    guess = infer(hidden, registry, known_ids, mirrors, architectures, use_declared=False, declared_org=declared_org)
+    cmp = pd.DataFrame({"model_id": hidden["model_id"], "true_org": truth.loc[sel, "attributed_org"],
+                        "true_region": truth.loc[sel, "attributed_region"], "attribution": guess["attribution"],
+                        "inferred_org": guess["attributed_org"], "inferred_region": guess["attributed_region"]})
+    cmp["attributed"] = cmp["attribution"] != "unknown"
+    cmp["correct_region"] = cmp["attributed"] & (cmp["inferred_region"] == cmp["true_region"])
+    n = len(cmp)
+    rows = []
+    for r in ["all", "mirror", "architecture", "name_keyword"]:
+        c = cmp[cmp["attributed"]] if r == "all" else cmp[cmp["attribution"] == r]
+        rows.append({"rule": r, "held_out": n, "attributed": len(c), "correct_region": int(c["correct_region"].sum()),
+                     "accuracy": c["correct_region"].mean() if len(c) else float("nan"),
+                     "coverage": len(c) / n if n else float("nan")})
+    return cmp.reset_index(drop=True), pd.DataFrame(rows)
+
+
+def quality_rows(derivs: pd.DataFrame, presence: pd.DataFrame, held_out_summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``data_quality`` rows: per snapshot, the share of its derivatives attributed by each rule
+    (``attribution_share``; attribution from lineage over all snapshots), and the held-out accuracy
+    of the inference rules (``attribution_held_out``; value = accuracy, detail = counts)."""
+    rule = derivs.set_index("model_id")["attribution"]
+    p = presence[presence["model_id"].isin(rule.index)][["snapshot", "model_id"]].drop_duplicates()
+    p = p.assign(attribution=p["model_id"].map(rule))
+    counts = p.groupby(["snapshot", "attribution"]).size().unstack(fill_value=0).reindex(columns=ATTRIBUTIONS, fill_value=0)
+    long = counts.stack().rename("n").reset_index()
+    long["total"] = long["snapshot"].map(counts.sum(axis=1))
+    parts = [pd.DataFrame({
+        "kind": "attribution_share", "snapshot": long["snapshot"], "month": None, "model_id": None, "org": None,
+        "value": (long["n"] / long["total"]).astype("Float64"),
+        "detail": "attribution " + long["attribution"] + ": " + long["n"].astype(str) + " of " + long["total"].astype(str) + " derivatives in the snapshot",
+        "action": "declared: region of the declared root; other rules: inferred (derivatives.attribution); lineage resolved over all snapshots",
+    })]
+    if held_out_summary is not None and len(held_out_summary):
+        h = held_out_summary
+        parts.append(pd.DataFrame({
+            "kind": "attribution_held_out", "snapshot": None, "month": None, "model_id": None, "org": h["rule"],
+            "value": h["accuracy"].astype("Float64"),
+            "detail": "rule " + h["rule"] + ": region right for " + h["correct_region"].astype(str) + " of " + h["attributed"].astype(str)
+                      + " attributed; " + h["attributed"].astype(str) + " of " + h["held_out"].astype(str) + " held-out derivatives attributed",
+            "action": "held-out test: community derivatives whose declared chain reaches a registry organization, chains hidden; value = accuracy (right region / attributed)",
+        }))
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,126 @@
+"""The headline-claims tables, checked against counts done independently from the source files."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from atomdata.build import build_tables
+from atomdata.ingest.dump import import_dump
+from atomdata.registry import load_registry
+from atomdata.transform import claims
+from conftest import REPO
+
+TRENDING = "hub-trending/2026-05-04/models.parquet"
+
+
+@pytest.fixture(scope="module")
+def claims_build(tmp_path_factory, shared_data):
+    """Two hub-stats snapshots and the trending listing (stored as 2026-05-04-trending), built."""
+    raw = tmp_path_factory.mktemp("claims") / "raw"
+    for d in ("2026-07-01", "2026-08-01"):
+        import_dump(shared_data / "hub-stats" / d / "models.parquet", raw)
+    import_dump(shared_data / TRENDING, raw, suffix="trending")
+    return build_tables(raw)
+
+
+def _registry_regions() -> dict[str, str]:
+    reg = pd.read_csv(REPO / "raw" / "organizations.csv", dtype=str, keep_default_na=False)
+    return {o.lower(): r for o, r in zip(reg["org"], reg["region"])}
+
+
+def test_trending_top10_by_region_matches_a_hand_count(claims_build, shared_data):
+    df = pq.read_table(shared_data / TRENDING, columns=["id", "trendingScore"]).to_pandas()
+    top = df.sort_values(["trendingScore", "id"], ascending=[False, True]).head(10)
+    regions = _registry_regions()
+    expected = Counter(regions.get(i.split("/")[0].lower(), "unknown") for i in top["id"])
+    t = claims_build.tables["trending_by_country"]
+    t = t[(t["snapshot"] == "2026-05-04-trending") & (t["top_n"] == 10)]
+    got = t.groupby("region", observed=True)["models"].sum()
+    assert {k: int(v) for k, v in got.items()} == dict(expected)
+    assert t["share"].sum() == pytest.approx(1.0)
+    # top 1, 50 and 100 too; hub-stats snapshots carry no trending score, so they have no rows
+    all_t = claims_build.tables["trending_by_country"]
+    assert set(all_t["snapshot"]) == {"2026-05-04-trending"}
+    assert set(all_t["ranking"]) == {"hub trending listing"}
+    assert all_t.groupby("top_n")["models"].sum().to_dict() == {1: 1, 10: 10, 50: 50, 100: 100}
+    top1 = all_t[all_t["top_n"] == 1]
+    assert top1["region"].tolist() == [regions.get(top["id"].iloc[0].split("/")[0].lower(), "unknown")]
+
+
+def test_unmapped_trending_orgs_are_listed_in_data_quality(claims_build, shared_data):
+    df = pq.read_table(shared_data / TRENDING, columns=["id", "trendingScore"]).to_pandas()
+    top = df.sort_values(["trendingScore", "id"], ascending=[False, True]).head(100)
+    regions = _registry_regions()
+    unmapped = {i.split("/")[0] for i in top["id"] if i.split("/")[0].lower() not in regions}
+    dq = claims_build.tables["data_quality"]
+    listed = dq[(dq["kind"] == "unmapped_org_trending") & (dq["snapshot"] == "2026-05-04-trending")]
+    assert set(listed["org"]) == unmapped and listed["value"].sum() == sum(1 for i in top["id"] if i.split("/")[0] in unmapped)
+
+
+def test_trending_listing_stays_out_of_models_lineage_and_downloads(claims_build, shared_data):
+    t = claims_build.tables
+    trending_ids = set(pq.read_table(shared_data / TRENDING, columns=["id"]).column("id").to_pylist())
+    hub_ids = set(pq.read_table(shared_data / "hub-stats/2026-08-01/models.parquet", columns=["id"]).column("id").to_pylist()) | \
+        set(pq.read_table(shared_data / "hub-stats/2026-07-01/models.parquet", columns=["id"]).column("id").to_pylist())
+    assert not (set(t["models"]["model_id"]) & (trending_ids - hub_ids))
+    m = t["model_downloads_monthly"]
+    assert set(m["month"]) == {"2026-07"} and not m["end_snapshot"].str.contains("trending").any()
+    assert "2026-05-04-trending" in set(t["snapshots"]["name"])
+    osum = t["organization_summary"]
+    assert set(osum.loc[osum["snapshot"] == "2026-05-04-trending", "tree_coverage"]) == {"sample"}
+
+
+def test_qwen_direct_derivatives_equal_a_count_from_base_models(claims_build, shared_data):
+    df = pq.read_table(shared_data / "hub-stats/2026-08-01/models.parquet", columns=["id", "baseModels"]).to_pylist()
+    n = 0
+    for row in df:
+        bm = row["baseModels"]
+        if not bm or not bm["models"]:
+            continue
+        base_ns = bm["models"][0]["id"].split("/")[0].lower()
+        if base_ns == "qwen" and row["id"].split("/")[0].lower() != "qwen":
+            n += 1
+    o = claims_build.tables["organization_summary"]
+    q = o[(o["snapshot"] == "2026-08-01") & (o["org"] == "Qwen")].iloc[0]
+    assert n > 100 and q["derivatives_direct"] == n
+    assert q["derivatives_all"] >= q["derivatives_direct"]
+    assert q["tree_coverage"] == "sample"  # a dump is a sample: its counts are not the Hub's totals
+    ids = [r["id"] for r in df]
+    assert q["models"] == sum(1 for i in ids if i.split("/")[0].lower() == "qwen")
+
+
+def test_derivatives_by_root_org_cumulative_is_the_running_sum(claims_build):
+    d = claims_build.tables["derivatives_by_root_org"]
+    for _, g in d.sort_values("month").groupby(["root_org", "relation"], observed=True):
+        cum = g["cumulative_derivatives"].to_numpy()
+        assert (cum[1:] >= cum[:-1]).all()
+        assert (cum == g["new_derivatives"].cumsum().to_numpy()).all()
+    # 'all' sums the relations, and the totals are the derivatives with a root and a creation date
+    per_rel = d[d["relation"] != "all"].groupby(["root_org", "month"])["new_derivatives"].sum()
+    alls = d[d["relation"] == "all"].set_index(["root_org", "month"])["new_derivatives"]
+    assert per_rel.sort_index().equals(alls.sort_index())
+    der = claims_build.tables["derivatives"]
+    assert alls.sum() == (der["root_org"].notna() & der["created_at"].notna()).sum()
+
+
+def test_trending_ties_are_broken_by_id_and_short_listings_skip_large_tops():
+    recs = pd.DataFrame({"snapshot": "s", "model_id": ["b/x", "a/y", "Qwen/z"], "org": ["b", "a", "Qwen"],
+                         "trending_score": pd.array([5.0, 5.0, 1.0], dtype="Float64")})
+    info = pd.DataFrame({"snapshot": ["s"], "date": [pd.Timestamp("2026-01-01")], "has_trending": [True]})
+    out, dq = claims.trending_by_country(recs, info, load_registry())
+    assert out["top_n"].tolist() == [1]  # fewer than 10 scored models: no top 10
+    assert out["region"].tolist() == ["unknown"] and set(dq["org"]) == {"a", "b"}
+    # all-zero scores: no ranking at all
+    out, _ = claims.trending_by_country(recs.assign(trending_score=pd.array([0.0] * 3, dtype="Float64")), info, load_registry())
+    assert out.empty
+
+
+def test_listing_kind():
+    assert claims.listing_kind({"kind": "dump"}, "2026-05-04-trending") == "trending"
+    assert claims.listing_kind({"kind": "hub", "mode": "trending"}, "2026-05-04") == "trending"
+    assert claims.listing_kind({"kind": "hub", "mode": "full"}, "2026-05-04") == "full"
+    assert claims.listing_kind({"kind": "hub", "mode": "first-party"}, "2026-05-04") == "sample"
+    assert claims.listing_kind({"kind": "dump"}, "2026-05-04") == "sample"

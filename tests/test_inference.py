@@ -1,0 +1,111 @@
+"""Attribution beyond the declared chain: each rule on small inputs, then coverage and held-out
+accuracy on the real 2026-07-01 + 2026-08-01 snapshots."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from atomdata.registry import load_registry
+from atomdata.transform import inference
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry()
+
+
+def _infer(rows, registry, known=("Qwen/Qwen2.5-7B-Instruct", "google/gemma-2-9b-it", "meta-llama/Llama-3.2-3B-Instruct")):
+    frame = pd.DataFrame(rows, columns=["model_id", "root_model_id", "model_type"])
+    out = inference.infer(frame, registry, pd.Series(list(known), dtype="string"))
+    return pd.concat([frame, out], axis=1).set_index("model_id")
+
+
+def test_curated_tables_are_valid_and_name_registry_orgs(registry):
+    mirrors = inference.load_mirrors()
+    arch = inference.load_architectures()
+    assert {"unsloth", "bartowski", "TheBloke", "mlx-community", "mradermacher"} <= set(mirrors["namespace"])
+    inference.check_orgs(arch, registry)
+    a = arch[arch["kind"] == "architecture"].set_index("value")["org"]
+    assert a["qwen3_moe"] == "Qwen" and a["gemma3"] == "google" and a["phi3"] == "microsoft"
+    assert pd.isna(a["llama"])  # ambiguous: in the vocabulary, never attributed
+    assert "llama" in inference.model_type_tags()
+
+
+@pytest.mark.parametrize("name,stripped", [
+    ("Qwen2.5-7B-Instruct-bnb-4bit", "Qwen2.5-7B-Instruct"),
+    ("Llama-3.2-3B-Instruct-unsloth-bnb-4bit", "Llama-3.2-3B-Instruct"),
+    ("gemma-2-9b-it-GGUF", "gemma-2-9b-it"),
+    ("Mistral-7B-Instruct-v0.3-i1-GGUF", "Mistral-7B-Instruct-v0.3"),
+    ("Qwen3-8B-MLX-4bit", "Qwen3-8B"),
+    ("Qwen2.5-14B-Instruct-AWQ", "Qwen2.5-14B-Instruct"),
+    ("Meta-Llama-3-8B-Instruct-GPTQ", "Meta-Llama-3-8B-Instruct"),
+    ("Phi-3.5-mini-instruct-Q4_K_M", "Phi-3.5-mini-instruct"),
+    ("Huihui-Qwen2.5-7B-Instruct-abliterated-v3", "Qwen2.5-7B-Instruct"),
+    ("Mistral-7B-v0.3", "Mistral-7B-v0.3"),  # versions are part of the name
+])
+def test_mirror_suffix_stripping(name, stripped):
+    assert inference.strip_suffixes(pd.Series([name], dtype="string"))[0] == stripped
+
+
+def test_each_rule_in_order(registry):
+    r = _infer([
+        ("u/a", "Qwen/Qwen2.5-7B", "llama"),                            # declared: root is a registry org
+        ("u/b", "unsloth/Qwen2.5-7B-Instruct-bnb-4bit", None),          # mirror, exact name match
+        ("u/c", "bartowski/google_gemma-3-12b-it-GGUF", None),          # mirror, namespace prefix
+        ("u/d", "mlx-community/Mistral-Small-24B-4bit", None),          # mirror, keyword
+        ("u/e", "someone/my-model", "qwen3"),                           # architecture
+        ("u/f", "someone/Llama-3.1-8B-Lexi", "llama"),                  # name keyword (llama architecture ignored)
+        ("u/g", "someone/my-model", "llama"),                           # llama alone is not Meta: unknown
+        ("u/h", "someone/tinyllama-chat", None),                        # no version: not Meta
+        ("u/i", None, None),                                            # cycle, nothing known
+        ("u/j", "unsloth/totally-custom-thing", None),                  # mirror without a match: unknown
+    ], registry)
+    exp = {"u/a": ("declared", "high", "Qwen", "china"), "u/b": ("mirror", "high", "Qwen", "china"),
+           "u/c": ("mirror", "high", "google", "us"), "u/d": ("mirror", "medium", "mistralai", "eu"),
+           "u/e": ("architecture", "medium", "Qwen", "china"), "u/f": ("name_keyword", "low", "meta-llama", "us")}
+    for mid, (rule, conf, org, region) in exp.items():
+        row = r.loc[mid]
+        assert (row["attribution"], row["confidence"], row["attributed_org"], row["attributed_region"]) == (rule, conf, org, region), mid
+    for mid in ("u/g", "u/h", "u/i", "u/j"):
+        assert r.loc[mid, "attribution"] == "unknown" and r.loc[mid, "confidence"] == "none", mid
+        assert pd.isna(r.loc[mid, "attributed_org"]) and r.loc[mid, "attributed_region"] == "unknown"
+    assert r.loc["u/b", "attribution_evidence"].endswith("matches Qwen/Qwen2.5-7B-Instruct")
+
+
+def test_mirror_root_is_never_declared(registry):
+    # even a mirror namespace that happened to be in the registry would go through the mirror rule
+    mirrors = pd.DataFrame({"namespace": ["Qwen"], "kind": ["re-upload"], "notes": ["test"]}, dtype="string")
+    frame = pd.DataFrame({"model_id": ["u/a"], "root_model_id": ["Qwen/gemma-2-9b-it-GGUF"], "model_type": [None]})
+    out = inference.infer(frame, registry, pd.Series(["google/gemma-2-9b-it"]), mirrors=mirrors)
+    assert out.loc[0, "attribution"] == "mirror" and out.loc[0, "attributed_org"] == "google"
+
+
+def test_release_attribution_on_the_real_snapshots(july_build):
+    _, res = july_build
+    d = res.tables["derivatives"]
+    dq = res.tables["data_quality"]
+    last = set(res.tables["models"].query("last_seen == '2026-08-01'")["model_id"])
+    d8 = d[d["model_id"].isin(last)]
+    assert len(d8) > 2000
+    declared = (d8["root_region"] != "unknown").mean()
+    inferred = (d8["attributed_region"] != "unknown").mean()
+    assert inferred >= 0.70 and inferred > declared
+    share = dq[(dq["kind"] == "attribution_share") & (dq["snapshot"] == "2026-08-01")]
+    assert abs(share["value"].sum() - 1) < 1e-9 and len(share) == 5
+    # declared attribution keeps the declared root's region
+    dec = d[d["attribution"] == "declared"]
+    assert (dec["attributed_region"] == dec["root_region"]).all()
+    # derivatives_by_country: both lineages in one table, shares sum to 1 within (lineage, month, relation)
+    dvc = res.tables["derivatives_by_country"]
+    assert set(dvc["lineage"]) == {"declared", "with_inference"}
+    sums = dvc.groupby(["lineage", "month", "relation"])["share"].sum()
+    assert ((sums - 1).abs() < 1e-9).all()
+    assert dvc.groupby("lineage")["new_derivatives"].sum().nunique() == 1
+
+
+def test_held_out_accuracy(july_build):
+    _, res = july_build
+    dq = res.tables["data_quality"]
+    h = dq[dq["kind"] == "attribution_held_out"].set_index("org")
+    assert h.loc["all", "value"] >= 0.90
+    assert "of 1" in h.loc["all", "detail"]  # counts are reported

@@ -1,0 +1,170 @@
+"""Property-based tests (hypothesis) of the share tables on generated snapshot pairs.
+
+Each example is a random population of models (organizations of the shipped registry, some
+unmapped; random pipelines; derivatives of earlier models or of models outside the snapshots)
+read in two snapshots near 2026-07-01 and 2026-08-01, whose all-time counters may fall between
+the two. Checked: shares in [0, 1] summing to 1 per month (downloads) and per month and relation
+(derivatives); downloads never negative; July's per-model downloads equal the documented rule
+exactly; totals equal the sum of the per-model table over in-scope models.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from atomdata.build import build_tables
+from atomdata.ingest.dump import import_dump
+from atomdata.registry import attribute, load_registry
+from atomdata.transform import lineage, monthly, shares
+from conftest import write_dump
+
+#: from the shipped registry (china, us, eu, other, and RWKV with no country: unknown) plus two unmapped
+ORGS = ["Qwen", "meta-llama", "mistralai", "tiiuae", "RWKV", "nobody", "Rando"]
+PIPELINES = ["text-generation", "image-text-to-text", "any-to-any", "text-to-image", "feature-extraction", None]
+RELATIONS = ["finetune", "adapter", "quantized", "merge"]
+counter = st.one_of(st.none(), st.integers(0, 10**7))
+
+
+@st.composite
+def worlds(draw):
+    n = draw(st.integers(1, 25))
+    models = []
+    for i in range(n):
+        org = draw(st.sampled_from(ORGS))
+        mid = f"{org}/m{i}"
+        base = None
+        if draw(st.booleans()):
+            choices = [m["id"] for m in models] + ["ghost/outside"]
+            base = draw(st.sampled_from(choices))
+        a1 = draw(counter)
+        fall = draw(st.sampled_from(["grow", "fall", "none"]))
+        a2 = (None if fall == "none" else
+              (a1 or 0) + draw(st.integers(0, 10**6)) if fall == "grow" or a1 is None else max(0, a1 - draw(st.integers(1, 10**6))))
+        presence = draw(st.sampled_from(["both", "both", "first", "second"]))
+        models.append({
+            "id": mid, "author": org, "pipeline_tag": draw(st.sampled_from(PIPELINES)),
+            "base": [base] if base else None, "relation": draw(st.sampled_from(RELATIONS)),
+            "createdAt": dt.datetime(2025, 1, 1) + dt.timedelta(days=draw(st.integers(0, 540)), seconds=i),
+            "a1": a1, "a2": a2, "d1": draw(counter), "d2": draw(counter), "presence": presence,
+        })
+    o1, o2 = draw(st.integers(-3, 3)), draw(st.integers(-3, 3))
+    return models, dt.date(2026, 7, 1) + dt.timedelta(days=o1), dt.date(2026, 8, 1) + dt.timedelta(days=o2)
+
+
+def _snap_rows(models, which):
+    rows = []
+    for m in models:
+        if m["presence"] not in ("both", which):
+            continue
+        r = {k: m[k] for k in ("id", "author", "pipeline_tag", "relation", "createdAt")}
+        r["base"] = m["base"]
+        r["downloadsAllTime"] = m["a1" if which == "first" else "a2"]
+        r["downloads"] = m["d1" if which == "first" else "d2"]
+        rows.append(r)
+    return rows
+
+
+def expected_july(models) -> dict:
+    """The documented rule, written independently: all-time difference when both readings exist
+    and the later one did not fall; else the 30-day counter at the end boundary; else no row."""
+    out = {}
+    for m in models:
+        in1, in2 = m["presence"] in ("both", "first"), m["presence"] in ("both", "second")
+        a1, a2 = (m["a1"] if in1 else None), (m["a2"] if in2 else None)
+        if a1 is not None and a2 is not None and a2 >= a1:
+            out[m["id"]] = ("all_time_diff", a2 - a1)
+        elif in2 and m["d2"] is not None:
+            out[m["id"]] = ("rolling_30d", m["d2"])
+    return out
+
+
+def check_share_tables(per_model, dbc, dvc, models_tab, derivs, scope, models):
+    assert (per_model["downloads"] >= 0).all()
+    assert (dbc["downloads"] >= 0).all() and (dvc["new_derivatives"] >= 0).all()
+    for t, by, count in ((dbc, ["month"], "downloads"), (dvc, ["month", "relation"], "new_derivatives")):
+        assert t["share"].between(0, 1).all()
+        g = t.groupby(by)
+        sums, totals = g["share"].sum(), g[count].sum()
+        assert (((sums - 1).abs() < 1e-9) | (totals == 0)).all()
+    # per-model July downloads follow the rule exactly
+    exp = expected_july(models)
+    july = per_model[per_model["month"] == "2026-07"].set_index("model_id")
+    assert set(july.index) == set(exp)
+    for mid, (method, value) in exp.items():
+        assert (july.loc[mid, "method"], int(july.loc[mid, "downloads"])) == (method, value), mid
+    # totals = sum of the per-model table over in-scope models, by month and region
+    m = models_tab[scope.mask(models_tab)][["model_id", "country", "region"]]
+    j = per_model.merge(m, on="model_id")
+    want = j.groupby(["month", "region"])["downloads"].sum()
+    got = dbc.groupby(["month", "region"])["downloads"].sum()
+    assert want.astype("int64").to_dict() == got.astype("int64").to_dict()
+    want_cum = j.groupby(["month", "region"])["all_time_end"].sum()
+    assert want_cum.astype("int64").to_dict() == dbc.groupby(["month", "region"])["cumulative_downloads"].sum().astype("int64").to_dict()
+    assert (dbc.groupby("month")["n_models"].sum() == j.groupby("month").size()).all()
+    # derivatives: every derivative with a creation date counted once, by month and relation
+    d = derivs[derivs["created_at"].notna()]
+    assert int(dvc["new_derivatives"].sum()) == len(d)
+    assert (dvc.groupby(["month", "relation"])["new_derivatives"].sum().to_dict()
+            == d.assign(month=d["created_at"].dt.strftime("%Y-%m")).groupby(["month", "relation"]).size().to_dict())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(worlds())
+def test_share_tables_properties_on_the_transforms(world):
+    """The transforms alone (fast): readings -> per-model months -> share tables."""
+    models, d1, d2 = world
+    registry = load_registry()
+    recs = []
+    for which, day in (("first", d1), ("second", d2)):
+        for r in _snap_rows(models, which):
+            recs.append({"snapshot": day.isoformat(), "date": pd.Timestamp(day), "model_id": r["id"],
+                         "downloads_all_time": r["downloadsAllTime"], "downloads_30d": r["downloads"]})
+    readings = pd.DataFrame(recs, columns=["snapshot", "date", "model_id", "downloads_all_time", "downloads_30d"])
+    for c in ("downloads_all_time", "downloads_30d"):
+        readings[c] = readings[c].astype("Int64")
+    readings["model_id"] = readings["model_id"].astype("string")
+    snaps = pd.DataFrame({"snapshot": [d1.isoformat(), d2.isoformat()], "date": [pd.Timestamp(d1), pd.Timestamp(d2)]})
+    per_model, _ = monthly.downloads_per_period(readings, snaps, "month", 3)
+    per_model = per_model.rename(columns={"period": "month"})
+    ids = pd.Series([m["id"] for m in models], dtype="string")
+    att = attribute(ids.str.split("/").str[0], registry)
+    models_tab = pd.DataFrame({
+        "model_id": ids, "first_party": [m["base"] is None for m in models], "registry_org": att["registry_org"],
+        "country": att["country"], "region": att["region"], "pipeline_tag": pd.array([m["pipeline_tag"] for m in models], dtype="string"),
+    })
+    roots = lineage.resolve(pd.DataFrame({"model_id": ids, "base_id": pd.array([m["base"][0] if m["base"] else None for m in models], dtype="string")}))
+    ratt = attribute(roots["root_org"], registry)
+    meta = {m["id"]: m for m in models}
+    derivs = pd.DataFrame({
+        "model_id": roots["model_id"],
+        "created_at": pd.to_datetime(roots["model_id"].map(lambda i: meta[i]["createdAt"])).dt.normalize(),
+        "relation": roots["model_id"].map(lambda i: meta[i]["relation"]).astype("string"),
+        "root_country": ratt["country"], "root_region": ratt["region"],
+    })
+    for scope in (shares.Scope(), shares.Scope(orgs="all", pipelines=None)):
+        dbc = shares.downloads_by_country(per_model, models_tab, scope)
+        dvc = shares.derivatives_by_country(derivs)
+        check_share_tables(per_model, dbc, dvc, models_tab, derivs, scope, models)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(worlds())
+def test_share_tables_properties_through_a_full_build(world):
+    """The whole path on fewer examples: dumps -> store -> build (validated against the schemas)."""
+    models, d1, d2 = world
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        raw = tmp / "raw"
+        for which, day in (("first", d1), ("second", d2)):
+            rows = _snap_rows(models, which) or [{"id": "filler/empty-snapshot", "author": "filler"}]
+            import_dump(write_dump(tmp / "d" / day.isoformat() / "models.parquet", rows), raw)
+        scope = shares.Scope(orgs="all", pipelines=None)
+        res = build_tables(raw, scope=scope)
+    t = res.tables  # the filler model has no counters, so it never has a month row
+    check_share_tables(t["model_downloads_monthly"], t["downloads_by_country"], t["derivatives_by_country"],
+                       t["models"], t["derivatives"], scope, models)

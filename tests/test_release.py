@@ -1,0 +1,161 @@
+"""Release zip: deterministic, unpacks into a package the frictionless validator accepts, and its
+CHANGELOG states what changed since the previous release."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import click
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from _publish_fixtures import early_build, shared_build  # noqa: F401  (fixtures)
+from atomdata.errors import InputError
+from atomdata.publish.figures import FIGURES
+from atomdata.publish.release import changelog_entry, make_release
+from atomdata.schemas import TABLES
+
+FRICTIONLESS = Path(sys.executable).parent / "frictionless"
+
+
+@pytest.fixture(scope="module")
+def release_zip(shared_build, tmp_path_factory) -> Path:
+    return make_release(shared_build / "processed", tmp_path_factory.mktemp("dist"))
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def test_zip_is_deterministic(shared_build, release_zip, tmp_path):
+    assert release_zip.name == "atomdata-2026.08.03.zip"
+    again = make_release(shared_build, tmp_path / "other")  # the project folder works too
+    assert again.read_bytes() == release_zip.read_bytes()
+    # re-running into the same folder does not compare the release with itself
+    rerun = make_release(shared_build / "processed", release_zip.parent)
+    assert rerun == release_zip and rerun.read_bytes() == again.read_bytes()
+    with zipfile.ZipFile(release_zip) as zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        assert names == sorted(names)
+        for i in infos:
+            assert i.date_time == (1980, 1, 1, 0, 0, 0)
+            assert (i.external_attr >> 16) & 0o777 == 0o644
+            assert i.compress_type == zipfile.ZIP_DEFLATED
+        assert zf.testzip() is None
+    assert not [p for p in release_zip.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_zip_contents(release_zip):
+    m = _members(release_zip)
+    top = "atomdata-2026.08.03/"
+    assert all(n.startswith(top) for n in m)
+    for name in TABLES:
+        assert f"{top}processed/{name}.csv" in m
+    for fig in FIGURES:
+        for ext in ("png", "svg"):
+            assert len(m[f"{top}figures/{fig}.{ext}"]) > 5_000
+    readme = m[f"{top}README.md"].decode()
+    # data dictionary from the schemas: every table and every column, with type and unit
+    for name, model in TABLES.items():
+        assert f"### `{name}`" in readme
+        for col in model.to_schema().columns:
+            assert f"| `{col}` |" in readme, f"{name}.{col} missing from the data dictionary"
+    assert "| `downloads` | integer | downloads | required; ≥ 0 |" in readme
+    assert "| `month` | yearmonth |" in readme
+    assert "one of `us`, `china`, `eu`, `other`, `unknown`" in readme
+    assert "samples of the Hub, not the whole Hub" in readme
+    assert "CC-BY-4.0" in readme and "Apache-2.0" in readme
+    assert "## Citation" in readme and "atomdata contributors (2026)" in readme
+    assert "docs/methodology.md" in readme
+    assert "Months with measured downloads: 2026-07" in readme
+    changelog = m[f"{top}CHANGELOG.md"].decode()
+    assert "## 2026.08.03" in changelog and "First release" in changelog
+
+
+def test_unpacked_zip_passes_frictionless_validate(release_zip, tmp_path):
+    assert FRICTIONLESS.is_file(), f"frictionless CLI not found next to {sys.executable}"
+    with zipfile.ZipFile(release_zip) as zf:
+        zf.extractall(tmp_path)
+    pkg = tmp_path / "atomdata-2026.08.03"
+    r = subprocess.run([str(FRICTIONLESS), "validate", "datapackage.json"], cwd=pkg,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "INVALID" not in r.stdout.upper().replace("NOT INVALID", "")
+    for name in TABLES:
+        assert name in r.stdout
+
+
+def test_changelog_states_months_added_since_previous_release(early_build, shared_build, tmp_path):
+    dist = tmp_path / "dist"
+    first = make_release(early_build / "processed", dist)
+    assert first.name == "atomdata-2026.07.20.zip"
+    second = make_release(shared_build / "processed", dist)
+    assert second.name == "atomdata-2026.08.03.zip"
+    cl = _members(second)["atomdata-2026.08.03/CHANGELOG.md"].decode()
+    entry, _, older = cl.partition("\n## 2026.07.20")
+    assert "## 2026.08.03" in entry
+    assert "previous release 2026.07.20 (`atomdata-2026.07.20.zip`)" in entry
+    assert "Months of downloads added: 2026-07." in entry
+    assert "2026-08-03" in entry  # snapshots added are named
+    assert "Rows:" in entry and "model_downloads_monthly 0 → " in entry
+    assert "First release" in older  # the previous entry is kept below
+    # the second release is still reproducible with the first one beside it
+    again = make_release(shared_build / "processed", dist)
+    assert again.read_bytes() == second.read_bytes()
+
+
+def _dbc(month_shares: dict[str, dict[str, int]]) -> pd.DataFrame:
+    rows = [{"month": m, "region": r, "downloads": d} for m, regions in month_shares.items() for r, d in regions.items()]
+    return pd.DataFrame(rows)
+
+
+def test_changelog_reports_shares_moved_by_more_than_a_point():
+    prev = {"downloads_by_country": _dbc({"2026-07": {"us": 50, "china": 50}}),
+            "snapshots": pd.DataFrame({"name": ["2026-07-01", "2026-08-01"]})}
+    new = {"downloads_by_country": _dbc({"2026-07": {"us": 495, "china": 505},  # +0.5 pp: not reported
+                                         "2026-08": {"us": 40, "china": 57, "eu": 3}}),
+           "snapshots": pd.DataFrame({"name": ["2026-07-01", "2026-08-01", "2026-09-01"]})}
+    text = changelog_entry("2026.09.01", new, "2026.08.01", prev, "atomdata-2026.08.01.zip")
+    assert "Months of downloads added: 2026-08." in text
+    assert "added: 2026-09-01" in text
+    assert "2026-07 (revised)" not in text
+    assert "latest month 2026-08 against the previous latest month 2026-07" in text
+    assert "us 50.0% → 40.0% (-10.0 pp)" in text and "china 50.0% → 57.0% (+7.0 pp)" in text
+    assert "eu 0.0% → 3.0% (+3.0 pp)" in text
+    same = changelog_entry("2026.08.02", prev, "2026.08.01", prev, "atomdata-2026.08.01.zip")
+    assert "No regional share moved by more than 1 percentage point." in same
+    assert "Months of downloads added: none." in same
+
+
+def test_release_needs_the_datapackage(shared_build, tmp_path):
+    shutil.copytree(shared_build / "processed", tmp_path / "processed")
+    with pytest.raises(InputError, match="datapackage.json"):
+        make_release(tmp_path / "processed", tmp_path / "dist")
+    assert not (tmp_path / "dist").exists()
+
+
+def test_cli_release(shared_build, tmp_path):
+    from atomdata.publish.commands import release
+
+    @click.group()
+    def main():
+        pass
+
+    main.add_command(release)
+    r = CliRunner().invoke(main, ["release", "--processed", str(shared_build / "processed"), "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert r.output.strip().splitlines()[-1].startswith(str(tmp_path / "atomdata-2026.08.03.zip"))
+    assert "processed/models.csv" in r.output
+    r = CliRunner().invoke(main, ["release", "--processed", str(tmp_path / "nope"), "--out", str(tmp_path)])
+    assert r.exit_code == 1 and "no such folder" in r.output
+    figs = tmp_path / "figs"
+    figs.mkdir()
+    r = CliRunner().invoke(main, ["release", "--processed", str(shared_build / "processed"), "--figures", str(figs),
+                                  "--out", str(tmp_path / "d2")])
+    assert r.exit_code == 1 and "figures missing" in r.output
