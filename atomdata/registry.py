@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError, ValidationFailed
@@ -29,11 +30,17 @@ def load_registry(path: str | Path | None = None) -> pd.DataFrame:
 
 
 def attribute(orgs: pd.Series, registry: pd.DataFrame) -> pd.DataFrame:
-    """Map namespaces (case-insensitively) to registry org, country and region; unknown when absent."""
-    key = orgs.astype("string").str.lower()
+    """Map namespaces (case-insensitively) to registry org, country and region; unknown when absent.
+
+    Looks up each distinct namespace once (there are few), then broadcasts by integer code.
+    """
+    codes, uniq = pd.factorize(orgs.astype("string"))
+    key = pd.Series(uniq, dtype="string").str.lower()
     reg = registry.assign(_key=registry["org"].str.lower()).set_index("_key")
     out = pd.DataFrame(index=orgs.index)
-    out["registry_org"] = key.map(reg["org"]).astype("string")
-    out["country"] = key.map(reg["country"]).astype("string")
-    out["region"] = key.map(reg["region"]).astype("string").fillna("unknown")
+    for col, src in (("registry_org", "org"), ("country", "country"), ("region", "region")):
+        per_code = key.map(reg[src]).astype("string").to_numpy(dtype=object)
+        vals = np.where(codes >= 0, per_code[np.maximum(codes, 0)] if len(per_code) else None, None)
+        out[col] = pd.array(vals, dtype="string")
+    out["region"] = out["region"].fillna("unknown")
     return out

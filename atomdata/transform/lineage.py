@@ -11,25 +11,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-
-def _namespace(ids: pd.Series) -> pd.Series:
-    ids = ids.astype("string")
-    return ids.str.split("/", n=1).str[0].where(ids.str.contains("/", regex=False)).astype("string")
+from .ids import namespace
 
 
-def resolve(models: pd.DataFrame) -> pd.DataFrame:
-    """Root of every model with a declared base.
+_namespace = namespace
 
-    ``models`` needs ``model_id`` (unique) and ``base_id`` (first declared base, null for originals).
-    Returns one row per derivative: model_id, root_model_id, root_org, depth, lineage_status.
+
+def resolve_codes(id_codes: np.ndarray, base_codes: np.ndarray) -> dict[str, np.ndarray]:
+    """Pointer doubling on integer codes. ``id_codes`` are distinct; ``base_codes`` is -1 for none.
+
+    Returns arrays aligned with the models: ``root_code`` (code of the root id, -1 for cycles),
+    ``depth`` (-1 for cycles), ``status`` and ``has_base``.
     """
-    ids = models["model_id"].astype("string").reset_index(drop=True)
-    base = models["base_id"].astype("string").reset_index(drop=True)
-    n = len(ids)
-    index = pd.Index(ids)
-    parent = index.get_indexer(base.fillna("\x00<none>"))
-    has_base = base.notna().to_numpy()
-    self_ref = has_base & (base == ids).fillna(False).to_numpy()
+    n = len(id_codes)
+    size = int(max(id_codes.max(initial=-1), base_codes.max(initial=-1))) + 1
+    pos_of_code = np.full(size, -1, dtype=np.int64)
+    pos_of_code[id_codes] = np.arange(n)
+    has_base = base_codes >= 0
+    parent = np.where(has_base, pos_of_code[np.where(has_base, base_codes, 0)], -1)
+    self_ref = has_base & (base_codes == id_codes)
     parent[self_ref] = -1
     idx = np.arange(n)
     nxt = np.where(parent >= 0, parent, idx)
@@ -46,19 +46,37 @@ def resolve(models: pd.DataFrame) -> pd.DataFrame:
     cycle = (nxt[nxt] != nxt) | (parent[nxt] >= 0)
     root = nxt
     # a root whose own declared base is missing from the known models: the chain leaves here
-    root_base = base.to_numpy(dtype=object)[root]
     leaves = has_base[root] & (parent[root] < 0) & ~self_ref[root]
-    root_id = np.where(leaves, root_base, ids.to_numpy(dtype=object)[root])
+    root_code = np.where(leaves, base_codes[root], id_codes[root])
     depth = depth + leaves.astype(np.int64)
-    status = np.where(cycle, "cycle", np.where(self_ref[root] & ~leaves, "self_reference", np.where(leaves, "outside_snapshot", "complete")))
+    status = np.where(cycle, "cycle", np.where(self_ref[root] & ~leaves, "self_reference",
+                                                 np.where(leaves, "outside_snapshot", "complete")))
+    return {"root_code": np.where(cycle, -1, root_code), "depth": np.where(cycle, -1, depth),
+            "status": status, "has_base": has_base}
+
+
+def resolve(models: pd.DataFrame) -> pd.DataFrame:
+    """Root of every model with a declared base.
+
+    ``models`` needs ``model_id`` (unique) and ``base_id`` (first declared base, null for originals).
+    Returns one row per derivative: model_id, root_model_id, root_org, depth, lineage_status.
+    """
+    ids = models["model_id"].astype("string").reset_index(drop=True)
+    base = models["base_id"].astype("string").reset_index(drop=True)
+    n = len(ids)
+    codes, uniq = pd.factorize(pd.concat([ids, base], ignore_index=True))
+    r = resolve_codes(codes[:n], codes[n:])
+    keep = r["has_base"]
+    uniq = np.asarray(uniq, dtype=object)
+    rc = r["root_code"][keep]
     out = pd.DataFrame({
-        "model_id": ids,
-        "root_model_id": pd.array(np.where(cycle, None, root_id), dtype="string"),
-        "depth": pd.array(np.where(cycle, None, depth), dtype="Int64"),
-        "lineage_status": pd.array(status, dtype="string"),
+        "model_id": ids[keep].reset_index(drop=True),
+        "root_model_id": pd.array(np.where(rc >= 0, uniq[np.maximum(rc, 0)] if len(uniq) else None, None), dtype="string"),
+        "depth": pd.array(np.where(r["depth"][keep] >= 0, r["depth"][keep], None), dtype="Int64"),
+        "lineage_status": pd.array(r["status"][keep], dtype="string"),
     })
     out["root_org"] = _namespace(out["root_model_id"])
-    return out[has_base].reset_index(drop=True)
+    return out
 
 
 def edge_roots(edges: pd.DataFrame, roots: pd.DataFrame) -> pd.DataFrame:

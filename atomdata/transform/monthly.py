@@ -46,15 +46,21 @@ def period_label(start: dt.date, period: str = "month") -> str:
 
 
 def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:
-    """Add ``stale``: the all-time counter is lower than an earlier reading of the same model."""
-    r = readings.sort_values(["model_id", "date", "snapshot"], kind="stable").reset_index(drop=True)
-    prev_max = r.groupby("model_id", sort=False)["downloads_all_time"].cummax()
-    prev_max = prev_max.groupby(r["model_id"], sort=False).shift(1)
+    """Add ``stale``: the all-time counter is lower than an earlier reading of the same model.
+
+    Also adds ``previous_max`` (highest earlier reading). Rows come back sorted by model and date.
+    Works on integer model codes internally: grouping and sorting strings is slow in pandas.
+    """
+    codes, _ = pd.factorize(readings["model_id"], sort=True)
+    r = readings.assign(_m=codes)
+    r = r.sort_values(["_m", "date", "snapshot"], kind="stable").reset_index(drop=True)
+    g = r.groupby("_m", sort=False)["downloads_all_time"]
+    prev_max = g.cummax().groupby(r["_m"], sort=False).shift(1)
     # carry the running max over missing readings
-    prev_max = prev_max.groupby(r["model_id"], sort=False).ffill()
+    prev_max = prev_max.groupby(r["_m"], sort=False).ffill()
     r["stale"] = (r["downloads_all_time"] < prev_max).fillna(False).astype(bool)
     r["previous_max"] = prev_max
-    return r
+    return r.drop(columns="_m")
 
 
 def _boundary_candidates(snapshots: pd.DataFrame, boundaries: list[dt.date], tolerance_days: int) -> pd.DataFrame:
@@ -65,7 +71,10 @@ def _boundary_candidates(snapshots: pd.DataFrame, boundaries: list[dt.date], tol
         near = snapshots[dist.abs() <= tolerance_days]
         for name, d in zip(near["snapshot"], dist[dist.abs() <= tolerance_days]):
             rows.append((name, b, abs(int(d)), int(d)))
-    return pd.DataFrame(rows, columns=["snapshot", "boundary", "distance", "offset"])
+    out = pd.DataFrame(rows, columns=["snapshot", "boundary", "distance", "offset"])
+    # boundaries as datetime64, not Python dates: comparisons stay vectorised
+    out["boundary"] = pd.to_datetime(out["boundary"]) if len(out) else pd.Series([], dtype="datetime64[ns]")
+    return out
 
 
 def _pick(readings: pd.DataFrame, cand: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -91,17 +100,22 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         return empty, pd.DataFrame(columns=["period", "detail"])
     first, last = snaps["date"].min().date(), snaps["date"].max().date()
     bounds = period_starts(first, last, period)
+    # work on integer model codes; ids are restored at the end
+    codes, ids = pd.factorize(readings["model_id"], sort=True)
+    readings = readings.assign(model_id=codes)
     cand = _boundary_candidates(snaps, bounds, tolerance_days)
     r = flag_stale(readings)
     at = _pick(r, cand, "downloads_all_time")
     d30 = _pick(r, cand, "downloads_30d") if period == "month" else at.iloc[0:0]
+    at_by = dict(tuple(at.groupby("boundary", sort=False)))
+    d30_by = dict(tuple(d30.groupby("boundary", sort=False)))
     results = []
     unmeasured = []
     stale = r[r["stale"]][["model_id", "date"]]
     for start, end in zip(bounds[:-1], bounds[1:]):
         label = period_label(start, period)
-        s = at[at["boundary"] == start][["model_id", "snapshot", "date", "downloads_all_time"]]
-        e = at[at["boundary"] == end][["model_id", "snapshot", "date", "downloads_all_time"]]
+        s = at_by.get(pd.Timestamp(start), at.iloc[0:0])[["model_id", "snapshot", "date", "downloads_all_time"]]
+        e = at_by.get(pd.Timestamp(end), at.iloc[0:0])[["model_id", "snapshot", "date", "downloads_all_time"]]
         both = s.merge(e, on="model_id", suffixes=("_s", "_e"))
         both = both[both["date_e"] > both["date_s"]]
         part = pd.DataFrame({
@@ -118,16 +132,16 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         if not stale.empty and not part.empty:
             w = stale.merge(part[["model_id", "_ds", "_de"]], on="model_id")
             hit = w[(w["date"] >= w["_ds"]) & (w["date"] <= w["_de"])]["model_id"].unique()
-            part["flags"] = pd.array(np.where(part["model_id"].isin(hit), "stale_reading_skipped", None), dtype="string")
+            part["flags"] = pd.array(np.where(np.isin(part["model_id"].to_numpy(), hit), "stale_reading_skipped", None), dtype="string")
         else:
             part["flags"] = pd.array([None] * len(part), dtype="string")
         part = part.drop(columns=["_ds", "_de"])
         if period == "month":
-            e30 = d30[d30["boundary"] == end]
-            e30 = e30[~e30["model_id"].isin(part["model_id"])]
+            e30 = d30_by.get(pd.Timestamp(end), d30.iloc[0:0])
+            e30 = e30[~np.isin(e30["model_id"].to_numpy(), part["model_id"].to_numpy())]
             if not e30.empty:
                 # rolling 30 days ≈ calendar month only when the reading is within the tolerance
-                end_at = at[at["boundary"] == end].set_index("model_id")["downloads_all_time"]
+                end_at = e.set_index("model_id")["downloads_all_time"]
                 roll = pd.DataFrame({
                     "period": label,
                     "model_id": e30["model_id"],
@@ -140,7 +154,7 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
                 })
                 part = pd.concat([part, roll], ignore_index=True)
         if part.empty:
-            missing = [str(b) for b in (start, end) if cand[cand["boundary"] == b].empty]
+            missing = [str(b) for b in (start, end) if not (cand["boundary"] == pd.Timestamp(b)).any()]
             why = (f"no snapshot within {tolerance_days} days of {', '.join(missing)}" if missing
                    else "no model has usable readings at both boundaries")
             unmeasured.append({"period": label, "detail": why})
@@ -148,4 +162,6 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
             results.append(part)
     out = pd.concat(results, ignore_index=True) if results else empty
     out = out.sort_values(["period", "model_id"], kind="stable").reset_index(drop=True)
+    if len(out):
+        out["model_id"] = pd.array(np.asarray(ids, dtype=object)[out["model_id"].to_numpy(dtype=np.int64)], dtype="string")
     return out, pd.DataFrame(unmeasured, columns=["period", "detail"])
