@@ -35,6 +35,7 @@ from pandera.typing import Series
 from ..errors import InputError, ValidationFailed
 from ..paths import release_dir
 from ..registry import attribute
+from .ids import isin, split_id
 
 ATTRIBUTIONS = ["declared", "mirror", "architecture", "name_keyword", "unknown"]
 CONFIDENCE = ["high", "medium", "low", "none"]
@@ -138,12 +139,7 @@ def check_orgs(architectures: pd.DataFrame, registry: pd.DataFrame) -> None:
         raise ValidationFailed(f"{architectures_path()}: org not in the registry: {', '.join(missing)}")
 
 
-def _split(ids: pd.Series) -> tuple[pd.Series, pd.Series]:
-    ids = ids.astype("string")
-    has = ids.str.contains("/", regex=False).fillna(False)
-    ns = ids.str.split("/", n=1).str[0].where(has)
-    name = ids.str.split("/", n=1).str[-1]
-    return ns.astype("string"), name.astype("string")
+_split = split_id
 
 
 def strip_suffixes(names: pd.Series) -> pd.Series:
@@ -158,16 +154,26 @@ def strip_suffixes(names: pd.Series) -> pd.Series:
 
 
 def keyword_org(names: pd.Series, architectures: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Organization of the first keyword row that matches each name, and the matched text."""
-    org = pd.Series(pd.NA, index=names.index, dtype="string")
-    hit = pd.Series(pd.NA, index=names.index, dtype="string")
+    """Organization of the first keyword row that matches each name, and the matched text.
+
+    Matched once per distinct name (ids repeat a lot: many derivatives share an ancestor), and
+    each keyword only against the names no earlier keyword matched.
+    """
     kw = architectures[architectures["kind"] == "keyword"]
+    uniq = pd.Series(names.dropna().unique(), dtype="string")
+    org = pd.Series(pd.NA, index=uniq.index, dtype="string")
+    hit = pd.Series(pd.NA, index=uniq.index, dtype="string")
     for value, o in zip(kw["value"], kw["org"]):  # loop over curated rows, not models
-        m = names.str.extract(f"({value})", flags=re.I, expand=True)[0].astype("string")
-        new = org.isna() & m.notna()
-        org = org.mask(new, o)
-        hit = hit.mask(new, m)
-    return org, hit
+        todo = org.isna()
+        if not todo.any():
+            break
+        m = uniq[todo].str.extract(f"({value})", flags=re.I, expand=True)[0].astype("string")
+        new = m.notna()
+        org.loc[new[new].index] = o
+        hit.loc[new[new].index] = m[new]
+    lookup_org = pd.Series(org.to_numpy(), index=uniq.to_numpy())
+    lookup_hit = pd.Series(hit.to_numpy(), index=uniq.to_numpy())
+    return (names.map(lookup_org).astype("string"), names.map(lookup_hit).astype("string"))
 
 
 def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.DataFrame) -> pd.DataFrame:
@@ -175,7 +181,7 @@ def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.
     ids = pd.Series(known_ids, dtype="string").dropna().drop_duplicates()
     ns, name = _split(ids)
     reg = attribute(ns, registry)["registry_org"]
-    keep = reg.notna() & ~ns.str.lower().isin(mirrors["namespace"].str.lower()).fillna(False)
+    keep = reg.notna() & ~isin(ns.str.lower(), mirrors["namespace"].str.lower())
     df = pd.DataFrame({"model_id": ids[keep], "org": reg[keep], "key": strip_suffixes(name[keep]).str.lower()})
     df = df.sort_values("model_id", kind="stable")
     n_orgs = df.groupby("key")["org"].transform("nunique")
@@ -199,7 +205,7 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
     root = frame["root_model_id"].astype("string")
     anchor = root.fillna(frame["model_id"].astype("string"))
     ns, name = _split(anchor)
-    is_mirror = ns.str.lower().isin(mirrors["namespace"].str.lower()).fillna(False)
+    is_mirror = pd.Series(isin(ns.str.lower(), mirrors["namespace"].str.lower()), index=ns.index)
     reg_org = attribute(ns, registry)["registry_org"]
 
     org = pd.Series(pd.NA, index=idx, dtype="string")
@@ -305,7 +311,7 @@ def quality_rows(derivs: pd.DataFrame, presence: pd.DataFrame, held_out_summary:
     (``attribution_share``; attribution from lineage over all snapshots), and the held-out accuracy
     of the inference rules (``attribution_held_out``; value = accuracy, detail = counts)."""
     rule = derivs.set_index("model_id")["attribution"]
-    p = presence[presence["model_id"].isin(rule.index)][["snapshot", "model_id"]].drop_duplicates()
+    p = presence[isin(presence["model_id"], rule.index)][["snapshot", "model_id"]].drop_duplicates()
     p = p.assign(attribution=p["model_id"].map(rule))
     counts = p.groupby(["snapshot", "attribution"]).size().unstack(fill_value=0).reindex(columns=ATTRIBUTIONS, fill_value=0)
     long = counts.stack().rename("n").reset_index()
