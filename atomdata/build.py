@@ -21,6 +21,7 @@ from .schemas import TABLES
 from .transform import inference, lineage, monthly, quality, shares
 from .transform.cache import cached_load
 from .transform import claims
+from .transform import analyses
 from .validate import validate_tables
 
 DQ_COLUMNS = ["kind", "snapshot", "month", "model_id", "org", "value", "detail", "action"]
@@ -144,7 +145,8 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     readings = allrecs[allrecs["snapshot"].isin(has_counter)][["snapshot", "date", "model_id", "downloads_all_time", "downloads_30d"]]
     snaptab = pd.DataFrame({"snapshot": [s.name for s in snaps if s.name in has_counter],
                             "date": [pd.Timestamp(s.date) for s in snaps if s.name in has_counter]})
-    per_model, unmeasured = monthly.downloads_per_period(readings, snaptab, period, tolerance_days)
+    # the monthly tables are always monthly; --period feeds downloads_by_period (transform.analyses)
+    per_model, unmeasured = monthly.downloads_per_period(readings, snaptab, "month", tolerance_days)
     per_model = per_model.rename(columns={"period": "month"})
 
     dbc = shares.downloads_by_country(per_model, models, scope)
@@ -161,7 +163,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "fields": [" ".join(s.fields) for s in snaps],
     })
 
-    dq = data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, period,
+    dq = data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, "month",
                       presence=allrecs[["snapshot", "model_id", "org", "created_at"]], snapshot_order=[s.name for s in snaps if s.name in main_names],
                       edges=alledges, registry=registry)
     adq = inference.quality_rows(derivs, allrecs[["snapshot", "model_id"]], held_out)
@@ -171,6 +173,10 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     if not trend_dq.empty:
         dq = pd.concat([dq, trend_dq.astype({c: ("Float64" if c == "value" else "string") for c in DQ_COLUMNS})], ignore_index=True)
         dq = dq.sort_values(["kind", "snapshot", "month", "model_id", "org"], na_position="first", kind="stable").reset_index(drop=True)
+    # -- analyses beyond the headline: families, sizes, ecosystem, momentum, sensitivity, periods
+    extra, xdq = analyses.build_analyses(per_model, models, derivs, readings, snaptab, registry, scope, tolerance_days, period)
+    dq = pd.concat([dq, xdq.astype({c: ("Float64" if c == "value" else "string") for c in DQ_COLUMNS})[DQ_COLUMNS]], ignore_index=True)
+    dq = dq.sort_values(["kind", "snapshot", "month", "model_id", "org"], na_position="first", kind="stable").reset_index(drop=True)
     tables = {
         "organizations": registry,
         "models": models,
@@ -181,6 +187,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "trending_by_country": tbc,
         "organization_summary": claims.organization_summary(everything, snapinfo, registry),
         "derivatives_by_root_org": claims.derivatives_by_root_org(derivs, registry),
+        **extra,
         "snapshots": snapshots,
         "data_quality": dq,
     }

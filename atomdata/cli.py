@@ -90,7 +90,9 @@ def ingest_dump(paths, date, suffix, raw, source, license_):
 @click.option("--orgs", type=click.Choice(["registry", "all"]), default="registry", show_default=True, help="Scope: registry organizations only, or all (unmapped as unknown).")
 @click.option("--pipelines", type=click.Choice(["llm", "all"]), default="llm", show_default=True, help="Scope: generative language and omni pipelines, or every pipeline.")
 @click.option("--datapackage/--no-datapackage", default=True, show_default=True, help="Also regenerate datapackage.json next to the tables' folder.")
-def build(raw, out, registry, tolerance, orgs, pipelines, datapackage):
+@click.option("--period", type=click.Choice(["week", "month", "quarter"]), default="month", show_default=True,
+              help="Period of the downloads_by_period table (ISO weeks, calendar months or quarters); the monthly tables stay monthly.")
+def build(raw, out, registry, tolerance, orgs, pipelines, datapackage, period):
     """Build and validate the tables from every snapshot in the store.
 
     Tables are validated (all failures at once) before anything is written; the folder is
@@ -107,7 +109,7 @@ def build(raw, out, registry, tolerance, orgs, pipelines, datapackage):
 
         n = len(list_snapshots(store))
         with _Bar(n, "reading snapshots") as bar:
-            res = b.build_tables(store, registry_file=registry, scope=scope, tolerance_days=tolerance, progress=bar)
+            res = b.build_tables(store, registry_file=registry, scope=scope, tolerance_days=tolerance, period=period, progress=bar)
         b.write_tables(res.tables, dest)
         res.out = dest
         if datapackage:

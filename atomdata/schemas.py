@@ -327,6 +327,192 @@ class DerivativesByRootOrg(pa.DataFrameModel):
         return df["country"].isna() | (region_of_country(df["country"]) == df["region"])
 
 
+SIZE_BUCKETS = ["<1B", "1-5B", "5-10B", "10-50B", "50-100B", "100-250B", "250B+", "unknown"]
+PERIOD_RE = r"^\d{4}-((0[1-9]|1[0-2])|W(0[1-9]|[1-4]\d|5[0-3])|Q[1-4])$"
+
+
+class ModelAttributes(pa.DataFrameModel):
+    model_id: Series[pd.StringDtype] = Field("Hugging Face repo id.", "Model id", unique=True)
+    family: Series[pd.StringDtype] = Field("For first-party models: the family of the first row of raw/families.csv whose organization is the model's and whose pattern matches the repo name, else 'other'; empty for derivatives.", "Family", nullable=True)
+    params_b: Series[pd.Float64Dtype] = Field("Total parameters in billions (all experts of a mixture of experts): from safetensors metadata, else the curated raw/model_sizes.csv, else parsed from the repo name (8x7B, 30B-A3B, 0.5B, 270M).", "Parameters", nullable=True, ge=0, unit="billion parameters")
+    params_source: Series[pd.StringDtype] = Field("Where params_b comes from: safetensors, override (raw/model_sizes.csv), name, or unknown.", "Parameter source", isin=["safetensors", "override", "name", "unknown"])
+    size_bucket: Series[pd.StringDtype] = Field("Size bucket of params_b (lower bound inclusive): <1B, 1-5B, 5-10B, 10-50B, 50-100B, 100-250B, 250B+; unknown without a count.", "Size bucket", isin=SIZE_BUCKETS)
+    official_quantized: Series[bool] = Field("True for a quantized variant published by a registry organization itself (not a mirror): declared relation quantized, or a quantization format in the repo name (FP8, AWQ, GPTQ, GGUF, ...; BF16 does not count).", "Official quantized variant")
+
+    class Config:
+        title = "Model attributes"
+        description = "Per model: family, parameter count with its source, size bucket and whether it is an official quantized variant."
+        metadata = {"primary_key": ["model_id"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}}]}
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="params_source is unknown exactly when params_b is empty")
+    def source_consistent(cls, df: pd.DataFrame) -> pd.Series:
+        return (df["params_source"] == "unknown") == df["params_b"].isna()
+
+
+class DownloadsByFamily(pa.DataFrameModel):
+    month: Series[pd.StringDtype] = Field("Calendar month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+    family: Series[pd.StringDtype] = Field("Model family (model_attributes.family); 'other' for in-scope models no family row matches.", "Family")
+    region: Series[pd.StringDtype] = Field("Region of the publishing organization.", "Region", isin=REGIONS)
+    organizations: Series[pd.StringDtype] = Field("Registry organizations of the models counted, '|'-separated.", "Organizations", nullable=True)
+    downloads: Series[pd.Int64Dtype] = Field("Downloads in the month of the in-scope models of the family and region.", "Downloads", ge=0, unit="downloads")
+    share: Series[pd.Float64Dtype] = Field("Share of the month's in-scope downloads (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+    n_models: Series[pd.Int64Dtype] = Field("In-scope models measured in the month.", "Models", ge=1, unit="models")
+    family_coverage: Series[pd.Float64Dtype] = Field("Share of the month's in-scope downloads from models assigned a named family (not 'other'); the same on every row of the month.", "Family coverage", ge=0, le=1, unit="fraction")
+    scope: Series[pd.StringDtype] = Field("Which models count (the headline scope of downloads_by_country).", "Scope")
+
+    class Config:
+        title = "Downloads by family"
+        description = "Monthly downloads of in-scope first-party models by model family (raw/families.csv) and region, with the share of downloads the families cover."
+        metadata = {"primary_key": ["month", "family", "region"]}
+        unique = ["month", "family", "region"]
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="shares must sum to 1 within each month")
+    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
+        return _shares_sum_to_one(df, ["month"], "downloads")
+
+
+class DownloadsBySize(pa.DataFrameModel):
+    month: Series[pd.StringDtype] = Field("Calendar month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+    size_bucket: Series[pd.StringDtype] = Field("Size bucket of the models (model_attributes.size_bucket).", "Size bucket", isin=SIZE_BUCKETS)
+    region: Series[pd.StringDtype] = Field("Region of the publishing organization.", "Region", isin=REGIONS)
+    downloads: Series[pd.Int64Dtype] = Field("Downloads in the month of the in-scope models of the bucket and region.", "Downloads", ge=0, unit="downloads")
+    share: Series[pd.Float64Dtype] = Field("Share of the region within the month and size bucket (0 to 1).", "Share in bucket", ge=0, le=1, unit="fraction")
+    bucket_share: Series[pd.Float64Dtype] = Field("Share of the bucket (all regions) in the month's in-scope downloads (0 to 1).", "Bucket share", ge=0, le=1, unit="fraction")
+    n_models: Series[pd.Int64Dtype] = Field("In-scope models measured in the month.", "Models", ge=1, unit="models")
+    scope: Series[pd.StringDtype] = Field("Which models count (the headline scope of downloads_by_country).", "Scope")
+
+    class Config:
+        title = "Downloads by size"
+        description = "Monthly downloads of in-scope first-party models by parameter-count bucket and region."
+        metadata = {"primary_key": ["month", "size_bucket", "region"]}
+        unique = ["month", "size_bucket", "region"]
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="shares must sum to 1 within each month and size bucket")
+    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
+        return _shares_sum_to_one(df, ["month", "size_bucket"], "downloads")
+
+
+class EcosystemDownloadsByCountry(pa.DataFrameModel):
+    lineage: Series[pd.StringDtype] = Field("How derivatives are attributed: declared (region of the declared root, derivatives.root_region) or with_inference (derivatives.attributed_region).", "Lineage", isin=LINEAGES)
+    month: Series[pd.StringDtype] = Field("Calendar month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+    country: Series[pd.StringDtype] = Field("Country of the publishing organization (first-party) or of the root base model's organization (derivatives); empty when unknown.", "Country", nullable=True, str_matches=COUNTRY_RE)
+    region: Series[pd.StringDtype] = Field("Region of the publishing or root organization.", "Region", isin=REGIONS)
+    first_party_downloads: Series[pd.Int64Dtype] = Field("Downloads in the month of in-scope first-party models (as in downloads_by_country).", "First-party downloads", ge=0, unit="downloads")
+    derivative_downloads: Series[pd.Int64Dtype] = Field("Downloads in the month of derivative repos attributed to this country (sum of the four relations).", "Derivative downloads", ge=0, unit="downloads")
+    finetune_downloads: Series[pd.Int64Dtype] = Field("Of which fine-tunes.", "Fine-tune downloads", ge=0, unit="downloads")
+    adapter_downloads: Series[pd.Int64Dtype] = Field("Of which adapters.", "Adapter downloads", ge=0, unit="downloads")
+    quantized_downloads: Series[pd.Int64Dtype] = Field("Of which quantizations.", "Quantization downloads", ge=0, unit="downloads")
+    merge_downloads: Series[pd.Int64Dtype] = Field("Of which merges.", "Merge downloads", ge=0, unit="downloads")
+    total_downloads: Series[pd.Int64Dtype] = Field("first_party_downloads + derivative_downloads.", "Total downloads", ge=0, unit="downloads")
+    derivative_fraction: Series[pd.Float64Dtype] = Field("derivative_downloads / total_downloads (0 to 1); empty when total is 0.", "Derivative fraction", nullable=True, ge=0, le=1, unit="fraction")
+    share: Series[pd.Float64Dtype] = Field("Share of total_downloads within the lineage and month (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+    scope: Series[pd.StringDtype] = Field("Which models count.", "Scope")
+
+    class Config:
+        title = "Ecosystem downloads by country"
+        description = ("Monthly downloads of first-party models next to downloads of derivative repos (fine-tunes, adapters, quantizations, merges) "
+                       "attributed to the country of their root base model, by declared lineage and with inference.")
+        metadata = {"primary_key": ["lineage", "month", "country", "region"]}
+        unique = ["lineage", "month", "country", "region"]
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="derivative_downloads must be the sum of the relations and total the sum of first-party and derivative downloads")
+    def sums(cls, df: pd.DataFrame) -> pd.Series:
+        rel = df[["finetune_downloads", "adapter_downloads", "quantized_downloads", "merge_downloads"]].sum(axis=1)
+        return (rel == df["derivative_downloads"]) & (df["first_party_downloads"] + df["derivative_downloads"] == df["total_downloads"])
+
+    @pa.dataframe_check(error="shares must sum to 1 within each lineage and month")
+    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
+        return _shares_sum_to_one(df, ["lineage", "month"], "total_downloads")
+
+    @pa.dataframe_check(error="country must be consistent with region")
+    def country_matches_region(cls, df: pd.DataFrame) -> pd.Series:
+        return df["country"].isna() | (region_of_country(df["country"]) == df["region"])
+
+
+class AdoptionMomentum(pa.DataFrameModel):
+    model_id: Series[pd.StringDtype] = Field("Hugging Face repo id of an in-scope first-party model.", "Model id")
+    org: Series[pd.StringDtype] = Field("Registry organization; empty when the scope includes unmapped organizations.", "Organization", nullable=True)
+    region: Series[pd.StringDtype] = Field("Region of the publishing organization.", "Region", isin=REGIONS)
+    created_at: Series[pa.DateTime] = Field("Repo creation date (UTC).", "Created", tstype="date")
+    size_bucket: Series[pd.StringDtype] = Field("Size bucket (model_attributes.size_bucket).", "Size bucket", isin=SIZE_BUCKETS)
+    age_days: Series[pd.Int64Dtype] = Field("Days after creation: 7, 14, 30, 60, 90, 180 or 365.", "Age", isin=[7, 14, 30, 60, 90, 180, 365], unit="days")
+    snapshot: Series[pd.StringDtype] = Field("Snapshot whose all-time counter is used: the non-stale reading nearest creation + age, within the build tolerance (ties: the earlier).", "Snapshot")
+    cumulative_downloads: Series[pd.Int64Dtype] = Field("All-time downloads at that snapshot.", "Cumulative downloads", ge=0, unit="downloads")
+    n_peers: Series[pd.Int64Dtype] = Field("In-scope models of the same size bucket measured at the same age (this model included).", "Peers", ge=1, unit="models")
+    reference_rank: Series[pd.Int64Dtype] = Field("Rank of the reference peer: 10, or n_peers when fewer than 10 peers.", "Reference rank", ge=1, le=10)
+    reference_downloads: Series[pd.Int64Dtype] = Field("Cumulative downloads of the reference peer (the 10th best of the bucket at that age).", "Reference downloads", ge=0, unit="downloads")
+    relative_score: Series[pd.Float64Dtype] = Field("cumulative_downloads / reference_downloads; above 1: ahead of the 10th-best peer. Empty when the reference has 0 downloads.", "Relative adoption score", nullable=True, ge=0, unit="ratio")
+
+    class Config:
+        title = "Adoption momentum"
+        description = ("All-time downloads of each in-scope first-party model 7, 14, 30, 60, 90, 180 and 365 days after creation, where snapshots allow, "
+                       "and its score relative to the 10th-best model of the same size bucket at the same age.")
+        metadata = {"primary_key": ["model_id", "age_days"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}}]}
+        unique = ["model_id", "age_days"]
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="reference_rank must be min(10, n_peers)")
+    def reference_rank_rule(cls, df: pd.DataFrame) -> pd.Series:
+        return df["reference_rank"] == df["n_peers"].clip(upper=10)
+
+
+class Sensitivity(pa.DataFrameModel):
+    month: Series[pd.StringDtype] = Field("The latest measured month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+    rule: Series[pd.StringDtype] = Field("Rule changed from the headline: headline (none), pipelines, unknown_orgs, pre_chatgpt, official_quantized, ecosystem.", "Rule", isin=["headline", "pipelines", "unknown_orgs", "pre_chatgpt", "official_quantized", "ecosystem"])
+    variant: Series[pd.StringDtype] = Field("The alternative counting rule, in words.", "Variant")
+    headline: Series[bool] = Field("True for the headline rule (the scope of downloads_by_country).", "Headline")
+    region: Series[pd.StringDtype] = Field("Region of origin.", "Region", isin=REGIONS)
+    downloads: Series[pd.Int64Dtype] = Field("Downloads in the month counted under the variant.", "Downloads", ge=0, unit="downloads")
+    share: Series[pd.Float64Dtype] = Field("Share of the region under the variant (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+    n_models: Series[pd.Int64Dtype] = Field("Models counted.", "Models", ge=0, unit="models")
+
+    class Config:
+        title = "Sensitivity of the regional shares"
+        description = "The latest month's download shares by region recomputed under alternative counting rules, one rule changed at a time, so that the headline comes with its range."
+        metadata = {"primary_key": ["rule", "variant", "region"]}
+        unique = ["rule", "variant", "region"]
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="shares must sum to 1 within each variant")
+    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
+        return _shares_sum_to_one(df, ["rule", "variant"], "downloads")
+
+
+class DownloadsByPeriod(pa.DataFrameModel):
+    period_type: Series[pd.StringDtype] = Field("week (ISO, Monday to Monday), month or quarter: the --period of the build.", "Period type", isin=["week", "month", "quarter"])
+    period: Series[pd.StringDtype] = Field("Period label: YYYY-Www (ISO week), YYYY-MM or YYYY-Qn.", "Period", str_matches=PERIOD_RE)
+    country: Series[pd.StringDtype] = Field("ISO 3166-1 alpha-2 country of the publishing organization; empty when unknown.", "Country", nullable=True, str_matches=COUNTRY_RE)
+    region: Series[pd.StringDtype] = Field("Region of the publishing organization.", "Region", isin=REGIONS)
+    downloads: Series[pd.Int64Dtype] = Field("Downloads in the period of in-scope models of this country.", "Downloads", ge=0, unit="downloads")
+    share: Series[pd.Float64Dtype] = Field("Share of the period's in-scope downloads (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+    cumulative_downloads: Series[pd.Int64Dtype] = Field("Sum of all-time download counters at the period's end boundary, for the in-scope models measured.", "Cumulative downloads", ge=0, nullable=True, unit="downloads")
+    n_models: Series[pd.Int64Dtype] = Field("Number of in-scope models measured in the period.", "Models", ge=0)
+    scope: Series[pd.StringDtype] = Field("Which models count (see methodology).", "Scope")
+
+    class Config:
+        title = "Downloads by country per period"
+        description = ("Downloads and download share by country per week, month or quarter (atomdata build --period; the shipped release uses month). "
+                       "Periods without snapshots near both boundaries are absent, never invented.")
+        metadata = {"primary_key": ["period_type", "period", "country", "region"]}
+        unique = ["period_type", "period", "country", "region"]
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="shares must sum to 1 within each period")
+    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
+        return _shares_sum_to_one(df, ["period_type", "period"], "downloads")
+
+
 #: table name -> schema, in publishing order
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "organizations": Organizations,
@@ -338,6 +524,13 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "trending_by_country": TrendingByCountry,
     "organization_summary": OrganizationSummary,
     "derivatives_by_root_org": DerivativesByRootOrg,
+    "model_attributes": ModelAttributes,
+    "downloads_by_family": DownloadsByFamily,
+    "downloads_by_size": DownloadsBySize,
+    "ecosystem_downloads_by_country": EcosystemDownloadsByCountry,
+    "adoption_momentum": AdoptionMomentum,
+    "sensitivity": Sensitivity,
+    "downloads_by_period": DownloadsByPeriod,
     "snapshots": Snapshots,
     "data_quality": DataQuality,
 }

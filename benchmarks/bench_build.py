@@ -44,7 +44,10 @@ def main():
     ap.add_argument("--models", type=int, default=2_200_000)
     ap.add_argument("--months", type=int, default=24)
     ap.add_argument("--work", type=Path, default=Path("/tmp/atombench"))
+    ap.add_argument("--steps", default="import,lineage,build,aggregation,load",
+                    help="comma-separated subset of: import, lineage, build, aggregation, load")
     a = ap.parse_args()
+    steps = set(a.steps.split(","))
     dumps = a.work / f"dumps-{a.models}-{a.months}"
     if not (dumps / "done").exists():
         sys.path.insert(0, str(HERE))
@@ -57,7 +60,9 @@ def main():
     files = sorted(str(p) for p in dumps.glob("*/models.parquet"))
     rows = []
 
-    def step(name, code):
+    def step(name, code, kind):
+        if kind not in steps:
+            return None
         r = run_step(code)
         rows.append((name, r))
         print(f"{name}: {r['seconds']:.2f}s, peak {r['peak_mb']:.0f} MB {({k: v for k, v in r.items() if k not in ('seconds', 'peak_mb')}) or ''}", file=sys.stderr)
@@ -70,7 +75,7 @@ def main():
     step("import one dump", f"""
         from atomdata.ingest.dump import import_dump
         import_dump({files[0]!r}, __import__('pathlib').Path({str(store)!r}))
-    """)
+    """, "import")
     step("lineage over one snapshot", f"""
         from atomdata.transform.records import load_snapshot
         from atomdata.transform import lineage
@@ -79,7 +84,7 @@ def main():
         roots = lineage.resolve(r[["model_id", "base_id"]])
         out["lineage_seconds"] = round(time.perf_counter() - t, 2)
         out["models"] = len(r)
-    """)
+    """, "lineage")
     for k in sorted({min(12, a.months), a.months}):
         kstore = a.work / f"store-{a.models}-{k}"
         shutil.rmtree(kstore, ignore_errors=True)
@@ -88,13 +93,13 @@ def main():
             from atomdata.ingest.dump import import_dump
             for f in {files[:k]!r}:
                 import_dump(f, Path({str(kstore)!r}))
-        """)
+        """, "build")
         step(f"full build, {k} snapshots (cold cache)", f"""
             from pathlib import Path
             from atomdata.build import build
             from atomdata.transform.shares import Scope
             build(Path({str(kstore)!r}), Path({str(a.work / 'out')!r}), scope=Scope(orgs="all", pipelines=None))
-        """)
+        """, "build")
         if k < a.months:
             step(f"add snapshot {k + 1} to a built history (warm cache)", f"""
                 from pathlib import Path
@@ -103,7 +108,7 @@ def main():
                 from atomdata.transform.shares import Scope
                 import_dump({files[k]!r}, Path({str(kstore)!r}))
                 build(Path({str(kstore)!r}), Path({str(a.work / 'out')!r}), scope=Scope(orgs="all", pipelines=None))
-            """)
+            """, "build")
     k = min(12, a.months)
     step("monthly aggregation (atomdata)", f"""
         import pandas as pd
@@ -121,7 +126,7 @@ def main():
         pm, _ = monthly.downloads_per_period(r, snaps)
         out["aggregation_seconds"] = round(time.perf_counter() - t, 2)
         out["total"] = int(pm["downloads"].sum())
-    """)
+    """, "aggregation")
     step("monthly aggregation (DuckDB reference)", f"""
         import duckdb
         files = {files[:k]!r}
@@ -135,11 +140,11 @@ def main():
         '''
         out["total"] = int(duckdb.sql(q.replace('?', repr(files))).fetchone()[0])
         out["aggregation_seconds"] = round(time.perf_counter() - t, 2)
-    """)
+    """, "aggregation")
     step("atomdata.load('downloads_by_country') incl. import", """
         import atomdata
         atomdata.load("downloads_by_country")
-    """)
+    """, "load")
     print(f"\n### {a.models:,} models x {a.months} monthly snapshots\n")
     print(f"Machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}\n")
     print("| step | wall s | peak MB | notes |\n|---|---|---|---|")

@@ -67,27 +67,28 @@ def snapshot_table(pop, month: int, date: str, seed: int = 0) -> pa.Table:
     offsets = np.concatenate([[0], np.cumsum(n_items)]).astype(np.int32)
     firsts, seconds = np.where(has, parent, 0), np.where(two, second, 0)
     order = np.stack([firsts, seconds], axis=1)[np.stack([has, two], axis=1)]
-    base_ids = pa.array(ids[order].astype(str), pa.string())
+    base_ids = pa.array(ids[order].astype(str), pa.large_string()).cast(pa.string())
     items = pa.StructArray.from_arrays([base_ids, base_ids], names=["_id", "id"])
     models = pa.ListArray.from_arrays(pa.array(offsets), items)
-    base = pa.StructArray.from_arrays([pa.array(RELATIONS[rel].astype(str)), models], names=["relation", "models"],
+    base = pa.StructArray.from_arrays([pa.array(RELATIONS[rel].astype(str), pa.large_string()).cast(pa.string()), models], names=["relation", "models"],
                                       mask=pa.array(~has))
     rel_tags = np.char.add(np.char.add("base_model:", RELATIONS[rel].astype(str)), ":")
     tag1 = np.where(has, np.char.add(rel_tags, ids[np.where(has, parent, 0)].astype(str)), "transformers")
     tags = pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * len(idx) + 1, 2, dtype=np.int32)),
-                                    pa.array(np.stack([tag1, np.full(len(idx), "license:apache-2.0")], 1).ravel()))
+                                    pa.array(np.stack([tag1, np.full(len(idx), "license:apache-2.0")], 1).ravel(),
+                                             pa.large_string()).cast(pa.string()))
     st = pa.StructArray.from_arrays([pa.array(pop["params"][idx], pa.float64(), from_pandas=True)], names=["total"],
                                     mask=pa.array(np.isnan(pop["params"][idx])))
     return pa.table({
-        "id": pa.array(ids[idx].astype(str), pa.string()),
-        "author": pa.array(pop["author"][idx].astype(str), pa.string()),
+        "id": pa.array(ids[idx].astype(str), pa.large_string()),
+        "author": pa.array(pop["author"][idx].astype(str), pa.large_string()),
         "createdAt": pa.array(pop["created"][idx].astype("datetime64[us]")),
         "downloads": pa.array(np.floor(counts[idx] * 0.05).astype(np.int64)),
         "downloadsAllTime": pa.array(counts[idx]),
         "likes": pa.array((counts[idx] // 1000).astype(np.int64)),
         "tags": tags,
-        "pipeline_tag": pa.array(PIPES[pop["pipe"][idx]].astype(str), pa.string()),
-        "library_name": pa.array(np.full(len(idx), "transformers"), pa.string()),
+        "pipeline_tag": pa.array(PIPES[pop["pipe"][idx]].astype(str), pa.large_string()),
+        "library_name": pa.array(np.full(len(idx), "transformers"), pa.large_string()),
         "baseModels": base.cast(BASE_TYPE),
         "safetensors": st,
     })

@@ -1,5 +1,5 @@
-"""Ancestor completion against the fake Hub: a chain that leaves the listing becomes declared;
-a deleted base and a cycle stop cleanly; answers are cached."""
+"""Ancestor completion against the fake Hub (alone and through `ingest hub --ancestors N`): a chain
+that leaves the listing becomes declared; a deleted base and a cycle stop cleanly; answers are cached."""
 from __future__ import annotations
 
 import pandas as pd
@@ -52,3 +52,75 @@ def test_ancestor_completion(tmp_path):
     att = inference.infer(frame, load_registry(), recs["model_id"]).set_axis(frame["model_id"])
     assert att.loc["user/ft-2", "attribution"] == "declared" and att.loc["user/ft-2", "attributed_region"] == "china"
     assert att.loc["user/orphan", "attribution"] == "unknown"
+
+
+def _hub_run(fake, raw, orgs, date, *extra):
+    from click.testing import CliRunner
+
+    from atomdata.ingest.hub_cli import hub as hub_cmd
+
+    args = ["--date", date, "--raw", str(raw), "--orgs", str(orgs), "--endpoint", fake.url, "--depth", "0",
+            "--backoff", "0.001", "--timeout", "5", *extra]
+    return CliRunner().invoke(hub_cmd, args, catch_exceptions=False)
+
+
+def test_ingest_hub_ancestors_makes_the_chain_declared(tmp_path, monkeypatch):
+    """`ingest hub --ancestors N`: the listing (namespace `user` only) holds user/ft-2, whose chain
+    mid/ft-1 -> Qwen/Qwen2.5-7B leaves it. Without ancestors the build stops at mid/ft-1; with them
+    the missing bases are stored in the same snapshot, the manifest says what was found, and the
+    build attributes user/ft-2 to Qwen (China) through the declared chain."""
+    from atomdata.build import build_tables
+    from atomdata.ingest import store
+
+    for k in ("HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE", "HUGGING_FACE_HUB_TOKEN"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text("org\nuser\n")
+    plain, full = tmp_path / "plain", tmp_path / "full"
+    with FakeHub(sorted(HUB, key=lambda r: r["id"])) as fake:
+        r = _hub_run(fake, plain, orgs, "2026-08-01")
+        assert r.exit_code == 0, r.output
+        n0 = fake.requests
+        r = _hub_run(fake, full, orgs, "2026-08-01", "--ancestors", "50")
+        assert r.exit_code == 0, r.output
+        assert "4 ancestors added (1 missing, 0 not fetched, 5 requests)" in r.output
+        assert fake.requests - n0 == 1 + 5  # the listing, then one request per missing base
+        # the cache answers the next snapshot's questions: no ancestor request at all
+        n1 = fake.requests
+        r = _hub_run(fake, full, orgs, "2026-08-02", "--ancestors", "50")
+        assert r.exit_code == 0 and fake.requests - n1 == 1, r.output
+        assert "4 ancestors added (1 missing, 0 not fetched, 0 requests)" in r.output
+        bad = _trending_with_ancestors(fake, tmp_path)
+        assert bad.exit_code == 2 and "--ancestors" in bad.output
+
+    before = store.find(plain, "2026-08-01")
+    snap = store.find(full, "2026-08-01")
+    snap.verify()
+    a = snap.manifest["ancestors"]
+    assert a["found_ids"] == ["Qwen/Qwen2.5-7B", "cyc/a", "cyc/b", "mid/ft-1"]
+    assert a["missing_ids"] == ["gone/deleted"] and a["not_fetched_ids"] == []
+    assert (a["found"], a["missing"], a["not_fetched"], a["requests"], a["looked_up"], a["max_requests"]) == (4, 1, 0, 5, 5, 50)
+    assert snap.manifest["rows"] == before.manifest["rows"] + 4 == 7
+    rows = pq.read_table(snap.data_path).to_pandas().set_index("id")
+    assert sorted(rows.index) == sorted(LISTING + a["found_ids"])
+    assert rows.loc[a["found_ids"], "downloads"].isna().all()  # counters of ancestors stay empty
+    assert (full / ".cache" / "lineage-cache.json").is_file()
+
+    d0 = build_tables(plain).tables["derivatives"].set_index("model_id")
+    assert d0.loc["user/ft-2", "lineage_status"] == "outside_snapshot" and d0.loc["user/ft-2", "root_model_id"] == "mid/ft-1"
+    d1 = build_tables(full).tables["derivatives"].set_index("model_id")
+    ft2 = d1.loc["user/ft-2"]
+    assert ft2["lineage_status"] == "complete" and ft2["root_model_id"] == "Qwen/Qwen2.5-7B" and ft2["depth"] == 2
+    assert ft2["root_org"] == "Qwen" and ft2["root_region"] == "china" and ft2["attribution"] == "declared"
+    assert d1.loc["user/orphan", "lineage_status"] == "outside_snapshot"  # the deleted base stops the chain cleanly
+    assert d1.loc["user/c", "lineage_status"] == "cycle"
+
+
+def _trending_with_ancestors(fake, tmp_path):
+    from click.testing import CliRunner
+
+    from atomdata.ingest.hub_cli import hub as hub_cmd
+
+    return CliRunner().invoke(hub_cmd, ["--trending", "5", "--ancestors", "10", "--raw", str(tmp_path / "t"),
+                                        "--endpoint", fake.url])

@@ -1,4 +1,4 @@
-"""Reference figures: all five written, deterministic, readable, robust to one month and to no data."""
+"""Reference figures: all written (seven headline and analysis figures, two of the claims tables), deterministic, readable, robust to one month and to no data."""
 from __future__ import annotations
 
 import json
@@ -29,11 +29,11 @@ def svgs(shared_build, tmp_path_factory):
     return make_figures(shared_build / "processed", out, "svg")
 
 
-def test_five_figures_in_png_and_svg(shared_build, svgs, tmp_path):
+def test_seven_figures_in_png_and_svg(shared_build, svgs, tmp_path):
     pngs = make_figures(shared_build / "processed", tmp_path, "png")
     assert [p.name for p in pngs] == [f"{n}.png" for n in NAMES]
     assert [p.name for p in svgs] == [f"{n}.svg" for n in NAMES]
-    assert len(NAMES) == 5
+    assert len(NAMES) >= 9 and {"trending_top_by_region", "cumulative_derivatives_top_root_orgs"} <= set(NAMES)
     for p in pngs:
         data = p.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -56,6 +56,10 @@ def test_svg_names_title_version_source_and_regions(shared_build, svgs):
         "derivative_share_by_root_region": "Share of new derivative models by region of their root base model",
         "top_organizations_latest_month": "Top organizations by downloads in the latest measured month",
         "derivatives_by_relation_top_roots": "Derivatives by relation for the most derived-from base-model organizations",
+        "downloads_by_size_and_region": "Downloads by model size and region of origin",
+        "adoption_momentum_recent_releases": "Adoption momentum of recent releases",
+        "trending_top_by_region": "Hugging Face trending leaderboard by region of origin",
+        "cumulative_derivatives_top_root_orgs": "Cumulative derivatives of the 5 most derived-from root organizations",
     }
     for name, text in texts.items():
         assert expected_titles[name] in text
@@ -71,6 +75,11 @@ def test_svg_names_title_version_source_and_regions(shared_build, svgs):
     assert "Share of monthly downloads (%)" in texts["download_share_by_region"]
     assert "Downloads in 2026-07 (downloads)" in texts["top_organizations_latest_month"]
     assert "Derivative models (count of repos)" in texts["derivatives_by_relation_top_roots"]
+    assert "Share of the bucket&#39;s downloads (%)" in texts["downloads_by_size_and_region"] or \
+        "Share of the bucket's downloads (%)" in texts["downloads_by_size_and_region"]
+    for bucket in ("&lt;1B", "5-10B", "250B+"):
+        assert bucket in texts["downloads_by_size_and_region"], bucket
+    assert "Relative adoption score" in texts["adoption_momentum_recent_releases"]
     # the organizations and relations a reader expects
     assert "Qwen" in texts["top_organizations_latest_month"]
     for rel in ("finetune", "adapter", "quantized", "merge"):
@@ -121,7 +130,7 @@ def _copy_processed(src: Path, dest: Path) -> Path:
 
 
 def test_one_month_everywhere(shared_build, tmp_path):
-    """Every table cut to one month: all five figures still draw bars with data, no empty axis."""
+    """Every table cut to one month: all the figures still draw bars with data, no empty axis."""
     proc = _copy_processed(shared_build, tmp_path)
     assert rewrite_csv(proc / "derivatives_by_country.csv", lambda r: r["month"] == "2026-04") > 0
     assert rewrite_csv(proc / "derivatives.csv", lambda r: r["created_at"].startswith("2026-04")) > 0
@@ -185,7 +194,7 @@ def test_cli_figures(shared_build, tmp_path):
     r = CliRunner().invoke(_cli(), ["figures", "--processed", str(shared_build / "processed"),
                                     "--out", str(tmp_path / "f"), "--format", "svg"])
     assert r.exit_code == 0, r.output
-    assert len(r.output.strip().splitlines()) == 5
+    assert len(r.output.strip().splitlines()) == len(NAMES) >= 9
     assert sorted(p.stem for p in (tmp_path / "f").glob("*.svg")) == sorted(NAMES)
     assert "--format [png|svg|pdf]" in CliRunner().invoke(_cli(), ["figures", "--help"]).output
 

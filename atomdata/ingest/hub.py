@@ -46,6 +46,19 @@ wins), sorted by id and written with fixed settings, so the same records give th
 the checkpoint is removed and the folder is committed with ``store.commit_snapshot`` (manifest
 last, renamed into place, never overwriting).
 
+Ancestors
+---------
+With ``ancestors=N`` (``--ancestors N``), once the listings are complete and before the snapshot
+is committed, the declared bases that the listing lacks are looked up with at most N requests
+(``ingest.ancestors.complete``: one request per missing base, up each chain until a model with no
+declared base, a deleted or private model, a cycle or the budget). The ancestors found are added
+to the same snapshot as rows with their lineage fields only (id, author, bases, tags, creation
+date, pipeline, library, safetensors; counters such as downloads and likes stay empty, since a
+cached answer may be older than the snapshot), so ``atomdata build`` follows complete chains.
+The manifest's ``ancestors`` block records the budget, the requests made and the ids found,
+missing (deleted or private) and not fetched (budget). Answers are cached by model id in
+``<store>/.cache/lineage-cache.json`` (git-ignored), so the next snapshot asks only about new bases.
+
 The token is only ever put in the request headers: it is not written to the checkpoint, the
 manifest, the log or an error message (messages are scrubbed of it in case a server echoes it).
 """
@@ -621,6 +634,7 @@ class Result:
     stats: Stats
     seconds: float
     resumed: bool
+    ancestors: dict | None = None  # the manifest's ancestors block, when --ancestors was given
 
     def summary(self) -> str:
         s = self.stats
@@ -628,7 +642,12 @@ class Result:
         parts = [f"{self.snapshot.name}: {self.rows} models ({mode})"]
         if mode == "first-party":
             parts.append(f"{self.first_party} first-party from {self.orgs_with_models} of {self.orgs} orgs")
-        parts += [f"{self.derivatives} derivatives", f"{s.requests} requests", f"{s.retries} retries",
+        parts.append(f"{self.derivatives} derivatives")
+        if self.ancestors:
+            a = self.ancestors
+            parts.append(f"{a['found']} ancestors added ({a['missing']} missing, {a['not_fetched']} not fetched, "
+                         f"{a['requests']} requests)")
+        parts += [f"{s.requests} requests", f"{s.retries} retries",
                   f"{s.rate_limited} rate-limited", f"{self.seconds:.1f} s"]
         return ", ".join(parts) + f" -> {self.snapshot.path}"
 
@@ -677,8 +696,12 @@ def _next_phase(ckpt: Checkpoint, client: Client, query: Query, listings: list[L
 def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suffix: str | None = None,
            resume: bool = False, policy: RetryPolicy | None = None, max_requests: int | None = None,
            license: str | None = None, progress: Progress | None = None,
-           page_hook: Callable[[Listing, int], None] | None = None) -> Result:
-    """List the Hub as ``query`` says and commit one snapshot (see the module docstring)."""
+           page_hook: Callable[[Listing, int], None] | None = None, ancestors: int = 0,
+           ancestor_cache: Path | None = None) -> Result:
+    """List the Hub as ``query`` says and commit one snapshot (see the module docstring).
+
+    ``ancestors``: at most this many requests for the declared bases the listing lacks (0: none);
+    ``ancestor_cache``: their lineage cache (default ``<raw>/.cache/lineage-cache.json``)."""
     t0 = time.monotonic()
     _check_expand()
     progress = progress or Progress()
@@ -694,6 +717,8 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
         query.orgs = []
     if query.depth < 0:
         raise InputError("--depth", "must be 0 or more")
+    if ancestors < 0 or (ancestors and query.mode == "trending"):
+        raise InputError("--ancestors", "must be 0 or more, and is not for --trending listings (a top N, not a model tree)")
     store.parse_date(date)
     name = store.snapshot_name(date, suffix)
     raw = Path(raw)
@@ -773,6 +798,12 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
             raise HubError(f"{client.endpoint}: the listing returned no models ({len(listings)} listings, "
                            f"{stats.requests} requests); nothing to snapshot. Check --orgs, --endpoint and the token; "
                            f"delete {ckpt.tmp} before trying again")
+        anc = None
+        if ancestors:
+            anc, extra = _complete_ancestors(client, table, ancestors, max_requests,
+                                             ancestor_cache or Path(raw) / ".cache" / "lineage-cache.json")
+            table = combine([table, extra])
+            finished_at = _now()
         if store.find(raw, name) is not None:
             raise SnapshotError(f"{raw / name}: a snapshot named {name} appeared while listing; it is never overwritten")
         atomic_write_bytes(ckpt.tmp / store.DATA_FILE, _table_bytes(table))
@@ -823,10 +854,37 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
         "rate_limited": stats.rate_limited,
         "counts": {"first_party": n_fp, "derivatives": n_deriv, "orgs_listed": len(query.orgs), "orgs_with_models": len(authors)},
     }
+    if anc is not None:
+        manifest["ancestors"] = anc
     ckpt.remove()
     snap = store.commit_snapshot(ckpt.tmp, raw, name, manifest)
     return Result(snap, table.num_rows, n_fp, n_deriv, len(query.orgs), len(authors), len(listings), stats,
-                  time.monotonic() - t0, resumed)
+                  time.monotonic() - t0, resumed, anc)
+
+
+#: API fields that change over time: left empty in ancestor rows (a cached answer may be old)
+_COUNTERS = ("downloads", "downloadsAllTime", "likes", "trendingScore", "childrenModelCount", "lastModified")
+
+
+def _complete_ancestors(client: Client, table: pa.Table, budget: int, max_requests: int | None,
+                        cache: Path) -> tuple[dict, pa.Table]:
+    """Fetch the missing ancestors of ``table`` (``ingest.ancestors``) within ``budget`` requests
+    (and what is left of ``max_requests``). Returns the manifest block and the rows to add."""
+    from . import ancestors as ancestry
+
+    if max_requests is not None:
+        budget = max(0, min(budget, max_requests - client.stats.requests))
+    done = ancestry.complete(client, table, max_fetch=budget, cache=cache)
+    rows = done.table.to_pylist()
+    for r in rows:
+        r.update(dict.fromkeys(_COUNTERS))
+    extra = pa.Table.from_pylist(rows, schema=SCHEMA) if rows else SCHEMA.empty_table()
+    ids = {s: sorted(m for m, v in done.status.items() if v == s) for s in ("found", "missing", "not_fetched")}
+    block = {"max_requests": budget, "requests": done.requests, "looked_up": len(done.status),
+             "found": len(ids["found"]), "missing": len(ids["missing"]), "not_fetched": len(ids["not_fetched"]),
+             "found_ids": ids["found"], "missing_ids": ids["missing"], "not_fetched_ids": ids["not_fetched"],
+             "fields": list(ancestry.FIELDS)}
+    return block, extra
 
 
 def _masks(table: pa.Table, orgs: list[str]) -> tuple[pa.Array, pa.Array]:

@@ -66,6 +66,10 @@ def _default_endpoint() -> str:
               help="CSV with an 'org' column (default: the organization registry).")
 @click.option("--depth", default=1, show_default=True, type=click.IntRange(0, 10),
               help="first-party mode: levels of derivatives to list (0: none, 1: models based on a first-party model, ...).")
+@click.option("--ancestors", "ancestors", default=0, show_default=True, type=click.IntRange(0, None), metavar="N",
+              help="After the listing, fetch the declared bases it lacks, up each chain, with at most N requests "
+                   "(one per base; 0: off), and add them to the snapshot so `atomdata build` follows complete chains. "
+                   "Answers are cached in RAW/.cache/lineage-cache.json. Not with --trending.")
 @click.option("--suffix", help="Name suffix: snapshot YYYY-MM-DD-SUFFIX (default: none; 'trending' with --trending).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run for the same snapshot (starts afresh if there is none).")
 @click.option("--token-env", metavar="NAME", help="Read the Hub token from this environment variable "
@@ -82,13 +86,16 @@ def _default_endpoint() -> str:
               help="Stop (resumably) when the Hub asks to wait longer than this many seconds.")
 @click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.01, None), help="Seconds per request.")
 @click.option("--license", "license_", help="Licence of the listed metadata (recorded in the manifest).")
-def hub(date, raw, mode, trending, orgs_file, depth, suffix, resume, token_env, endpoint, max_requests, page_size,
+def hub(date, raw, mode, trending, orgs_file, depth, ancestors, suffix, resume, token_env, endpoint, max_requests, page_size,
         retries, backoff, max_retry_after, timeout, license_):
     """List models from the Hugging Face Hub API into a dated snapshot.
 
     first-party mode lists every model of every registry organization, then every model whose
     declared base is one of them (DEPTH levels down the model tree); full mode lists the whole
-    Hub; --trending N lists the current top N by trending score. Pages are checkpointed: after
+    Hub; --trending N lists the current top N by trending score. With --ancestors N the declared
+    bases the listing lacks (re-uploads, fine-tunes of other namespaces, deleted models) are then
+    looked up, at most N requests, and stored in the same snapshot; the manifest records the ids
+    found, missing and not fetched. Pages are checkpointed: after
     a crash, Ctrl-C or a rate-limit stop, re-run with --resume. The snapshot appears only when
     complete and an existing one is never overwritten.
     """
@@ -102,6 +109,8 @@ def hub(date, raw, mode, trending, orgs_file, depth, suffix, resume, token_env, 
             raise click.UsageError(f"--token-env: environment variable {token_env} is not set or empty")
     if trending is not None and mode == "full":
         raise click.UsageError("--trending is its own listing; do not combine it with --mode full")
+    if trending is not None and ancestors:
+        raise click.UsageError("--ancestors completes model trees; a --trending listing is a top N, not a tree")
     date = date or dt.datetime.now(dt.timezone.utc).date().isoformat()
     if trending is not None:
         mode = "trending"
@@ -120,7 +129,7 @@ def hub(date, raw, mode, trending, orgs_file, depth, suffix, resume, token_env, 
         query = h.Query(mode=mode, orgs=orgs, depth=depth, trending=trending, page_size=page_size, endpoint=endpoint)
         policy = h.RetryPolicy(max_retries=retries, backoff=backoff, max_retry_after=max_retry_after, timeout=timeout)
         res = h.ingest(store, date, query, token=token, suffix=suffix, resume=resume, policy=policy,
-                       max_requests=max_requests, license=license_, progress=bar)
+                       max_requests=max_requests, license=license_, progress=bar, ancestors=ancestors)
     except KeyboardInterrupt:
         if bar:
             bar.close()

@@ -37,11 +37,13 @@ def _size(n: int) -> str:
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Folder for the figures (default ./figures).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="png", show_default=True, help="File format.")
 def figures(processed, out, fmt):
-    """Regenerate the five reference figures from the tables.
+    """Regenerate the reference figures from the tables.
 
     Cumulative downloads by region, monthly download share by region, share of new derivatives
     by root region, top organizations in the latest month, derivatives by relation for the top
-    base-model organizations. Each carries the data version and a source line. Same tables,
+    base-model organizations, downloads by size bucket and region, adoption momentum of recent
+    releases, the trending leaderboard by region, cumulative derivatives of the five largest root
+    organizations. Each carries the data version and a source line. Same tables,
     same bytes (SVG and PDF carry no dates). Files are written atomically; other files in the
     folder are left alone.
     """

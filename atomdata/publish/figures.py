@@ -1,6 +1,9 @@
 """Reference figures, regenerated from the published CSV tables, byte for byte reproducible.
 
-``make_figures(processed_dir, out_dir, fmt)`` writes the five reference figures:
+``make_figures(processed_dir, out_dir, fmt)`` writes the reference figures (besides the five below,
+those of ``analysis_figures.py``: downloads by size bucket and region, adoption momentum; and those
+of ``claims_figures.py``: the trending leaderboard by region, cumulative derivatives of the largest
+root organizations):
 
 1. ``cumulative_downloads_by_region``: all-time download counters at month end, summed by region
    (the ATOM headline chart);
@@ -391,6 +394,16 @@ FIGURES = {
     "top_organizations_latest_month": fig_top_organizations,
     "derivatives_by_relation_top_roots": fig_derivatives_by_relation,
 }
+# the analyses beyond the headline (sizes, adoption momentum) live in their own module
+from .analysis_figures import FIGURES as _ANALYSIS_FIGURES, TABLES_USED as _ANALYSIS_TABLES  # noqa: E402
+
+FIGURES.update(_ANALYSIS_FIGURES)
+TABLES_USED = TABLES_USED + _ANALYSIS_TABLES
+# the headline-claims figures (trending leaderboard, derivatives per root organization): claims_figures.py
+from .claims_figures import FIGURES as _CLAIMS_FIGURES, TABLES_USED as _CLAIMS_TABLES  # noqa: E402
+
+FIGURES.update(_CLAIMS_FIGURES)
+TABLES_USED = TABLES_USED + _CLAIMS_TABLES
 
 
 # --------------------------------------------------------------------------- rendering
@@ -416,7 +429,7 @@ def render_all(processed_dir: Path, fmt: str = "png", version: str | None = None
 
 
 def make_figures(processed_dir, out_dir, fmt: str = "png") -> list[Path]:
-    """Regenerate the five reference figures from the tables in ``processed_dir`` into ``out_dir``.
+    """Regenerate the reference figures from the tables in ``processed_dir`` into ``out_dir``.
 
     All figures are rendered in memory first, then each file is written atomically, so a failure
     leaves the existing figures as they were. Other files in ``out_dir`` (e.g. the figures in

@@ -316,7 +316,7 @@ def quality_rows(derivs: pd.DataFrame, presence: pd.DataFrame, held_out_summary:
     counts = p.groupby(["snapshot", "attribution"]).size().unstack(fill_value=0).reindex(columns=ATTRIBUTIONS, fill_value=0)
     long = counts.stack().rename("n").reset_index()
     long["total"] = long["snapshot"].map(counts.sum(axis=1))
-    parts = [pd.DataFrame({
+    parts = [] if long.empty else [pd.DataFrame({
         "kind": "attribution_share", "snapshot": long["snapshot"], "month": None, "model_id": None, "org": None,
         "value": (long["n"] / long["total"]).astype("Float64"),
         "detail": "attribution " + long["attribution"] + ": " + long["n"].astype(str) + " of " + long["total"].astype(str) + " derivatives in the snapshot",
@@ -331,4 +331,6 @@ def quality_rows(derivs: pd.DataFrame, presence: pd.DataFrame, held_out_summary:
                       + " attributed; " + h["attributed"].astype(str) + " of " + h["held_out"].astype(str) + " held-out derivatives attributed",
             "action": "held-out test: community derivatives whose declared chain reaches a registry organization, chains hidden; value = accuracy (right region / attributed)",
         }))
+    if not parts:
+        return pd.DataFrame(columns=["kind", "snapshot", "month", "model_id", "org", "value", "detail", "action"])
     return pd.concat(parts, ignore_index=True)

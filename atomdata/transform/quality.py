@@ -42,8 +42,24 @@ def _split(ids: pd.Series) -> tuple[pd.Series, pd.Series]:
 def presence_issues(presence: pd.DataFrame, order: list[str]) -> list[pd.DataFrame]:
     """``model_missing`` and ``renamed`` rows from (snapshot, model_id, org, created_at) of every snapshot.
 
-    ``order`` lists the snapshot names in store order (date, then name).
+    ``order`` lists the snapshot names in store order (date, then name). Presence is compared
+    within one series of snapshots only: those sharing a name suffix (``2026-07-01`` with
+    ``2026-08-01``; ``2026-05-04-trending`` with other ``-trending`` ones), since a second source
+    lists a different population of models.
     """
+    from ..ingest.store import NAME_RE
+
+    if presence is None or presence.empty:
+        return []
+    series = {n: (NAME_RE.fullmatch(n).group(2) or "") if NAME_RE.fullmatch(n) else "" for n in order}
+    out = []
+    for key in sorted(set(series.values())):  # a few series, not a loop over models
+        sub_order = [n for n in order if series[n] == key]
+        out += _series_presence_issues(presence[presence["snapshot"].isin(sub_order)], sub_order)
+    return out
+
+
+def _series_presence_issues(presence: pd.DataFrame, order: list[str]) -> list[pd.DataFrame]:
     if presence is None or presence.empty or len(order) < 2:
         return []
     names = np.asarray(order, dtype=object)

@@ -1,0 +1,483 @@
+"""Analyses beyond the headline: families, sizes, ecosystem downloads, adoption momentum,
+sensitivity of the shares, and download tables for another period (week, quarter).
+
+Every table is a group-by over the typed tables the build already has (``models``, the per-model
+monthly downloads, ``derivatives`` and the counter readings); string work is done in Arrow
+(``pyarrow.compute`` regexes, RE2) or on categorical codes, and the only Python loops run over
+curated rows (families), the seven ages and the handful of sensitivity rules, never over models.
+
+- ``model_attributes``: per model, its family (first-party models: the first row of
+  ``raw/families.csv`` whose organization is the model's and whose pattern matches the repo name,
+  else ``other``), its parameter count (safetensors, else the curated ``raw/model_sizes.csv``,
+  else parsed from the name), size bucket and whether it is an official quantized variant.
+- ``downloads_by_family``, ``downloads_by_size``: monthly downloads of the in-scope models
+  (the headline scope) by family, and by size bucket and region.
+- ``ecosystem_downloads_by_country``: first-party downloads next to the downloads of derivative
+  repos attributed to the region of their root base model, once by declared lineage
+  (``root_region``) and once with inference (``attributed_region``).
+- ``adoption_momentum``: all-time downloads 7 to 365 days after creation, scored against the
+  10th-best model of the same size bucket at the same age.
+- ``sensitivity``: the latest month's regional shares under alternative counting rules.
+- ``downloads_by_period``: downloads by country per week, month or quarter (``--period``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pyarrow
+import pyarrow.compute as pc
+from pandera.typing import Series
+
+from ..errors import ValidationFailed
+from ..paths import release_dir
+from . import monthly, shares
+
+FAMILY_OTHER = "other"
+SIZE_BUCKETS = ["<1B", "1-5B", "5-10B", "10-50B", "50-100B", "100-250B", "250B+"]
+SIZE_UNKNOWN = "unknown"
+SIZE_EDGES = [0.0, 1.0, 5.0, 10.0, 50.0, 100.0, 250.0, np.inf]
+PARAMS_SOURCES = ["safetensors", "override", "name", "unknown"]
+AGES = (7, 14, 30, 60, 90, 180, 365)
+PEER_RANK = 10
+CHATGPT_RELEASE = pd.Timestamp("2022-11-30")
+LINEAGE_REGION = {"declared": ("root_country", "root_region"), "with_inference": ("attributed_country", "attributed_region")}
+RELATIONS = ("finetune", "adapter", "quantized", "merge")
+
+#: sizes in the repo name (RE2): ``8x7B`` (experts x size), else the first ``7B``, ``0.5B``, ``1_8b``, ``270M``
+#: standing alone between separators (``30B-A3B`` gives 30: total parameters come first)
+MOE_NAME_RE = r"(?:^|[^A-Za-z0-9.])(?P<n>\d+)[xX](?P<v>\d+(?:[._]\d+)?)(?P<u>[BbMm])(?:$|[^A-Za-z0-9])"
+SIZE_NAME_RE = r"(?:^|[^A-Za-z0-9.])(?P<v>\d+(?:[._]\d+)?)(?P<u>[BbMm])(?:$|[^A-Za-z0-9])"
+#: quantized or low-precision formats in a repo name (BF16/FP16 are full precision and do not count)
+QUANT_NAME_RE = (r"(?i)[-_.](gguf|ggml|awq|gptq|exl2|hqq|mlx|int4|int8|fp8|fp4|nvfp4|mxfp4|bnb|w4a16|w8a8|w4a8|w8a16|"
+                 r"[48]-?bits?|qat|q[2-8](_k)?(_[sml0-9])?|iq[1-4]_?[a-z]*)([-_.]|$)")
+
+
+# --------------------------------------------------------------------------- curated inputs
+
+def _re2_ok(pattern: str) -> bool:
+    try:
+        pc.match_substring_regex(pyarrow.array(["x"]), pattern, ignore_case=True)
+        return True
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError):
+        return False
+
+
+class Families(pa.DataFrameModel):
+    family: Series[pd.StringDtype] = pa.Field(description="Family name (Qwen, Llama, Gemma, ...).")
+    org: Series[pd.StringDtype] = pa.Field(str_matches=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                                           description="Registry organization (exact spelling) whose first-party models the row assigns.")
+    pattern: Series[pd.StringDtype] = pa.Field(description="Case-insensitive RE2 regular expression searched in the repo name (after the namespace).")
+    notes: Series[pd.StringDtype] = pa.Field(nullable=True, description="What the family covers; link to raw/architectures.csv.")
+
+    class Config:
+        coerce = True
+        strict = True
+
+    @pa.dataframe_check(error="pattern must be a valid RE2 regular expression (no look-arounds)")
+    def pattern_compiles(cls, df: pd.DataFrame) -> pd.Series:
+        return df["pattern"].map(_re2_ok).astype(bool)
+
+    @pa.dataframe_check(error="(family, org, pattern) must be unique")
+    def unique_rows(cls, df: pd.DataFrame) -> pd.Series:
+        return ~df.duplicated(["family", "org", "pattern"], keep=False)
+
+
+class ModelSizes(pa.DataFrameModel):
+    model_id: Series[pd.StringDtype] = pa.Field(unique=True, str_matches=r"^[^/]+/[^/]+$", description="Hugging Face repo id.")
+    params_b: Series[float] = pa.Field(gt=0, description="Total parameters in billions (all experts of a mixture of experts).")
+    source_url: Series[pd.StringDtype] = pa.Field(str_startswith="https://", description="Model card or paper that states the count.")
+    notes: Series[pd.StringDtype] = pa.Field(nullable=True, description="Why the override is needed.")
+
+    class Config:
+        coerce = True
+        strict = True
+
+
+def families_path() -> Path:
+    return release_dir() / "raw" / "families.csv"
+
+
+def model_sizes_path() -> Path:
+    return release_dir() / "raw" / "model_sizes.csv"
+
+
+def load_families(path=None, registry: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The curated families (``raw/families.csv``), validated, in file order; with ``registry``,
+    every org must be a registry organization."""
+    from .inference import _load
+
+    path = Path(path) if path else families_path()
+    fam = _load(path, Families, "families registry").reset_index(drop=True)
+    if registry is not None:
+        missing = sorted(set(fam["org"]) - set(registry["org"]))
+        if missing:
+            raise ValidationFailed(f"{path}: org not in the registry: {', '.join(missing)}")
+    return fam
+
+
+def load_model_sizes(path=None) -> pd.DataFrame:
+    """The curated parameter counts (``raw/model_sizes.csv``), validated."""
+    from .inference import _load
+
+    return _load(Path(path) if path else model_sizes_path(), ModelSizes, "model size overrides").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- per-model attributes
+
+def _arrow_strings(s: pd.Series) -> pyarrow.Array:
+    return pyarrow.array(s.astype("string").to_numpy(dtype=object, na_value=None), type=pyarrow.string())
+
+
+def repo_names(ids: pd.Series) -> pyarrow.Array:
+    """The repo name after the namespace (``Qwen/Qwen3-8B`` → ``Qwen3-8B``), in Arrow."""
+    return pc.replace_substring_regex(_arrow_strings(ids), pattern=r"^[^/]*/", replacement="", max_replacements=1)
+
+
+def assign_families(models: pd.DataFrame, families: pd.DataFrame) -> pd.Series:
+    """Family of each first-party model (first matching curated row of its organization, else
+    ``other``); null for derivatives."""
+    n = len(models)
+    names = repo_names(models["model_id"])
+    enc = pc.dictionary_encode(pc.utf8_lower(_arrow_strings(models["registry_org"])))
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+    cat_index = {c: i for i, c in enumerate(enc.dictionary.to_pylist())}
+    out = np.full(n, None, dtype=object)
+    fp = models["first_party"].to_numpy(dtype=bool)
+    for fam, org, pat in zip(families["family"], families["org"], families["pattern"]):  # curated rows, not models
+        code = cat_index.get(org.lower())
+        if code is None:
+            continue
+        idx = np.flatnonzero((codes == code) & fp & pd.isna(out))
+        if not len(idx):
+            continue
+        hit = pc.fill_null(pc.match_substring_regex(names.take(pyarrow.array(idx)), pat, ignore_case=True), False)
+        out[idx[hit.to_numpy(zero_copy_only=False)]] = fam
+    out[fp & pd.isna(out)] = FAMILY_OTHER
+    return pd.Series(out, index=models.index, dtype="string")
+
+
+def _number(v: pyarrow.Array) -> np.ndarray:
+    return pc.cast(pc.replace_substring(v, "_", "."), pyarrow.float64()).to_numpy(zero_copy_only=False)
+
+
+def params_from_name(ids: pd.Series) -> pd.Series:
+    """Parameters in billions parsed from the repo name (``8x7B`` → 56, ``30B-A3B`` → 30,
+    ``0.5B`` → 0.5, ``1_8b`` → 1.8, ``270m`` → 0.27); NaN where the name carries none."""
+    names = repo_names(ids)
+    out = np.full(len(names), np.nan)
+    for pattern in (SIZE_NAME_RE, MOE_NAME_RE):  # the expert form overrides the plain one
+        m = pc.extract_regex(names, pattern)
+        ok = pc.fill_null(pc.is_valid(m), False).to_numpy(zero_copy_only=False)
+        if not ok.any():
+            continue
+        v = _number(pc.struct_field(m, "v"))
+        unit = pc.utf8_lower(pc.struct_field(m, "u")).to_numpy(zero_copy_only=False)
+        val = np.where(unit == "m", v / 1000.0, v)
+        if pattern is MOE_NAME_RE:
+            val = val * pc.cast(pc.struct_field(m, "n"), pyarrow.float64()).to_numpy(zero_copy_only=False)
+        out = np.where(ok, val, out)
+    return pd.Series(out, index=ids.index, dtype="Float64")
+
+
+def size_bucket(params_b: pd.Series) -> pd.Series:
+    """``<1B``, ``1-5B``, ..., ``250B+`` (lower bound inclusive); ``unknown`` without a count."""
+    b = pd.cut(params_b.astype("float64"), SIZE_EDGES, right=False, labels=SIZE_BUCKETS)
+    return pd.Series(b.astype("string"), index=params_b.index, dtype="string").fillna(SIZE_UNKNOWN)
+
+
+def official_quantized(models: pd.DataFrame, mirrors: pd.DataFrame) -> pd.Series:
+    """Quantized variants published by a registry organization itself (not a mirror): declared
+    relation ``quantized``, or a quantization format in the repo name (FP8, AWQ, GPTQ, GGUF, ...)."""
+    ns = pc.utf8_lower(_arrow_strings(models["org"]))
+    is_mirror = pd.Series(pc.fill_null(pc.is_in(ns, value_set=_arrow_strings(mirrors["namespace"].str.lower())), False)
+                          .to_numpy(zero_copy_only=False), index=models.index)
+    named = pd.Series(pc.fill_null(pc.match_substring_regex(repo_names(models["model_id"]), QUANT_NAME_RE), False)
+                      .to_numpy(zero_copy_only=False), index=models.index)
+    rel = (models["relation"].astype("string") == "quantized").fillna(False)
+    return (models["registry_org"].notna() & ~is_mirror & (rel | named)).astype(bool)
+
+
+def model_attributes(models: pd.DataFrame, families: pd.DataFrame, sizes: pd.DataFrame, mirrors: pd.DataFrame) -> pd.DataFrame:
+    """One row per model: family, parameters (with source), size bucket, official quantized variant."""
+    st = models["params_b"].astype("Float64")
+    ov = models["model_id"].map(sizes.set_index("model_id")["params_b"]).astype("Float64")
+    nm = params_from_name(models["model_id"])
+    params = st.fillna(ov).fillna(nm)
+    source = pd.Series(np.select([st.notna().to_numpy(bool), ov.notna().to_numpy(bool), nm.notna().to_numpy(bool)],
+                                 ["safetensors", "override", "name"], "unknown"), index=models.index, dtype="string")
+    return pd.DataFrame({
+        "model_id": models["model_id"],
+        "family": assign_families(models, families),
+        "params_b": params.round(3),
+        "params_source": source,
+        "size_bucket": size_bucket(params),
+        "official_quantized": official_quantized(models, mirrors),
+    }).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- monthly tables
+
+def _in_scope(per_model: pd.DataFrame, models: pd.DataFrame, scope: shares.Scope, extra: list[str]) -> pd.DataFrame:
+    m = models[scope.mask(models)][["model_id", "country", "region"] + extra]
+    return per_model.merge(m, on="model_id", how="inner")
+
+
+def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope) -> pd.DataFrame:
+    """Monthly downloads of the in-scope (first-party) models by family and region, with the share
+    of the month and the month's family coverage (share of downloads assigned a named family)."""
+    mm = models.merge(attrs[["model_id", "family"]], on="model_id", how="left")
+    d = _in_scope(per_model, mm, scope, ["family", "registry_org"])
+    d["family"] = d["family"].fillna(FAMILY_OTHER)
+    g = (d.groupby(["month", "family", "region"], sort=True)
+         .agg(downloads=("downloads", "sum"), n_models=("model_id", "size"), organizations=("registry_org", lambda s: "|".join(sorted(set(s.dropna())))))
+         .reset_index())
+    g = shares.with_share(g, ["month"], "downloads")
+    named = g["downloads"].where(g["family"] != FAMILY_OTHER, 0)
+    tot = g.groupby("month")["downloads"].transform("sum")
+    g["family_coverage"] = (named.groupby(g["month"]).transform("sum") / tot.where(tot > 0)).fillna(0.0).astype("Float64")
+    g["scope"] = scope.describe()
+    cols = ["month", "family", "region", "organizations", "downloads", "share", "n_models", "family_coverage", "scope"]
+    return g[cols].sort_values(["month", "downloads", "family", "region"], ascending=[True, False, True, True], kind="stable").reset_index(drop=True)
+
+
+def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope) -> pd.DataFrame:
+    """Monthly downloads of the in-scope models by size bucket and region; share of the region
+    within the bucket and the bucket's share of the month."""
+    mm = models.merge(attrs[["model_id", "size_bucket"]], on="model_id", how="left")
+    d = _in_scope(per_model, mm, scope, ["size_bucket"])
+    g = (d.groupby(["month", "size_bucket", "region"], sort=True)
+         .agg(downloads=("downloads", "sum"), n_models=("model_id", "size")).reset_index())
+    g = shares.with_share(g, ["month", "size_bucket"], "downloads")
+    tot = g.groupby("month")["downloads"].transform("sum")
+    g["bucket_share"] = (g.groupby(["month", "size_bucket"])["downloads"].transform("sum") / tot.where(tot > 0)).fillna(0.0).astype("Float64")
+    g["scope"] = scope.describe()
+    order = {b: i for i, b in enumerate(SIZE_BUCKETS + [SIZE_UNKNOWN])}
+    g = g.assign(_o=g["size_bucket"].map(order)).sort_values(["month", "_o", "region"], kind="stable")
+    return g[["month", "size_bucket", "region", "downloads", "share", "bucket_share", "n_models", "scope"]].reset_index(drop=True)
+
+
+def _derivative_pipeline_ok(models: pd.DataFrame, scope: shares.Scope) -> pd.Series:
+    """Derivatives count in a pipeline scope when their pipeline is in it or not reported
+    (adapters and GGUF repos often carry none)."""
+    if scope.pipelines is None:
+        return pd.Series(True, index=models.index)
+    tag = models["pipeline_tag"].astype("string")
+    return (tag.isna() | tag.isin(scope.pipelines)).fillna(True).astype(bool)
+
+
+def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFrame,
+                                   scope: shares.Scope) -> pd.DataFrame:
+    """Per month, lineage and country: first-party downloads (the headline scope) next to the
+    downloads of derivative repos attributed to the country of their root base model."""
+    fp = _in_scope(per_model, models, scope, [])
+    fpg = fp.groupby(["month", "country", "region"], dropna=False)["downloads"].sum().rename("first_party_downloads")
+    dmod = models[~models["first_party"].astype(bool) & _derivative_pipeline_ok(models, scope)][["model_id"]]
+    d = per_model.merge(dmod, on="model_id").merge(derivs, on="model_id", how="inner")
+    parts = []
+    for lin, (ccol, rcol) in LINEAGE_REGION.items():
+        dd = d.rename(columns={ccol: "country", rcol: "region"})
+        rel = (dd.groupby(["month", "country", "region", "relation"], dropna=False)["downloads"].sum()
+               .unstack("relation", fill_value=0).reindex(columns=list(RELATIONS), fill_value=0))
+        rel.columns = [f"{c}_downloads" for c in rel.columns]
+        g = pd.concat([fpg, rel], axis=1).fillna(0).reset_index()
+        g.insert(0, "lineage", lin)
+        parts.append(g)
+    g = pd.concat(parts, ignore_index=True)
+    relcols = [f"{r}_downloads" for r in RELATIONS]
+    for c in ["first_party_downloads"] + relcols:
+        g[c] = g[c].astype("Int64")
+    g["derivative_downloads"] = g[relcols].sum(axis=1).astype("Int64")
+    g["total_downloads"] = (g["first_party_downloads"] + g["derivative_downloads"]).astype("Int64")
+    g["derivative_fraction"] = (g["derivative_downloads"] / g["total_downloads"].where(g["total_downloads"] > 0)).astype("Float64")
+    g = shares.with_share(g, ["lineage", "month"], "total_downloads")
+    g["scope"] = scope.describe() + "; derivatives of every organization whose pipeline is in scope or not reported"
+    cols = ["lineage", "month", "country", "region", "first_party_downloads", "derivative_downloads"] + relcols + \
+           ["total_downloads", "derivative_fraction", "share", "scope"]
+    return g[cols].sort_values(["lineage", "month", "region", "country"], na_position="last", kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- adoption momentum
+
+def adoption_momentum(readings: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope,
+                      tolerance_days: int = 3, ages=AGES, peer_rank: int = PEER_RANK) -> pd.DataFrame:
+    """All-time downloads of each in-scope model ``age`` days after creation (the non-stale reading
+    nearest creation + age, within the tolerance; ties: the earlier snapshot), and the score
+    against the ``peer_rank``-th best model of the same size bucket at the same age."""
+    mm = models[scope.mask(models) & models["created_at"].notna()][["model_id", "registry_org", "region", "created_at"]]
+    mm = mm.merge(attrs[["model_id", "size_bucket"]], on="model_id", how="left")
+    cols = ["model_id", "org", "region", "created_at", "size_bucket", "age_days", "snapshot", "cumulative_downloads",
+            "n_peers", "reference_rank", "reference_downloads", "relative_score"]
+    r = monthly.flag_stale(readings[readings["model_id"].isin(mm["model_id"])])
+    r = r[~r["stale"] & r["downloads_all_time"].notna()][["model_id", "snapshot", "date", "downloads_all_time"]]
+    if r.empty or mm.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    first, last = r["date"].min(), r["date"].max()
+    mm = mm[(mm["created_at"] + pd.Timedelta(days=max(ages) + tolerance_days) >= first) & (mm["created_at"] <= last)]
+    j = r.merge(mm, on="model_id")
+    age = (j["date"] - j["created_at"]).dt.days.to_numpy()
+    parts = []
+    for a in ages:  # seven ages, not models
+        off = age - a
+        k = np.abs(off) <= tolerance_days
+        if k.any():
+            parts.append(j[k].assign(age_days=a, _dist=np.abs(off[k]), _off=off[k]))
+    if not parts:
+        return pd.DataFrame({c: [] for c in cols})
+    p = pd.concat(parts, ignore_index=True)
+    p = p.sort_values(["model_id", "age_days", "_dist", "_off", "snapshot"], kind="stable").drop_duplicates(["model_id", "age_days"])
+    p = p.rename(columns={"downloads_all_time": "cumulative_downloads", "registry_org": "org"})
+    p = p.sort_values(["size_bucket", "age_days", "cumulative_downloads", "model_id"], ascending=[True, True, False, True], kind="stable")
+    grp = p.groupby(["size_bucket", "age_days"], sort=False)
+    p["n_peers"] = grp["model_id"].transform("size").astype("Int64")
+    p["_rank"] = grp.cumcount() + 1
+    p["reference_rank"] = np.minimum(p["n_peers"].to_numpy(dtype=int), peer_rank)
+    ref = p[p["_rank"] == p["reference_rank"]].set_index(["size_bucket", "age_days"])["cumulative_downloads"]
+    key = pd.MultiIndex.from_frame(p[["size_bucket", "age_days"]])
+    p["reference_downloads"] = ref.reindex(key).to_numpy()
+    refd = p["reference_downloads"].astype("Float64")
+    p["relative_score"] = (p["cumulative_downloads"].astype("Float64") / refd.where(refd > 0)).round(6)
+    p["reference_rank"] = p["reference_rank"].astype("Int64")
+    p["reference_downloads"] = p["reference_downloads"].astype("Int64")
+    p["cumulative_downloads"] = p["cumulative_downloads"].astype("Int64")
+    p["age_days"] = p["age_days"].astype("Int64")
+    return p[cols].sort_values(["model_id", "age_days"], kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+def _region_totals(pm: pd.DataFrame, keep: pd.Series, region: pd.Series) -> pd.DataFrame:
+    """Downloads and models per region of the per-model rows in ``keep`` (index: model_id)."""
+    d = pm[pm["model_id"].map(keep).fillna(False).astype(bool)]
+    reg = d["model_id"].map(region)
+    g = d.groupby(reg)["downloads"].agg(["sum", "size"]).reindex(shares_regions(), fill_value=0)
+    return g.rename(columns={"sum": "downloads", "size": "n_models"})
+
+
+def shares_regions() -> list[str]:
+    from ..schemas import REGIONS
+
+    return list(REGIONS)
+
+
+def sensitivity(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFrame, attrs: pd.DataFrame,
+                scope: shares.Scope) -> pd.DataFrame:
+    """The latest month's regional shares under the headline rules and under alternative rules,
+    each changing one rule of the headline scope."""
+    cols = ["month", "rule", "variant", "headline", "region", "downloads", "share", "n_models"]
+    if per_model.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    month = per_model["month"].max()
+    pm = per_model[per_model["month"] == month][["model_id", "downloads"]]
+    mi = models.set_index("model_id")
+    ai = attrs.set_index("model_id").reindex(mi.index)
+    region = mi["region"]
+    base = pd.Series(scope.mask(models).to_numpy(), index=mi.index)
+    flip_pipes = shares.Scope(scope.orgs, None if scope.pipelines is not None else shares.LLM_PIPELINES)
+    flip_orgs = shares.Scope("all" if scope.orgs == "registry" else "registry", scope.pipelines)
+    pre = (mi["created_at"] < CHATGPT_RELEASE).fillna(False).astype(bool)
+    oq = ai["official_quantized"].fillna(False).astype(bool)
+    deriv = ~mi["first_party"].astype(bool)
+    pipe_ok = pd.Series(_derivative_pipeline_ok(models, scope).to_numpy(), index=mi.index)
+    reg_ok = mi["registry_org"].notna() if scope.orgs == "registry" else pd.Series(True, index=mi.index)
+    variants = [
+        ("headline", "headline rules (the scope of downloads_by_country)", base, region),
+        ("pipelines", "all pipelines" if scope.pipelines is not None else "LLM pipelines only",
+         pd.Series(flip_pipes.mask(models).to_numpy(), index=mi.index), region),
+        ("unknown_orgs", "unknown organizations kept (region unknown)" if scope.orgs == "registry" else "unknown organizations dropped",
+         pd.Series(flip_orgs.mask(models).to_numpy(), index=mi.index), region),
+        ("pre_chatgpt", "models created before 2022-11-30 out", base & ~pre, region),
+        ("official_quantized", "official quantized variants out", base & ~oq, region),
+        ("official_quantized", "official quantized variants in (incl. those declaring a base)", base | (oq & deriv & pipe_ok & reg_ok), region),
+    ]
+    di = derivs.set_index("model_id")
+    for lin, (_, rcol) in LINEAGE_REGION.items():
+        dreg = di[rcol].reindex(mi.index)
+        keep_d = deriv & pipe_ok & dreg.notna() & ((dreg != "unknown") if scope.orgs == "registry" else True)
+        variants.append(("ecosystem", f"including derivative downloads ({'declared root region' if lin == 'declared' else 'attributed region, with inference'})",
+                         base | keep_d, region.where(~deriv, dreg)))
+    parts = []
+    for rule, variant, keep, reg in variants:  # a handful of rules, not models
+        g = _region_totals(pm, keep.astype(bool), reg).reset_index(names="region")
+        g.insert(0, "variant", variant)
+        g.insert(0, "rule", rule)
+        g["headline"] = rule == "headline"
+        parts.append(g)
+    out = pd.concat(parts, ignore_index=True)
+    out["downloads"] = out["downloads"].astype("Int64")
+    out["n_models"] = out["n_models"].astype("Int64")
+    out = shares.with_share(out, ["rule", "variant"], "downloads")
+    out.insert(0, "month", month)
+    return out[cols].reset_index(drop=True)
+
+
+def sensitivity_range(sens: pd.DataFrame, region: str) -> tuple[float, float]:
+    """Lowest and highest share of ``region`` over every rule of the sensitivity table."""
+    s = sens.loc[sens["region"] == region, "share"].astype(float)
+    return float(s.min()), float(s.max())
+
+
+# --------------------------------------------------------------------------- periods
+
+def downloads_by_period(readings: pd.DataFrame, snaptab: pd.DataFrame, models: pd.DataFrame, scope: shares.Scope,
+                        period: str = "month", tolerance_days: int = 3, per_model_month: pd.DataFrame | None = None):
+    """Downloads by country per ``period`` (week, month or quarter) for the in-scope models, and the
+    periods that cannot be measured. For ``month`` the monthly per-model downloads are reused."""
+    if period == "month" and per_model_month is not None:
+        pm, unmeasured = per_model_month, pd.DataFrame(columns=["period", "detail"])
+    else:
+        pm, unmeasured = monthly.downloads_per_period(readings, snaptab, period, tolerance_days)
+        pm = pm.rename(columns={"period": "month"})
+    g = shares.downloads_by_country(pm, models, scope).rename(columns={"month": "period"})
+    g.insert(0, "period_type", period)
+    return g, unmeasured
+
+
+# --------------------------------------------------------------------------- data quality
+
+def quality_rows(family_table: pd.DataFrame, attrs: pd.DataFrame, period: str, unmeasured: pd.DataFrame) -> pd.DataFrame:
+    """``data_quality`` rows: family coverage per month, parameter-count sources, and the periods of
+    ``--period`` (week, quarter) that cannot be measured."""
+    parts = []
+    if not family_table.empty:
+        cov = family_table.drop_duplicates("month")[["month", "family_coverage"]]
+        parts.append(pd.DataFrame({
+            "kind": "family_coverage", "snapshot": None, "month": cov["month"], "model_id": None, "org": None,
+            "value": cov["family_coverage"].astype("Float64"),
+            "detail": "share of the month's in-scope downloads from models assigned a named family (raw/families.csv)",
+            "action": "the rest is family 'other' in downloads_by_family"}))
+    src = attrs["params_source"].value_counts().reindex(PARAMS_SOURCES, fill_value=0)
+    parts.append(pd.DataFrame({
+        "kind": "params_source", "snapshot": None, "month": None, "model_id": None, "org": None,
+        "value": (src / max(len(attrs), 1)).astype("Float64").to_numpy(),
+        "detail": [f"parameter count from {s}: {n} of {len(attrs)} models" for s, n in src.items()],
+        "action": "size bucket unknown where no source gives a count"}))
+    if period != "month" and not unmeasured.empty:
+        parts.append(pd.DataFrame({
+            "kind": "period_not_measured", "snapshot": None, "month": None, "model_id": None, "org": None, "value": None,
+            "detail": period + " " + unmeasured["period"].astype(str) + ": " + unmeasured["detail"].astype(str),
+            "action": "no downloads reported for it in downloads_by_period; nothing invented"}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def build_analyses(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFrame, readings: pd.DataFrame,
+                   snaptab: pd.DataFrame, registry: pd.DataFrame, scope: shares.Scope, tolerance_days: int = 3,
+                   period: str = "month") -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Every analysis table and its ``data_quality`` rows."""
+    from .inference import load_mirrors
+
+    attrs = model_attributes(models, load_families(registry=registry), load_model_sizes(), load_mirrors())
+    fam = downloads_by_family(per_model, models, attrs, scope)
+    dbp, unmeasured = downloads_by_period(readings, snaptab, models, scope, period, tolerance_days, per_model)
+    tables = {
+        "model_attributes": attrs,
+        "downloads_by_family": fam,
+        "downloads_by_size": downloads_by_size(per_model, models, attrs, scope),
+        "ecosystem_downloads_by_country": ecosystem_downloads_by_country(per_model, models, derivs, scope),
+        "adoption_momentum": adoption_momentum(readings, models, attrs, scope, tolerance_days),
+        "sensitivity": sensitivity(per_model, models, derivs, attrs, scope),
+        "downloads_by_period": dbp,
+    }
+    return tables, quality_rows(fam, attrs, period, unmeasured)
