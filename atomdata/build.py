@@ -87,7 +87,6 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     main_names = {n for n, k in listing.items() if k != "trending"} or set(listing)
     recs = [r for s, r in zip(snaps, recs) if s.name in main_names]
     edges = [e for s, e in zip(snaps, edges) if s.name in main_names]
-    order = {s.name: i for i, s in enumerate(snaps)}
     allrecs = pd.concat(recs, ignore_index=True)
     seen = allrecs.groupby("model_id")["snapshot"].agg(["first", "last"])
     latest = allrecs.drop_duplicates("model_id", keep="last").reset_index(drop=True)
@@ -166,17 +165,10 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     dq = data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, "month",
                       presence=allrecs[["snapshot", "model_id", "org", "created_at"]], snapshot_order=[s.name for s in snaps if s.name in main_names],
                       edges=alledges, registry=registry)
-    adq = inference.quality_rows(derivs, allrecs[["snapshot", "model_id"]], held_out)
-    dq = pd.concat([dq, adq.astype({c: ("Float64" if c == "value" else "string") for c in DQ_COLUMNS})[DQ_COLUMNS]], ignore_index=True)
-    dq = dq.sort_values(["kind", "snapshot", "month", "model_id", "org"], na_position="first", kind="stable").reset_index(drop=True)
     tbc, trend_dq = claims.trending_by_country(everything, snapinfo, registry)
-    if not trend_dq.empty:
-        dq = pd.concat([dq, trend_dq.astype({c: ("Float64" if c == "value" else "string") for c in DQ_COLUMNS})], ignore_index=True)
-        dq = dq.sort_values(["kind", "snapshot", "month", "model_id", "org"], na_position="first", kind="stable").reset_index(drop=True)
     # -- analyses beyond the headline: families, sizes, ecosystem, momentum, sensitivity, periods
     extra, xdq = analyses.build_analyses(per_model, models, derivs, readings, snaptab, registry, scope, tolerance_days, period)
-    dq = pd.concat([dq, xdq.astype({c: ("Float64" if c == "value" else "string") for c in DQ_COLUMNS})[DQ_COLUMNS]], ignore_index=True)
-    dq = dq.sort_values(["kind", "snapshot", "month", "model_id", "org"], na_position="first", kind="stable").reset_index(drop=True)
+    dq = _concat_quality([dq, inference.quality_rows(derivs, allrecs[["snapshot", "model_id"]], held_out), trend_dq, xdq])
     tables = {
         "organizations": registry,
         "models": models,
@@ -193,6 +185,14 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     }
     tables = validate_tables({k: tables[k] for k in TABLES})
     return BuildResult(tables, snaps)
+
+
+def _concat_quality(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """One data_quality table from the parts each step reports, typed and in a stable order."""
+    types = {c: ("Float64" if c == "value" else "string") for c in DQ_COLUMNS}
+    parts = [p[DQ_COLUMNS].astype(types) for p in parts if len(p)]
+    dq = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: pd.Series([], dtype=t) for c, t in types.items()})
+    return dq.sort_values(["kind", "snapshot", "month", "model_id", "org"], na_position="first", kind="stable").reset_index(drop=True)
 
 
 def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, period,
@@ -248,12 +248,7 @@ def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope
     # models that vanish and come back, renamed repos, merges of bases from different regions
     parts += quality.presence_issues(presence, snapshot_order or [])
     parts += quality.merge_issues(edges, derivs, registry)
-    if not parts:
-        return pd.DataFrame({c: pd.Series([], dtype="string" if c != "value" else "Float64") for c in DQ_COLUMNS})
-    dq = pd.concat([p for p in parts if not p.empty], ignore_index=True)[DQ_COLUMNS]
-    for c in DQ_COLUMNS:
-        dq[c] = dq[c].astype("Float64" if c == "value" else "string")
-    return dq.sort_values(["kind", "snapshot", "month", "model_id", "org"], na_position="first", kind="stable").reset_index(drop=True)
+    return _concat_quality(parts)
 
 
 def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:

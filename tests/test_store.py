@@ -120,3 +120,22 @@ def test_bad_suffix_rejected(tmp_path):
     dump = write_dump(tmp_path / "x.parquet", ROWS)
     with pytest.raises(InputError):
         import_dump(dump, tmp_path / "raw", date="2026-07-01", suffix="../evil")
+
+
+def test_manifest_only_store_is_restored_by_reimport(tmp_path):
+    """A fresh clone holds manifests only: importing the same dump puts the data back, other bytes are refused."""
+    dump = write_dump(tmp_path / "in" / "2026-07-01" / "models.parquet", ROWS)
+    raw = tmp_path / "raw"
+    snap, _ = import_dump(dump, raw)
+    manifest = (raw / "2026-07-01" / "manifest.json").read_bytes()
+    snap.data_path.unlink()
+    with pytest.raises(SnapshotError, match="missing"):
+        snap.verify()
+    other = write_dump(tmp_path / "other" / "2026-07-01" / "models.parquet", ROWS[:1])
+    with pytest.raises(SnapshotError, match="never overwritten"):
+        import_dump(other, raw)
+    assert not snap.data_path.exists()
+    again, written = import_dump(dump, raw)
+    assert written and again.verify() == snap.data_path
+    assert (raw / "2026-07-01" / "manifest.json").read_bytes() == manifest
+    assert not [p for p in (raw / "2026-07-01").iterdir() if p.name.startswith(".")]

@@ -7,6 +7,7 @@ snapshot's sha256 is the dump's own and anyone can check our numbers against the
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 from pathlib import Path
@@ -127,10 +128,23 @@ def check_dump(path: Path, date: dt.date) -> pa.Table:
     return table
 
 
+def restore_data(path: Path, snap: store.Snapshot) -> None:
+    """Copy a dump whose sha256 equals the manifest's into a snapshot folder that lacks its data file."""
+    tmp = snap.data_path.with_name(f".{snap.data_path.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(path, tmp)
+        if sha256_file(tmp) != snap.sha256:
+            raise SnapshotError(f"{path}: file changed while it was being copied")
+        os.replace(tmp, snap.data_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def import_dump(path, raw: Path, date: str | None = None, suffix: str | None = None,
                 source: str | None = None, license: str | None = None) -> tuple[store.Snapshot, bool]:
-    """Check a dump and store it as a snapshot. Returns (snapshot, created); re-importing the same
-    bytes is a no-op, a different file for an existing name is refused."""
+    """Check a dump and store it as a snapshot. Returns (snapshot, written); re-importing the same
+    bytes is a no-op (or restores the data file where only the manifest is present, as in a fresh
+    clone), a different file for an existing name is refused."""
     path = Path(path)
     if path.is_dir():
         path = path / store.DATA_FILE
@@ -144,6 +158,10 @@ def import_dump(path, raw: Path, date: str | None = None, suffix: str | None = N
     existing = store.find(raw, name)
     if existing is not None:
         if existing.sha256 == digest:
+            if not existing.data_path.is_file():
+                # a clone holds the manifest only: put the verified bytes back, never other bytes
+                restore_data(path, existing)
+                return existing, True
             return existing, False
         raise SnapshotError(
             f"{existing.path}: snapshot {name} already exists with different data "
