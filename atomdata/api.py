@@ -35,6 +35,14 @@ def _column_kind(col) -> str:
     return "string"
 
 
+def _no_silent_nulls(path, column, before, after, expected) -> None:
+    """A value that typing would turn into a missing value is an error, never a silent NaN."""
+    lost = before.notna() & after.isna()
+    if lost.any():
+        rows = [f"row {i}: {v!r}" for i, v in before[lost].head(3).items()]
+        raise InputError(path, f"{int(lost.sum())} values are not {expected}", column=column, examples=rows)
+
+
 def read_csv_typed(path: Path, name: str, categorical: bool = False):
     """Read one table's CSV with the dtypes of its schema (dates parsed, enums as categories)."""
     import pandas as pd
@@ -59,7 +67,9 @@ def read_csv_typed(path: Path, name: str, categorical: bool = False):
             elif kind == "number":
                 s = pd.to_numeric(s).astype("Float64")
             elif kind == "boolean":
-                s = s.map({"True": True, "False": False, "true": True, "false": False}).astype("boolean")
+                b = s.map({"True": True, "False": False, "true": True, "false": False}).astype("boolean")
+                _no_silent_nulls(path, cname, s, b, "True or False")
+                s = b
             elif kind == "date":
                 s = pd.to_datetime(s, format="%Y-%m-%d")
         except (ValueError, TypeError) as exc:
@@ -67,18 +77,20 @@ def read_csv_typed(path: Path, name: str, categorical: bool = False):
         if categorical and kind == "string":
             allowed = next((c.statistics.get("allowed_values") for c in col.checks if c.name == "isin"), None)
             if allowed:
-                s = pd.Categorical(s, categories=list(allowed))
+                c = pd.Series(pd.Categorical(s, categories=list(allowed)), index=s.index)
+                _no_silent_nulls(path, cname, s, c, "one of " + ", ".join(map(str, allowed)))
+                s = c
         df[cname] = s
     return df
 
 
-def read_tables(folder: Path) -> dict:
-    """Every table CSV in ``folder`` typed (for validation of existing outputs)."""
+def read_tables(folder: Path, names=None) -> dict:
+    """The table CSVs in ``folder`` (every table, or ``names``), typed; a missing one is an error."""
     from .schemas import TABLES
 
     folder = Path(folder)
     out = {}
-    for name in TABLES:
+    for name in names or TABLES:
         path = folder / f"{name}.csv"
         if not path.is_file():
             raise InputError(path, f"table {name} is missing")

@@ -84,7 +84,10 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
                              "listing": [listing[s.name] for s in snaps],
                              "tree_coverage": [claims.FULL if listing[s.name] == "full" else claims.SAMPLE for s in snaps]})
     everything = pd.concat(recs, ignore_index=True)
-    main_names = {n for n, k in listing.items() if k != "trending"} or set(listing)
+    main_names = {n for n, k in listing.items() if k != "trending"}
+    if not main_names:
+        raise AtomdataError(f"{raw}: the store holds only trending listings ({', '.join(listing)}); the model, "
+                            "lineage and download tables need at least one snapshot of a tracked sample or full listing")
     recs = [r for s, r in zip(snaps, recs) if s.name in main_names]
     edges = [e for s, e in zip(snaps, edges) if s.name in main_names]
     allrecs = pd.concat(recs, ignore_index=True)

@@ -106,7 +106,7 @@ class ModelDownloadsMonthly(pa.DataFrameModel):
     start_snapshot: Series[pd.StringDtype] = Field("Snapshot used for the start boundary (empty for rolling_30d).", "Start snapshot", nullable=True)
     end_snapshot: Series[pd.StringDtype] = Field("Snapshot used for the end boundary.", "End snapshot")
     all_time_end: Series[pd.Int64Dtype] = Field("All-time download counter at the end boundary, where published.", "All-time downloads at month end", nullable=True, ge=0, unit="downloads")
-    flags: Series[pd.StringDtype] = Field("Quality flags, ';'-separated: stale_reading_skipped (a counter lower than an earlier reading was ignored).", "Flags", nullable=True)
+    flags: Series[pd.StringDtype] = Field("Quality flags, ';'-separated: stale_reading_skipped (the reading nearest a boundary was stale, lower than an earlier reading, and the nearest valid reading within the tolerance was used instead).", "Flags", nullable=True)
 
     class Config:
         title = "Monthly downloads per model"
@@ -189,7 +189,8 @@ class DerivativesByCountry(pa.DataFrameModel):
 
     class Config:
         title = "Derivatives by country"
-        description = "New derivative models per month of creation, by the country of their root base model, per relation; once by declared lineage and once with inference (column lineage)."
+        description = ("New derivative models per month of creation, by the country of their root base model, per relation. "
+                       "Every derivative is counted twice, once per lineage (declared; with_inference): filter on lineage before summing.")
         metadata = {"primary_key": ["lineage", "month", "country", "region", "relation"]}
         unique = ["lineage", "month", "country", "region", "relation"]
         coerce = True
@@ -198,6 +199,14 @@ class DerivativesByCountry(pa.DataFrameModel):
     @pa.dataframe_check(error="shares must sum to 1 within each lineage, month and relation")
     def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
         return _shares_sum_to_one(df, ["lineage", "month", "relation"], "new_derivatives")
+
+    @pa.dataframe_check(error="each lineage must count the same derivatives per month and relation")
+    def lineages_count_the_same(cls, df: pd.DataFrame) -> pd.Series:
+        totals = df.groupby(["lineage", "month", "relation"])["new_derivatives"].transform("sum")
+        by = totals.groupby([df["month"], df["relation"]])
+        spread = by.transform("max") - by.transform("min")
+        n_lineages = df.groupby(["month", "relation"])["lineage"].transform("nunique")
+        return (spread == 0) & (n_lineages == df["lineage"].nunique())
 
 
 class Snapshots(pa.DataFrameModel):

@@ -139,3 +139,25 @@ def test_manifest_only_store_is_restored_by_reimport(tmp_path):
     assert written and again.verify() == snap.data_path
     assert (raw / "2026-07-01" / "manifest.json").read_bytes() == manifest
     assert not [p for p in (raw / "2026-07-01").iterdir() if p.name.startswith(".")]
+
+
+def test_manifest_date_must_match_folder(tmp_path):
+    import json
+
+    dump = write_dump(tmp_path / "2026-07-01" / "models.parquet", ROWS)
+    snap, _ = import_dump(dump, tmp_path / "raw")
+    m = json.loads((snap.path / "manifest.json").read_text())
+    m["date"] = "2026-06-01"
+    (snap.path / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(SnapshotError, match="does not match the snapshot folder 2026-07-01"):
+        store.list_snapshots(tmp_path / "raw")
+
+
+def test_store_of_trending_listings_only_is_refused(tmp_path):
+    from atomdata.build import build_tables
+    from atomdata.errors import AtomdataError
+
+    dump = write_dump(tmp_path / "2026-07-01" / "models.parquet", [{"id": "Qwen/A", "downloads": 3}])
+    import_dump(dump, tmp_path / "raw", suffix="trending")
+    with pytest.raises(AtomdataError, match="only trending listings"):
+        build_tables(tmp_path / "raw")

@@ -146,3 +146,18 @@ def test_tampered_snapshot_stops_the_build(tmp_path):
 
     with pytest.raises(SnapshotError, match="does not match manifest"):
         build_tables(raw)
+
+
+def test_stale_flag_marks_substituted_boundaries_only():
+    r, s = _readings([
+        # o/a: the reading nearest the start (07-01) is stale; 07-02 stands in -> flagged
+        ("2026-06-20", "o/a", 50, None), ("2026-07-01", "o/a", 40, None), ("2026-07-02", "o/a", 55, None),
+        ("2026-08-01", "o/a", 70, None),
+        # o/b: a stale reading mid-month is never a boundary -> not flagged
+        ("2026-07-01", "o/b", 10, None), ("2026-07-15", "o/b", 5, None), ("2026-08-01", "o/b", 30, None),
+    ])
+    out, _ = monthly.downloads_per_period(r, s, "month", 3)
+    july = out[out["period"] == "2026-07"].set_index("model_id")
+    assert july.loc["o/a", "start_snapshot"] == "2026-07-02" and july.loc["o/a", "downloads"] == 15
+    assert july.loc["o/a", "flags"] == "stale_reading_skipped"
+    assert july.loc["o/b", "downloads"] == 20 and pd.isna(july.loc["o/b", "flags"])

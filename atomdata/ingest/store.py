@@ -106,6 +106,9 @@ def list_snapshots(raw: Path, require_data: bool = False) -> list[Snapshot]:
         if not (child / MANIFEST).is_file():
             continue
         snap = Snapshot(child, read_manifest(child))
+        if snap.manifest.get("date") != NAME_RE.fullmatch(child.name).group(1):
+            raise SnapshotError(f"{child / MANIFEST}: manifest date {snap.manifest.get('date')!r} does not match "
+                                f"the snapshot folder {child.name}; the store is inconsistent")
         if require_data and not snap.data_path.is_file():
             continue
         snaps.append(snap)

@@ -19,10 +19,16 @@ from . import records
 
 @lru_cache(maxsize=1)
 def _code_hash() -> str:
-    # the model_type column depends on the curated model-type vocabulary too
-    from .inference import architectures_path
-    vocab = architectures_path()
-    return hashlib.sha256(Path(records.__file__).read_bytes() + (vocab.read_bytes() if vocab.is_file() else b"")).hexdigest()[:12]
+    """Everything typing depends on: its code, the model-type vocabulary, library versions."""
+    import pyarrow
+
+    from .. import __version__
+    from . import ids, inference
+
+    h = hashlib.sha256(f"{__version__} {pd.__version__} {pyarrow.__version__}".encode())
+    for path in (Path(records.__file__), Path(inference.__file__), Path(ids.__file__), inference.architectures_path()):
+        h.update(path.read_bytes() if path.is_file() else b"")
+    return h.hexdigest()[:12]
 
 
 def cache_paths(snap) -> tuple[Path, Path]:
@@ -43,7 +49,7 @@ def cached_load(snap) -> tuple[pd.DataFrame, pd.DataFrame]:
     if rpath.is_file() and epath.is_file():
         try:
             return pd.read_parquet(rpath), pd.read_parquet(epath)
-        except Exception:  # a damaged cache entry is recomputed, never trusted
+        except (OSError, ValueError, ImportError):  # a damaged cache entry is recomputed, never trusted
             pass
     recs, edges = records.load_snapshot(snap.data_path)
     try:

@@ -77,11 +77,11 @@ def _boundary_candidates(snapshots: pd.DataFrame, boundaries: list[dt.date], tol
     return out
 
 
-def _pick(readings: pd.DataFrame, cand: pd.DataFrame, value: str) -> pd.DataFrame:
+def _pick(readings: pd.DataFrame, cand: pd.DataFrame, value: str, skip_stale: bool = True) -> pd.DataFrame:
     """Per (model, boundary): the nearest usable reading of ``value`` (ties: the earlier snapshot)."""
     r = readings.merge(cand, on="snapshot", how="inner")
     r = r[r[value].notna()]
-    if value == "downloads_all_time":
+    if value == "downloads_all_time" and skip_stale:
         r = r[~r["stale"]]
     r = r.sort_values(["model_id", "boundary", "distance", "offset", "snapshot"], kind="stable")
     return r.drop_duplicates(["model_id", "boundary"], keep="first")
@@ -108,10 +108,13 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     at = _pick(r, cand, "downloads_all_time")
     d30 = _pick(r, cand, "downloads_30d") if period == "month" else at.iloc[0:0]
     at_by = dict(tuple(at.groupby("boundary", sort=False)))
+    # boundaries where the nearest reading was stale, so a later or earlier valid one stood in
+    nearest = _pick(r, cand, "downloads_all_time", skip_stale=False)
+    substituted = {b: g["model_id"].to_numpy() for b, g in nearest[nearest["stale"]].groupby("boundary", sort=False)}
+    none = np.array([], dtype=np.int64)
     d30_by = dict(tuple(d30.groupby("boundary", sort=False)))
     results = []
     unmeasured = []
-    stale = r[r["stale"]][["model_id", "date"]]
     for start, end in zip(bounds[:-1], bounds[1:]):
         label = period_label(start, period)
         s = at_by.get(pd.Timestamp(start), at.iloc[0:0])[["model_id", "snapshot", "date", "downloads_all_time"]]
@@ -126,16 +129,10 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
             "start_snapshot": both["snapshot_s"],
             "end_snapshot": both["snapshot_e"],
             "all_time_end": both["downloads_all_time_e"].astype("Int64"),
-            "_ds": both["date_s"], "_de": both["date_e"],
         })
-        # stale readings skipped inside the window
-        if not stale.empty and not part.empty:
-            w = stale.merge(part[["model_id", "_ds", "_de"]], on="model_id")
-            hit = w[(w["date"] >= w["_ds"]) & (w["date"] <= w["_de"])]["model_id"].unique()
-            part["flags"] = pd.array(np.where(np.isin(part["model_id"].to_numpy(), hit), "stale_reading_skipped", None), dtype="string")
-        else:
-            part["flags"] = pd.array([None] * len(part), dtype="string")
-        part = part.drop(columns=["_ds", "_de"])
+        m = part["model_id"].to_numpy()
+        hit = np.isin(m, substituted.get(pd.Timestamp(start), none)) | np.isin(m, substituted.get(pd.Timestamp(end), none))
+        part["flags"] = pd.array(np.where(hit, "stale_reading_skipped", None), dtype="string")
         if period == "month":
             e30 = d30_by.get(pd.Timestamp(end), d30.iloc[0:0])
             e30 = e30[~np.isin(e30["model_id"].to_numpy(), part["model_id"].to_numpy())]
