@@ -125,7 +125,8 @@ def main():
         snaps = r[["snapshot", "date"]].drop_duplicates()
         pm, _ = monthly.downloads_per_period(r, snaps)
         out["aggregation_seconds"] = round(time.perf_counter() - t, 2)
-        out["total"] = int(pm["downloads"].sum())
+        # the DuckDB query computes the all-time differences only (no 30-day fallback)
+        out["total"] = int(pm.loc[pm["method"] == "all_time_diff", "downloads"].sum())
     """, "aggregation")
     step("monthly aggregation (DuckDB reference)", f"""
         import duckdb
@@ -138,7 +139,7 @@ def main():
         v as (select * from s where prev is null or c >= prev)
         select sum(b.c - a.c) from v a join v b on a.id = b.id and b.d = a.d + interval 1 month
         '''
-        out["total"] = int(duckdb.sql(q.replace('?', repr(files))).fetchone()[0])
+        out["total"] = int(duckdb.sql(q.replace('?', repr(files))).fetchall()[0][0])
         out["aggregation_seconds"] = round(time.perf_counter() - t, 2)
     """, "aggregation")
     step("atomdata.load('downloads_by_country') incl. import", """
