@@ -14,6 +14,10 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "load", "tables", "package", "data_version"]
 
 
+def __dir__():
+    return sorted(list(globals()) + ["load", "tables", "package", "data_version"])
+
+
 def __getattr__(name):
     if name in ("load", "tables", "package", "data_version"):
         from . import api

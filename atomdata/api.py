@@ -50,11 +50,13 @@ def read_csv_typed(path: Path, name: str, categorical: bool = False):
     schema = _schema(name).to_schema()
     try:
         df = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise InputError(path, f"table {name} is empty (no header row)") from None
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(path, f"unreadable table: {exc}") from None
     missing = [c for c in schema.columns if c not in df.columns]
     if missing:
-        raise InputError(path, f"table {name} lacks columns", column=", ".join(missing))
+        raise InputError(path, f"table {name}: missing column(s) {', '.join(missing)}")
     for cname, col in schema.columns.items():
         kind = _column_kind(col)
         s = df[cname]
@@ -104,14 +106,18 @@ def _release_file(*parts) -> Path:
     return release_dir().joinpath(*parts)
 
 
-def load(name: str):
-    """The named table of the shipped release as a typed pandas DataFrame.
+def load(name: str, processed: str | Path | None = None):
+    """The named table as a typed pandas DataFrame: from the release shipped in the package, or
+    from a folder of tables you built (``processed``, e.g. the ``--out`` of ``atomdata build``).
 
     Dates are datetimes, enumerations (region, relation, ...) are categoricals, counts are
     nullable integers. ``atomdata.tables()`` lists the names.
     """
     _schema(name)
-    return read_csv_typed(_release_file("processed", f"{name}.csv"), name, categorical=True)
+    path = Path(processed) / f"{name}.csv" if processed else _release_file("processed", f"{name}.csv")
+    if not path.is_file():
+        raise InputError(path, f"table {name} is missing")
+    return read_csv_typed(path, name, categorical=True)
 
 
 def tables() -> dict[str, str]:

@@ -73,6 +73,8 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
                  period: str = "month", progress=None) -> BuildResult:
     scope = scope or shares.Scope()
     registry = load_registry(registry_file)
+    if not Path(raw).is_dir():
+        raise AtomdataError(f"{raw}: no such snapshot store (folder); import snapshots with `atomdata ingest dump PATH --raw {raw}`")
     snaps = store.list_snapshots(raw)
     if not snaps:
         raise AtomdataError(f"{raw}: no snapshots in the store; import some with `atomdata ingest dump PATH`")
@@ -254,9 +256,12 @@ def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope
     return _concat_quality(parts)
 
 
-def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
-    """Write every table as ``<name>.csv`` into a temporary folder that then replaces ``out``."""
+def write_tables(tables: dict[str, pd.DataFrame], out: Path, extra: dict[str, bytes] | None = None) -> None:
+    """Write every table as ``<name>.csv`` (and any ``extra`` files) into a temporary folder that
+    then replaces ``out`` in one step."""
     with staging_dir(Path(out)) as tmp:
+        for fname, data in (extra or {}).items():
+            (tmp / fname).write_bytes(data)
         for name, df in tables.items():
             (tmp / f"{name}.csv").write_bytes(to_csv_bytes(df))
 

@@ -89,7 +89,8 @@ def ingest_dump(paths, date, suffix, raw, source, license_):
 @click.option("--tolerance", default=3, show_default=True, type=click.IntRange(0, 15), help="Days a snapshot may be from a month boundary.")
 @click.option("--orgs", type=click.Choice(["registry", "all"]), default="registry", show_default=True, help="Scope: registry organizations only, or all (unmapped as unknown).")
 @click.option("--pipelines", type=click.Choice(["llm", "all"]), default="llm", show_default=True, help="Scope: generative language and omni pipelines, or every pipeline.")
-@click.option("--datapackage/--no-datapackage", default=True, show_default=True, help="Also regenerate datapackage.json next to the tables' folder.")
+@click.option("--datapackage/--no-datapackage", default=True, show_default=True,
+              help="Also write datapackage.json: at the project root for the default ./processed, inside --out otherwise.")
 @click.option("--period", type=click.Choice(["week", "month", "quarter"]), default="month", show_default=True,
               help="Period of the downloads_by_period table (ISO weeks, calendar months or quarters); the monthly tables stay monthly.")
 def build(raw, out, registry, tolerance, orgs, pipelines, datapackage, period):
@@ -99,6 +100,7 @@ def build(raw, out, registry, tolerance, orgs, pipelines, datapackage, period):
     replaced in one step, so a failed build leaves the previous tables exactly as they were.
     """
     from . import build as b
+    from .io import dumps_json
     from .paths import processed_dir, raw_dir
     from .transform.shares import LLM_PIPELINES, Scope
 
@@ -110,12 +112,16 @@ def build(raw, out, registry, tolerance, orgs, pipelines, datapackage, period):
         n = len(list_snapshots(store))
         with _Bar(n, "reading snapshots") as bar:
             res = b.build_tables(store, registry_file=registry, scope=scope, tolerance_days=tolerance, period=period, progress=bar)
-        b.write_tables(res.tables, dest)
-        res.out = dest
-        if datapackage:
-            from .publish.datapackage import write_datapackage
+        from .publish.datapackage import descriptor, write_datapackage
 
-            write_datapackage(res, dest)
+        if out is None:  # the project layout: processed/ plus datapackage.json beside it
+            b.write_tables(res.tables, dest)
+            if datapackage:
+                write_datapackage(res, dest)
+        else:  # a self-contained folder: the tables and their descriptor, replaced together
+            extra = {"datapackage.json": dumps_json(descriptor(res, dest, dest)).encode()} if datapackage else {}
+            b.write_tables(res.tables, dest, extra=extra)
+        res.out = dest
     except AtomdataError as exc:
         _fail(exc)
     click.echo(res.summary())
@@ -130,6 +136,8 @@ def validate(processed):
     from .validate import validate_tables
 
     folder = processed_dir(processed)
+    if not folder.is_dir():
+        _fail(AtomdataError(f"{folder}: no such folder of tables"))
     try:
         tables = read_tables(folder)
         validate_tables(tables, where=str(folder))

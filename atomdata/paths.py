@@ -9,13 +9,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 CHECKOUT_DIR = PACKAGE_DIR.parent
 
 
-def in_checkout() -> bool:
-    return (CHECKOUT_DIR / "pyproject.toml").is_file() and (CHECKOUT_DIR / "raw").is_dir()
-
-
 def default_root() -> Path:
-    """The project folder: the checkout when running from one, else the current directory."""
-    return CHECKOUT_DIR if in_checkout() else Path.cwd()
+    """The project folder for ``raw/``, ``processed/`` and ``figures/``: the current directory
+    (run the commands from the project folder, or pass --raw, --out, --processed)."""
+    return Path.cwd()
 
 
 def raw_dir(option: str | os.PathLike | None = None) -> Path:

@@ -45,3 +45,35 @@ def test_unknown_table_name():
 
     with pytest.raises(KeyError, match="atomdata.tables"):
         atomdata.load("nope")
+
+
+def test_empty_table_file_is_a_clear_error(tmp_path):
+    (tmp_path / "sensitivity.csv").write_text("")
+    with pytest.raises(InputError, match="sensitivity is empty"):
+        read_csv_typed(tmp_path / "sensitivity.csv", "sensitivity")
+
+
+def test_build_out_is_a_self_contained_package(july_build, tmp_path):
+    """--out writes tables and their datapackage.json together; nothing lands beside the folder."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    import atomdata
+    from atomdata.cli import main
+
+    root, _ = july_build
+    out = tmp_path / "scratch" / "tables"
+    res = CliRunner().invoke(main, ["build", "--raw", str(root / "raw"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert (out / "datapackage.json").is_file() and not (out.parent / "datapackage.json").exists()
+    desc = json.loads((out / "datapackage.json").read_text())
+    assert {r["path"] for r in desc["resources"]} == {f"{n}.csv" for n in atomdata.tables()}
+    exe = Path(sys.executable).parent / "frictionless"
+    report = subprocess.run([str(exe), "validate", "--json", "datapackage.json"], cwd=out, capture_output=True, text=True)
+    assert json.loads(report.stdout)["valid"] is True
+    july = atomdata.load("downloads_by_country", processed=out)
+    assert set(july["month"]) == {"2026-07"}

@@ -77,7 +77,7 @@ def descriptor(result, processed: Path, root: Path) -> dict:
     for name, model in TABLES.items():
         resources.append({
             "name": name,
-            "path": f"{rel}/{name}.csv",
+            "path": f"{name}.csv" if rel == "." else f"{rel}/{name}.csv",
             "title": model.Config.title,
             "description": model.Config.description,
             "format": "csv",
