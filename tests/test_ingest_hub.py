@@ -411,3 +411,21 @@ def test_page_table_schema_and_bad_records():
     with pytest.raises(h.BadPage):
         h.page_table([{"id": "a/b", "likes": "many"}])
     assert h.combine([t, t]).num_rows == 1
+
+
+def test_unreachable_endpoint_fails_fast_with_a_clear_message(tmp_path):
+    """No network (or a wrong endpoint) is not a passing fault: two attempts, then a plain message."""
+    import socket
+
+    from click.testing import CliRunner
+
+    from atomdata.cli import main
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = CliRunner().invoke(main, ["ingest", "hub", "--raw", str(tmp_path / "raw"), "--date", "2026-08-01",
+                                    "--endpoint", f"http://127.0.0.1:{port}", "--backoff", "0.01"])
+    assert res.exit_code == 1
+    assert f"cannot connect to http://127.0.0.1:{port}" in res.output and "after 2 attempts" in res.output
+    assert "retrying in" in res.output and "network" in res.output

@@ -269,6 +269,8 @@ class Client:
         self.on_wait = on_wait
         origin = urlsplit(self.endpoint)
         self._origin = (origin.scheme, origin.netloc)
+        self.reached = False      # has any request got an HTTP answer yet?
+        self.last_problem = None  # the last failure, for the messages that end a run
 
     def _header_token(self) -> str | None:
         for k, v in self.headers.items():
@@ -308,13 +310,15 @@ class Client:
         attempt = 0
         while True:
             if self.max_requests is not None and self.stats.requests >= self.max_requests:
-                raise HubError(f"request budget of {self.max_requests} reached ({self.stats.requests} requests made); "
-                               f"the checkpoint is kept: re-run with --resume and a larger --max-requests")
+                last = f" (last failure: {self.last_problem})" if self.last_problem else ""
+                raise HubError(self.scrub(f"request budget of {self.max_requests} reached ({self.stats.requests} requests made){last}; "
+                                          f"the checkpoint is kept: re-run with --resume and a larger --max-requests"))
             self.stats.requests += 1
             problem = None
             retry_after = None
             try:
                 r = get_session().get(url, headers=self.headers, timeout=pol.timeout)
+                self.reached = True
                 if r.status_code in RETRY_STATUS:
                     problem = f"HTTP {r.status_code}"
                     retry_after = _retry_after(r.headers) if r.status_code in (429, 503) else None
@@ -341,6 +345,11 @@ class Client:
                 raise HubError(f"{self.endpoint}: huggingface_hub is in offline mode (HF_HUB_OFFLINE is set); "
                                f"unset it to list the Hub") from None
             attempt += 1
+            self.last_problem = problem
+            if not self.reached and problem.startswith("ConnectError") and attempt > min(1, pol.max_retries):
+                # never reached the endpoint at all: no network or a wrong endpoint, not a passing fault
+                raise HubError(self.scrub(f"cannot connect to {self.endpoint} ({problem}) after {attempt} attempts: "
+                                          f"is the network up? (--endpoint or HF_ENDPOINT); the checkpoint is kept: re-run with --resume"))
             if attempt > pol.max_retries:
                 raise HubError(self.scrub(f"{url}: gave up after {attempt} attempts (last: {problem}); "
                                           f"the checkpoint is kept: re-run with --resume"))

@@ -51,6 +51,19 @@ class _Bar:
             self.bar = None
 
 
+class _Log:
+    """Off a terminal: no bar, but every retry wait is said on stderr (a silent minute looks hung)."""
+
+    def listings(self, total): ...
+    def page(self, listing, rows, stats): ...
+    def listing_done(self, listing, stats): ...
+
+    def wait(self, why, seconds):
+        click.echo(f"retrying in {seconds:.1f} s: {why}", err=True)
+
+    def close(self): ...
+
+
 def _default_endpoint() -> str:
     return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
 
@@ -116,7 +129,7 @@ def hub(date, raw, mode, trending, orgs_file, depth, ancestors, suffix, resume, 
         mode = "trending"
         suffix = suffix or "trending"
     store = raw_dir(raw)
-    bar = _Bar() if sys.stderr.isatty() else None
+    bar = _Bar() if sys.stderr.isatty() else _Log()
     try:
         orgs: list[str] = []
         if mode == "first-party":
