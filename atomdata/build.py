@@ -142,7 +142,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
                            "model_type": derivs["model_id"].map(dmeta["model_type"]),
                            "root_model_type": derivs["root_model_id"].map(dmeta["model_type"])})
     derivs = pd.concat([derivs, inference.infer(iframe, registry, known_ids)], axis=1)
-    held_out = inference.held_out(iframe, registry, known_ids)[1]
+    held_out = inference.held_out(iframe, registry, known_ids, truth=derivs)[1]
 
     # -- downloads per month
     has_counter = [s.name for s in snaps if {"downloadsAllTime", "downloads"} & set(s.fields) and s.name in main_names]

@@ -134,7 +134,8 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         s = out[col]
         if pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
-            if s.dtype == object and not s.map(lambda v: isinstance(v, str) or v is None or v is pd.NA, na_action="ignore").all():
+            # an object column counts as text when every non-missing cell is a str (vectorised type test)
+            if s.dtype == object and pd.api.types.infer_dtype(s[s.notna()], skipna=False) not in ("string", "empty"):
                 continue
             text = s.astype("string")
             bad = text.str.startswith(GUARD_PREFIXES).fillna(False)

@@ -47,6 +47,28 @@ def test_mirror_suffix_stripping(name, stripped):
     assert inference.strip_suffixes(pd.Series([name], dtype="string"))[0] == stripped
 
 
+def test_suffix_stripping_in_arrow_matches_python_re():
+    """The suffixes are stripped with Arrow (RE2) but mean what the Python patterns (re.I) mean:
+    Unicode digits, the Turkish dotted and dotless i, a final newline, nulls, stacked suffixes."""
+    import re
+
+    names = ["Qwen3-8B-Q\u0664_K_M", "x-\u0130matrix", "x-\u0131NT8", "x-gguf\n", "x-gguf\n\n", "x-i1-gguf\nx", "HUİHUİ-x",
+             "x-4.\u0665bpw", "x-w4a16-g128-exl2-8-bits", "x-\U0001e4f4bit", None, "", "-gguf", "x.GGUF.gguf_Q8_0"]
+
+    def python(v):
+        if v is None:
+            return None
+        v = re.sub(inference.PREFIX_RE, "", v, flags=re.I)
+        for _ in range(8):
+            v, before = re.sub(inference.SUFFIX_RE, "", v, flags=re.I), v
+            if v == before:
+                break
+        return v
+
+    got = inference.strip_suffixes(pd.Series(names, dtype="string"))
+    assert [None if pd.isna(v) else v for v in got] == [python(v) for v in names]
+
+
 def test_each_rule_in_order(registry):
     r = _infer([
         ("u/a", "Qwen/Qwen2.5-7B", "llama"),                            # declared: root is a registry org

@@ -284,7 +284,9 @@ def test_sigkill_during_build_leaves_old_or_new_outputs(tmp_path):
         if i < 2:
             import_dump(d, stores["A"])
     site = tmp_path / "site"
-    out, dp = site / "processed", site / "datapackage.json"
+    # `build --out` writes the tables and their datapackage.json into one folder, replaced in one step
+    out = site / "processed"
+    dp = out / "datapackage.json"
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
     def spawn(key):
@@ -306,7 +308,7 @@ def test_sigkill_during_build_leaves_old_or_new_outputs(tmp_path):
         durations.append(time.monotonic() - t)
         known[key] = _digest(out, dp)
     assert known["A"]["tables"] != known["B"]["tables"] and known["A"]["datapackage"] != known["B"]["datapackage"]
-    assert set(known["A"]["tables"]) == {f"{n}.csv" for n in TABLES}
+    assert set(known["A"]["tables"]) == {f"{n}.csv" for n in TABLES} | {"datapackage.json"}
     full = min(durations)  # the first build of each store also fills its record cache
     rng = random.Random(6)
     current, outcomes = "A", {"killed": 0, "finished": 0}
@@ -329,8 +331,10 @@ def test_sigkill_during_build_leaves_old_or_new_outputs(tmp_path):
         now = _digest(out, dp)
         assert now["tables"] in (known["A"]["tables"], known["B"]["tables"]), f"half-written tables after run {i}"
         assert now["datapackage"] in (known["A"]["datapackage"], known["B"]["datapackage"]), f"half-written datapackage.json after run {i}"
+        # the descriptor always belongs to the tables beside it
+        assert (now["tables"] == known["A"]["tables"]) == (now["datapackage"] == known["A"]["datapackage"]), f"mixed outputs after run {i}"
         # temp folders/files may be left behind, but only hidden ones; no visible partial output
-        assert sorted(p.name for p in site.iterdir() if not p.name.startswith(".")) == ["datapackage.json", "processed"]
+        assert sorted(p.name for p in site.iterdir() if not p.name.startswith(".")) == ["processed"]
         assert not [p for p in out.iterdir() if p.name.startswith(".")]
         current = "A" if now["tables"] == known["A"]["tables"] else "B"
         # the next build always aims at the other outputs, so every kill can catch a change
@@ -352,6 +356,8 @@ def _tree_bytes(folder: Path) -> dict:
 
 def test_ingest_build_publish_twice_is_byte_identical(tmp_path):
     from atomdata.publish.datapackage import write_datapackage
+    from atomdata.publish.figures import make_figures
+    from atomdata.publish.release import make_release
 
     dumps = [write_dump(tmp_path / "dumps" / day / "models.parquet", _small_rows(i + 1))
              for i, day in enumerate(("2026-07-01", "2026-08-01"))]
@@ -362,18 +368,8 @@ def test_ingest_build_publish_twice_is_byte_identical(tmp_path):
             import_dump(d, root / "raw", source="test dump", license="Apache-2.0")
         res = build(root / "raw", root / "processed")
         write_datapackage(res, root / "processed", root)
-        try:
-            from atomdata.publish.figures import make_figures
-        except ImportError:  # pragma: no cover - figures module not present
-            make_figures = None
-        if make_figures is not None:
-            make_figures(root / "processed", root / "figures")
-        release = Path(__file__).resolve().parents[1] / "atomdata" / "publish" / "release.py"
-        if release.is_file():  # pragma: no cover - depends on the release module's presence
-            from atomdata.publish import release as rel
-
-            if hasattr(rel, "make_release"):
-                rel.make_release(root, root / "dist")
+        make_figures(root / "processed", root / "figures")
+        make_release(root, root / "dist")
         runs.append(_tree_bytes(root))
     one, two = runs
     assert sorted(one) == sorted(two)

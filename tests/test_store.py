@@ -161,3 +161,21 @@ def test_store_of_trending_listings_only_is_refused(tmp_path):
     import_dump(dump, tmp_path / "raw", suffix="trending")
     with pytest.raises(AtomdataError, match="only trending listings"):
         build_tables(tmp_path / "raw")
+
+
+def test_float_counters_with_nan_are_missing_counts(tmp_path):
+    """pandas writes a missing integer as NaN in a float column: a missing count, not an error."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from atomdata.transform.records import load_snapshot
+
+    path = tmp_path / "2026-07-01" / "models.parquet"
+    path.parent.mkdir()
+    pq.write_table(pa.table({"id": ["Qwen/A", "Qwen/B"], "downloadsAllTime": [4.0, float("nan")]}), path)
+    snap, _ = import_dump(path, tmp_path / "raw")
+    recs, _ = load_snapshot(snap.data_path)
+    assert recs["downloads_all_time"].tolist()[0] == 4 and recs["downloads_all_time"].isna().tolist() == [False, True]
+    pq.write_table(pa.table({"id": ["Qwen/A"], "downloadsAllTime": [4.5]}), path)
+    with pytest.raises(InputError, match="whole numbers"):
+        import_dump(path, tmp_path / "raw2")

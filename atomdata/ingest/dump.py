@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -35,15 +36,27 @@ def date_from_path(path: Path) -> str | None:
     return None
 
 
-def _examples(ids, mask, values=None, limit=3):
+def _examples(ids: pa.Array, mask, values=None, limit=3):
+    """``row i: id=...`` for the first ``limit`` rows of ``mask`` (``values``: an Arrow column or an array)."""
     idx = np.flatnonzero(mask)[:limit]
     if values is None:
-        return [f"row {i}: id={ids[i]!r}" for i in idx]
-    return [f"row {i}: id={ids[i]!r} value={values[i]!r}" for i in idx]
+        return [f"row {i}: id={ids[i].as_py()!r}" for i in idx]
+    arrow = isinstance(values, (pa.Array, pa.ChunkedArray))
+    return [f"row {i}: id={ids[i].as_py()!r} value={(values[i].as_py() if arrow else values[i])!r}" for i in idx]
 
 
-def check_dump(path: Path, date: dt.date) -> pa.Table:
-    """Validate a dump; raise :class:`InputError` naming file, column and example rows."""
+class DumpInfo(NamedTuple):
+    """What the importer keeps of a checked dump (named like the ``pa.Table`` attributes)."""
+
+    num_rows: int
+    column_names: list[str]
+
+
+def check_dump(path: Path, date: dt.date) -> DumpInfo:
+    """Validate a dump; raise :class:`InputError` naming file, column and example rows.
+
+    Reads only the columns it checks (``id``, the counters, ``createdAt``); returns the dump's row
+    count and column names."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "no such file")
@@ -51,40 +64,43 @@ def check_dump(path: Path, date: dt.date) -> pa.Table:
         raise InputError(path, "file is empty")
     try:
         pf = pq.ParquetFile(path)
+        names = pf.schema_arrow.names
+        # read every column (a corrupt one must fail here, not at build time); check a few
         table = pf.read()
     except Exception as exc:  # pyarrow raises several types for corrupt files
         with open(path, "rb") as f:
             head = f.read(64)
         hint = " (it looks like CSV or text, not parquet)" if b"," in head and head[:4] != b"PAR1" else ""
         raise InputError(path, f"not a readable parquet file{hint}: {exc}") from None
-    names = table.column_names
     if "id" not in names:
         raise InputError(path, f"required column is missing (columns present: {', '.join(names) or 'none'})", column="id")
     if table.num_rows == 0:
         raise InputError(path, "the dump has no rows")
-    ids_arr = table.column("id")
-    if not (pa.types.is_string(ids_arr.type) or pa.types.is_large_string(ids_arr.type)):
-        raise InputError(path, f"must be text, found {ids_arr.type}", column="id")
-    ids = np.asarray(ids_arr.to_pylist(), dtype=object)
-    empty = np.array([(v is None) or (v.strip() == "") for v in ids])
+    ids = table.column("id").combine_chunks()
+    if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+        raise InputError(path, f"must be text, found {ids.type}", column="id")
+    # null, or nothing but whitespace (Arrow's Unicode whitespace is Python's str.strip's)
+    empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(ids), ""), True).to_numpy(zero_copy_only=False)
     if empty.any():
         raise InputError(path, f"{int(empty.sum())} rows have an empty id", column="id", examples=[f"row {i}" for i in np.flatnonzero(empty)[:3]])
     # no Hub repo id holds a control character: one means a corrupt or hand-edited dump
-    ctrl = pc.fill_null(pc.match_substring_regex(ids_arr, CONTROL_RE), False).to_numpy(zero_copy_only=False)
+    ctrl = pc.fill_null(pc.match_substring_regex(ids, CONTROL_RE), False).to_numpy(zero_copy_only=False)
     if ctrl.any():
         raise InputError(path, f"{int(ctrl.sum())} ids contain control characters (newline, tab, NUL, escape, ...), "
                          "which no Hub repo id can hold", column="id", examples=_examples(ids, ctrl))
-    _, first_idx, counts = np.unique(ids.astype(str), return_index=True, return_counts=True)
-    if (counts > 1).any():
-        dup_ids = set(ids.astype(str)[first_idx[counts > 1]])
-        mask = np.isin(ids.astype(str), list(dup_ids))
+    counts = pc.value_counts(ids)
+    dup_ids = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+    if len(dup_ids):
+        mask = pc.is_in(ids, value_set=dup_ids).to_numpy(zero_copy_only=False)
+        rows = pa.array(np.flatnonzero(mask))
+        dup_of = ids.take(rows).to_pylist()
         differ = ""
         for field in ("downloadsAllTime", "downloads"):
             if field in names:
-                vals = table.column(field).to_pylist()
+                vals = table.column(field).take(rows).to_pylist()  # the duplicated rows only
                 by_id: dict = {}
-                for i in np.flatnonzero(mask):
-                    by_id.setdefault(ids[i], set()).add(vals[i])
+                for i, v in zip(dup_of, vals):
+                    by_id.setdefault(i, set()).add(v)
                 if any(len(v) > 1 for v in by_id.values()):
                     differ = f" with different {field} counts"
                     break
@@ -98,6 +114,7 @@ def check_dump(path: Path, date: dt.date) -> pa.Table:
             continue
         if not pa.types.is_integer(col.type):
             if pa.types.is_floating(col.type):
+                col = pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col)  # NaN: pandas' missing count
                 vals = col.to_numpy(zero_copy_only=False)
                 frac = ~np.isnan(vals) & (vals != np.round(vals))
                 if not frac.any():
@@ -105,9 +122,8 @@ def check_dump(path: Path, date: dt.date) -> pa.Table:
                 else:
                     raise InputError(path, "counts must be whole numbers", column=field, examples=_examples(ids, frac, vals))
             else:
-                vals = col.to_pylist()
                 raise InputError(path, f"counts must be integers, found {col.type}", column=field,
-                                 examples=_examples(ids, np.ones(len(ids), bool), vals))
+                                 examples=_examples(ids, np.ones(len(ids), bool), col))
         vals = col.to_numpy(zero_copy_only=False)
         vals = np.where(pc.is_null(col).to_numpy(zero_copy_only=False), 0, vals)
         neg = vals < 0
@@ -117,15 +133,15 @@ def check_dump(path: Path, date: dt.date) -> pa.Table:
         col = table.column("createdAt")
         if not pa.types.is_timestamp(col.type) and not pa.types.is_null(col.type):
             raise InputError(path, f"must be a timestamp, found {col.type}", column="createdAt",
-                             examples=_examples(ids, np.ones(len(ids), bool), col.to_pylist()))
+                             examples=_examples(ids, np.ones(len(ids), bool), col))
         if pa.types.is_timestamp(col.type):
             limit = pa.scalar(dt.datetime.combine(date + dt.timedelta(days=1), dt.time()), pa.timestamp("us"))
             ts = pc.cast(col, pa.timestamp("us")) if col.type.tz is None else pc.cast(pc.cast(col, pa.timestamp("us", "UTC")), pa.timestamp("us"))
             future = pc.fill_null(pc.greater_equal(ts, limit), False).to_numpy(zero_copy_only=False)
             if future.any():
                 raise InputError(path, f"{int(future.sum())} models created after the snapshot date {date}", column="createdAt",
-                                 examples=_examples(ids, future, col.to_pylist()))
-    return table
+                                 examples=_examples(ids, future, col))
+    return DumpInfo(table.num_rows, names)
 
 
 def restore_data(path: Path, snap: store.Snapshot) -> None:

@@ -43,6 +43,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 from ..errors import InputError
 from ..io import atomic_write_bytes
 from ..schemas import RELATIONS, REGIONS
+from ..transform.shares import region_shares
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -118,18 +119,17 @@ TABLES_USED = ("downloads_by_country", "derivatives_by_country", "model_download
 
 def read_inputs(processed_dir: Path) -> dict[str, pd.DataFrame]:
     """The tables the figures use, typed from their schemas; InputError names a missing one."""
-    from ..api import read_csv_typed
+    from ..api import read_tables
 
     processed_dir = Path(processed_dir)
     if not processed_dir.is_dir():
         raise InputError(processed_dir, "no such folder of tables; build them with `atomdata build`")
-    out = {}
-    for name in TABLES_USED:
-        path = processed_dir / f"{name}.csv"
-        if not path.is_file():
-            raise InputError(path, f"table {name} is missing; build the tables with `atomdata build`")
-        out[name] = read_csv_typed(path, name)
-    return out
+    try:
+        return read_tables(processed_dir, TABLES_USED)
+    except InputError as exc:
+        if exc.column is None and exc.problem in {f"table {name} is missing" for name in TABLES_USED}:
+            raise InputError(exc.file, f"{exc.problem}; build the tables with `atomdata build`") from None
+        raise
 
 
 # --------------------------------------------------------------------------- helpers
@@ -269,23 +269,24 @@ def fig_cumulative_downloads(t, version):
     return fig
 
 
+def _share_figure(fig, df: pd.DataFrame, count: str, empty: str, total_label, xlabel: str, ylabel: str):
+    """100 % stacked bars of the monthly region shares of ``count`` (the CHANGELOG's shares)."""
+    shares, totals = region_shares(df, "month", count)
+    if totals.empty:
+        return _no_data(fig, empty)
+    ax = _axes(fig)
+    _stacked_share_bars(ax, shares, totals, total_label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig
+
+
 def fig_download_share(t, version):
-    dbc = t["downloads_by_country"]
     fig = _new_figure("Monthly download share of open models by region of origin",
                       "share of the month's in-scope downloads (first-party models; see the table's scope column)",
                       version, "Table: downloads_by_country (downloads, share).")
-    g = dbc.groupby(["month", "region"])["downloads"].sum()
-    totals = dbc.groupby("month")["downloads"].sum()
-    totals = totals[totals > 0]
-    if totals.empty:
-        return _no_data(fig, "downloads_by_country has no measured month with downloads yet")
-    wide = g.unstack("region").loc[totals.index].sort_index().astype("Float64")
-    shares = wide.div(totals.astype("Float64"), axis=0)
-    ax = _axes(fig)
-    _stacked_share_bars(ax, shares, totals, lambda v: f"{human(float(v))} downloads")
-    ax.set_xlabel("Month measured")
-    ax.set_ylabel("Share of monthly downloads (%)")
-    return fig
+    return _share_figure(fig, t["downloads_by_country"], "downloads", "downloads_by_country has no measured month with downloads yet",
+                         lambda v: f"{human(float(v))} downloads", "Month measured", "Share of monthly downloads (%)")
 
 
 def fig_derivative_share(t, version):
@@ -295,18 +296,8 @@ def fig_derivative_share(t, version):
     fig = _new_figure("Share of new derivative models by region of their root base model",
                       "fine-tunes, adapters, quantizations and merges created each month; number of new derivatives above each bar",
                       version, "Table: derivatives_by_country (new_derivatives).")
-    g = dvc.groupby(["month", "region"])["new_derivatives"].sum()
-    totals = dvc.groupby("month")["new_derivatives"].sum()
-    totals = totals[totals > 0]
-    if totals.empty:
-        return _no_data(fig, "derivatives_by_country has no rows (no derivative with a creation date)")
-    wide = g.unstack("region").loc[totals.index].sort_index().astype("Float64")
-    shares = wide.div(totals.astype("Float64"), axis=0)
-    ax = _axes(fig)
-    _stacked_share_bars(ax, shares, totals, lambda v: f"{int(v)}")
-    ax.set_xlabel("Month the derivative repo was created")
-    ax.set_ylabel("Share of new derivatives (%)")
-    return fig
+    return _share_figure(fig, dvc, "new_derivatives", "derivatives_by_country has no rows (no derivative with a creation date)",
+                         lambda v: f"{int(v)}", "Month the derivative repo was created", "Share of new derivatives (%)")
 
 
 def fig_top_organizations(t, version, top_n=15):

@@ -30,6 +30,7 @@ from .. import __version__
 from ..errors import InputError
 from ..io import atomic_write_bytes, dumps_json
 from ..schemas import REGIONS, TABLES
+from ..transform.shares import region_shares
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 ZIP_MODE = 0o100644
@@ -195,16 +196,6 @@ def readme(descriptor: dict, tables: dict[str, pd.DataFrame], rows: dict[str, in
 
 # --------------------------------------------------------------------------- CHANGELOG
 
-def _region_shares(df: pd.DataFrame, by: str, count: str) -> pd.DataFrame:
-    """month (or overall) x region shares from a count column."""
-    if df is None or df.empty:
-        return pd.DataFrame(columns=REGIONS, dtype="float64")
-    g = df.groupby([by, "region"])[count].sum().unstack("region", fill_value=0).astype("float64")
-    tot = g.sum(axis=1)
-    g = g[tot > 0].div(tot[tot > 0], axis=0)
-    return g.reindex(columns=[r for r in REGIONS if r in g.columns])
-
-
 def _moves(old: pd.Series, new: pd.Series) -> list[str]:
     regions = [r for r in REGIONS if r in set(old.index) | set(new.index)]
     out = []
@@ -247,7 +238,7 @@ def changelog_entry(version: str, tables: dict, prev_version: str | None, prev_t
         lines.append("- Months of new derivatives added: " + (", ".join(added_d) if added_d else "none") + ".")
     # regional download shares
     moved = []
-    new_s, old_s = _region_shares(dbc, "month", "downloads"), _region_shares(pdbc, "month", "downloads")
+    new_s, old_s = region_shares(dbc, "month", "downloads")[0], region_shares(pdbc, "month", "downloads")[0]
     for m in sorted(set(new_s.index) & set(old_s.index)):
         mv = _moves(old_s.loc[m], new_s.loc[m])
         if mv:
@@ -260,8 +251,8 @@ def changelog_entry(version: str, tables: dict, prev_version: str | None, prev_t
     if dvc is not None and pdvc is not None:
         # one lineage only (declared root), so a release with the lineage column compares with one without
         dvc, pdvc = ((t[t["lineage"] == "declared"] if "lineage" in t else t) for t in (dvc, pdvc))
-        nd = _region_shares(dvc.assign(all="all"), "all", "new_derivatives")
-        od = _region_shares(pdvc.assign(all="all"), "all", "new_derivatives")
+        nd = region_shares(dvc.assign(all="all"), "all", "new_derivatives")[0]
+        od = region_shares(pdvc.assign(all="all"), "all", "new_derivatives")[0]
         if len(nd) and len(od):
             mv = _moves(od.iloc[0], nd.iloc[0])
             if mv:

@@ -34,6 +34,8 @@ from pandera.typing import Series
 from ..errors import ValidationFailed
 from ..paths import release_dir
 from . import monthly, shares
+from .records import RELATIONS
+from .shares import LINEAGE_COLUMNS
 
 FAMILY_OTHER = "other"
 SIZE_BUCKETS = ["<1B", "1-5B", "5-10B", "10-50B", "50-100B", "100-250B", "250B+"]
@@ -43,8 +45,6 @@ PARAMS_SOURCES = ["safetensors", "override", "name", "unknown"]
 AGES = (7, 14, 30, 60, 90, 180, 365)
 PEER_RANK = 10
 CHATGPT_RELEASE = pd.Timestamp("2022-11-30")
-LINEAGE_REGION = {"declared": ("root_country", "root_region"), "with_inference": ("attributed_country", "attributed_region")}
-RELATIONS = ("finetune", "adapter", "quantized", "merge")
 
 #: sizes in the repo name (RE2): ``8x7B`` (experts x size), else the first ``7B``, ``0.5B``, ``1_8b``, ``270M``
 #: standing alone between separators (``30B-A3B`` gives 30: total parameters come first)
@@ -220,16 +220,11 @@ def model_attributes(models: pd.DataFrame, families: pd.DataFrame, sizes: pd.Dat
 
 # --------------------------------------------------------------------------- monthly tables
 
-def _in_scope(per_model: pd.DataFrame, models: pd.DataFrame, scope: shares.Scope, extra: list[str]) -> pd.DataFrame:
-    m = models[scope.mask(models)][["model_id", "country", "region"] + extra]
-    return per_model.merge(m, on="model_id", how="inner")
-
-
 def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope) -> pd.DataFrame:
     """Monthly downloads of the in-scope (first-party) models by family and region, with the share
     of the month and the month's family coverage (share of downloads assigned a named family)."""
     mm = models.merge(attrs[["model_id", "family"]], on="model_id", how="left")
-    d = _in_scope(per_model, mm, scope, ["family", "registry_org"])
+    d = shares.in_scope(per_model, mm, scope, ["family", "registry_org"])
     d["family"] = d["family"].fillna(FAMILY_OTHER)
     g = (d.groupby(["month", "family", "region"], sort=True)
          .agg(downloads=("downloads", "sum"), n_models=("model_id", "size"), organizations=("registry_org", lambda s: "|".join(sorted(set(s.dropna())))))
@@ -247,7 +242,7 @@ def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.D
     """Monthly downloads of the in-scope models by size bucket and region; share of the region
     within the bucket and the bucket's share of the month."""
     mm = models.merge(attrs[["model_id", "size_bucket"]], on="model_id", how="left")
-    d = _in_scope(per_model, mm, scope, ["size_bucket"])
+    d = shares.in_scope(per_model, mm, scope, ["size_bucket"])
     g = (d.groupby(["month", "size_bucket", "region"], sort=True)
          .agg(downloads=("downloads", "sum"), n_models=("model_id", "size")).reset_index())
     g = shares.with_share(g, ["month", "size_bucket"], "downloads")
@@ -272,12 +267,12 @@ def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame
                                    scope: shares.Scope) -> pd.DataFrame:
     """Per month, lineage and country: first-party downloads (the headline scope) next to the
     downloads of derivative repos attributed to the country of their root base model."""
-    fp = _in_scope(per_model, models, scope, [])
+    fp = shares.in_scope(per_model, models, scope, [])
     fpg = fp.groupby(["month", "country", "region"], dropna=False)["downloads"].sum().rename("first_party_downloads")
     dmod = models[~models["first_party"].astype(bool) & _derivative_pipeline_ok(models, scope)][["model_id"]]
     d = per_model.merge(dmod, on="model_id").merge(derivs, on="model_id", how="inner")
     parts = []
-    for lin, (ccol, rcol) in LINEAGE_REGION.items():
+    for lin, (ccol, rcol) in LINEAGE_COLUMNS.items():
         dd = d.rename(columns={ccol: "country", rcol: "region"})
         rel = (dd.groupby(["month", "country", "region", "relation"], dropna=False)["downloads"].sum()
                .unstack("relation", fill_value=0).reindex(columns=list(RELATIONS), fill_value=0))
@@ -393,7 +388,7 @@ def sensitivity(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFr
         ("official_quantized", "official quantized variants in (incl. those declaring a base)", base | (oq & deriv & pipe_ok & reg_ok), region),
     ]
     di = derivs.set_index("model_id")
-    for lin, (_, rcol) in LINEAGE_REGION.items():
+    for lin, (_, rcol) in LINEAGE_COLUMNS.items():
         dreg = di[rcol].reindex(mi.index)
         keep_d = deriv & pipe_ok & dreg.notna() & ((dreg != "unknown") if scope.orgs == "registry" else True)
         variants.append(("ecosystem", f"including derivative downloads ({'declared root region' if lin == 'declared' else 'attributed region, with inference'})",

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..registry import attribute
 from . import lineage
+from .ids import namespace
 
 #: top-N sizes of the trending table
 TOP_N = (1, 10, 50, 100)
@@ -58,10 +59,6 @@ def _split_prefix(ids: pd.Series, sep: str) -> tuple[pd.Series, pd.Series]:
 
     m = pc.extract_regex(pa.array(ids, type=pa.string(), from_pandas=True), f"^(?P<head>[^{sep}]*){sep}(?P<rest>.*)$")
     return tuple(pd.Series(pd.array(pc.struct_field(m, f), dtype="string"), index=ids.index) for f in ("head", "rest"))
-
-
-def _namespace(ids: pd.Series) -> pd.Series:
-    return lineage._namespace(ids)
 
 
 def trending_by_country(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd.DataFrame,
@@ -142,7 +139,7 @@ def organization_summary(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: p
     g = g.drop(columns=["_n30", "_nall", "_nlikes"])
     # direct: first declared base
     d = r[r["base_id"].notna()]
-    base_key = _org_key(_namespace(d["base_id"]), registry)["key"]
+    base_key = _org_key(namespace(d["base_id"]), registry)["key"]
     keep = base_key.notna() & (base_key.str.lower() != own[d.index].str.lower()).fillna(True)
     direct = d.assign(key=base_key)[keep].groupby(["snapshot", "key"]).size().rename("derivatives_direct")
     # all: root through first bases, resolved within each snapshot (ids prefixed by the snapshot)
@@ -151,8 +148,8 @@ def organization_summary(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: p
                                           "base_id": (r["snapshot"] + sep + r["base_id"]).where(r["base_id"].notna())}))
     snap_of, own_id = _split_prefix(roots["model_id"], sep)
     root_id = _split_prefix(roots["root_model_id"], sep)[1]
-    rk = _org_key(_namespace(root_id), registry)["key"]
-    dk = _org_key(_namespace(own_id), registry)["key"]
+    rk = _org_key(namespace(root_id), registry)["key"]
+    dk = _org_key(namespace(own_id), registry)["key"]
     keep = rk.notna() & (rk.str.lower() != dk.str.lower()).fillna(True)
     alld = pd.DataFrame({"snapshot": snap_of, "key": rk})[keep].groupby(["snapshot", "key"]).size().rename("derivatives_all")
     out = pd.concat([g, direct, alld], axis=1).reset_index()

@@ -19,23 +19,26 @@ organization, tried in this order; the first that gives an answer wins:
    matches wins) in the repo name of the root. Confidence low.
 4. ``unknown``: nothing applies; region ``unknown``.
 
-Everything is vectorised: pandas ``.str`` regexes and maps over the models, and loops only over
-the few dozen curated rows and a handful of suffix-stripping passes.
+Everything is vectorised: pandas ``.str`` and Arrow (RE2) regexes and maps over the models, and loops
+only over the few dozen curated rows and a handful of suffix-stripping passes.
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
 import pandas as pd
 import pandera.errors as pae
 import pandera.pandas as pa
+import pyarrow.compute as pc
 from pandera.typing import Series
 
 from ..errors import InputError, ValidationFailed
 from ..paths import release_dir
 from ..registry import attribute
-from .ids import isin, split_id
+from .ids import _arrow, _series, isin, split_id
+from .quality import COLUMNS as QUALITY_COLUMNS
 
 ATTRIBUTIONS = ["declared", "mirror", "architecture", "name_keyword", "unknown"]
 CONFIDENCE = ["high", "medium", "low", "none"]
@@ -139,18 +142,39 @@ def check_orgs(architectures: pd.DataFrame, registry: pd.DataFrame) -> None:
         raise ValidationFailed(f"{architectures_path()}: org not in the registry: {', '.join(missing)}")
 
 
-_split = split_id
+@functools.cache
+def _re2(pattern: str) -> str:
+    r"""RE2 spelling (for Arrow) of ``SUFFIX_RE`` / ``PREFIX_RE`` (Python ``re`` patterns used with
+    ``flags=re.I``: literal text, ``[...]`` classes, ``\d``, groups), matching the same text.
+    Python differs from RE2 in three ways these patterns meet: its ``\d`` is every Unicode decimal
+    digit of Python's own tables (RE2's ``\p{Nd}`` lags behind), its IGNORECASE also folds ``i``
+    with the Turkish dotted and dotless i (U+0130, U+0131), and its ``$`` also matches before a
+    final newline (kept here: captured and written back as ``\1``; the pattern's own groups
+    become non-capturing)."""
+    digits = [chr(i) for i in range(0x110000) if chr(i).isdecimal()]
+    ranges, start = [], digits[0]
+    for a, b in zip(digits, digits[1:] + [None]):
+        if b is None or ord(b) != ord(a) + 1:
+            ranges.append(start + "-" + a if a != start else a)
+            start = b
+    body = pattern.removesuffix("$").replace("[a-z]", "\0A").replace("\\d", "\0D")
+    body = re.sub(r"\((?!\?)", "(?:", body).replace("i", "[i\u0130\u0131]")
+    body = body.replace("\0A", "[a-z\u0130\u0131]").replace("\0D", "[" + "".join(ranges) + "]")
+    if re.compile(body).groups:  # pragma: no cover - a pattern this translation does not handle
+        raise ValueError(f"cannot translate {pattern!r} to RE2")
+    return f"(?i)(?:{body})(\n?)$" if pattern.endswith("$") else f"(?i){body}"
 
 
 def strip_suffixes(names: pd.Series) -> pd.Series:
     """Repo names without mirror prefixes and format/quantization suffixes (``Qwen2.5-7B-Instruct-bnb-4bit`` → ``Qwen2.5-7B-Instruct``)."""
-    out = names.astype("string").str.replace(PREFIX_RE, "", regex=True, flags=re.I)
+    text = names.astype("string")
+    out = pc.replace_substring_regex(_arrow(text), _re2(PREFIX_RE), "")
     for _ in range(8):  # a few passes strip stacked suffixes (-unsloth-bnb-4bit, -i1-GGUF)
-        nxt = out.str.replace(SUFFIX_RE, "", regex=True, flags=re.I)
+        nxt = pc.replace_substring_regex(out, _re2(SUFFIX_RE), r"\1")
         if nxt.equals(out):
             break
         out = nxt
-    return out
+    return _series(out, text.index).rename(text.name)
 
 
 def keyword_org(names: pd.Series, architectures: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -179,7 +203,7 @@ def keyword_org(names: pd.Series, architectures: pd.DataFrame) -> tuple[pd.Serie
 def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.DataFrame) -> pd.DataFrame:
     """Known models of registry organizations by stripped lower-case repo name (names claimed by one org only)."""
     ids = pd.Series(known_ids, dtype="string").dropna().drop_duplicates()
-    ns, name = _split(ids)
+    ns, name = split_id(ids)
     reg = attribute(ns, registry)["registry_org"]
     keep = reg.notna() & ~isin(ns.str.lower(), mirrors["namespace"].str.lower())
     df = pd.DataFrame({"model_id": ids[keep], "org": reg[keep], "key": strip_suffixes(name[keep]).str.lower()})
@@ -204,7 +228,7 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
     idx = frame.index
     root = frame["root_model_id"].astype("string")
     anchor = root.fillna(frame["model_id"].astype("string"))
-    ns, name = _split(anchor)
+    ns, name = split_id(anchor)
     is_mirror = pd.Series(isin(ns.str.lower(), mirrors["namespace"].str.lower()), index=ns.index)
     reg_org = attribute(ns, registry)["registry_org"]
 
@@ -270,7 +294,7 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
 
 
 def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mirrors: pd.DataFrame | None = None,
-             architectures: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+             architectures: pd.DataFrame | None = None, truth: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Held-out accuracy of the inference rules.
 
     Takes the derivatives whose declared chain reaches a registry organization and whose own
@@ -279,11 +303,16 @@ def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, 
     its model-type tag), applies rules 1-3 and compares the inferred region with the declared one.
     Returns the per-model comparison and a summary per rule (plus ``all``): held_out, attributed,
     correct_region, accuracy (correct / attributed), coverage (attributed / held_out).
+
+    ``truth``: the result of ``infer(frame, registry, known_ids, mirrors, architectures)`` when
+    the caller has it already (any frame aligned with ``frame`` holding its columns); computed
+    here otherwise.
     """
     mirrors = load_mirrors() if mirrors is None else mirrors
     architectures = load_architectures() if architectures is None else architectures
-    truth = infer(frame, registry, known_ids, mirrors, architectures)
-    own_ns, _ = _split(frame["model_id"])
+    if truth is None:
+        truth = infer(frame, registry, known_ids, mirrors, architectures)
+    own_ns, _ = split_id(frame["model_id"])
     own_reg = attribute(own_ns, registry)["registry_org"]
     sel = (truth["attribution"] == "declared") & own_reg.isna()
     hidden = pd.DataFrame({"model_id": frame.loc[sel, "model_id"], "root_model_id": frame.loc[sel, "model_id"],
@@ -332,5 +361,5 @@ def quality_rows(derivs: pd.DataFrame, presence: pd.DataFrame, held_out_summary:
             "action": "held-out test: community derivatives whose declared chain reaches a registry organization, chains hidden; value = accuracy (right region / attributed)",
         }))
     if not parts:
-        return pd.DataFrame(columns=["kind", "snapshot", "month", "model_id", "org", "value", "detail", "action"])
+        return pd.DataFrame(columns=QUALITY_COLUMNS)
     return pd.concat(parts, ignore_index=True)

@@ -14,9 +14,6 @@ import pandas as pd
 from .ids import namespace
 
 
-_namespace = namespace
-
-
 def resolve_codes(id_codes: np.ndarray, base_codes: np.ndarray) -> dict[str, np.ndarray]:
     """Pointer doubling on integer codes. ``id_codes`` are distinct; ``base_codes`` is -1 for none.
 
@@ -75,7 +72,7 @@ def resolve(models: pd.DataFrame) -> pd.DataFrame:
         "depth": pd.array(np.where(r["depth"][keep] >= 0, r["depth"][keep], None), dtype="Int64"),
         "lineage_status": pd.array(r["status"][keep], dtype="string"),
     })
-    out["root_org"] = _namespace(out["root_model_id"])
+    out["root_org"] = namespace(out["root_model_id"])
     return out
 
 
@@ -84,5 +81,5 @@ def edge_roots(edges: pd.DataFrame, roots: pd.DataFrame) -> pd.DataFrame:
     r = roots.set_index("model_id")["root_model_id"]
     out = edges[["model_id", "base_id", "position"]].copy()
     out["root_model_id"] = out["base_id"].map(r).fillna(out["base_id"]).astype("string")
-    out["root_org"] = _namespace(out["root_model_id"])
+    out["root_org"] = namespace(out["root_model_id"])
     return out

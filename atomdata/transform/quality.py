@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..schemas import REGIONS
 from . import lineage
+from .ids import split_id
 
 COLUMNS = ["kind", "snapshot", "month", "model_id", "org", "value", "detail", "action"]
 
@@ -28,15 +29,6 @@ MISSING_ACTION = ("no reading invented for the snapshots it is missing from; mon
 RENAMED_ACTION = ("kept as two separate models; no counter difference is taken across the two ids, so a month "
                   "spanning the rename counts the new id's 30-day counter (rolling_30d) where the snapshot has one")
 MERGE_ACTION = "attributed to the root of the first declared base (root_region in derivatives); other bases not counted"
-
-
-def _split(ids: pd.Series) -> tuple[pd.Series, pd.Series]:
-    ids = ids.astype("string")
-    has = ids.str.contains("/", regex=False).fillna(False)
-    parts = ids.str.split("/", n=1)
-    ns = parts.str[0].where(has)
-    name = parts.str[1].where(has, ids)
-    return ns.astype("string"), name.astype("string")
 
 
 def presence_issues(presence: pd.DataFrame, order: list[str]) -> list[pd.DataFrame]:
@@ -91,7 +83,7 @@ def _series_presence_issues(presence: pd.DataFrame, order: list[str]) -> list[pd
                                                  created=("created_at", "last"), org=("org", "last"))
     seen = seen[seen["created"].notna()]
     last_k = len(order) - 1
-    ns, name = _split(pd.Series(seen.index, index=seen.index))
+    ns, name = split_id(pd.Series(seen.index, index=seen.index))
     seen = seen.assign(ns=ns.str.lower(), name=name, created_s=seen["created"].dt.floor("s"))
     gone = seen[seen["last"] < last_k].assign(t=lambda d: d["last"])
     new = seen[seen["first"] > 0].assign(t=lambda d: d["first"] - 1)

@@ -30,25 +30,30 @@ def _col(table: pa.Table, name: str, type_: pa.DataType) -> pa.Array:
     col = table.column(name).combine_chunks()
     if pa.types.is_null(col.type):
         return _null_array(table.num_rows, type_)
+    if pa.types.is_floating(col.type) and not pa.types.is_floating(type_):
+        col = pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col)  # NaN: a missing count
     return col.cast(type_) if col.type != type_ else col
+
+
+def _first_matching_tag(tags: pa.Array, match) -> pa.Array:
+    """For each row, its first tag for which ``match`` (a boolean Arrow kernel over the flat tags)
+    is true, else null; no loop over rows."""
+    n = len(tags)
+    if pa.types.is_null(tags.type) or n == 0:
+        return _null_array(n, pa.string())
+    flat = pc.list_flatten(tags).cast(pa.string())
+    mask = pc.fill_null(match(flat), False)
+    # parents are sorted by row, so a row's first occurrence is its first matching tag
+    idx = pc.filter(pc.list_parent_indices(tags), mask).to_numpy()
+    rows, first = np.unique(idx, return_index=True)
+    pick = np.full(n, -1, dtype=np.int64)
+    pick[rows] = first
+    return pc.take(pc.filter(flat, mask), pa.array(pick, mask=pick < 0))
 
 
 def _first_tag_value(tags: pa.Array, prefix: str) -> pa.Array:
     """For each row, the text after ``prefix`` in its first tag that starts with it (else null)."""
-    n = len(tags)
-    if pa.types.is_null(tags.type) or n == 0:
-        return _null_array(n, pa.string())
-    flat = pc.list_flatten(tags)
-    parents = pc.list_parent_indices(tags)
-    mask = pc.fill_null(pc.starts_with(flat, prefix), False)
-    vals = pc.utf8_slice_codeunits(pc.filter(flat, mask), len(prefix))
-    idx = pc.filter(parents, mask).to_numpy()
-    out = np.full(n, None, dtype=object)
-    if len(idx):
-        # first occurrence per row: reverse assignment keeps the earliest
-        vals_np = np.asarray(vals.to_pylist(), dtype=object)
-        out[idx[::-1]] = vals_np[::-1]
-    return pa.array(out, type=pa.string())
+    return pc.utf8_slice_codeunits(_first_matching_tag(tags, lambda flat: pc.starts_with(flat, prefix)), len(prefix))
 
 
 def first_tag_in(tags: pa.Array, values) -> pa.Array:
@@ -57,20 +62,10 @@ def first_tag_in(tags: pa.Array, values) -> pa.Array:
     Used for the model-type tag (``qwen2``, ``llama``, ...): the Hub lists it right after the
     library and format tags, before free-form tags, so the first known model type is the model's.
     """
-    n = len(tags)
     values = pa.array(sorted(set(values)), type=pa.string())
-    if pa.types.is_null(tags.type) or n == 0 or len(values) == 0:
-        return _null_array(n, pa.string())
-    flat = pc.list_flatten(tags)
-    parents = pc.list_parent_indices(tags)
-    mask = pc.fill_null(pc.is_in(flat.cast(pa.string()), value_set=values), False)
-    vals = pc.filter(flat, mask)
-    idx = pc.filter(parents, mask).to_numpy()
-    out = np.full(n, None, dtype=object)
-    if len(idx):
-        vals_np = np.asarray(vals.to_pylist(), dtype=object)
-        out[idx[::-1]] = vals_np[::-1]
-    return pa.array(out, type=pa.string())
+    if len(values) == 0:
+        return _null_array(len(tags), pa.string())
+    return _first_matching_tag(tags, lambda flat: pc.is_in(flat, value_set=values))
 
 
 def base_edges(table: pa.Table) -> pd.DataFrame:

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..schemas import REGIONS
+
 LLM_PIPELINES = ("text-generation", "image-text-to-text", "any-to-any", "audio-text-to-text", "video-text-to-text")
 
 
@@ -30,15 +32,32 @@ class Scope:
         return m
 
 
+def region_shares(df: pd.DataFrame | None, by: str, count: str) -> tuple[pd.DataFrame, pd.Series]:
+    """``by`` (month, or one overall row) x region shares of ``count``, regions in ``REGIONS`` order,
+    and the totals they divide by; rows whose total is 0 are left out (both empty for no rows)."""
+    if df is None or df.empty:
+        return pd.DataFrame(columns=REGIONS, dtype="float64"), pd.Series(dtype="float64")
+    g = df.groupby([by, "region"])[count].sum().unstack("region", fill_value=0).astype("float64")
+    tot = g.sum(axis=1)
+    tot = tot[tot > 0]
+    g = g.loc[tot.index].div(tot, axis=0)
+    return g.reindex(columns=[r for r in REGIONS if r in g.columns]), tot
+
+
 def with_share(df: pd.DataFrame, by: list[str], count: str) -> pd.DataFrame:
     total = df.groupby(by, dropna=False)[count].transform("sum")
     df["share"] = (df[count] / total.where(total > 0)).fillna(0.0).astype("Float64")
     return df
 
 
+def in_scope(per_model: pd.DataFrame, models: pd.DataFrame, scope: Scope, extra: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+    """Per-model rows of the models in ``scope``, with their country, region and ``extra`` columns."""
+    m = models[scope.mask(models)][["model_id", "country", "region", *extra]]
+    return per_model.merge(m, on="model_id", how="inner")
+
+
 def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope: Scope) -> pd.DataFrame:
-    m = models[scope.mask(models)][["model_id", "country", "region"]]
-    d = monthly.merge(m, on="model_id", how="inner")
+    d = in_scope(monthly, models, scope)
     g = (d.groupby(["month", "country", "region"], dropna=False, sort=True)
          .agg(downloads=("downloads", "sum"), cumulative_downloads=("all_time_end", "sum"), n_models=("model_id", "size"))
          .reset_index())
