@@ -65,7 +65,7 @@ def ingest_dump(paths, date, suffix, raw, source, license_):
 
     Each dump is checked (readable parquet, an id column, non-negative integer counters, no
     duplicate ids, no creation date after the snapshot) and stored byte for byte with a
-    manifest. Nothing is written for a dump that fails a check.
+    manifest. Every dump is checked before any is stored: if one fails, nothing is written.
     """
     from .ingest.dump import import_dump
     from .paths import raw_dir
@@ -74,6 +74,8 @@ def ingest_dump(paths, date, suffix, raw, source, license_):
         raise click.UsageError("--date applies to a single dump; give one PATH or keep dumps in YYYY-MM-DD folders")
     store = raw_dir(raw)
     try:
+        for p in paths:  # check every dump first: a bad one among many stores none of them
+            import_dump(p, store, date=date, suffix=suffix, check_only=True)
         for p in paths:
             snap, created = import_dump(p, store, date=date, suffix=suffix, source=source, license=license_)
             verb = "imported" if created else "already imported, unchanged"

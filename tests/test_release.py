@@ -163,3 +163,26 @@ def test_cli_release(shared_build, tmp_path):
     r = CliRunner().invoke(main, ["release", "--processed", str(shared_build / "processed"), "--figures", str(figs),
                                   "--out", str(tmp_path / "d2")])
     assert r.exit_code == 1 and "figures missing" in r.output
+
+
+def test_release_refuses_tables_that_fail_their_schemas(shared_build, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from atomdata.cli import main
+
+    site = tmp_path / "site"
+    shutil.copytree(shared_build / "processed", site / "processed")
+    shutil.copy(shared_build / "datapackage.json", site / "datapackage.json")
+    path = site / "processed" / "downloads_by_country.csv"
+    lines = path.read_text().splitlines()
+    cells = lines[1].split(",")
+    header = lines[0].split(",")
+    cells[header.index("downloads")] = "-43047"
+    lines[1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(main, ["release", "--processed", str(site / "processed"), "--out", str(tmp_path / "dist")])
+    assert res.exit_code == 1
+    assert "downloads_by_country" in res.output and "downloads" in res.output and "-43047" in res.output
+    assert not (tmp_path / "dist").exists() or not any((tmp_path / "dist").glob("*.zip"))

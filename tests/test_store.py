@@ -179,3 +179,25 @@ def test_float_counters_with_nan_are_missing_counts(tmp_path):
     pq.write_table(pa.table({"id": ["Qwen/A"], "downloadsAllTime": [4.5]}), path)
     with pytest.raises(InputError, match="whole numbers"):
         import_dump(path, tmp_path / "raw2")
+
+
+def test_date_must_agree_with_the_dump_folder_and_not_be_in_the_future(tmp_path):
+    dump = write_dump(tmp_path / "2026-07-01" / "models.parquet", ROWS)
+    with pytest.raises(InputError, match="disagrees with the dump's folder date 2026-07-01"):
+        import_dump(dump, tmp_path / "raw", date="2026-06-01")
+    loose = write_dump(tmp_path / "loose.parquet", ROWS)
+    with pytest.raises(InputError, match="in the future"):
+        import_dump(loose, tmp_path / "raw", date="2999-01-01")
+    with pytest.raises(InputError, match="no such file"):
+        import_dump(tmp_path / "missing.parquet", tmp_path / "raw", date="2026-07-01")
+    assert not (tmp_path / "raw").exists()
+
+
+def test_one_bad_dump_among_many_stores_none(tmp_path):
+    good = write_dump(tmp_path / "2026-07-01" / "models.parquet", ROWS)
+    bad = tmp_path / "2026-08-01" / "models.parquet"
+    bad.parent.mkdir()
+    bad.write_text("id,downloads\n")
+    res = CliRunner().invoke(main, ["ingest", "dump", str(good), str(bad), "--raw", str(tmp_path / "raw")])
+    assert res.exit_code == 1 and "not a readable parquet file" in res.output
+    assert not (tmp_path / "raw").exists() or not list((tmp_path / "raw").iterdir())

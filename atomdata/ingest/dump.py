@@ -156,20 +156,37 @@ def restore_data(path: Path, snap: store.Snapshot) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def import_dump(path, raw: Path, date: str | None = None, suffix: str | None = None,
-                source: str | None = None, license: str | None = None) -> tuple[store.Snapshot, bool]:
-    """Check a dump and store it as a snapshot. Returns (snapshot, written); re-importing the same
-    bytes is a no-op (or restores the data file where only the manifest is present, as in a fresh
-    clone), a different file for an existing name is refused."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / store.DATA_FILE
-    date = date or date_from_path(path)
+def snapshot_date(path: Path, date: str | None) -> tuple[str, dt.date]:
+    """The snapshot date: ``--date`` or the dump's YYYY-MM-DD folder; they must agree, and it is
+    not in the future (a wrong date would silently move every reading to another month)."""
+    folder = date_from_path(path)
+    if not path.exists():
+        raise InputError(path, "no such file")
+    date = date or folder
     if date is None:
         raise InputError(path, "no snapshot date: pass --date YYYY-MM-DD or keep the dump in a folder named YYYY-MM-DD")
     day = store.parse_date(date, what=f"{path}: snapshot date")
+    if folder is not None and folder != date:
+        raise InputError(path, f"--date {date} disagrees with the dump's folder date {folder}; "
+                               f"move the file to a folder named {date} if that is really its date")
+    if day > dt.datetime.now(dt.timezone.utc).date():
+        raise InputError(path, f"snapshot date {date} is in the future")
+    return date, day
+
+
+def import_dump(path, raw: Path, date: str | None = None, suffix: str | None = None,
+                source: str | None = None, license: str | None = None, check_only: bool = False):
+    """Check a dump and store it as a snapshot. Returns (snapshot, written); re-importing the same
+    bytes is a no-op (or restores the data file where only the manifest is present, as in a fresh
+    clone), a different file for an existing name is refused. ``check_only``: validate, store nothing."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / store.DATA_FILE
+    date, day = snapshot_date(path, date)
     name = store.snapshot_name(date, suffix)
     table = check_dump(path, day)
+    if check_only:
+        return None, False
     digest = sha256_file(path)
     existing = store.find(raw, name)
     if existing is not None:

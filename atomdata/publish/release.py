@@ -354,7 +354,9 @@ def make_release(processed, out_dir, figures_dir=None, datapackage=None) -> Path
     """
     processed = _resolve_processed(processed)
     root = processed.parent
-    dp_path = Path(datapackage) if datapackage else root / "datapackage.json"
+    # the project layout keeps datapackage.json beside processed/, `build --out DIR` inside DIR
+    inside = processed / "datapackage.json"
+    dp_path = Path(datapackage) if datapackage else (inside if inside.is_file() else root / "datapackage.json")
     if not dp_path.is_file():
         raise InputError(dp_path, "datapackage.json not found; `atomdata build` writes it next to the tables' folder")
     try:
@@ -373,13 +375,25 @@ def make_release(processed, out_dir, figures_dir=None, datapackage=None) -> Path
         r["path"] = f"processed/{Path(r['path']).name}"
 
     tables = _read_tables(csvs)
+    # never pack tables that fail their schemas (a hand-edited or damaged folder)
+    from ..validate import validate_tables
+
+    absent = [n for n in TABLES if n not in tables]
+    if absent:
+        raise InputError(processed, "tables missing: " + ", ".join(absent) + "; build them with `atomdata build`")
+    validate_tables(tables, where=str(processed))
     rows = {n: len(df) for n, df in tables.items()}
     figures = _figures(processed, figures_dir, version)
 
     extras = {}
+    from ..paths import release_dir
+
     for rel in ("CITATION.cff", "docs/methodology.md"):
-        if (root / rel).is_file():
-            extras[rel] = (root / rel).read_bytes()
+        # beside the tables, else the copy shipped with the package
+        for base in (root, processed, release_dir()):
+            if (base / rel).is_file():
+                extras[rel] = (base / rel).read_bytes()
+                break
 
     out_dir = Path(out_dir)
     prev = find_previous(out_dir, version)
