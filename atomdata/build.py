@@ -73,6 +73,11 @@ def read_snapshots(snaps: list[store.Snapshot], progress=None):
     return recs, edges
 
 
+def _arrow_strings(s: pd.Series) -> pa.Array:
+    arr = pa.array(s, type=pa.string(), from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 class _History:
     """One pass over the snapshots that keeps only what the whole-history steps need.
 
@@ -106,7 +111,7 @@ class _History:
             if snap.name not in main_names:
                 continue
             k += 1
-            ids = pa.array(r["model_id"], type=pa.string(), from_pandas=True)
+            ids = _arrow_strings(r["model_id"])
             idx = pc.fill_null(pc.index_in(ids, value_set=vocab), -1).to_numpy(zero_copy_only=False).astype(np.int64)
             new = idx < 0
             idx[new] = len(vocab) + np.arange(int(new.sum()))
@@ -118,7 +123,7 @@ class _History:
             present = np.zeros(len(vocab), dtype=bool)
             present[idx] = True
             r["_code"] = idx
-            e_rows = pc.fill_null(pc.index_in(pa.array(e["model_id"], type=pa.string(), from_pandas=True), value_set=ids), 0)
+            e_rows = pc.fill_null(pc.index_in(_arrow_strings(e["model_id"]), value_set=ids), 0)
             e["_code"] = idx[e_rows.to_numpy(zero_copy_only=False)] if len(e) else np.zeros(0, dtype=np.int64)
             # the latest record (and edges) of each model: drop older rows of the models this snapshot holds
             latest = r if latest is None else pd.concat([latest[~present[latest["_code"].to_numpy()]], r], ignore_index=True)
