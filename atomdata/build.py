@@ -11,7 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.api.types import union_categoricals
 
 from .errors import AtomdataError
 from .ingest import store
@@ -69,6 +73,117 @@ def read_snapshots(snaps: list[store.Snapshot], progress=None):
     return recs, edges
 
 
+def _arrow_strings(s: pd.Series) -> pa.Array:
+    arr = pa.array(s, type=pa.string(), from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+class _History:
+    """One pass over the snapshots that keeps only what the whole-history steps need.
+
+    Per snapshot the claims tables (organization summary, trending) are computed right away; of a
+    main snapshot only the counters (``readings``) and the presence rows are kept, with model ids
+    as integer codes into one vocabulary, and the latest record and base edges of every model are
+    updated incrementally. Model ids come back as a categorical whose categories are the sorted ids,
+    so sorting and grouping by id stay in id order.
+    """
+
+    def __init__(self, snaps, main_names, counter_names, snapinfo, registry, progress=None):
+        self.snapinfo, self.registry = snapinfo, registry
+        main = [s.name for s in snaps if s.name in main_names]
+        snap_dtype = pd.CategoricalDtype(sorted(main))
+        vocab = pa.array([], pa.string())
+        first_k = np.zeros(0, dtype=np.int32)
+        last_k = np.zeros(0, dtype=np.int32)
+        latest = edges = None
+        readings, presence, orgs = [], [], []
+        self._org_parts, self._trend_parts = [], []
+        k = -1
+        for snap in snaps:
+            snap.verify()
+            r, e = cached_load(snap)
+            if progress:
+                progress(1)
+            r["snapshot"] = snap.name
+            r["date"] = pd.Timestamp(snap.date)
+            e["snapshot"] = snap.name
+            self._claims(r, snap)
+            if snap.name not in main_names:
+                continue
+            k += 1
+            ids = _arrow_strings(r["model_id"])
+            idx = pc.fill_null(pc.index_in(ids, value_set=vocab), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+            new = idx < 0
+            idx[new] = len(vocab) + np.arange(int(new.sum()))
+            if new.any():
+                vocab = pa.concat_arrays([vocab, ids.filter(pa.array(new))])
+                first_k = np.concatenate([first_k, np.full(int(new.sum()), k, dtype=np.int32)])
+                last_k = np.concatenate([last_k, np.zeros(int(new.sum()), dtype=np.int32)])
+            last_k[idx] = k
+            present = np.zeros(len(vocab), dtype=bool)
+            present[idx] = True
+            r["_code"] = idx
+            e_rows = pc.fill_null(pc.index_in(_arrow_strings(e["model_id"]), value_set=ids), 0)
+            e["_code"] = idx[e_rows.to_numpy(zero_copy_only=False)] if len(e) else np.zeros(0, dtype=np.int64)
+            # the latest record (and edges) of each model: drop older rows of the models this snapshot holds
+            latest = r if latest is None else pd.concat([latest[~present[latest["_code"].to_numpy()]], r], ignore_index=True)
+            edges = e if edges is None else pd.concat([edges[~present[edges["_code"].to_numpy()]], e], ignore_index=True)
+            codes = idx.astype(np.int32)
+            snapcol = pd.Categorical.from_codes(np.full(len(r), snap_dtype.categories.get_loc(snap.name), dtype=np.int8 if len(main) < 127 else np.int32), dtype=snap_dtype)
+            if snap.name in counter_names:
+                readings.append(pd.DataFrame({"snapshot": snapcol, "date": r["date"].to_numpy(), "_code": codes,
+                                              "downloads_all_time": r["downloads_all_time"].to_numpy(),
+                                              "downloads_30d": r["downloads_30d"].to_numpy()}))
+            presence.append(pd.DataFrame({"snapshot": snapcol, "_code": codes, "created_at": r["created_at"].to_numpy()}))
+            orgs.append(pd.Categorical(r["org"]))
+            del r, e
+        order = pc.sort_indices(vocab).to_numpy()
+        rank = np.empty(len(vocab), dtype=np.int32)
+        rank[order] = np.arange(len(vocab), dtype=np.int32)
+        self.id_dtype = pd.CategoricalDtype(pd.Index(pd.array(vocab.take(pa.array(order)), dtype="string")))
+
+        def as_ids(frame):
+            frame.insert(frame.columns.get_loc("_code"), "model_id",
+                         pd.Categorical.from_codes(rank[frame["_code"].to_numpy()], dtype=self.id_dtype))
+            return frame.drop(columns="_code")
+
+        names = np.asarray(main, dtype=object)
+        self.seen = pd.DataFrame({"first": names[first_k], "last": names[last_k]}, index=pd.Index(pd.array(vocab, dtype="string")))
+        self.latest = latest.drop(columns="_code").reset_index(drop=True)
+        self.alledges = edges.drop(columns="_code").reset_index(drop=True)
+        cols = ["snapshot", "date", "model_id", "downloads_all_time", "downloads_30d"]
+        self.readings = as_ids(pd.concat(readings, ignore_index=True))[cols] if readings else \
+            self.latest.iloc[0:0][cols].astype({"snapshot": snap_dtype})
+        del readings
+        p = as_ids(pd.concat(presence, ignore_index=True))
+        del presence
+        p.insert(2, "org", union_categoricals(orgs) if orgs else pd.Categorical([]))
+        self.presence = p[["snapshot", "model_id", "org", "created_at"]]
+
+    def _claims(self, r, snap):
+        if len(r):
+            self._org_parts.append(claims.organization_summary(r, self.snapinfo, self.registry))
+        info = self.snapinfo.set_index("snapshot").loc[snap.name]
+        if info["has_trending"] and r["trending_score"].notna().any():
+            self._trend_parts.append(claims.trending_by_country(r, self.snapinfo, self.registry))
+
+    def organization_summary(self) -> pd.DataFrame:
+        if not self._org_parts:
+            return claims.organization_summary(self.latest.iloc[0:0].assign(snapshot=pd.Series([], dtype="string")),
+                                               self.snapinfo, self.registry)
+        out = pd.concat(self._org_parts, ignore_index=True)
+        return out.sort_values(["date", "snapshot", "org"], kind="stable").reset_index(drop=True)
+
+    def trending(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if not self._trend_parts:
+            empty = self.latest.iloc[0:0].assign(snapshot=pd.Series([], dtype="string"))
+            return claims.trending_by_country(empty, self.snapinfo, self.registry)
+        out = pd.concat([t for t, _ in self._trend_parts], ignore_index=True)
+        out = out.sort_values(["date", "snapshot", "top_n", "models", "region", "country"],
+                              ascending=[True, True, True, False, True, True], na_position="last", kind="stable")
+        return out.reset_index(drop=True), pd.concat([d for _, d in self._trend_parts], ignore_index=True)
+
+
 def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = None, tolerance_days: int = 3,
                  period: str = "month", progress=None) -> BuildResult:
     scope = scope or shares.Scope()
@@ -78,26 +193,20 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     snaps = store.list_snapshots(raw)
     if not snaps:
         raise AtomdataError(f"{raw}: no snapshots in the store; import some with `atomdata ingest dump PATH`")
-    recs, edges = read_snapshots(snaps, progress)
     # trending listings (a different sample) feed only the claims tables: never models, lineage or downloads
     listing = {s.name: claims.listing_kind(s.manifest, s.name) for s in snaps}
     snapinfo = pd.DataFrame({"snapshot": [s.name for s in snaps], "date": [pd.Timestamp(s.date) for s in snaps],
                              "has_trending": ["trendingScore" in s.fields for s in snaps],
                              "listing": [listing[s.name] for s in snaps],
                              "tree_coverage": [claims.FULL if listing[s.name] == "full" else claims.SAMPLE for s in snaps]})
-    everything = pd.concat(recs, ignore_index=True)
     main_names = {n for n, k in listing.items() if k != "trending"}
     if not main_names:
         raise AtomdataError(f"{raw}: the store holds only trending listings ({', '.join(listing)}); the model, "
                             "lineage and download tables need at least one snapshot of a tracked sample or full listing")
-    recs = [r for s, r in zip(snaps, recs) if s.name in main_names]
-    edges = [e for s, e in zip(snaps, edges) if s.name in main_names]
-    allrecs = pd.concat(recs, ignore_index=True)
-    seen = allrecs.groupby("model_id")["snapshot"].agg(["first", "last"])
-    latest = allrecs.drop_duplicates("model_id", keep="last").reset_index(drop=True)
-    alledges = pd.concat(edges, ignore_index=True)
-    latest_snap = latest.set_index("model_id")["snapshot"]
-    alledges = alledges[alledges["snapshot"].to_numpy() == alledges["model_id"].map(latest_snap).to_numpy()]
+    has_counter = [s.name for s in snaps if {"downloadsAllTime", "downloads"} & set(s.fields) and s.name in main_names]
+    hist = _History(snaps, main_names, set(has_counter), snapinfo, registry, progress)
+    seen, latest, alledges = hist.seen, hist.latest, hist.alledges
+    readings, presence = hist.readings, hist.presence
 
     # -- models
     att = attribute(latest["org"], registry)
@@ -145,8 +254,6 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     held_out = inference.held_out(iframe, registry, known_ids, truth=derivs)[1]
 
     # -- downloads per month
-    has_counter = [s.name for s in snaps if {"downloadsAllTime", "downloads"} & set(s.fields) and s.name in main_names]
-    readings = allrecs[allrecs["snapshot"].isin(has_counter)][["snapshot", "date", "model_id", "downloads_all_time", "downloads_30d"]]
     snaptab = pd.DataFrame({"snapshot": [s.name for s in snaps if s.name in has_counter],
                             "date": [pd.Timestamp(s.date) for s in snaps if s.name in has_counter]})
     # the monthly tables are always monthly; --period feeds downloads_by_period (transform.analyses)
@@ -168,12 +275,12 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     })
 
     dq = data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, "month",
-                      presence=allrecs[["snapshot", "model_id", "org", "created_at"]], snapshot_order=[s.name for s in snaps if s.name in main_names],
+                      presence=presence, snapshot_order=[s.name for s in snaps if s.name in main_names],
                       edges=alledges, registry=registry)
-    tbc, trend_dq = claims.trending_by_country(everything, snapinfo, registry)
+    tbc, trend_dq = hist.trending()
     # -- analyses beyond the headline: families, sizes, ecosystem, momentum, sensitivity, periods
     extra, xdq = analyses.build_analyses(per_model, models, derivs, readings, snaptab, registry, scope, tolerance_days, period)
-    dq = _concat_quality([dq, inference.quality_rows(derivs, allrecs[["snapshot", "model_id"]], held_out), trend_dq, xdq])
+    dq = _concat_quality([dq, inference.quality_rows(derivs, presence[["snapshot", "model_id"]], held_out), trend_dq, xdq])
     tables = {
         "organizations": registry,
         "models": models,
@@ -182,7 +289,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "derivatives": derivs,
         "derivatives_by_country": dvc,
         "trending_by_country": tbc,
-        "organization_summary": claims.organization_summary(everything, snapinfo, registry),
+        "organization_summary": hist.organization_summary(),
         "derivatives_by_root_org": claims.derivatives_by_root_org(derivs, registry),
         **extra,
         "snapshots": snapshots,

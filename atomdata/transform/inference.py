@@ -335,14 +335,33 @@ def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, 
     return cmp.reset_index(drop=True), pd.DataFrame(rows)
 
 
+def _counts_by_code(presence: pd.DataFrame, rule: pd.Series) -> pd.DataFrame:
+    """Derivatives per snapshot and attribution rule from categorical presence rows (one row per model per snapshot)."""
+    import numpy as np
+
+    mid, snap = presence["model_id"].array, presence["snapshot"].array
+    rule_code = pd.Series(pd.Categorical(mid.categories.astype("string").map(rule), categories=ATTRIBUTIONS).codes)
+    codes = rule_code.to_numpy()[np.maximum(mid.codes, 0)]
+    keep = (mid.codes >= 0) & (codes >= 0) & (snap.codes >= 0)
+    n_a = len(ATTRIBUTIONS)
+    cells = np.bincount(snap.codes[keep].astype(np.int64) * n_a + codes[keep], minlength=len(snap.categories) * n_a)
+    counts = pd.DataFrame(cells.reshape(len(snap.categories), n_a), index=pd.Index(snap.categories.astype("string"), name="snapshot"),
+                          columns=pd.Index(ATTRIBUTIONS, name="attribution"))
+    counts = counts[counts.sum(axis=1) > 0]
+    return counts.sort_index(kind="stable")
+
+
 def quality_rows(derivs: pd.DataFrame, presence: pd.DataFrame, held_out_summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """``data_quality`` rows: per snapshot, the share of its derivatives attributed by each rule
     (``attribution_share``; attribution from lineage over all snapshots), and the held-out accuracy
     of the inference rules (``attribution_held_out``; value = accuracy, detail = counts)."""
     rule = derivs.set_index("model_id")["attribution"]
-    p = presence[isin(presence["model_id"], rule.index)][["snapshot", "model_id"]].drop_duplicates()
-    p = p.assign(attribution=p["model_id"].map(rule))
-    counts = p.groupby(["snapshot", "attribution"]).size().unstack(fill_value=0).reindex(columns=ATTRIBUTIONS, fill_value=0)
+    if isinstance(presence["model_id"].dtype, pd.CategoricalDtype) and isinstance(presence["snapshot"].dtype, pd.CategoricalDtype):
+        counts = _counts_by_code(presence, rule)
+    else:
+        p = presence[isin(presence["model_id"], rule.index)][["snapshot", "model_id"]].drop_duplicates()
+        p = p.assign(attribution=p["model_id"].map(rule))
+        counts = p.groupby(["snapshot", "attribution"]).size().unstack(fill_value=0).reindex(columns=ATTRIBUTIONS, fill_value=0)
     long = counts.stack().rename("n").reset_index()
     long["total"] = long["snapshot"].map(counts.sum(axis=1))
     parts = [] if long.empty else [pd.DataFrame({

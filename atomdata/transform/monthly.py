@@ -16,6 +16,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 PERIODS = ("month", "week", "quarter")
 
@@ -45,7 +46,7 @@ def period_label(start: dt.date, period: str = "month") -> str:
     return f"{iso[0]:04d}-W{iso[1]:02d}"
 
 
-def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:
+def _flag_stale_frames(readings: pd.DataFrame) -> pd.DataFrame:
     """Add ``stale``: the all-time counter is lower than an earlier reading of the same model.
 
     Also adds ``previous_max`` (highest earlier reading). Rows come back sorted by model and date.
@@ -87,8 +88,8 @@ def _pick(readings: pd.DataFrame, cand: pd.DataFrame, value: str, skip_stale: bo
     return r.drop_duplicates(["model_id", "boundary"], keep="first")
 
 
-def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period: str = "month",
-                         tolerance_days: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _downloads_per_period_frames(readings: pd.DataFrame, snapshots: pd.DataFrame, period: str = "month",
+                                 tolerance_days: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-model downloads per period and the list of periods that could not be measured.
 
     ``readings``: snapshot, date, model_id, downloads_all_time, downloads_30d (one row per model
@@ -104,7 +105,7 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     codes, ids = pd.factorize(readings["model_id"], sort=True)
     readings = readings.assign(model_id=codes)
     cand = _boundary_candidates(snaps, bounds, tolerance_days)
-    r = flag_stale(readings)
+    r = _flag_stale_frames(readings)
     at = _pick(r, cand, "downloads_all_time")
     d30 = _pick(r, cand, "downloads_30d") if period == "month" else at.iloc[0:0]
     at_by = dict(tuple(at.groupby("boundary", sort=False)))
@@ -161,4 +162,191 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     out = out.sort_values(["period", "model_id"], kind="stable").reset_index(drop=True)
     if len(out):
         out["model_id"] = pd.array(np.asarray(ids, dtype=object)[out["model_id"].to_numpy(dtype=np.int64)], dtype="string")
+    return out, pd.DataFrame(unmeasured, columns=["period", "detail"])
+
+
+# --------------------------------------------------------------------------- array implementation
+
+def _snapshot_positions(readings: pd.DataFrame):
+    """Code of each row's snapshot, the snapshots' names and dates, and their rank by (date, name).
+
+    None when a snapshot name carries more than one date (the frame implementation handles that).
+    """
+    scode, snames = pd.factorize(readings["snapshot"])
+    if (scode < 0).any():
+        return None
+    d = pd.DataFrame({"s": scode, "d": readings["date"].to_numpy()}).groupby("s")["d"].agg(["min", "max"])
+    if len(d) != len(snames) or (d["min"] != d["max"]).any():
+        return None
+    names = np.asarray(snames.astype("string"), dtype=object)
+    dates = d["min"].reindex(range(len(snames))).to_numpy()
+    order = sorted(range(len(names)), key=lambda i: (dates[i], names[i]))
+    pos = np.empty(len(names), dtype=np.int64)
+    pos[order] = np.arange(len(names))
+    return scode, names, dates, pos
+
+
+def _model_codes(ids: pd.Series):
+    codes, uniq = pd.factorize(ids, sort=True)
+    return codes, uniq
+
+
+def _counter(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    a = pd.array(s, dtype="Int64")
+    valid = ~a.isna()
+    return a.to_numpy(dtype=np.int64, na_value=0), np.asarray(valid, dtype=bool)
+
+
+def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:
+    """Add ``stale``: the all-time counter is lower than an earlier reading of the same model.
+
+    Also adds ``previous_max`` (highest earlier reading). Rows come back sorted by model and date
+    (then snapshot). Works on integer model codes and one integer sort key.
+    """
+    sp = _snapshot_positions(readings) if len(readings) else None
+    if sp is None:
+        return _flag_stale_frames(readings)
+    scode, _, _, pos = sp
+    codes, _ = _model_codes(readings["model_id"])
+    key = codes.astype(np.int64) * (len(pos) + 1) + pos[scode]
+    order = np.argsort(key, kind="stable")
+    r = readings.iloc[order].reset_index(drop=True)
+    m = pd.Series(codes[order])
+    at = r["downloads_all_time"]
+    prev_max = at.groupby(m, sort=False).cummax().groupby(m, sort=False).shift(1)
+    prev_max = prev_max.groupby(m, sort=False).ffill()
+    r["stale"] = (at < prev_max).fillna(False).astype(bool)
+    r["previous_max"] = prev_max
+    return r
+
+
+def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period: str = "month",
+                         tolerance_days: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-model downloads per period and the list of periods that could not be measured.
+
+    ``readings``: snapshot, date, model_id, downloads_all_time, downloads_30d (one row per model
+    per snapshot). ``snapshots``: snapshot, date. Returns (per_model, unmeasured_periods).
+
+    One pass over dense (snapshot x model) counter arrays: stale flags by a running maximum in
+    snapshot order, each boundary's reading by walking its candidate snapshots nearest first.
+    """
+    snaps = snapshots[["snapshot", "date"]].drop_duplicates().sort_values("date")
+    if snaps.empty or readings.empty:
+        return _downloads_per_period_frames(readings, snapshots, period, tolerance_days)
+    sp = _snapshot_positions(readings)
+    if sp is None:
+        return _downloads_per_period_frames(readings, snapshots, period, tolerance_days)
+    scode, names, dates, pos = sp
+    codes, ids = _model_codes(readings["model_id"])
+    S, M = len(names), len(ids)
+    if np.bincount(scode.astype(np.int64) * M + codes, minlength=0).max(initial=0) > 1:
+        return _downloads_per_period_frames(readings, snapshots, period, tolerance_days)
+    at_v, at_ok = _counter(readings["downloads_all_time"])
+    d30_v, d30_ok = _counter(readings["downloads_30d"])
+    AT = np.zeros((S, M), dtype=np.int64)
+    AV = np.zeros((S, M), dtype=bool)
+    AT[scode, codes] = at_v
+    AV[scode, codes] = at_ok
+    del at_v, at_ok
+    # stale: below the highest earlier reading (snapshot order: date, then name)
+    ST = np.zeros((S, M), dtype=bool)
+    runmax = np.zeros(M, dtype=np.int64)
+    has = np.zeros(M, dtype=bool)
+    for j in np.argsort(pos):
+        v = AV[j]
+        ST[j] = v & has & (AT[j] < runmax)
+        runmax = np.where(v & (~has | (AT[j] > runmax)), AT[j], runmax)
+        has |= v
+    del runmax, has
+    first, last = snaps["date"].min().date(), snaps["date"].max().date()
+    bounds = period_starts(first, last, period)
+    cand = _boundary_candidates(snaps, bounds, tolerance_days)
+    col_of = {n: i for i, n in enumerate(names)}
+    order_of = {}
+    for b, g in cand.groupby("boundary", sort=False):
+        g = g.sort_values(["distance", "offset", "snapshot"], kind="stable")
+        order_of[b] = [col_of[n] for n in g["snapshot"] if n in col_of]
+
+    def pick(b, vals_ok, skip=None):
+        chosen = np.full(M, -1, dtype=np.int64)
+        for j in order_of.get(pd.Timestamp(b), []):
+            ok = vals_ok[j] & (chosen < 0)
+            if skip is not None:
+                ok &= ~skip[j]
+            chosen[ok] = j
+        return chosen
+
+    at_pick = {b: pick(b, AV, ST) for b in bounds}
+    subst = {}
+    for b in bounds:
+        near = pick(b, AV)
+        subst[b] = (near >= 0) & ST[np.maximum(near, 0), np.arange(M)]
+    D30 = DV = None
+    if period == "month":
+        D30 = np.zeros((S, M), dtype=np.int64)
+        DV = np.zeros((S, M), dtype=bool)
+        D30[scode, codes] = d30_v
+        DV[scode, codes] = d30_ok
+    del d30_v, d30_ok, scode, codes
+    dates = np.asarray(dates, dtype="datetime64[ns]")
+    cols = {k: [] for k in ("period", "model", "downloads", "method", "start", "end", "at_end", "at_end_ok", "flag")}
+    labels, unmeasured = [], []
+    allm = np.arange(M)
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        label = period_label(start, period)
+        s, e = at_pick[start], at_pick[end]
+        both = (s >= 0) & (e >= 0)
+        both &= dates[np.maximum(e, 0)] > dates[np.maximum(s, 0)]
+        roll = np.zeros(M, dtype=bool)
+        if period == "month":
+            e30 = pick(end, DV)
+            roll = (e30 >= 0) & ~both
+        rows = np.flatnonzero(both | roll)
+        if not len(rows):
+            missing = [str(b) for b in (start, end) if not (cand["boundary"] == pd.Timestamp(b)).any()]
+            why = (f"no snapshot within {tolerance_days} days of {', '.join(missing)}" if missing
+                   else "no model has usable readings at both boundaries")
+            unmeasured.append({"period": label, "detail": why})
+            continue
+        rb = both[rows]
+        sr, er = s[rows], e[rows]
+        ends = np.where(rb, er, e30[rows] if period == "month" else er)
+        at_end = AT[np.maximum(er, 0), rows]
+        dl = np.where(rb, at_end - AT[np.maximum(sr, 0), rows], D30[ends, rows] if period == "month" else 0)
+        cols["period"].append(np.full(len(rows), len(labels), dtype=np.int32))
+        labels.append(label)
+        cols["model"].append(rows)
+        cols["downloads"].append(dl)
+        cols["method"].append(np.where(rb, 0, 1).astype(np.int8))
+        cols["start"].append(np.where(rb, sr, -1))
+        cols["end"].append(ends)
+        cols["at_end"].append(at_end)
+        cols["at_end_ok"].append(er >= 0)
+        cols["flag"].append(rb & (subst[start][rows] | subst[end][rows]))
+    del AT, AV, ST, D30, DV
+    if not labels:
+        return _downloads_per_period_frames(readings.iloc[0:0], snapshots, period, tolerance_days)[0], \
+            pd.DataFrame(unmeasured, columns=["period", "detail"])
+    c = {k: np.concatenate(v) for k, v in cols.items()}
+    # rows are in period order, then model-code (= id) order; restore the (period, id) order if labels are not sorted
+    if labels != sorted(labels):
+        o = np.lexsort((c["model"], np.asarray(labels, dtype=object).argsort().argsort()[c["period"]]))
+        c = {k: v[o] for k, v in c.items()}
+    uniq = pa.array(np.asarray(ids.astype("string"), dtype=object), type=pa.string())
+    snap_arr = pa.array(list(names), type=pa.string())
+
+    def take(arr, idx, null=None):
+        idx = pa.array(idx, mask=null) if null is not None else pa.array(idx)
+        return pd.array(arr.take(idx), dtype="string")
+
+    out = pd.DataFrame({
+        "period": pd.array(pa.array(labels, type=pa.string()).take(pa.array(c["period"])), dtype="str"),
+        "model_id": take(uniq, c["model"]),
+        "downloads": pd.arrays.IntegerArray(c["downloads"], np.zeros(len(c["model"]), dtype=bool)),
+        "method": pd.array(pa.array(["all_time_diff", "rolling_30d"]).take(pa.array(c["method"])), dtype="str"),
+        "start_snapshot": take(snap_arr, np.maximum(c["start"], 0), c["start"] < 0),
+        "end_snapshot": take(snap_arr, c["end"]),
+        "all_time_end": pd.arrays.IntegerArray(c["at_end"], ~c["at_end_ok"]),
+        "flags": pd.array(pa.array(np.where(c["flag"], "stale_reading_skipped", None), type=pa.string()), dtype="string"),
+    })
     return out, pd.DataFrame(unmeasured, columns=["period", "detail"])
