@@ -46,7 +46,7 @@ def fig_downloads_by_size(t, version):
 def fig_adoption_momentum(t, version, top_n=15):
     am = t["adoption_momentum"]
     fig = _new_figure("Adoption momentum of recent releases",
-                      "downloads N days after creation / the 10th-best peer's (same size bucket and age; dashed line = 1)",
+                      "downloads at age N / the 10th-best same-size peer's (the weakest if fewer); [n] peers",
                       version, "Table: adoption_momentum (relative_score at the latest age measured).")
     d = am.dropna(subset=["relative_score"])
     if d.empty:
@@ -57,15 +57,16 @@ def fig_adoption_momentum(t, version, top_n=15):
     vals = [float(v) for v in recent["relative_score"]]
     y = list(range(len(recent)))
     ax.barh(y, vals, 0.7, color=[REGION_COLORS.get(r, "#999999") for r in recent["region"]])
-    for yi, v, n, a in zip(y, vals, recent["cumulative_downloads"], recent["age_days"]):
-        ax.text(v, yi, f" {v:.2g}x  ({human(float(n))} at {int(a)} d)", va="center", ha="left", fontsize=7.5)
+    for yi, v, n, a, k in zip(y, vals, recent["cumulative_downloads"], recent["age_days"], recent["n_peers"]):
+        ax.text(v, yi, f" {v:.2g}x [{int(k)}]  ({human(float(n))} at {int(a)} d)", va="center", ha="left", fontsize=7.5,
+                color="#333333" if int(k) >= 10 else "#888888")
     ax.axvline(1.0, color="#333333", linewidth=0.8, linestyle="--")
     ax.set_yticks(y)
     ax.set_yticklabels([f"{m.split('/')[-1]} [{b}, {c:%Y-%m-%d}]" for m, b, c in zip(recent["model_id"], recent["size_bucket"], recent["created_at"])],
                        fontsize=7.5)
     ax.set_xlim(0, max(vals) * 1.35 if max(vals) > 0 else 1)
     ax.xaxis.grid(True)
-    ax.set_xlabel("Relative adoption score (cumulative downloads / 10th-best peer's, ratio)")
+    ax.set_xlabel("Relative adoption score (cumulative downloads / reference peer's, ratio; grey: fewer than 10 peers)")
     ax.set_ylabel("Model repo [size bucket, created]")
     ax.set_title(f"{len(recent)} most recent of {latest['model_id'].nunique()} releases measured", loc="left", fontsize=9, color="#444444")
     _region_legend(ax, _regions_present(recent["region"]))

@@ -294,7 +294,7 @@ def fig_derivative_share(t, version):
     if "lineage" in dvc:  # declared lineage (root_region); the with_inference rows count the same models again
         dvc = dvc[dvc["lineage"] == "declared"]
     fig = _new_figure("Share of new derivative models by region of their root base model",
-                      "fine-tunes, adapters, quantizations and merges created each month; number of new derivatives above each bar",
+                      "declared lineage (unknown: chain leaves the sample); new derivatives per month above each bar",
                       version, "Table: derivatives_by_country (new_derivatives).")
     return _share_figure(fig, dvc, "new_derivatives", "derivatives_by_country has no rows (no derivative with a creation date)",
                          lambda v: f"{int(v)}", "Month the derivative repo was created", "Share of new derivatives (%)")
