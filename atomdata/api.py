@@ -79,9 +79,9 @@ def read_csv_typed(path: Path, name: str, categorical: bool = False):
         if categorical and kind == "string":
             allowed = next((c.statistics.get("allowed_values") for c in col.checks if c.name == "isin"), None)
             if allowed:
-                c = pd.Series(pd.Categorical(s, categories=list(allowed)), index=s.index)
-                _no_silent_nulls(path, cname, s, c, "one of " + ", ".join(map(str, allowed)))
-                s = c
+                known = s.where(s.isin(list(allowed)))
+                _no_silent_nulls(path, cname, s, known, "one of " + ", ".join(map(str, allowed)))
+                s = pd.Series(pd.Categorical(s, categories=list(allowed)), index=s.index)
         df[cname] = s
     return df
 
