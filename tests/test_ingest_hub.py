@@ -429,3 +429,20 @@ def test_unreachable_endpoint_fails_fast_with_a_clear_message(tmp_path):
     assert res.exit_code == 1
     assert f"cannot connect to http://127.0.0.1:{port}" in res.output and "after 2 attempts" in res.output
     assert "retrying in" in res.output and "network" in res.output
+
+
+def test_interrupted_trending_run_does_not_block_a_listing_of_the_same_day(records, orgs_csv, tmp_path):
+    """`.tmp-<date>-trending-*` belongs to the trending snapshot, not to the plain <date> run."""
+    raw = tmp_path / "raw"
+
+    def trending(fake, *extra):
+        return ["--date", DATE, "--raw", str(raw), "--endpoint", fake.url, "--page-size", "10", *FAST,
+                "--trending", "50", *extra]
+
+    with FakeHub(records) as fake:
+        run(trending(fake, "--max-requests", "2"), expect=1)  # budget: interrupted after 2 of 5 pages
+        assert list(raw.glob(f".tmp-{DATE}-trending-*"))
+        run(small_args(fake, raw, orgs_csv, "--depth", "0"))  # the same day's listing is not blocked
+        run(trending(fake, "--resume"))
+    assert {s.name for s in store.list_snapshots(raw)} == {DATE, f"{DATE}-trending"}
+    assert not list(raw.glob(".tmp-*"))

@@ -492,7 +492,10 @@ class Checkpoint:
         raw = Path(raw)
         if not raw.is_dir():
             return []
-        return sorted(p for p in raw.glob(f".tmp-{name}-*") if (p / CHECKPOINT / "query.json").is_file())
+        prefix = f".tmp-{name}-"
+        # the random tail of mkdtemp has no "-": `.tmp-2026-11-30-trending-x1` is not a 2026-11-30 run
+        return sorted(p for p in raw.glob(prefix + "*")
+                      if "-" not in p.name[len(prefix):] and (p / CHECKPOINT / "query.json").is_file())
 
     def lock(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
