@@ -42,7 +42,12 @@ def _examples(ids: pa.Array, mask, values=None, limit=3):
     if values is None:
         return [f"row {i}: id={ids[i].as_py()!r}" for i in idx]
     arrow = isinstance(values, (pa.Array, pa.ChunkedArray))
-    return [f"row {i}: id={ids[i].as_py()!r} value={(values[i].as_py() if arrow else values[i])!r}" for i in idx]
+
+    def plain(v):  # numpy scalars and timestamps as a reader writes them, not as Python reprs
+        v = v.as_py() if arrow else (v.item() if isinstance(v, np.generic) else v)
+        return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else repr(v)
+
+    return [f"row {i}: id={ids[i].as_py()!r} value={plain(values[i])}" for i in idx]
 
 
 class DumpInfo(NamedTuple):

@@ -358,7 +358,8 @@ def make_release(processed, out_dir, figures_dir=None, datapackage=None) -> Path
     inside = processed / "datapackage.json"
     dp_path = Path(datapackage) if datapackage else (inside if inside.is_file() else root / "datapackage.json")
     if not dp_path.is_file():
-        raise InputError(dp_path, "datapackage.json not found; `atomdata build` writes it next to the tables' folder")
+        raise InputError(dp_path, "datapackage.json not found (looked inside and beside the tables' folder); "
+                                  "`atomdata build` writes it beside ./processed, `atomdata build --out DIR` inside DIR")
     try:
         descriptor = json.loads(dp_path.read_text(encoding="utf-8"))
     except ValueError as exc:
