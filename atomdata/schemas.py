@@ -26,6 +26,7 @@ EU_COUNTRIES = {
 }
 MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
 COUNTRY_RE = r"^[A-Z]{2}$"
+SNAPSHOT_RE = r"^\d{4}-\d{2}-\d{2}(-[a-z0-9-]+)?$"  # a snapshot folder name: date, optional suffix
 
 
 def region_of_country(country: pd.Series) -> pd.Series:
@@ -87,8 +88,8 @@ class Models(pa.DataFrameModel):
     library_name: Series[pd.StringDtype] = Field("Library as reported by the Hub.", "Library", nullable=True)
     license: Series[pd.StringDtype] = Field("License id from the repo's license: tag.", "License", nullable=True)
     params_b: Series[pd.Float64Dtype] = Field("Parameter count in billions, from safetensors metadata where present.", "Parameters", nullable=True, ge=0, unit="billion parameters")
-    first_seen: Series[pd.StringDtype] = Field("Name of the first snapshot containing the model.", "First seen")
-    last_seen: Series[pd.StringDtype] = Field("Name of the last snapshot containing the model.", "Last seen")
+    first_seen: Series[pd.StringDtype] = Field("Name of the first snapshot containing the model.", "First seen", str_matches=SNAPSHOT_RE)
+    last_seen: Series[pd.StringDtype] = Field("Name of the last snapshot containing the model.", "Last seen", str_matches=SNAPSHOT_RE)
 
     class Config:
         title = "Models"
@@ -103,8 +104,8 @@ class ModelDownloadsMonthly(pa.DataFrameModel):
     model_id: Series[pd.StringDtype] = Field("Hugging Face repo id.", "Model id")
     downloads: Series[pd.Int64Dtype] = Field("Downloads in the month: all-time count at the end boundary minus at the start boundary (or the 30-day count at the end boundary, see method).", "Downloads", ge=0, unit="downloads")
     method: Series[pd.StringDtype] = Field("all_time_diff: difference of all-time counters at the month boundaries; rolling_30d: 30-day counter at the end boundary.", "Method", isin=METHODS)
-    start_snapshot: Series[pd.StringDtype] = Field("Snapshot used for the start boundary (empty for rolling_30d).", "Start snapshot", nullable=True)
-    end_snapshot: Series[pd.StringDtype] = Field("Snapshot used for the end boundary.", "End snapshot")
+    start_snapshot: Series[pd.StringDtype] = Field("Snapshot used for the start boundary (empty for rolling_30d).", "Start snapshot", nullable=True, str_matches=SNAPSHOT_RE)
+    end_snapshot: Series[pd.StringDtype] = Field("Snapshot used for the end boundary.", "End snapshot", str_matches=SNAPSHOT_RE)
     all_time_end: Series[pd.Int64Dtype] = Field("All-time download counter at the end boundary, where published.", "All-time downloads at month end", nullable=True, ge=0, unit="downloads")
     flags: Series[pd.StringDtype] = Field("Quality flags, ';'-separated: stale_reading_skipped (the reading nearest a boundary was stale, lower than an earlier reading, and the nearest valid reading within the tolerance was used instead).", "Flags", nullable=True)
 
@@ -210,7 +211,7 @@ class DerivativesByCountry(pa.DataFrameModel):
 
 
 class Snapshots(pa.DataFrameModel):
-    name: Series[pd.StringDtype] = Field("Snapshot folder name in the store (date, optional suffix).", "Snapshot", unique=True, str_matches=r"^\d{4}-\d{2}-\d{2}(-[a-z0-9-]+)?$")
+    name: Series[pd.StringDtype] = Field("Snapshot folder name in the store (date, optional suffix).", "Snapshot", unique=True, str_matches=SNAPSHOT_RE)
     date: Series[pa.DateTime] = Field("Date the snapshot describes.", "Date", tstype="date")
     kind: Series[pd.StringDtype] = Field("dump (imported file) or hub (live API listing).", "Kind", isin=["dump", "hub"])
     source: Series[pd.StringDtype] = Field("Where the data came from.", "Source")
