@@ -23,6 +23,7 @@ from .io import staging_dir, to_csv_bytes
 from .registry import attribute, load_registry
 from .schemas import TABLES
 from .transform import inference, lineage, monthly, quality, shares
+from .transform import cache
 from .transform.cache import cached_load
 from .transform import claims
 from .transform import analyses
@@ -99,15 +100,26 @@ class _History:
         readings, presence, orgs = [], [], []
         self._org_parts, self._trend_parts = [], []
         k = -1
+        info = snapinfo.set_index("snapshot")
         for snap in snaps:
             snap.verify()
-            r, e = cached_load(snap)
+            ckey = cache.claims_key(registry, info.loc[snap.name].to_dict())
+            parts = cache.load_claims(snap, ckey)
+            if parts is not None and snap.name not in main_names:
+                self._add_claims(parts)  # a trending listing whose claims rows are cached: nothing else to read
+                if progress:
+                    progress(1)
+                continue
+            r, e = cache.cached_load(snap)
             if progress:
                 progress(1)
             r["snapshot"] = snap.name
             r["date"] = pd.Timestamp(snap.date)
             e["snapshot"] = snap.name
-            self._claims(r, snap)
+            if parts is None:
+                parts = self._claims(r, snap)
+                cache.store_claims(snap, ckey, parts)
+            self._add_claims(parts)
             if snap.name not in main_names:
                 continue
             k += 1
@@ -160,12 +172,21 @@ class _History:
         p.insert(2, "org", union_categoricals(orgs) if orgs else pd.Categorical([]))
         self.presence = p[["snapshot", "model_id", "org", "created_at"]]
 
-    def _claims(self, r, snap):
+    def _claims(self, r, snap) -> dict[str, pd.DataFrame]:
+        """The claims rows of one snapshot (cached by its sha256, see ``transform.cache``)."""
+        parts = {}
         if len(r):
-            self._org_parts.append(claims.organization_summary(r, self.snapinfo, self.registry))
+            parts["org"] = claims.organization_summary(r, self.snapinfo, self.registry)
         info = self.snapinfo.set_index("snapshot").loc[snap.name]
         if info["has_trending"] and r["trending_score"].notna().any():
-            self._trend_parts.append(claims.trending_by_country(r, self.snapinfo, self.registry))
+            parts["trend"], parts["trenddq"] = claims.trending_by_country(r, self.snapinfo, self.registry)
+        return parts
+
+    def _add_claims(self, parts: dict[str, pd.DataFrame]) -> None:
+        if "org" in parts:
+            self._org_parts.append(parts["org"])
+        if "trend" in parts:
+            self._trend_parts.append((parts["trend"], parts["trenddq"]))
 
     def organization_summary(self) -> pd.DataFrame:
         if not self._org_parts:

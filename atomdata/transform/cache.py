@@ -8,6 +8,7 @@ the build simply recomputes.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -59,3 +60,53 @@ def cached_load(snap) -> tuple[pd.DataFrame, pd.DataFrame]:
     except OSError:
         pass
     return recs, edges
+
+
+# -- per-snapshot claims rows (organization_summary, trending_by_country) ---------------------------
+
+def claims_key(registry: pd.DataFrame, info: dict) -> str:
+    """Everything a snapshot's claims rows depend on besides the snapshot itself: the typing and
+    claims code, the registry's content and the snapshot's row of ``snapinfo``."""
+    from .. import registry as registry_mod
+    from . import claims, lineage
+
+    h = hashlib.sha256(_code_hash().encode())
+    for path in (Path(claims.__file__), Path(lineage.__file__), Path(registry_mod.__file__)):
+        h.update(path.read_bytes())
+    h.update(repr((list(registry.columns), [str(t) for t in registry.dtypes], len(registry))).encode())
+    h.update(pd.util.hash_pandas_object(registry, index=True).to_numpy().tobytes())
+    h.update(repr(sorted((k, str(v)) for k, v in info.items())).encode())
+    return h.hexdigest()[:16]
+
+
+def _claims_paths(snap, key: str) -> dict[str, Path]:
+    folder = snap.path.parent / ".cache"
+    stem = f"claims-{snap.sha256[:32]}-{key}"
+    return {part: folder / f"{stem}-{part}.parquet" for part in ("org", "trend", "trenddq")} | {"done": folder / f"{stem}.done"}
+
+
+def load_claims(snap, key: str) -> dict[str, pd.DataFrame] | None:
+    """A snapshot's cached claims parts (``org``, ``trend``, ``trenddq``; a part the snapshot does
+    not produce is absent), or None when not cached."""
+    paths = _claims_paths(snap, key)
+    if not paths["done"].is_file():
+        return None
+    try:
+        dtypes = json.loads(paths["done"].read_text())
+        # parquet keeps values, not every pandas dtype (datetime units): restore the recorded ones
+        return {part: pd.read_parquet(paths[part]).astype(types) for part, types in dtypes.items()}
+    except (OSError, ValueError, ImportError, KeyError, TypeError):
+        return None
+
+
+def store_claims(snap, key: str, parts: dict[str, pd.DataFrame]) -> None:
+    paths = _claims_paths(snap, key)
+    try:
+        paths["done"].parent.mkdir(exist_ok=True)
+        for part, df in parts.items():
+            _write(df, paths[part])
+        tmp = paths["done"].with_name(f".{paths['done'].name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({part: {c: str(t) for c, t in df.dtypes.items()} for part, df in parts.items()}))
+        os.replace(tmp, paths["done"])
+    except OSError:
+        pass

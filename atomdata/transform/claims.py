@@ -14,6 +14,7 @@ All three are computed with group-bys over the typed per-snapshot records (no lo
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..registry import attribute
@@ -52,13 +53,28 @@ def _org_key(orgs: pd.Series, registry: pd.DataFrame) -> pd.DataFrame:
     return att
 
 
-def _split_prefix(ids: pd.Series, sep: str) -> tuple[pd.Series, pd.Series]:
-    """(text before the first ``sep``, text after it); nulls stay null. In Arrow."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    m = pc.extract_regex(pa.array(ids, type=pa.string(), from_pandas=True), f"^(?P<head>[^{sep}]*){sep}(?P<rest>.*)$")
-    return tuple(pd.Series(pd.array(pc.struct_field(m, f), dtype="string"), index=ids.index) for f in ("head", "rest"))
+def _roots_within_snapshots(r: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(snapshot, model id, root id) of every row with a declared base, the root found by following
+    first bases within the row's snapshot (null for cycles). Ids are coded as integers (one code per
+    distinct id string, combined with the snapshot's code), so no string keys are built."""
+    ids = r["model_id"].astype("string").reset_index(drop=True)
+    base = r["base_id"].astype("string").reset_index(drop=True)
+    n = len(ids)
+    scode, _ = pd.factorize(r["snapshot"].reset_index(drop=True))
+    icode, uniq = pd.factorize(pd.concat([ids, base], ignore_index=True))
+    width = np.int64(max(len(uniq), 1))
+    pair = np.where(icode >= 0, np.concatenate([scode, scode]).astype(np.int64) * width + icode, -1)
+    pcode, puniq = pd.factorize(pair[pair >= 0])
+    codes = np.full(2 * n, -1, dtype=np.int64)
+    codes[pair >= 0] = pcode
+    res = lineage.resolve_codes(codes[:n], codes[n:])
+    keep = res["has_base"]
+    rc = res["root_code"][keep]
+    uniq = np.asarray(uniq, dtype=object)
+    root_str = np.asarray(puniq, dtype=np.int64)[np.maximum(rc, 0)] % width if len(puniq) else np.zeros(len(rc), dtype=np.int64)
+    root = pd.Series(pd.array(np.where(rc >= 0, uniq[root_str] if len(uniq) else None, None), dtype="string"))
+    snap = r["snapshot"].reset_index(drop=True)[keep].reset_index(drop=True).astype("string")
+    return snap, ids[keep].reset_index(drop=True), root
 
 
 def trending_by_country(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd.DataFrame,
@@ -142,12 +158,8 @@ def organization_summary(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: p
     base_key = _org_key(namespace(d["base_id"]), registry)["key"]
     keep = base_key.notna() & (base_key.str.lower() != own[d.index].str.lower()).fillna(True)
     direct = d.assign(key=base_key)[keep].groupby(["snapshot", "key"]).size().rename("derivatives_direct")
-    # all: root through first bases, resolved within each snapshot (ids prefixed by the snapshot)
-    sep = "\x1f"
-    roots = lineage.resolve(pd.DataFrame({"model_id": r["snapshot"] + sep + r["model_id"],
-                                          "base_id": (r["snapshot"] + sep + r["base_id"]).where(r["base_id"].notna())}))
-    snap_of, own_id = _split_prefix(roots["model_id"], sep)
-    root_id = _split_prefix(roots["root_model_id"], sep)[1]
+    # all: root through first bases, resolved within each snapshot, on integer codes of (snapshot, id)
+    snap_of, own_id, root_id = _roots_within_snapshots(r)
     rk = _org_key(namespace(root_id), registry)["key"]
     dk = _org_key(namespace(own_id), registry)["key"]
     keep = rk.notna() & (rk.str.lower() != dk.str.lower()).fillna(True)

@@ -263,7 +263,13 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
     if declared_org is not None:  # the matched model is itself a derivative: use its declared origin
         match_org = match_id.map(declared_org).astype("string").fillna(match_org)
     take(is_mirror, match_org, "mirror", "high", anchor + " matches " + match_id)
-    kw_org, kw_hit = keyword_org(stripped, architectures)
+    # keywords per name are matched once for the stripped and the plain names together (mostly the same text)
+    both_org, both_hit = keyword_org(pd.concat([stripped, name], ignore_index=True), architectures)
+    n = len(idx)
+    kw_org = pd.Series(both_org.iloc[:n].to_numpy(), index=idx, dtype="string")
+    kw_hit = pd.Series(both_hit.iloc[:n].to_numpy(), index=idx, dtype="string")
+    name_kw_org = pd.Series(both_org.iloc[n:].to_numpy(), index=idx, dtype="string")
+    name_kw_hit = pd.Series(both_hit.iloc[n:].to_numpy(), index=idx, dtype="string")
     take(is_mirror, kw_org, "mirror", "medium", anchor + ": name keyword " + kw_hit)
 
     # 2. architecture: model-type tag of the derivative, else of its root, where unambiguous
@@ -278,8 +284,7 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
     take(pd.Series(True, index=idx), tag_org, "architecture", "medium", "model type " + tag)
 
     # 3. family keywords in the repo name of the last known ancestor
-    kw_org, kw_hit = keyword_org(name, architectures)
-    take(pd.Series(True, index=idx), kw_org, "name_keyword", "low", anchor + ": name keyword " + kw_hit)
+    take(pd.Series(True, index=idx), name_kw_org, "name_keyword", "low", anchor + ": name keyword " + name_kw_hit)
 
     att = attribute(org, registry)
     out = pd.DataFrame({

@@ -1,0 +1,42 @@
+"""The per-snapshot cache (transform/cache.py): a warm build writes exactly what a cold one does."""
+from __future__ import annotations
+
+import pandas as pd
+
+from atomdata.build import build
+from atomdata.ingest.dump import import_dump
+
+
+def _tables(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.csv"))}
+
+
+def test_warm_build_is_byte_identical_and_reuses_claims(tmp_path, shared_data):
+    raw = tmp_path / "raw"
+    for d in ("2026-07-01", "2026-08-01"):
+        import_dump(shared_data / "hub-stats" / d / "models.parquet", raw)
+    import_dump(shared_data / "hub-trending" / "2026-05-04" / "models.parquet", raw, suffix="trending")
+    build(raw, tmp_path / "cold")
+    done = sorted((raw / ".cache").glob("claims-*.done"))
+    assert len(done) == 3  # one entry of claims rows per snapshot
+    assert len(list((raw / ".cache").glob("claims-*-trend.parquet"))) == 1
+    build(raw, tmp_path / "warm")
+    assert _tables(tmp_path / "cold") == _tables(tmp_path / "warm")
+    # a damaged entry is recomputed, never trusted
+    for p in (raw / ".cache").glob("claims-*-org.parquet"):
+        p.write_bytes(b"not parquet")
+    build(raw, tmp_path / "damaged")
+    assert _tables(tmp_path / "cold") == _tables(tmp_path / "damaged")
+
+
+def test_claims_cache_key_follows_the_registry(tmp_path, shared_data):
+    from atomdata.registry import load_registry
+    from atomdata.transform.cache import claims_key
+
+    reg = load_registry()
+    info = {"date": pd.Timestamp("2026-07-01"), "has_trending": False, "listing": "sample", "tree_coverage": "sample"}
+    assert claims_key(reg, info) == claims_key(reg.copy(), dict(info))
+    changed = reg.copy()
+    changed.iloc[0, changed.columns.get_loc("country")] = "ZZ"
+    assert claims_key(changed, info) != claims_key(reg, info)
+    assert claims_key(reg, {**info, "tree_coverage": "full listing"}) != claims_key(reg, info)
