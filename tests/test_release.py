@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import json
-import os
 import subprocess
 import sys
 import zipfile

@@ -11,8 +11,6 @@ rendering (fixed rcParams, no dates, deterministic bytes) is ``figures.render``.
 """
 from __future__ import annotations
 
-import pandas as pd
-
 from ..schemas import SIZE_BUCKETS
 from .figures import (REGION_COLORS, REGION_LABELS, _axes, _new_figure, _no_data, _region_legend, _regions_present,
                       _stacked_share_bars, human)

@@ -291,7 +291,6 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     dates = np.asarray(dates, dtype="datetime64[ns]")
     cols = {k: [] for k in ("period", "model", "downloads", "method", "start", "end", "at_end", "at_end_ok", "flag")}
     labels, unmeasured = [], []
-    allm = np.arange(M)
     for start, end in zip(bounds[:-1], bounds[1:]):
         label = period_label(start, period)
         s, e = at_pick[start], at_pick[end]
