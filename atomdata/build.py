@@ -23,7 +23,7 @@ from .io import staging_dir, to_csv_bytes
 from .registry import attribute, load_registry
 from .schemas import TABLES
 from .transform import inference, lineage, monthly, quality, shares
-from .transform import cache
+from .transform import cache, ids
 from .transform.cache import cached_load
 from .transform import claims
 from .transform import analyses
@@ -245,20 +245,20 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "library_name": latest["library_name"],
         "license": latest["license"],
         "params_b": (latest["params"].astype("Float64") / 1e9).round(3),
-        "first_seen": latest["model_id"].map(seen["first"]),
-        "last_seen": latest["model_id"].map(seen["last"]),
+        "first_seen": ids.lookup(latest["model_id"], seen["first"]).to_numpy(),
+        "last_seen": ids.lookup(latest["model_id"], seen["last"]).to_numpy(),
     }).sort_values("model_id", kind="stable").reset_index(drop=True)
 
     # -- lineage
     roots = lineage.resolve(latest[["model_id", "base_id"]])
     ratt = attribute(roots["root_org"], registry)
-    dmeta = latest.set_index("model_id")
+    at = ids.positions(roots["model_id"], latest["model_id"])  # each derivative's row in ``latest``
     derivs = pd.DataFrame({
         "model_id": roots["model_id"],
-        "created_at": roots["model_id"].map(dmeta["created_at"]).dt.normalize(),
-        "relation": roots["model_id"].map(dmeta["relation"]),
-        "base_model_id": roots["model_id"].map(dmeta["base_id"]),
-        "n_bases": roots["model_id"].map(dmeta["n_bases"]).astype("Int64"),
+        "created_at": ids.take(latest["created_at"], at, roots.index).dt.normalize(),
+        "relation": ids.take(latest["relation"], at, roots.index),
+        "base_model_id": ids.take(latest["base_id"], at, roots.index),
+        "n_bases": ids.take(latest["n_bases"], at, roots.index).astype("Int64"),
         "root_model_id": roots["root_model_id"],
         "root_org": roots["root_org"],
         "root_country": ratt["country"],
@@ -268,9 +268,10 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     }).sort_values("model_id", kind="stable").reset_index(drop=True)
     # -- attribution beyond the declared chain (transform.inference)
     known_ids = pd.concat([latest["model_id"], alledges["base_id"]], ignore_index=True)
+    mtype = pd.Series(latest["model_type"].array, index=pd.Index(latest["model_id"]))
     iframe = pd.DataFrame({"model_id": derivs["model_id"], "root_model_id": derivs["root_model_id"],
-                           "model_type": derivs["model_id"].map(dmeta["model_type"]),
-                           "root_model_type": derivs["root_model_id"].map(dmeta["model_type"])})
+                           "model_type": ids.lookup(derivs["model_id"], mtype),
+                           "root_model_type": ids.lookup(derivs["root_model_id"], mtype)})
     derivs = pd.concat([derivs, inference.infer(iframe, registry, known_ids)], axis=1)
     held_out = inference.held_out(iframe, registry, known_ids, truth=derivs)[1]
 

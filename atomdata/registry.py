@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import InputError, ValidationFailed
 from .paths import registry_path
@@ -32,15 +33,16 @@ def load_registry(path: str | Path | None = None) -> pd.DataFrame:
 def attribute(orgs: pd.Series, registry: pd.DataFrame) -> pd.DataFrame:
     """Map namespaces (case-insensitively) to registry org, country and region; unknown when absent.
 
-    Looks up each distinct namespace once (there are few), then broadcasts by integer code.
+    Looks up each distinct namespace once (there are few), then broadcasts by integer code (Arrow).
     """
-    codes, uniq = pd.factorize(orgs.astype("string"))
-    key = pd.Series(uniq, dtype="string").str.lower()
-    reg = registry.assign(_key=registry["org"].str.lower()).set_index("_key")
+    arr = pa.array(orgs, type=pa.string(), from_pandas=True)
+    enc = pc.dictionary_encode(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)
+    keys = pa.array(registry["org"], type=pa.string(), from_pandas=True)
+    per_code = pc.index_in(pc.utf8_lower(enc.dictionary), value_set=pc.utf8_lower(keys))
+    row = pc.take(per_code, enc.indices)  # registry row of each namespace, null when absent
     out = pd.DataFrame(index=orgs.index)
     for col, src in (("registry_org", "org"), ("country", "country"), ("region", "region")):
-        per_code = key.map(reg[src]).astype("string").to_numpy(dtype=object)
-        vals = np.where(codes >= 0, per_code[np.maximum(codes, 0)] if len(per_code) else None, None)
-        out[col] = pd.array(vals, dtype="string")
+        vals = pa.array(registry[src], type=pa.string(), from_pandas=True).take(row)
+        out[col] = pd.array(vals, dtype="string") if len(vals) else pd.array([], dtype="string")
     out["region"] = out["region"].fillna("unknown")
     return out

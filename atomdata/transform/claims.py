@@ -55,26 +55,20 @@ def _org_key(orgs: pd.Series, registry: pd.DataFrame) -> pd.DataFrame:
 
 def _roots_within_snapshots(r: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(snapshot, model id, root id) of every row with a declared base, the root found by following
-    first bases within the row's snapshot (null for cycles). Ids are coded as integers (one code per
-    distinct id string, combined with the snapshot's code), so no string keys are built."""
-    ids = r["model_id"].astype("string").reset_index(drop=True)
-    base = r["base_id"].astype("string").reset_index(drop=True)
-    n = len(ids)
-    scode, _ = pd.factorize(r["snapshot"].reset_index(drop=True))
-    icode, uniq = pd.factorize(pd.concat([ids, base], ignore_index=True))
-    width = np.int64(max(len(uniq), 1))
-    pair = np.where(icode >= 0, np.concatenate([scode, scode]).astype(np.int64) * width + icode, -1)
-    pcode, puniq = pd.factorize(pair[pair >= 0])
-    codes = np.full(2 * n, -1, dtype=np.int64)
-    codes[pair >= 0] = pcode
-    res = lineage.resolve_codes(codes[:n], codes[n:])
-    keep = res["has_base"]
-    rc = res["root_code"][keep]
-    uniq = np.asarray(uniq, dtype=object)
-    root_str = np.asarray(puniq, dtype=np.int64)[np.maximum(rc, 0)] % width if len(puniq) else np.zeros(len(rc), dtype=np.int64)
-    root = pd.Series(pd.array(np.where(rc >= 0, uniq[root_str] if len(uniq) else None, None), dtype="string"))
-    snap = r["snapshot"].reset_index(drop=True)[keep].reset_index(drop=True).astype("string")
-    return snap, ids[keep].reset_index(drop=True), root
+    first bases within the row's snapshot (null for cycles), on integer codes per snapshot."""
+    parts = []
+    r = r.reset_index(drop=True)
+    for snap, rows in r.groupby("snapshot", sort=False, observed=True).indices.items():
+        ids = r["model_id"].take(rows).astype("string").reset_index(drop=True)
+        id_codes, base_codes, vocab = lineage.code_ids(ids, r["base_id"].take(rows).astype("string").reset_index(drop=True))
+        res = lineage.resolve_codes(id_codes, base_codes)
+        keep = res["has_base"]
+        parts.append((pd.Series([snap] * int(keep.sum()), dtype="string"), ids[keep].reset_index(drop=True),
+                      lineage.id_strings(vocab, res["root_code"][keep])))
+    if not parts:
+        empty = pd.Series([], dtype="string")
+        return empty, empty, empty
+    return tuple(pd.concat([p[i] for p in parts], ignore_index=True) for i in range(3))
 
 
 def trending_by_country(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd.DataFrame,

@@ -30,10 +30,37 @@ def split_id(ids: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def namespace(ids: pd.Series) -> pd.Series:
     """Namespace (``Qwen`` of ``Qwen/Qwen3-8B``); null when the id has no slash."""
-    return split_id(ids)[0]
+    arr = _arrow(ids)
+    ns = pc.if_else(pc.greater_equal(pc.find_substring(arr, "/"), 0),
+                    pc.list_element(pc.split_pattern(arr, "/", max_splits=1), 0), pa.scalar(None, pa.string()))
+    return _series(ns, ids.index)
 
 
 def isin(s: pd.Series, values) -> np.ndarray:
     """Boolean mask ``s in values`` (nulls are False), hashed in Arrow."""
     value_set = pa.array(pd.Series(values, dtype="string"), type=pa.string(), from_pandas=True)
     return pc.fill_null(pc.is_in(_arrow(s), value_set=value_set), False).to_numpy(zero_copy_only=False)
+
+
+def positions(keys: pd.Series, index) -> np.ndarray:
+    """Position of each key in ``index`` (unique strings), -1 where absent or null; hashed in Arrow.
+
+    The fast path for ``keys.map(series_indexed_by_ids)``: pandas hashes an index of Arrow strings
+    through Python objects, which dominates a build over millions of ids.
+    """
+    value_set = _arrow(pd.Series(index, dtype="string"))
+    return pc.fill_null(pc.index_in(_arrow(keys), value_set=value_set), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``keys.map(values)`` for a Series ``values`` indexed by unique ids (missing keys give NA)."""
+    pos = positions(keys, values.index)
+    return take(values, pos, keys.index)
+
+
+def take(values: pd.Series, pos: np.ndarray, index=None) -> pd.Series:
+    """``values`` at positions ``pos`` (-1 gives NA), keeping the values' dtype."""
+    arr = values.array.take(pos, allow_fill=True) if len(values) else \
+        pd.array([pd.NA] * len(pos), dtype=values.dtype if values.dtype != object else "string")
+    return pd.Series(arr, index=index if index is not None else pd.RangeIndex(len(pos)), name=values.name)
+

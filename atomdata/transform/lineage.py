@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from .ids import namespace
+from .ids import namespace, positions
 
 
 def resolve_codes(id_codes: np.ndarray, base_codes: np.ndarray) -> dict[str, np.ndarray]:
@@ -52,6 +53,26 @@ def resolve_codes(id_codes: np.ndarray, base_codes: np.ndarray) -> dict[str, np.
             "status": status, "has_base": has_base}
 
 
+def code_ids(ids: pd.Series, base: pd.Series) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """Integer codes for distinct ``ids`` and their ``base`` ids: model i gets code i, a base among
+    the ids gets that id's code, any other base id a code after them; -1 for no base.
+    Returns (id codes, base codes, the id string of every code)."""
+    n = len(ids)
+    pos = positions(base, ids)
+    ids_arr = pa.array(ids, type=pa.string(), from_pandas=True)
+    outside = pos < 0
+    outside &= base.notna().to_numpy()
+    extra = pa.array(base[outside], type=pa.string(), from_pandas=True).dictionary_encode()
+    pos[outside] = n + extra.indices.to_numpy(zero_copy_only=False)
+    return np.arange(n, dtype=np.int64), pos, pa.concat_arrays([ids_arr, extra.dictionary.cast(pa.string())])
+
+
+def id_strings(vocab: pa.Array, codes: np.ndarray) -> pd.Series:
+    """The ids of ``codes`` (null where -1) as a string Series."""
+    return pd.Series(pd.array(vocab.take(pa.array(codes, mask=codes < 0)), dtype="string") if len(codes)
+                     else pd.array([], dtype="string"))
+
+
 def resolve(models: pd.DataFrame) -> pd.DataFrame:
     """Root of every model with a declared base.
 
@@ -60,16 +81,14 @@ def resolve(models: pd.DataFrame) -> pd.DataFrame:
     """
     ids = models["model_id"].astype("string").reset_index(drop=True)
     base = models["base_id"].astype("string").reset_index(drop=True)
-    n = len(ids)
-    codes, uniq = pd.factorize(pd.concat([ids, base], ignore_index=True))
-    r = resolve_codes(codes[:n], codes[n:])
+    id_codes, base_codes, vocab = code_ids(ids, base)
+    r = resolve_codes(id_codes, base_codes)
     keep = r["has_base"]
-    uniq = np.asarray(uniq, dtype=object)
-    rc = r["root_code"][keep]
+    depth = r["depth"][keep]
     out = pd.DataFrame({
         "model_id": ids[keep].reset_index(drop=True),
-        "root_model_id": pd.array(np.where(rc >= 0, uniq[np.maximum(rc, 0)] if len(uniq) else None, None), dtype="string"),
-        "depth": pd.array(np.where(r["depth"][keep] >= 0, r["depth"][keep], None), dtype="Int64"),
+        "root_model_id": id_strings(vocab, r["root_code"][keep]),
+        "depth": pd.array(depth, dtype="Int64") if (depth >= 0).all() else pd.array(np.where(depth >= 0, depth, None), dtype="Int64"),
         "lineage_status": pd.array(r["status"][keep], dtype="string"),
     })
     out["root_org"] = namespace(out["root_model_id"])

@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .ids import positions, take
+
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 #: Hub field -> typed column name
 COUNTERS = {"downloads": "downloads_30d", "downloadsAllTime": "downloads_all_time", "likes": "likes"}
@@ -119,7 +121,7 @@ def base_edges(table: pa.Table) -> pd.DataFrame:
         return pd.DataFrame({"model_id": pd.Series([], dtype="string"), "base_id": pd.Series([], dtype="string"),
                              "position": pd.Series([], dtype="int32"), "relation": pd.Series([], dtype="string")})
     edges = pd.concat(frames, ignore_index=True)
-    edges["model_id"] = pd.array(ids.take(pa.array(edges["row"].to_numpy())).to_pylist(), dtype="string")
+    edges["model_id"] = pd.array(ids.take(pa.array(edges["row"].to_numpy())), dtype="string")
     edges["relation"] = edges["relation"].astype("string").fillna("finetune")
     edges["position"] = edges["position"].astype("int32")
     edges = edges[edges["base_id"].notna() & (edges["base_id"] != "")]
@@ -133,25 +135,30 @@ def read_table(path, columns=None) -> pa.Table:
     return pq.read_table(path, columns=wanted)
 
 
+def _strings(arr: pa.Array) -> pd.Series:
+    return pd.Series(pd.array(arr, dtype="string") if len(arr) else pd.array([], dtype="string"))
+
+
 def records(table: pa.Table) -> pd.DataFrame:
     """Typed per-model frame from a snapshot table (Hub field names → atomdata columns)."""
     n = table.num_rows
     ids = _col(table, "id", pa.string())
-    out = pd.DataFrame({"model_id": pd.Series(ids.to_pandas(), dtype="string").astype("string")})
-    out["org"] = out["model_id"].str.split("/", n=1).str[0].where(out["model_id"].str.contains("/", regex=False))
+    # namespace: the text before the first slash; the author field where the id has none
+    slash = pc.find_substring(ids, "/")
+    org = pc.if_else(pc.greater_equal(slash, 0), pc.list_element(pc.split_pattern(ids, "/", max_splits=1), 0),
+                     pa.scalar(None, pa.string()))
     if "author" in table.column_names:
-        author = pd.Series(_col(table, "author", pa.string()).to_pandas(), dtype="string")
-        out["org"] = out["org"].fillna(author)
-    out["org"] = out["org"].astype("string")
+        org = pc.coalesce(org, _col(table, "author", pa.string()))
+    out = pd.DataFrame({"model_id": _strings(ids), "org": _strings(org)})
     created = _col(table, "createdAt", pa.timestamp("us"))
     out["created_at"] = pd.Series(created.to_pandas(), dtype="datetime64[us]")
     for src, dst in COUNTERS.items():
         out[dst] = pd.Series(_col(table, src, pa.int64()).to_pandas(), dtype="Int64")
     out["trending_score"] = pd.Series(_col(table, "trendingScore", pa.float64()).to_pandas(), dtype="Float64")
     for c in ("pipeline_tag", "library_name"):
-        out[c] = pd.Series(_col(table, c, pa.string()).to_pandas(), dtype="string")
+        out[c] = _strings(_col(table, c, pa.string()))
     tags = table.column("tags").combine_chunks() if "tags" in table.column_names else _null_array(n, pa.list_(pa.string()))
-    out["license"] = pd.Series(_first_tag_value(tags, "license:").to_pandas(), dtype="string")
+    out["license"] = _strings(_first_tag_value(tags, "license:"))
     if "safetensors" in table.column_names and not pa.types.is_null(table.column("safetensors").type):
         st = table.column("safetensors").combine_chunks()
         total = pc.struct_field(st, "total").cast(pa.float64())
@@ -173,10 +180,14 @@ def load_snapshot(path, columns=None, model_types=None) -> tuple[pd.DataFrame, p
         from .inference import model_type_tags
         model_types = model_type_tags()
     tags = table.column("tags").combine_chunks() if "tags" in table.column_names else _null_array(table.num_rows, pa.list_(pa.string()))
-    recs["model_type"] = pd.Series(first_tag_in(tags, model_types).to_pandas(), dtype="string")
+    recs["model_type"] = _strings(first_tag_in(tags, model_types))
     edges = base_edges(table)
-    first = edges[edges["position"] == 0].drop_duplicates("model_id")
-    recs = recs.merge(first[["model_id", "relation", "base_id"]], on="model_id", how="left")
-    counts = edges.groupby("model_id").size().rename("n_bases")
-    recs["n_bases"] = recs["model_id"].map(counts).fillna(0).astype("int32")
+    # the first declared base of each model, and how many it declares (ids are unique in a snapshot)
+    row = positions(edges["model_id"], recs["model_id"])
+    first = np.full(len(recs), -1, dtype=np.int64)
+    at0 = np.flatnonzero((edges["position"].to_numpy() == 0) & (row >= 0))
+    first[row[at0][::-1]] = at0[::-1]  # the first such edge where a model has several
+    recs["relation"] = take(edges["relation"], first, recs.index)
+    recs["base_id"] = take(edges["base_id"], first, recs.index)
+    recs["n_bases"] = np.bincount(row[row >= 0], minlength=len(recs)).astype("int32")
     return recs, edges
