@@ -272,8 +272,9 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     iframe = pd.DataFrame({"model_id": derivs["model_id"], "root_model_id": derivs["root_model_id"],
                            "model_type": ids.lookup(derivs["model_id"], mtype),
                            "root_model_type": ids.lookup(derivs["root_model_id"], mtype)})
-    derivs = pd.concat([derivs, inference.infer(iframe, registry, known_ids)], axis=1)
-    held_out = inference.held_out(iframe, registry, known_ids, truth=derivs)[1]
+    kindex = inference.known_model_index(known_ids, registry, inference.load_mirrors())
+    derivs = pd.concat([derivs, inference.infer(iframe, registry, known_ids, index=kindex)], axis=1)
+    held_out = inference.held_out(iframe, registry, known_ids, truth=derivs, index=kindex)[1]
 
     # -- downloads per month
     snaptab = pd.DataFrame({"snapshot": [s.name for s in snaps if s.name in has_counter],

@@ -69,6 +69,26 @@ def test_suffix_stripping_in_arrow_matches_python_re():
     assert [None if pd.isna(v) else v for v in got] == [python(v) for v in names]
 
 
+def test_keyword_prefilter_never_drops_a_match(shared_data, monkeypatch):
+    """The Arrow prefilter of the keyword rule only skips names no keyword matches: the result
+    over every repo name of a real snapshot (plus hostile spellings) equals matching every name."""
+    import pyarrow.parquet as pq
+
+    path = sorted((shared_data / "hub-stats").glob("*/models.parquet"))[-1]
+    ids = pd.Series(pq.read_table(path, columns=["id"]).column("id").to_pylist(), dtype="string")
+    names = pd.concat([inference.split_id(ids)[1], pd.Series(["x-QWİN", "Lıama-3", "mİstral-7b", "Tülu-3", "PHI-3.5",
+                                                              "Yİ-1.5-9B", "ſmollm", None, "qwen2-Kaya"], dtype="string")],
+                      ignore_index=True)
+    arch = inference.load_architectures()
+    assert all(inference._prefilter(v) is not None for v in arch.loc[arch["kind"] == "keyword", "value"])
+    fast = inference.keyword_org(names, arch)
+    monkeypatch.setattr(inference, "_prefilter", lambda pattern: None)
+    slow = inference.keyword_org(names, arch)
+    for a, b in zip(fast, slow):
+        pd.testing.assert_series_equal(a, b)
+    assert fast[0].notna().sum() > 100  # the real names do hit keywords
+
+
 def test_each_rule_in_order(registry):
     r = _infer([
         ("u/a", "Qwen/Qwen2.5-7B", "llama"),                            # declared: root is a registry org

@@ -34,6 +34,7 @@ from pandera.typing import Series
 from ..errors import ValidationFailed
 from ..paths import release_dir
 from . import monthly, shares
+from .ids import positions
 from .records import RELATIONS
 from .shares import LINEAGE_COLUMNS
 
@@ -343,11 +344,18 @@ def adoption_momentum(readings: pd.DataFrame, models: pd.DataFrame, attrs: pd.Da
 
 # --------------------------------------------------------------------------- sensitivity
 
-def _region_totals(pm: pd.DataFrame, keep: pd.Series, region: pd.Series) -> pd.DataFrame:
-    """Downloads and models per region of the per-model rows in ``keep`` (index: model_id)."""
-    d = pm[pm["model_id"].map(keep).fillna(False).astype(bool)]
-    reg = d["model_id"].map(region)
-    g = d.groupby(reg)["downloads"].agg(["sum", "size"]).reindex(shares_regions(), fill_value=0)
+def _region_totals(downloads: pd.Series, at: np.ndarray, keep: pd.Series, region: pd.Series) -> pd.DataFrame:
+    """Downloads and models per region of the per-model rows whose model (row ``at`` of ``keep``
+    and ``region``, -1 for none) is kept; integer codes, no string keys."""
+    regions = shares_regions()
+    ok = at >= 0
+    k = np.zeros(len(at), dtype=bool)
+    k[ok] = keep.fillna(False).to_numpy(dtype=bool)[at[ok]]
+    code = pd.Categorical(region, categories=regions).codes[np.where(ok, at, 0)]
+    k &= code >= 0
+    g = pd.DataFrame({"code": code[k], "downloads": downloads.to_numpy()[k]}).groupby("code")["downloads"].agg(["sum", "size"])
+    g = g.reindex(range(len(regions)), fill_value=0)
+    g.index = pd.Index(regions)
     return g.rename(columns={"sum": "downloads", "size": "n_models"})
 
 
@@ -394,8 +402,9 @@ def sensitivity(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFr
         variants.append(("ecosystem", f"including derivative downloads ({'declared root region' if lin == 'declared' else 'attributed region, with inference'})",
                          base | keep_d, region.where(~deriv, dreg)))
     parts = []
+    at = positions(pm["model_id"], mi.index)
     for rule, variant, keep, reg in variants:  # a handful of rules, not models
-        g = _region_totals(pm, keep.astype(bool), reg).reset_index(names="region")
+        g = _region_totals(pm["downloads"], at, keep, reg).reset_index(names="region")
         g.insert(0, "variant", variant)
         g.insert(0, "rule", rule)
         g["headline"] = rule == "headline"

@@ -31,13 +31,15 @@ from pathlib import Path
 import pandas as pd
 import pandera.errors as pae
 import pandera.pandas as pa
+import pyarrow
 import pyarrow.compute as pc
 from pandera.typing import Series
 
 from ..errors import InputError, ValidationFailed
 from ..paths import release_dir
 from ..registry import attribute
-from .ids import _arrow, _series, isin, split_id
+from .ids import _arrow, _series, isin, lookup, positions, split_id
+from .ids import take as take_at
 from .quality import COLUMNS as QUALITY_COLUMNS
 
 ATTRIBUTIONS = ["declared", "mirror", "architecture", "name_keyword", "unknown"]
@@ -177,27 +179,52 @@ def strip_suffixes(names: pd.Series) -> pd.Series:
     return _series(out, text.index).rename(text.name)
 
 
+@functools.cache
+def _prefilter(pattern: str) -> str | None:
+    """An RE2 pattern that every name the Python keyword ``pattern`` (``re.I``) matches also
+    matches: the keyword without its lookarounds (dropping a condition only widens the match),
+    with ``i`` also matching the Turkish dotted and dotless i as Python's IGNORECASE does.
+    None when the keyword has a construct this does not handle (then every name is tried)."""
+    body = re.sub(r"\(\?<?[!=][^()]*\)", "", pattern)
+    if "(?" in body or "\\" in body.replace("\\.", ""):
+        return None
+    body = body.replace("i", "[i\u0130\u0131]")
+    try:
+        pc.match_substring_regex(pyarrow.array(["x"]), f"(?i){body}")
+    except pyarrow.ArrowInvalid:
+        return None
+    return body
+
+
 def keyword_org(names: pd.Series, architectures: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Organization of the first keyword row that matches each name, and the matched text.
 
-    Matched once per distinct name (ids repeat a lot: many derivatives share an ancestor), and
-    each keyword only against the names no earlier keyword matched.
+    Matched once per distinct name (ids repeat a lot: many derivatives share an ancestor), only
+    for the names that an Arrow (RE2) prefilter of all keywords lets through, and each keyword
+    only against the names no earlier keyword matched.
     """
     kw = architectures[architectures["kind"] == "keyword"]
     uniq = pd.Series(names.dropna().unique(), dtype="string")
-    org = pd.Series(pd.NA, index=uniq.index, dtype="string")
-    hit = pd.Series(pd.NA, index=uniq.index, dtype="string")
+    filters = [_prefilter(v) for v in kw["value"]]
+    if len(uniq) and filters and all(f is not None for f in filters):
+        maybe = pc.fill_null(pc.match_substring_regex(_arrow(uniq), "(?i)" + "|".join(f"(?:{f})" for f in filters)), False)
+        cand = uniq[maybe.to_numpy(zero_copy_only=False)].reset_index(drop=True)
+    else:
+        cand = uniq
+    org = pd.Series(pd.NA, index=cand.index, dtype="string")
+    hit = pd.Series(pd.NA, index=cand.index, dtype="string")
     for value, o in zip(kw["value"], kw["org"]):  # loop over curated rows, not models
         todo = org.isna()
         if not todo.any():
             break
-        m = uniq[todo].str.extract(f"({value})", flags=re.I, expand=True)[0].astype("string")
+        m = cand[todo].str.extract(f"({value})", flags=re.I, expand=True)[0].astype("string")
         new = m.notna()
         org.loc[new[new].index] = o
         hit.loc[new[new].index] = m[new]
-    lookup_org = pd.Series(org.to_numpy(), index=uniq.to_numpy())
-    lookup_hit = pd.Series(hit.to_numpy(), index=uniq.to_numpy())
-    return (names.map(lookup_org).astype("string"), names.map(lookup_hit).astype("string"))
+    found = org.notna()
+    key = pd.Index(cand[found].to_numpy())
+    return (lookup(names, pd.Series(org[found].to_numpy(), index=key, dtype="string")),
+            lookup(names, pd.Series(hit[found].to_numpy(), index=key, dtype="string")))
 
 
 def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.DataFrame) -> pd.DataFrame:
@@ -213,10 +240,12 @@ def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.
 
 
 def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mirrors: pd.DataFrame | None = None,
-          architectures: pd.DataFrame | None = None, use_declared: bool = True, declared_org: pd.Series | None = None) -> pd.DataFrame:
+          architectures: pd.DataFrame | None = None, use_declared: bool = True, declared_org: pd.Series | None = None,
+          index: pd.DataFrame | None = None) -> pd.DataFrame:
     """Attribute each derivative. ``frame`` needs ``model_id``, ``root_model_id`` (last known ancestor;
     null for cycles, where the derivative itself is used), ``model_type`` and optionally
-    ``root_model_type``. ``declared_org`` maps model ids whose own declared chain reaches a
+    ``root_model_type``. ``index``: ``known_model_index(known_ids, registry, mirrors)`` when the
+    caller has it already. ``declared_org`` maps model ids whose own declared chain reaches a
     registry organization to that organization (a mirror matched to such a model inherits it).
 
     Returns, aligned with ``frame``: attribution, confidence, attributed_org, attributed_country,
@@ -256,12 +285,12 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
     prefix = name.str.extract(r"^([^_]+)_", expand=False).astype("string")
     prefix_org = attribute(prefix, registry)["registry_org"]
     take(is_mirror, prefix_org, "mirror", "high", anchor + ": namespace prefix " + prefix)
-    index = known_model_index(known_ids, registry, mirrors)
-    key = stripped.str.lower()
-    match_id = key.map(index["model_id"]).astype("string")
-    match_org = key.map(index["org"]).astype("string")
+    index = known_model_index(known_ids, registry, mirrors) if index is None else index
+    at = positions(stripped.str.lower(), index.index)
+    match_id = take_at(index["model_id"].astype("string"), at, idx)
+    match_org = take_at(index["org"].astype("string"), at, idx)
     if declared_org is not None:  # the matched model is itself a derivative: use its declared origin
-        match_org = match_id.map(declared_org).astype("string").fillna(match_org)
+        match_org = lookup(match_id, declared_org[~declared_org.index.duplicated()]).astype("string").fillna(match_org)
     take(is_mirror, match_org, "mirror", "high", anchor + " matches " + match_id)
     # keywords per name are matched once for the stripped and the plain names together (mostly the same text)
     both_org, both_hit = keyword_org(pd.concat([stripped, name], ignore_index=True), architectures)
@@ -299,7 +328,8 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
 
 
 def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mirrors: pd.DataFrame | None = None,
-             architectures: pd.DataFrame | None = None, truth: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+             architectures: pd.DataFrame | None = None, truth: pd.DataFrame | None = None,
+             index: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Held-out accuracy of the inference rules.
 
     Takes the derivatives whose declared chain reaches a registry organization and whose own
@@ -315,8 +345,9 @@ def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, 
     """
     mirrors = load_mirrors() if mirrors is None else mirrors
     architectures = load_architectures() if architectures is None else architectures
+    index = known_model_index(known_ids, registry, mirrors) if index is None else index
     if truth is None:
-        truth = infer(frame, registry, known_ids, mirrors, architectures)
+        truth = infer(frame, registry, known_ids, mirrors, architectures, index=index)
     own_ns, _ = split_id(frame["model_id"])
     own_reg = attribute(own_ns, registry)["registry_org"]
     sel = (truth["attribution"] == "declared") & own_reg.isna()
@@ -324,7 +355,7 @@ def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, 
                            "model_type": frame.loc[sel, "model_type"]})
     dec = truth["attribution"] == "declared"
     declared_org = pd.Series(truth.loc[dec, "attributed_org"].to_numpy(), index=frame.loc[dec, "model_id"].to_numpy(), dtype="string")
-    guess = infer(hidden, registry, known_ids, mirrors, architectures, use_declared=False, declared_org=declared_org)
+    guess = infer(hidden, registry, known_ids, mirrors, architectures, use_declared=False, declared_org=declared_org, index=index)
     cmp = pd.DataFrame({"model_id": hidden["model_id"], "true_org": truth.loc[sel, "attributed_org"],
                         "true_region": truth.loc[sel, "attributed_region"], "attribution": guess["attribution"],
                         "inferred_org": guess["attributed_org"], "inferred_region": guess["attributed_region"]})

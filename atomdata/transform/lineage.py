@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .ids import namespace, positions
+from .ids import _arrow, lookup, namespace, positions
 
 
 def resolve_codes(id_codes: np.ndarray, base_codes: np.ndarray) -> dict[str, np.ndarray]:
@@ -59,10 +59,10 @@ def code_ids(ids: pd.Series, base: pd.Series) -> tuple[np.ndarray, np.ndarray, p
     Returns (id codes, base codes, the id string of every code)."""
     n = len(ids)
     pos = positions(base, ids)
-    ids_arr = pa.array(ids, type=pa.string(), from_pandas=True)
+    ids_arr = _arrow(ids)
     outside = pos < 0
     outside &= base.notna().to_numpy()
-    extra = pa.array(base[outside], type=pa.string(), from_pandas=True).dictionary_encode()
+    extra = _arrow(base[outside]).dictionary_encode()
     pos[outside] = n + extra.indices.to_numpy(zero_copy_only=False)
     return np.arange(n, dtype=np.int64), pos, pa.concat_arrays([ids_arr, extra.dictionary.cast(pa.string())])
 
@@ -99,6 +99,6 @@ def edge_roots(edges: pd.DataFrame, roots: pd.DataFrame) -> pd.DataFrame:
     """Root of every declared base edge (for merges: one root per base)."""
     r = roots.set_index("model_id")["root_model_id"]
     out = edges[["model_id", "base_id", "position"]].copy()
-    out["root_model_id"] = out["base_id"].map(r).fillna(out["base_id"]).astype("string")
+    out["root_model_id"] = lookup(out["base_id"], r).astype("string").fillna(out["base_id"]).array
     out["root_org"] = namespace(out["root_model_id"])
     return out

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..schemas import REGIONS
 from . import lineage
-from .ids import split_id
+from .ids import isin, split_id
 
 COLUMNS = ["kind", "snapshot", "month", "model_id", "org", "value", "detail", "action"]
 
@@ -119,11 +119,14 @@ def merge_issues(edges: pd.DataFrame, derivs: pd.DataFrame, registry: pd.DataFra
     multi = derivs[derivs["n_bases"].fillna(0) > 1]
     if multi.empty:
         return []
-    e = edges[edges["model_id"].isin(multi["model_id"])].drop_duplicates(["model_id", "base_id"])
+    e = edges[isin(edges["model_id"], multi["model_id"])].drop_duplicates(["model_id", "base_id"])
     er = lineage.edge_roots(e, derivs[["model_id", "root_model_id"]].dropna())
-    er["region"] = attribute(er["root_org"], registry)["region"].to_numpy()
-    has = pd.crosstab(er["model_id"], er["region"]) > 0
-    has = has.reindex(columns=REGIONS, fill_value=False)
+    # which regions each merge's roots lie in: a (merge x region) boolean table on integer codes
+    mcode, merges = pd.factorize(er["model_id"], sort=True)
+    rcode = pd.Categorical(attribute(er["root_org"], registry)["region"], categories=REGIONS).codes
+    cells = np.zeros((len(merges), len(REGIONS)), dtype=bool)
+    cells[mcode[rcode >= 0], rcode[rcode >= 0]] = True
+    has = pd.DataFrame(cells, index=pd.Index(merges, name="model_id"), columns=list(REGIONS))
     # unknown is not a region of its own: a merge is mixed when two known regions meet
     n_regions = has[[r for r in REGIONS if r != "unknown"]].sum(axis=1)
     mixed = has[n_regions > 1]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..schemas import REGIONS
+from .ids import positions, take
 
 LLM_PIPELINES = ("text-generation", "image-text-to-text", "any-to-any", "audio-text-to-text", "video-text-to-text")
 
@@ -52,8 +53,12 @@ def with_share(df: pd.DataFrame, by: list[str], count: str) -> pd.DataFrame:
 
 def in_scope(per_model: pd.DataFrame, models: pd.DataFrame, scope: Scope, extra: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Per-model rows of the models in ``scope``, with their country, region and ``extra`` columns."""
-    m = models[scope.mask(models)][["model_id", "country", "region", *extra]]
-    return per_model.merge(m, on="model_id", how="inner")
+    m = models[scope.mask(models)][["model_id", "country", "region", *extra]].reset_index(drop=True)
+    at = positions(per_model["model_id"], m["model_id"])  # an inner join on the unique model ids, in Arrow
+    out = per_model[at >= 0].reset_index(drop=True)
+    for c in m.columns[1:]:
+        out[c] = take(m[c], at[at >= 0]).array
+    return out
 
 
 def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope: Scope) -> pd.DataFrame:
