@@ -34,7 +34,7 @@ from pandera.typing import Series
 from ..errors import ValidationFailed
 from ..paths import release_dir
 from . import monthly, shares
-from .ids import positions
+from .ids import isin, lookup, positions
 from .records import RELATIONS
 from .shares import LINEAGE_COLUMNS
 
@@ -224,7 +224,7 @@ def model_attributes(models: pd.DataFrame, families: pd.DataFrame, sizes: pd.Dat
 def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope) -> pd.DataFrame:
     """Monthly downloads of the in-scope (first-party) models by family and region, with the share
     of the month and the month's family coverage (share of downloads assigned a named family)."""
-    mm = models.merge(attrs[["model_id", "family"]], on="model_id", how="left")
+    mm = models.assign(family=lookup(models["model_id"], attrs.set_index("model_id")["family"]).array)
     d = shares.in_scope(per_model, mm, scope, ["family", "registry_org"])
     d["family"] = d["family"].fillna(FAMILY_OTHER)
     g = (d.groupby(["month", "family", "region"], sort=True)
@@ -242,7 +242,7 @@ def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd
 def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope) -> pd.DataFrame:
     """Monthly downloads of the in-scope models by size bucket and region; share of the region
     within the bucket and the bucket's share of the month."""
-    mm = models.merge(attrs[["model_id", "size_bucket"]], on="model_id", how="left")
+    mm = models.assign(size_bucket=lookup(models["model_id"], attrs.set_index("model_id")["size_bucket"]).array)
     d = shares.in_scope(per_model, mm, scope, ["size_bucket"])
     g = (d.groupby(["month", "size_bucket", "region"], sort=True)
          .agg(downloads=("downloads", "sum"), n_models=("model_id", "size")).reset_index())
@@ -271,7 +271,7 @@ def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame
     fp = shares.in_scope(per_model, models, scope, [])
     fpg = fp.groupby(["month", "country", "region"], dropna=False)["downloads"].sum().rename("first_party_downloads")
     dmod = models[~models["first_party"].astype(bool) & _derivative_pipeline_ok(models, scope)][["model_id"]]
-    d = per_model.merge(dmod, on="model_id").merge(derivs, on="model_id", how="inner")
+    d = shares.inner_join(per_model, derivs[isin(derivs["model_id"], dmod["model_id"])])
     parts = []
     for lin, (ccol, rcol) in LINEAGE_COLUMNS.items():
         dd = d.rename(columns={ccol: "country", rcol: "region"})

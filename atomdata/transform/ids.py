@@ -49,7 +49,15 @@ def positions(keys: pd.Series, index) -> np.ndarray:
     through Python objects, which dominates a build over millions of ids.
     """
     value_set = _arrow(pd.Series(index, dtype="string"))
-    return pc.fill_null(pc.index_in(_arrow(keys), value_set=value_set), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if isinstance(keys.dtype, pd.CategoricalDtype):  # look up each category once, then follow the codes
+        cats = _arrow(pd.Series(keys.dtype.categories, dtype="string"))
+        at = np.arange(len(cats), dtype=np.int64) if cats.equals(value_set) else positions(pd.Series(keys.dtype.categories), index)
+        codes = keys.cat.codes.to_numpy()
+        return np.where(codes >= 0, at[np.maximum(codes, 0)] if len(at) else -1, -1)
+    arr = _arrow(keys)
+    if len(arr) == len(value_set) and arr.equals(value_set):  # aligned already (tables sorted by model id)
+        return np.arange(len(arr), dtype=np.int64)
+    return pc.fill_null(pc.index_in(arr, value_set=value_set), -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:

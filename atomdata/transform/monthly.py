@@ -187,6 +187,10 @@ def _snapshot_positions(readings: pd.DataFrame):
 
 
 def _model_codes(ids: pd.Series):
+    """Integer codes of the model ids in id order, and the ids they stand for (a categorical over
+    sorted ids, as the build passes them, keeps its categories: codes need no hashing)."""
+    if isinstance(ids.dtype, pd.CategoricalDtype) and ids.dtype.categories.is_monotonic_increasing and ids.notna().all():
+        return ids.cat.codes.to_numpy().astype(np.int64), ids.dtype.categories
     codes, uniq = pd.factorize(ids, sort=True)
     return codes, uniq
 
@@ -331,7 +335,6 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     if labels != sorted(labels):
         o = np.lexsort((c["model"], np.asarray(labels, dtype=object).argsort().argsort()[c["period"]]))
         c = {k: v[o] for k, v in c.items()}
-    uniq = pa.array(np.asarray(ids.astype("string"), dtype=object), type=pa.string())
     snap_arr = pa.array(list(names), type=pa.string())
 
     def take(arr, idx, null=None):
@@ -340,7 +343,8 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
 
     out = pd.DataFrame({
         "period": pd.array(pa.array(labels, type=pa.string()).take(pa.array(c["period"])), dtype="str"),
-        "model_id": take(uniq, c["model"]),
+        # categorical over the ids: later steps look models up by code (ids.positions), not by string
+        "model_id": pd.Categorical.from_codes(c["model"].astype(np.int32), categories=pd.Index(ids, dtype="string")),
         "downloads": pd.arrays.IntegerArray(c["downloads"], np.zeros(len(c["model"]), dtype=bool)),
         "method": pd.array(pa.array(["all_time_diff", "rolling_30d"]).take(pa.array(c["method"])), dtype="str"),
         "start_snapshot": take(snap_arr, np.maximum(c["start"], 0), c["start"] < 0),

@@ -51,14 +51,21 @@ def with_share(df: pd.DataFrame, by: list[str], count: str) -> pd.DataFrame:
     return df
 
 
+def inner_join(per_model: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """``per_model.merge(table, on="model_id")`` for a ``table`` with unique model ids: the rows of
+    ``per_model`` whose model is in ``table`` (order kept) with the table's other columns, matched
+    on positions (``ids.positions``), not by hashing strings in pandas."""
+    table = table.reset_index(drop=True)
+    at = positions(per_model["model_id"], table["model_id"])
+    out = per_model[at >= 0].reset_index(drop=True)
+    for c in table.columns.drop("model_id"):
+        out[c] = take(table[c], at[at >= 0]).array
+    return out
+
+
 def in_scope(per_model: pd.DataFrame, models: pd.DataFrame, scope: Scope, extra: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Per-model rows of the models in ``scope``, with their country, region and ``extra`` columns."""
-    m = models[scope.mask(models)][["model_id", "country", "region", *extra]].reset_index(drop=True)
-    at = positions(per_model["model_id"], m["model_id"])  # an inner join on the unique model ids, in Arrow
-    out = per_model[at >= 0].reset_index(drop=True)
-    for c in m.columns[1:]:
-        out[c] = take(m[c], at[at >= 0]).array
-    return out
+    return inner_join(per_model, models[scope.mask(models)][["model_id", "country", "region", *extra]])
 
 
 def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope: Scope) -> pd.DataFrame:
