@@ -8,6 +8,9 @@ the previous outputs exactly as they were.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from pandas.api.types import union_categoricals
 
 from .errors import AtomdataError
 from .ingest import store
-from .io import staging_dir, to_csv_bytes
+from .io import staging_dir, write_csv
 from .registry import attribute, load_registry
 from .schemas import TABLES
 from .transform import inference, lineage, monthly, quality, shares
@@ -79,6 +82,58 @@ def _arrow_strings(s: pd.Series) -> pa.Array:
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
+def snapshot_claims(r: pd.DataFrame, snap, snapinfo: pd.DataFrame, registry: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The claims rows of one snapshot (cached by its sha256, see ``transform.cache``)."""
+    parts = {}
+    if len(r):
+        parts["org"] = claims.organization_summary(r, snapinfo, registry)
+    info = snapinfo.set_index("snapshot").loc[snap.name]
+    if info["has_trending"] and r["trending_score"].notna().any():
+        parts["trend"], parts["trenddq"] = claims.trending_by_country(r, snapinfo, registry)
+    return parts
+
+
+def _prepare(snap, snapinfo: pd.DataFrame, registry: pd.DataFrame) -> str:
+    """Fill the cache of one snapshot (typed records, edges, claims rows); run in a worker process."""
+    ckey = cache.claims_key(registry, snapinfo.set_index("snapshot").loc[snap.name].to_dict())
+    snap.verify()
+    r, _ = cache.cached_load(snap)
+    if not cache.has_claims(snap, ckey):
+        r["snapshot"] = snap.name
+        r["date"] = pd.Timestamp(snap.date)
+        cache.store_claims(snap, ckey, snapshot_claims(r, snap, snapinfo, registry))
+    return snap.name
+
+
+def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, progress=None) -> set[str]:
+    """Type the snapshots whose cache is cold in parallel worker processes (one per core, at most
+    two: each holds one snapshot in memory). Returns the names prepared; the build then reads
+    them from the cache. Anything a worker cannot do (a read-only store, a damaged snapshot) is
+    left to the build's own pass, which reports it."""
+    info = snapinfo.set_index("snapshot")
+    cold = []
+    for snap in snaps:
+        ckey = cache.claims_key(registry, info.loc[snap.name].to_dict())
+        if not (all(p.is_file() for p in cache.cache_paths(snap)) and cache.has_claims(snap, ckey)):
+            cold.append(snap)
+    workers = min(2, os.cpu_count() or 1, len(cold))
+    if workers < 2 or not os.access(snaps[0].path.parent, os.W_OK) or "fork" not in multiprocessing.get_all_start_methods():
+        return set()
+    done = set()
+    # fork: the workers inherit the (still small) build state and never re-run the caller's script
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_prepare, snap, snapinfo, registry) for snap in cold]
+        for f in as_completed(futures):
+            try:
+                done.add(f.result())
+            except Exception:  # noqa: BLE001 - redone (and reported) by the build's own pass
+                continue
+            if progress:
+                progress(1)
+    return done
+
+
 class _History:
     """One pass over the snapshots that keeps only what the whole-history steps need.
 
@@ -101,23 +156,25 @@ class _History:
         self._org_parts, self._trend_parts = [], []
         k = -1
         info = snapinfo.set_index("snapshot")
+        prepared = prepare_snapshots(snaps, snapinfo, registry, progress)
         for snap in snaps:
+            tick = progress if snap.name not in prepared else None
             snap.verify()
             ckey = cache.claims_key(registry, info.loc[snap.name].to_dict())
             parts = cache.load_claims(snap, ckey)
             if parts is not None and snap.name not in main_names:
                 self._add_claims(parts)  # a trending listing whose claims rows are cached: nothing else to read
-                if progress:
-                    progress(1)
+                if tick:
+                    tick(1)
                 continue
             r, e = cache.cached_load(snap)
-            if progress:
-                progress(1)
+            if tick:
+                tick(1)
             r["snapshot"] = snap.name
             r["date"] = pd.Timestamp(snap.date)
             e["snapshot"] = snap.name
             if parts is None:
-                parts = self._claims(r, snap)
+                parts = snapshot_claims(r, snap, snapinfo, registry)
                 cache.store_claims(snap, ckey, parts)
             self._add_claims(parts)
             if snap.name not in main_names:
@@ -171,16 +228,6 @@ class _History:
         del presence
         p.insert(2, "org", union_categoricals(orgs) if orgs else pd.Categorical([]))
         self.presence = p[["snapshot", "model_id", "org", "created_at"]]
-
-    def _claims(self, r, snap) -> dict[str, pd.DataFrame]:
-        """The claims rows of one snapshot (cached by its sha256, see ``transform.cache``)."""
-        parts = {}
-        if len(r):
-            parts["org"] = claims.organization_summary(r, self.snapinfo, self.registry)
-        info = self.snapinfo.set_index("snapshot").loc[snap.name]
-        if info["has_trending"] and r["trending_score"].notna().any():
-            parts["trend"], parts["trenddq"] = claims.trending_by_country(r, self.snapinfo, self.registry)
-        return parts
 
     def _add_claims(self, parts: dict[str, pd.DataFrame]) -> None:
         if "org" in parts:
@@ -393,7 +440,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path, extra: dict[str, by
         for fname, data in (extra or {}).items():
             (tmp / fname).write_bytes(data)
         for name, df in tables.items():
-            (tmp / f"{name}.csv").write_bytes(to_csv_bytes(df))
+            write_csv(df, tmp / f"{name}.csv")
 
 
 def build(raw: Path, out: Path, **kw) -> BuildResult:

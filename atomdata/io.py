@@ -257,3 +257,21 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     quoting = csv.QUOTE_ALL if _has_carriage_return(df) else csv.QUOTE_MINIMAL
     return df.to_csv(index=False, lineterminator="\n", float_format="%.10g", date_format="%Y-%m-%d",
                      quoting=quoting).encode("utf-8")
+
+
+def write_csv(df: pd.DataFrame, path: Path, chunk_rows: int = 1_000_000) -> None:
+    """Write ``to_csv_bytes(df)`` to ``path`` a slice of rows at a time, so a table of tens of
+    millions of rows never exists as one string in memory (same bytes as one call)."""
+    with open(path, "wb") as f:
+        if len(df) <= chunk_rows:
+            f.write(to_csv_bytes(df))
+            return
+        header = _fast_csv(df.iloc[0:0])
+        for start in range(0, len(df), chunk_rows):
+            part = _fast_csv(df.iloc[start:start + chunk_rows]) if header is not None else None
+            if part is None:  # a column the Arrow writer leaves to pandas: write the whole table its way
+                f.seek(0)
+                f.truncate()
+                f.write(to_csv_bytes(df))
+                return
+            f.write(part if start == 0 else part[len(header):])

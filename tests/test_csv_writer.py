@@ -81,3 +81,14 @@ def test_arrow_writer_rewrites_every_shipped_table_byte_for_byte(name):
     path = PACKAGE_DIR.parent / "processed" / f"{name}.csv"
     df = read_csv_typed(path, name)
     assert io._fast_csv(df) == path.read_bytes()
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 1000])
+def test_write_csv_in_slices_writes_the_same_bytes(tmp_path, chunk_rows):
+    df = pd.DataFrame({"a": pd.array(["x", "=y", None, "p,q", "z"], dtype="string"), "b": pd.array([1, None, 3, 4, 5], dtype="Int64"),
+                       "c": pd.Categorical(["u", "v", "u", None, "v"])})
+    io.write_csv(df, tmp_path / "t.csv", chunk_rows=chunk_rows)
+    assert (tmp_path / "t.csv").read_bytes() == io.to_csv_bytes(df) == pandas_csv(df)
+    cr = df.assign(a=pd.array(["x", "y", "z", "w\r", "v"], dtype="string"))  # the fully quoted form, whatever the slice
+    io.write_csv(cr, tmp_path / "cr.csv", chunk_rows=chunk_rows)
+    assert (tmp_path / "cr.csv").read_bytes() == pandas_csv(cr)

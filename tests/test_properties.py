@@ -171,3 +171,30 @@ def test_share_tables_properties_through_a_full_build(world):
     t = res.tables  # the filler model has no counters, so it never has a month row
     check_share_tables(t["model_downloads_monthly"], t["downloads_by_country"], t["derivatives_by_country"],
                        t["models"], t["derivatives"], scope, models)
+
+
+@st.composite
+def readings_frames(draw):
+    """Counter readings of a few models over a few snapshots (some dates shared, counters missing or falling)."""
+    n_snaps = draw(st.integers(1, 5))
+    dates = sorted(draw(st.lists(st.integers(0, 6), min_size=n_snaps, max_size=n_snaps)))
+    rows = []
+    for k, d in enumerate(dates):
+        for m in draw(st.lists(st.sampled_from(["a/x", "b/y", "c/z", "d/w"]), unique=True, max_size=4)):
+            rows.append({"snapshot": f"2026-01-{10 - k:02d}", "date": pd.Timestamp("2026-01-01") + pd.Timedelta(days=d),
+                         "model_id": m, "downloads_all_time": draw(counter), "downloads_30d": draw(counter)})
+    df = pd.DataFrame(rows, columns=["snapshot", "date", "model_id", "downloads_all_time", "downloads_30d"])
+    return df.astype({"model_id": "string", "downloads_all_time": "Int64", "downloads_30d": "Int64"})
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(readings_frames())
+def test_stale_flags_on_dense_arrays_match_the_frame_rule(readings):
+    """flag_stale (a running maximum over dense snapshot x model arrays) equals the pandas rule
+    (cumulative maximum per model in date order), row for row, including the previous maximum."""
+    got = monthly.flag_stale(readings)
+    want = monthly._flag_stale_frames(readings)
+    cols = ["snapshot", "model_id", "downloads_all_time", "stale", "previous_max"]
+    key = ["model_id", "date", "snapshot"]
+    pd.testing.assert_frame_equal(got.sort_values(key, kind="stable")[cols].reset_index(drop=True),
+                                  want.sort_values(key, kind="stable")[cols].reset_index(drop=True), check_dtype=False)

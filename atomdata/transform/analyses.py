@@ -227,9 +227,13 @@ def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd
     mm = models.assign(family=lookup(models["model_id"], attrs.set_index("model_id")["family"]).array)
     d = shares.in_scope(per_model, mm, scope, ["family", "registry_org"])
     d["family"] = d["family"].fillna(FAMILY_OTHER)
-    g = (d.groupby(["month", "family", "region"], sort=True)
-         .agg(downloads=("downloads", "sum"), n_models=("model_id", "size"), organizations=("registry_org", lambda s: "|".join(sorted(set(s.dropna())))))
-         .reset_index())
+    keys = ["month", "family", "region"]
+    g = d.groupby(keys, sort=True).agg(downloads=("downloads", "sum"), n_models=("model_id", "size"))
+    # the organizations of each group: distinct (group, organization) pairs first, then one join per group
+    pairs = d[keys + ["registry_org"]].dropna(subset=["registry_org"]).drop_duplicates()
+    orgs = pairs.sort_values("registry_org", kind="stable").groupby(keys, sort=True)["registry_org"].agg("|".join)
+    g = g.join(orgs.rename("organizations")).reset_index()
+    g["organizations"] = g["organizations"].fillna("")
     g = shares.with_share(g, ["month"], "downloads")
     named = g["downloads"].where(g["family"] != FAMILY_OTHER, 0)
     tot = g.groupby("month")["downloads"].transform("sum")

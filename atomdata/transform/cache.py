@@ -85,6 +85,10 @@ def _claims_paths(snap, key: str) -> dict[str, Path]:
     return {part: folder / f"{stem}-{part}.parquet" for part in ("org", "trend", "trenddq")} | {"done": folder / f"{stem}.done"}
 
 
+def has_claims(snap, key: str) -> bool:
+    return _claims_paths(snap, key)["done"].is_file()
+
+
 def load_claims(snap, key: str) -> dict[str, pd.DataFrame] | None:
     """A snapshot's cached claims parts (``org``, ``trend``, ``trenddq``; a part the snapshot does
     not produce is absent), or None when not cached."""

@@ -211,16 +211,37 @@ def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:
     if sp is None:
         return _flag_stale_frames(readings)
     scode, _, _, pos = sp
-    codes, _ = _model_codes(readings["model_id"])
-    key = codes.astype(np.int64) * (len(pos) + 1) + pos[scode]
-    order = np.argsort(key, kind="stable")
+    codes, ids = _model_codes(readings["model_id"])
+    S, M = len(pos), len(ids)
+    if np.bincount(scode.astype(np.int64) * M + codes, minlength=0).max(initial=0) > 1:
+        return _flag_stale_frames(readings)
+    # dense (snapshot x model) arrays, one running maximum in snapshot order
+    at_v, at_ok = _counter(readings["downloads_all_time"])
+    row = np.full((S, M), -1, dtype=np.int64)
+    row[scode, codes] = np.arange(len(readings))
+    AT = np.zeros((S, M), dtype=np.int64)
+    AT[scode, codes] = at_v
+    AV = np.zeros((S, M), dtype=bool)
+    AV[scode, codes] = at_ok
+    stale = np.zeros(len(readings), dtype=bool)
+    prev = np.zeros(len(readings), dtype=np.int64)
+    prev_ok = np.zeros(len(readings), dtype=bool)
+    runmax = np.zeros(M, dtype=np.int64)
+    has = np.zeros(M, dtype=bool)
+    for j in np.argsort(pos):
+        here = row[j] >= 0
+        rows = row[j][here]
+        stale[rows] = (AV[j] & has & (AT[j] < runmax))[here]
+        prev[rows] = runmax[here]
+        prev_ok[rows] = has[here]
+        v = AV[j]
+        runmax = np.where(v & (~has | (AT[j] > runmax)), AT[j], runmax)
+        has |= v
+    del AT, AV, row
+    order = np.argsort(codes.astype(np.int64) * (S + 1) + pos[scode], kind="stable")
     r = readings.iloc[order].reset_index(drop=True)
-    m = pd.Series(codes[order])
-    at = r["downloads_all_time"]
-    prev_max = at.groupby(m, sort=False).cummax().groupby(m, sort=False).shift(1)
-    prev_max = prev_max.groupby(m, sort=False).ffill()
-    r["stale"] = (at < prev_max).fillna(False).astype(bool)
-    r["previous_max"] = prev_max
+    r["stale"] = stale[order]
+    r["previous_max"] = pd.arrays.IntegerArray(prev[order], ~prev_ok[order])
     return r
 
 
