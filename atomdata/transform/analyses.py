@@ -224,9 +224,8 @@ def model_attributes(models: pd.DataFrame, families: pd.DataFrame, sizes: pd.Dat
 def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope) -> pd.DataFrame:
     """Monthly downloads of the in-scope (first-party) models by family and region, with the share
     of the month and the month's family coverage (share of downloads assigned a named family)."""
-    mm = models.assign(family=lookup(models["model_id"], attrs.set_index("model_id")["family"]).array)
+    mm = models.assign(family=lookup(models["model_id"], attrs.set_index("model_id")["family"]).fillna(FAMILY_OTHER).array)
     d = shares.in_scope(per_model, mm, scope, ["family", "registry_org"])
-    d["family"] = d["family"].fillna(FAMILY_OTHER)
     keys = ["month", "family", "region"]
     g = d.groupby(keys, sort=True).agg(downloads=("downloads", "sum"), n_models=("model_id", "size"))
     # the organizations of each group: distinct (group, organization) pairs first, then one join per group
@@ -255,7 +254,7 @@ def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.D
     g["bucket_share"] = (g.groupby(["month", "size_bucket"])["downloads"].transform("sum") / tot.where(tot > 0)).fillna(0.0).astype("Float64")
     g["scope"] = scope.describe()
     order = {b: i for i, b in enumerate(SIZE_BUCKETS + [SIZE_UNKNOWN])}
-    g = g.assign(_o=g["size_bucket"].map(order)).sort_values(["month", "_o", "region"], kind="stable")
+    g = g.assign(_o=g["size_bucket"].astype("string").map(order).astype("int64")).sort_values(["month", "_o", "region"], kind="stable")
     return g[["month", "size_bucket", "region", "downloads", "share", "bucket_share", "n_models", "scope"]].reset_index(drop=True)
 
 

@@ -356,21 +356,26 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     if labels != sorted(labels):
         o = np.lexsort((c["model"], np.asarray(labels, dtype=object).argsort().argsort()[c["period"]]))
         c = {k: v[o] for k, v in c.items()}
-    snap_arr = pa.array(list(names), type=pa.string())
+    def cat(codes, values):
+        """A categorical over sorted ``values`` (text stored once, a code per row)."""
+        values = np.asarray(values, dtype=object)
+        order = np.argsort(values, kind="stable")
+        rank = np.empty(len(values), dtype=np.int64)
+        rank[order] = np.arange(len(values))
+        codes = np.asarray(codes, dtype=np.int64)
+        return pd.Categorical.from_codes(np.where(codes >= 0, rank[np.maximum(codes, 0)], -1),
+                                         categories=pd.Index(values[order], dtype="string"), ordered=True)
 
-    def take(arr, idx, null=None):
-        idx = pa.array(idx, mask=null) if null is not None else pa.array(idx)
-        return pd.array(arr.take(idx), dtype="string")
-
+    # every text column is a categorical: the table has a row per model and month
     out = pd.DataFrame({
-        "period": pd.array(pa.array(labels, type=pa.string()).take(pa.array(c["period"])), dtype="str"),
+        "period": cat(c["period"], labels),
         # categorical over the ids: later steps look models up by code (ids.positions), not by string
         "model_id": pd.Categorical.from_codes(c["model"].astype(np.int32), categories=pd.Index(ids, dtype="string")),
         "downloads": pd.arrays.IntegerArray(c["downloads"], np.zeros(len(c["model"]), dtype=bool)),
-        "method": pd.array(pa.array(["all_time_diff", "rolling_30d"]).take(pa.array(c["method"])), dtype="str"),
-        "start_snapshot": take(snap_arr, np.maximum(c["start"], 0), c["start"] < 0),
-        "end_snapshot": take(snap_arr, c["end"]),
+        "method": cat(c["method"], ["all_time_diff", "rolling_30d"]),
+        "start_snapshot": cat(c["start"], list(names)),
+        "end_snapshot": cat(c["end"], list(names)),
         "all_time_end": pd.arrays.IntegerArray(c["at_end"], ~c["at_end_ok"]),
-        "flags": pd.array(pa.array(np.where(c["flag"], "stale_reading_skipped", None), type=pa.string()), dtype="string"),
+        "flags": cat(np.where(c["flag"], 0, -1), ["stale_reading_skipped"]),
     })
     return out, pd.DataFrame(unmeasured, columns=["period", "detail"])

@@ -58,8 +58,15 @@ def inner_join(per_model: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     table = table.reset_index(drop=True)
     at = positions(per_model["model_id"], table["model_id"])
     out = per_model[at >= 0].reset_index(drop=True)
+    rows = at[at >= 0]
     for c in table.columns.drop("model_id"):
-        out[c] = take(table[c], at[at >= 0]).array
+        col = table[c]
+        if pd.api.types.is_string_dtype(col.dtype) and not isinstance(col.dtype, pd.CategoricalDtype):
+            # text as a categorical: one code per row instead of one string (per-model tables are models x months)
+            codes, uniq = pd.factorize(col, sort=True)
+            out[c] = pd.Categorical.from_codes(codes[rows], categories=pd.Index(uniq, dtype="string"))
+        else:
+            out[c] = take(col, rows).array
     return out
 
 
