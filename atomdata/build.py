@@ -32,6 +32,8 @@ from .transform import claims
 from .transform import analyses
 from .validate import validate_tables
 
+#: snapshots of at least this many rows are typed in worker processes when two or more are cold
+PARALLEL_MIN_ROWS = 100_000
 DQ_COLUMNS = ["kind", "snapshot", "month", "model_id", "org", "value", "detail", "action"]
 
 
@@ -116,6 +118,8 @@ def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, pro
         ckey = cache.claims_key(registry, info.loc[snap.name].to_dict())
         if not (all(p.is_file() for p in cache.cache_paths(snap)) and cache.has_claims(snap, ckey)):
             cold.append(snap)
+    # a worker pays off for Hub-sized snapshots only (starting one costs more than typing a small sample)
+    cold = [s for s in cold if (s.manifest.get("rows") or 0) >= PARALLEL_MIN_ROWS]
     workers = min(2, os.cpu_count() or 1, len(cold))
     if workers < 2 or not os.access(snaps[0].path.parent, os.W_OK) or "fork" not in multiprocessing.get_all_start_methods():
         return set()
@@ -403,10 +407,11 @@ def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope
     # organizations the registry lacks: their in-pipeline first-party downloads show the coverage
     pipe = models["first_party"] & (models["pipeline_tag"].isin(scope.pipelines).fillna(False) if scope.pipelines else True)
     cand = models[pipe][["model_id", "org", "registry_org"]]
-    pm = per_model.merge(cand, on="model_id")
+    pm = shares.inner_join(per_model[["month", "model_id", "downloads"]], cand)
     if not pm.empty:
-        cover = pm.assign(mapped=pm["registry_org"].notna()).groupby("month").apply(
-            lambda g: g.loc[g["mapped"], "downloads"].sum() / max(g["downloads"].sum(), 1), include_groups=False)
+        dl = pm["downloads"].astype("int64")
+        g = pd.DataFrame({"all": dl, "mapped": dl.where(pm["registry_org"].notna().to_numpy(), 0)}).groupby(pm["month"]).sum()
+        cover = g["mapped"] / g["all"].clip(lower=1)
         parts.append(pd.DataFrame({"kind": "coverage", "snapshot": None, "month": cover.index, "model_id": None, "org": None,
                                    "value": cover.astype("Float64").to_numpy(),
                                    "detail": "share of first-party downloads in the scope's pipelines whose organization is in the registry",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pandera.errors as pae
+import pyarrow as pa
 
 from .errors import ValidationFailed
 from .schemas import TABLES
@@ -27,8 +28,24 @@ def _report(table: str, exc: pae.SchemaErrors, df: pd.DataFrame, where: str | No
     return "\n".join(lines)
 
 
+def _text_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Categorical text columns (the build keeps per-model tables that way) as string columns,
+    converted in Arrow: pandera's coercion goes through one Python string per row."""
+    cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)
+            and pd.api.types.is_string_dtype(df[c].dtype.categories.dtype)]
+    if not cats:
+        return df
+    df = df.copy(deep=False)
+    for c in cats:
+        codes = df[c].cat.codes.to_numpy()
+        text = pa.array(df[c].dtype.categories.astype("string"), type=pa.string(), from_pandas=True)
+        df[c] = pd.array(text.take(pa.array(codes, mask=codes < 0)), dtype="string") if len(df) else pd.array([], dtype="string")
+    return df
+
+
 def validate_table(name: str, df: pd.DataFrame, where: str | None = None) -> pd.DataFrame:
     """Validate one table (all failures at once); return the coerced frame or raise ValidationFailed."""
+    df = _text_columns(df)
     try:
         return TABLES[name].validate(df, lazy=True)
     except pae.SchemaErrors as exc:

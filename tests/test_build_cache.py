@@ -40,3 +40,42 @@ def test_claims_cache_key_follows_the_registry(tmp_path, shared_data):
     changed.iloc[0, changed.columns.get_loc("country")] = "ZZ"
     assert claims_key(changed, info) != claims_key(reg, info)
     assert claims_key(reg, {**info, "tree_coverage": "full listing"}) != claims_key(reg, info)
+
+
+def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path, shared_data, monkeypatch):
+    """Hub-sized cold snapshots are typed two at a time in worker processes (build.prepare_snapshots);
+    the tables are byte-identical to a build that types them itself, and a snapshot a worker
+    cannot read is still reported by the build (nothing swallowed)."""
+    import atomdata.build as build_mod
+
+    raw_serial, raw_parallel = tmp_path / "serial", tmp_path / "parallel"
+    for raw in (raw_serial, raw_parallel):
+        for d in ("2026-07-01", "2026-08-01", "2026-08-03"):
+            import_dump(shared_data / "hub-stats" / d / "models.parquet", raw)
+        import_dump(shared_data / "hub-trending" / "2026-05-04" / "models.parquet", raw, suffix="trending")
+    build(raw_serial, tmp_path / "out_serial")
+    monkeypatch.setattr(build_mod, "PARALLEL_MIN_ROWS", 0)  # the shared snapshots are small: make them count
+    from atomdata.ingest import store
+
+    prepared = []
+    real = build_mod.prepare_snapshots
+    monkeypatch.setattr(build_mod, "prepare_snapshots", lambda *a, **k: prepared.append(real(*a, **k)) or prepared[-1])
+    build(raw_parallel, tmp_path / "out_parallel")
+    assert prepared == [{s.name for s in store.list_snapshots(raw_parallel)}]  # every snapshot typed by a worker
+    assert _tables(tmp_path / "out_serial") == _tables(tmp_path / "out_parallel")
+    build(raw_parallel, tmp_path / "out_warm")
+    assert prepared[-1] == set()  # warm: nothing left to prepare
+    assert _tables(tmp_path / "out_serial") == _tables(tmp_path / "out_warm")
+
+    fresh = tmp_path / "fresh"
+    for d in ("2026-07-01", "2026-08-01"):
+        import_dump(shared_data / "hub-stats" / d / "models.parquet", fresh)
+    build(fresh, tmp_path / "out_fresh")  # a cold build that goes through the workers
+    damaged = store.list_snapshots(fresh)[0].data_path
+    damaged.write_bytes(damaged.read_bytes()[:-10] + b"0123456789")
+    import pytest
+    from atomdata.errors import AtomdataError
+
+    with pytest.raises(AtomdataError, match="sha256|checksum"):
+        build(fresh, tmp_path / "out_fresh")
+    assert (tmp_path / "out_fresh" / "models.csv").is_file()  # the previous outputs stay
