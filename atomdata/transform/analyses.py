@@ -230,7 +230,8 @@ def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd
     g = d.groupby(keys, sort=True).agg(downloads=("downloads", "sum"), n_models=("model_id", "size"))
     # the organizations of each group: distinct (group, organization) pairs first, then one join per group
     pairs = d[keys + ["registry_org"]].dropna(subset=["registry_org"]).drop_duplicates()
-    orgs = pairs.sort_values("registry_org", kind="stable").groupby(keys, sort=True)["registry_org"].agg("|".join)
+    pairs = pairs.assign(registry_org=pairs["registry_org"].astype("string")).sort_values("registry_org", kind="stable")
+    orgs = pairs.groupby(keys, sort=True)["registry_org"].agg("|".join).astype("string")
     g = g.join(orgs.rename("organizations")).reset_index()
     g["organizations"] = g["organizations"].fillna("")
     g = shares.with_share(g, ["month"], "downloads")
