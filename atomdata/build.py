@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
 from .errors import AtomdataError
@@ -152,15 +153,16 @@ class _History:
         self.snapinfo, self.registry = snapinfo, registry
         main = [s.name for s in snaps if s.name in main_names]
         snap_dtype = pd.CategoricalDtype(sorted(main))
-        vocab = pa.array([], pa.string())
-        first_k = np.zeros(0, dtype=np.int32)
-        last_k = np.zeros(0, dtype=np.int32)
         latest = edges = None
         readings, presence, orgs = [], [], []
         self._org_parts, self._trend_parts = [], []
         k = -1
         info = snapinfo.set_index("snapshot")
         prepared = prepare_snapshots(snaps, snapinfo, registry, progress)
+        # model ids of every main snapshot (records and edges) coded in one Arrow hash pass
+        held, id_codes, vocab = self._code_ids([s for s in snaps if s.name in main_names])
+        first_k = np.full(len(vocab), -1, dtype=np.int32)
+        last_k = np.zeros(len(vocab), dtype=np.int32)
         for snap in snaps:
             tick = progress if snap.name not in prepared else None
             snap.verify()
@@ -171,7 +173,7 @@ class _History:
                 if tick:
                     tick(1)
                 continue
-            r, e = cache.cached_load(snap)
+            r, e = held.pop(snap.name) if snap.name in held else cache.cached_load(snap)
             if tick:
                 tick(1)
             r["snapshot"] = snap.name
@@ -184,20 +186,13 @@ class _History:
             if snap.name not in main_names:
                 continue
             k += 1
-            ids = _arrow_strings(r["model_id"])
-            idx = pc.fill_null(pc.index_in(ids, value_set=vocab), -1).to_numpy(zero_copy_only=False).astype(np.int64)
-            new = idx < 0
-            idx[new] = len(vocab) + np.arange(int(new.sum()))
-            if new.any():
-                vocab = pa.concat_arrays([vocab, ids.filter(pa.array(new))])
-                first_k = np.concatenate([first_k, np.full(int(new.sum()), k, dtype=np.int32)])
-                last_k = np.concatenate([last_k, np.zeros(int(new.sum()), dtype=np.int32)])
+            idx, e_idx = id_codes.pop(snap.name)
+            first_k[idx[first_k[idx] < 0]] = k
             last_k[idx] = k
             present = np.zeros(len(vocab), dtype=bool)
             present[idx] = True
             r["_code"] = idx
-            e_rows = pc.fill_null(pc.index_in(_arrow_strings(e["model_id"]), value_set=ids), 0)
-            e["_code"] = idx[e_rows.to_numpy(zero_copy_only=False)] if len(e) else np.zeros(0, dtype=np.int64)
+            e["_code"] = e_idx
             # the latest record (and edges) of each model: drop older rows of the models this snapshot holds
             latest = r if latest is None else pd.concat([latest[~present[latest["_code"].to_numpy()]], r], ignore_index=True)
             edges = e if edges is None else pd.concat([edges[~present[edges["_code"].to_numpy()]], e], ignore_index=True)
@@ -232,6 +227,36 @@ class _History:
         del presence
         p.insert(2, "org", union_categoricals(orgs) if orgs else pd.Categorical([]))
         self.presence = p[["snapshot", "model_id", "org", "created_at"]]
+
+    @staticmethod
+    def _code_ids(main_snaps) -> tuple[dict, dict, pa.Array]:
+        """Integer codes of the model ids of each main snapshot's records and edges, from one
+        dictionary encoding over all of them (one hash table, instead of one per snapshot), read
+        from the cached records; a snapshot without a cache entry (read-only store) is typed here
+        and its frames are held for the pass that follows. Returns (held frames, codes per
+        snapshot name, the id of every code)."""
+        held, arrays, sizes = {}, [], []
+        for snap in main_snaps:
+            rpath, epath = cache.cache_paths(snap)
+            try:
+                ids, eids = (pq.read_table(p, columns=["model_id"]).column(0) for p in (rpath, epath))
+            except (OSError, ValueError, KeyError, pa.ArrowException):
+                held[snap.name] = cache.cached_load(snap)
+                ids, eids = (pa.chunked_array([_arrow_strings(f["model_id"])]) for f in held[snap.name])
+            for col in (ids, eids):
+                arrays += [c.cast(pa.string()) for c in col.chunks]
+                sizes.append(len(col))
+        if not arrays:
+            return held, {}, pa.array([], pa.string())
+        enc = pc.dictionary_encode(pa.chunked_array(arrays, type=pa.string()))
+        vocab = enc.chunks[0].dictionary if enc.num_chunks else pa.array([], pa.string())
+        flat = np.concatenate([c.indices.to_numpy(zero_copy_only=False).astype(np.int64) for c in enc.chunks]) \
+            if enc.num_chunks else np.zeros(0, dtype=np.int64)
+        bounds = np.cumsum([0] + sizes)
+        codes = {}
+        for i, snap in enumerate(main_snaps):
+            codes[snap.name] = (flat[bounds[2 * i]:bounds[2 * i + 1]], flat[bounds[2 * i + 1]:bounds[2 * i + 2]])
+        return held, codes, vocab
 
     def _add_claims(self, parts: dict[str, pd.DataFrame]) -> None:
         if "org" in parts:

@@ -28,28 +28,35 @@ def _report(table: str, exc: pae.SchemaErrors, df: pd.DataFrame, where: str | No
     return "\n".join(lines)
 
 
-def _text_columns(df: pd.DataFrame) -> pd.DataFrame:
+def _text_columns(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Categorical text columns (the build keeps per-model tables that way) as string columns,
-    converted in Arrow: pandera's coercion goes through one Python string per row."""
+    converted in Arrow: pandera's coercion goes through one Python string per row. Returns the
+    frame and the names of the columns converted."""
     cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)
             and pd.api.types.is_string_dtype(df[c].dtype.categories.dtype)]
     if not cats:
-        return df
+        return df, cats
     df = df.copy(deep=False)
     for c in cats:
         codes = df[c].cat.codes.to_numpy()
         text = pa.array(df[c].dtype.categories.astype("string"), type=pa.string(), from_pandas=True)
         df[c] = pd.array(text.take(pa.array(codes, mask=codes < 0)), dtype="string") if len(df) else pd.array([], dtype="string")
-    return df
+    return df, cats
 
 
 def validate_table(name: str, df: pd.DataFrame, where: str | None = None) -> pd.DataFrame:
     """Validate one table (all failures at once); return the coerced frame or raise ValidationFailed."""
-    df = _text_columns(df)
+    text, cats = _text_columns(df)
     try:
-        return TABLES[name].validate(df, lazy=True)
+        out = TABLES[name].validate(text, lazy=True)
     except pae.SchemaErrors as exc:
-        raise ValidationFailed(_report(name, exc, df, where)) from None
+        raise ValidationFailed(_report(name, exc, text, where)) from None
+    # categorical text stays categorical (validated as text, same values): a per-model table holds
+    # one code per row instead of one string, here and when written
+    if cats and out.index.equals(df.index):
+        for c in cats:
+            out[c] = df[c]
+    return out
 
 
 def validate_tables(tables: dict[str, pd.DataFrame], where: str | None = None) -> dict[str, pd.DataFrame]:

@@ -307,16 +307,16 @@ def adoption_momentum(readings: pd.DataFrame, models: pd.DataFrame, attrs: pd.Da
     nearest creation + age, within the tolerance; ties: the earlier snapshot), and the score
     against the ``peer_rank``-th best model of the same size bucket at the same age."""
     mm = models[scope.mask(models) & models["created_at"].notna()][["model_id", "registry_org", "region", "created_at"]]
-    mm = mm.merge(attrs[["model_id", "size_bucket"]], on="model_id", how="left")
+    mm = mm.assign(size_bucket=lookup(mm["model_id"], attrs.set_index("model_id")["size_bucket"]).array).reset_index(drop=True)
     cols = ["model_id", "org", "region", "created_at", "size_bucket", "age_days", "snapshot", "cumulative_downloads",
             "n_peers", "reference_rank", "reference_downloads", "relative_score"]
-    r = monthly.flag_stale(readings[readings["model_id"].isin(mm["model_id"])])
+    r = monthly.flag_stale(readings[positions(readings["model_id"], mm["model_id"]) >= 0])
     r = r[~r["stale"] & r["downloads_all_time"].notna()][["model_id", "snapshot", "date", "downloads_all_time"]]
     if r.empty or mm.empty:
         return pd.DataFrame({c: [] for c in cols})
     first, last = r["date"].min(), r["date"].max()
     mm = mm[(mm["created_at"] + pd.Timedelta(days=max(ages) + tolerance_days) >= first) & (mm["created_at"] <= last)]
-    j = r.merge(mm, on="model_id")
+    j = shares.inner_join(r, mm)
     age = (j["date"] - j["created_at"]).dt.days.to_numpy()
     parts = []
     for a in ages:  # seven ages, not models
