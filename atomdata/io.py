@@ -171,13 +171,19 @@ def _text_cells(text: pa.Array) -> pa.Array | None:
     return text
 
 
-def _csv_cells(s: pd.Series) -> pa.Array | None:
+def _csv_cells(s: pd.Series, memo: dict | None = None) -> pa.Array | None:
     """The CSV text of every cell of one column, as pandas' ``to_csv`` writes it with the options of
     :func:`to_csv_bytes` (missing values empty), formula guard and minimal quoting applied; None for
     a column type this fast path does not handle."""
     dtype = s.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        cats = _csv_cells(pd.Series(dtype.categories))
+        # the categories are formatted once (``memo`` carries them from one slice of rows to the next)
+        key = (s.name, id(dtype.categories))
+        cats = memo.get(key) if memo is not None else None
+        if cats is None:
+            cats = _csv_cells(pd.Series(dtype.categories))
+            if memo is not None:
+                memo[key] = cats
         if cats is None:
             return None
         codes = s.cat.codes.to_numpy()
@@ -215,12 +221,12 @@ _GUARDS = pa.array(GUARD_PREFIXES, pa.string())
 _SEP, _EMPTY, _EOL = (pa.scalar(v, pa.large_string()) for v in (",", "", "\n"))
 
 
-def _fast_csv(df: pd.DataFrame) -> bytes | None:
+def _fast_csv(df: pd.DataFrame, memo: dict | None = None) -> bytes | None:
     """The bytes of :func:`to_csv_bytes` built column by column in Arrow (None when a column needs
     the general writer): the same text, without formatting millions of cells in Python."""
     cols = []
     for name in df.columns:
-        cells = _csv_cells(df[name])
+        cells = _csv_cells(df[name], memo)
         if cells is None or not isinstance(name, str):
             return None
         cols.append(cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells)
@@ -266,9 +272,9 @@ def write_csv(df: pd.DataFrame, path: Path, chunk_rows: int = 1_000_000) -> None
         if len(df) <= chunk_rows:
             f.write(to_csv_bytes(df))
             return
-        header = _fast_csv(df.iloc[0:0])
+        header, memo = _fast_csv(df.iloc[0:0]), {}
         for start in range(0, len(df), chunk_rows):
-            part = _fast_csv(df.iloc[start:start + chunk_rows]) if header is not None else None
+            part = _fast_csv(df.iloc[start:start + chunk_rows], memo) if header is not None else None
             if part is None:  # a column the Arrow writer leaves to pandas: write the whole table its way
                 f.seek(0)
                 f.truncate()

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..schemas import REGIONS
 from . import lineage
-from .ids import isin, split_id
+from .ids import isin, positions, split_id
 
 COLUMNS = ["kind", "snapshot", "month", "model_id", "org", "value", "detail", "action"]
 
@@ -56,10 +56,15 @@ def _series_presence_issues(presence: pd.DataFrame, order: list[str]) -> list[pd
         return []
     names = np.asarray(order, dtype=object)
     pos = pd.Series(np.arange(len(order)), index=pd.Index(order))
-    p = presence[["snapshot", "model_id", "org", "created_at"]].copy()
-    p["k"] = p["snapshot"].map(pos).astype("int64")
-    p = p.sort_values(["model_id", "k"], kind="stable").reset_index(drop=True)
-    prev_k = p.groupby("model_id", sort=False)["k"].shift(1)
+    # rows sorted by (model, snapshot position) on integer codes; prev_k: the model's previous snapshot
+    mcode = presence["model_id"].cat.codes.to_numpy() if isinstance(presence["model_id"].dtype, pd.CategoricalDtype) \
+        else pd.factorize(presence["model_id"], sort=True)[0]
+    k_all = pos.to_numpy()[positions(presence["snapshot"], pos.index)]
+    srt = np.lexsort((k_all, mcode))
+    p = presence[["snapshot", "model_id", "org", "created_at"]].iloc[srt].reset_index(drop=True)
+    p["k"] = k_all[srt]
+    same = np.r_[False, mcode[srt][1:] == mcode[srt][:-1]]
+    prev_k = pd.Series(np.where(same, np.r_[-1, p["k"].to_numpy()[:-1]], np.nan))
     out = []
 
     # -- model_missing: one row per gap (first missing snapshot .. last missing snapshot)
