@@ -216,8 +216,9 @@ class _History:
             return frame.drop(columns="_code")
 
         names = np.asarray(main, dtype=object)
-        self.seen = pd.DataFrame({"first": names[first_k], "last": names[last_k]}, index=pd.Index(pd.array(vocab, dtype="string")))
-        self.latest = latest.drop(columns="_code").reset_index(drop=True)
+        code = latest["_code"].to_numpy()
+        # first and last snapshot of each model, by its code (no string lookups)
+        self.latest = latest.drop(columns="_code").assign(first_seen=names[first_k[code]], last_seen=names[last_k[code]]).reset_index(drop=True)
         self.alledges = edges.drop(columns="_code").reset_index(drop=True)
         cols = ["snapshot", "date", "model_id", "downloads_all_time", "downloads_30d"]
         self.readings = as_ids(pd.concat(readings, ignore_index=True))[cols] if readings else \
@@ -302,7 +303,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
                             "lineage and download tables need at least one snapshot of a tracked sample or full listing")
     has_counter = [s.name for s in snaps if {"downloadsAllTime", "downloads"} & set(s.fields) and s.name in main_names]
     hist = _History(snaps, main_names, set(has_counter), snapinfo, registry, progress)
-    seen, latest, alledges = hist.seen, hist.latest, hist.alledges
+    latest, alledges = hist.latest, hist.alledges
     readings, presence = hist.readings, hist.presence
 
     # -- models
@@ -321,8 +322,8 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "library_name": latest["library_name"],
         "license": latest["license"],
         "params_b": (latest["params"].astype("Float64") / 1e9).round(3),
-        "first_seen": ids.lookup(latest["model_id"], seen["first"]).to_numpy(),
-        "last_seen": ids.lookup(latest["model_id"], seen["last"]).to_numpy(),
+        "first_seen": latest["first_seen"],
+        "last_seen": latest["last_seen"],
     }).sort_values("model_id", kind="stable").reset_index(drop=True)
 
     # -- lineage

@@ -47,7 +47,8 @@ def main():
     ap.add_argument("--months", type=int, default=24)
     ap.add_argument("--work", type=Path, default=Path("/tmp/atombench"))
     ap.add_argument("--steps", default="import,lineage,build,aggregation,load",
-                    help="comma-separated subset of: import, lineage, build, aggregation, load")
+                    help="comma-separated subset of: import, lineage, build, aggregation, load, fit "
+                         "(fit: cold builds over 3, 6, 9 and 12 snapshots and the least-squares line through them)")
     a = ap.parse_args()
     steps = set(a.steps.split(","))
     dumps = a.work / f"dumps-{a.models}-{a.months}"
@@ -151,6 +152,36 @@ def main():
         out["total"] = int(duckdb.sql(q.replace('?', repr(files))).fetchall()[0][0])
         out["aggregation_seconds"] = round(time.perf_counter() - t, 2)
     """, "aggregation")
+    if "fit" in steps:
+        ks, secs = [], []
+        for k in [x for x in (3, 6, 9, 12) if x <= a.months]:
+            kstore = a.work / f"fit-{a.models}-{k}"
+            shutil.rmtree(kstore, ignore_errors=True)
+            run_step(f"""
+                from pathlib import Path
+                from atomdata.ingest.dump import import_dump
+                for f in {files[:k]!r}:
+                    import_dump(f, Path({str(kstore)!r}))
+            """)
+            r = step(f"fit: full build, {k} snapshots (cold cache)", f"""
+                from pathlib import Path
+                from atomdata.build import build
+                from atomdata.transform.shares import Scope
+                build(Path({str(kstore)!r}), Path({str(a.work / 'fitout')!r}), scope=Scope(orgs="all", pipelines=None))
+            """, "fit")
+            ks.append(k)
+            secs.append(r["seconds"])
+            shutil.rmtree(kstore, ignore_errors=True)
+        if len(ks) >= 2:
+            import numpy as np
+
+            slope, icept = np.polyfit(ks, secs, 1)
+            pred = slope * np.asarray(ks) + icept
+            r2 = 1 - ((np.asarray(secs) - pred) ** 2).sum() / max(((np.asarray(secs) - np.mean(secs)) ** 2).sum(), 1e-12)
+            rows.append(("fit: least-squares line through the builds above",
+                         {"seconds": float(icept), "peak_mb": 0.0, "seconds_per_snapshot": round(float(slope), 2),
+                          "intercept_s": round(float(icept), 1), "r2": round(float(r2), 4),
+                          "max_residual_s": round(float(np.abs(np.asarray(secs) - pred).max()), 1)}))
     step("atomdata.load('downloads_by_country') incl. import", """
         import atomdata
         atomdata.load("downloads_by_country")
