@@ -207,8 +207,9 @@ def _csv_cells(s: pd.Series, memo: dict | None = None) -> pa.Array | None:
             return None
         text = pa.array(s, type=pa.string(), from_pandas=True)
         text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-        enc = pc.dictionary_encode(text)
-        if len(enc.dictionary) * 2 < len(text):  # few distinct values: format each once
+        head = text.slice(0, 10_000)
+        if pc.count_distinct(head).as_py() * 2 < len(head):  # few distinct values (judged on the first rows): format each once
+            enc = pc.dictionary_encode(text)
             cells = _text_cells(enc.dictionary)
             return None if cells is None else pc.fill_null(cells.take(enc.indices), "")
         cells = _text_cells(text)
