@@ -242,6 +242,7 @@ class _History:
             try:
                 ids, eids = (pq.read_table(p, columns=["model_id"]).column(0) for p in (rpath, epath))
             except (OSError, ValueError, KeyError, pa.ArrowException):
+                snap.verify()  # a damaged data file is reported as such, before anything reads it
                 held[snap.name] = cache.cached_load(snap)
                 ids, eids = (pa.chunked_array([_arrow_strings(f["model_id"])]) for f in held[snap.name])
             for col in (ids, eids):

@@ -56,7 +56,8 @@ def population(n: int, seed: int = 0, months: int = 24):
 def snapshot_table(pop, month: int, date: str, seed: int = 0) -> pa.Table:
     rng = np.random.default_rng(seed * 1000 + month)
     n = len(pop["ids"])
-    counts = np.floor(pop["alltime"] * (1 + pop["growth"]) ** month).astype(np.int64)
+    # capped below int64's range: a fast grower over many months would otherwise overflow
+    counts = np.floor(np.minimum(pop["alltime"] * np.minimum((1 + pop["growth"]) ** month, 1e9), 1e15)).astype(np.int64)
     present = (rng.random(n) > 0.005) & (pop["created"] < np.datetime64(date))
     idx = np.flatnonzero(present)
     ids = pop["ids"]
