@@ -358,6 +358,8 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     snaptab = pd.DataFrame({"snapshot": [s.name for s in snaps if s.name in has_counter],
                             "date": [pd.Timestamp(s.date) for s in snaps if s.name in has_counter]})
     # the monthly tables are always monthly; --period feeds downloads_by_period (transform.analyses)
+    readings = monthly.flag_stale(readings)  # once: the quality rows and the momentum table use the flags
+    hist.readings = None  # the unflagged copy is not needed any more
     per_model, unmeasured = monthly.downloads_per_period(readings, snaptab, "month", tolerance_days)
     per_model = per_model.rename(columns={"period": "month"})
 

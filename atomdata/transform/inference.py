@@ -38,7 +38,7 @@ from pandera.typing import Series
 from ..errors import InputError, ValidationFailed
 from ..paths import release_dir
 from ..registry import attribute
-from .ids import _arrow, _series, isin, lookup, positions, split_id
+from .ids import _arrow, _series, isin, lookup, namespace, positions, split_id
 from .ids import take as take_at
 from .quality import COLUMNS as QUALITY_COLUMNS
 
@@ -229,7 +229,8 @@ def keyword_org(names: pd.Series, architectures: pd.DataFrame) -> tuple[pd.Serie
 
 def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.DataFrame) -> pd.DataFrame:
     """Known models of registry organizations by stripped lower-case repo name (names claimed by one org only)."""
-    ids = pd.Series(known_ids, dtype="string").dropna().drop_duplicates()
+    ids = pd.Series(known_ids, dtype="string").dropna()
+    ids = ids[attribute(namespace(ids), registry)["registry_org"].notna().to_numpy()].drop_duplicates()  # registry orgs first: few
     ns, name = split_id(ids)
     reg = attribute(ns, registry)["registry_org"]
     keep = reg.notna() & ~isin(ns.str.lower(), mirrors["namespace"].str.lower())

@@ -205,8 +205,11 @@ def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:
     """Add ``stale``: the all-time counter is lower than an earlier reading of the same model.
 
     Also adds ``previous_max`` (highest earlier reading). Rows come back sorted by model and date
-    (then snapshot). Works on integer model codes and one integer sort key.
+    (then snapshot). Works on integer model codes and one integer sort key. Readings flagged
+    already (this function's own output, or rows of it) come back as they are.
     """
+    if {"stale", "previous_max"} <= set(readings.columns):
+        return readings
     sp = _snapshot_positions(readings) if len(readings) else None
     if sp is None:
         return _flag_stale_frames(readings)
