@@ -1,6 +1,8 @@
 """Validate tables against their pandera schemas, lazily, and turn failures into one clear report."""
 from __future__ import annotations
 
+import copy
+
 import pandas as pd
 import pandera.errors as pae
 import pyarrow as pa
@@ -44,8 +46,20 @@ def _text_columns(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return df, cats
 
 
-def validate_table(name: str, df: pd.DataFrame, where: str | None = None) -> pd.DataFrame:
-    """Validate one table (all failures at once); return the coerced frame or raise ValidationFailed."""
+#: tables longer than this are validated a slice of rows at a time (per-model tables are models x months)
+SLICE_ROWS = 2_000_000
+
+
+def validate_table(name: str, df: pd.DataFrame, where: str | None = None, slice_rows: int | None = None) -> pd.DataFrame:
+    """Validate one table (all failures at once); return the coerced frame or raise ValidationFailed.
+
+    A long table whose columns have their schema types already (categorical text aside) is
+    validated a slice of rows at a time, so its text is never all held as strings at once; the
+    table-wide uniqueness check then runs on the whole table, on category codes. Failures of all
+    slices are reported together."""
+    slice_rows = slice_rows or SLICE_ROWS
+    if len(df) > slice_rows and _typed(name, df):
+        return _validate_slices(name, df, where, slice_rows)
     text, cats = _text_columns(df)
     try:
         out = TABLES[name].validate(text, lazy=True)
@@ -57,6 +71,43 @@ def validate_table(name: str, df: pd.DataFrame, where: str | None = None) -> pd.
         for c in cats:
             out[c] = df[c]
     return out
+
+
+def _typed(name: str, df: pd.DataFrame) -> bool:
+    """Every column already has its schema type (categorical text counts as text)."""
+    schema = TABLES[name].to_schema()
+    if list(df.columns) != list(schema.columns):
+        return False
+    for c, col in schema.columns.items():
+        dtype, want = df[c].dtype, col.dtype.type
+        if isinstance(dtype, pd.CategoricalDtype):
+            if not (isinstance(want, pd.StringDtype) and pd.api.types.is_string_dtype(dtype.categories.dtype)):
+                return False
+        elif dtype != want:
+            return False
+    return True
+
+
+def _validate_slices(name: str, df: pd.DataFrame, where: str | None, slice_rows: int) -> pd.DataFrame:
+    per_slice = copy.deepcopy(TABLES[name].to_schema())
+    unique, per_slice.unique = per_slice.unique, None  # checked once below, over the whole table
+    lines = []
+    for start in range(0, len(df), slice_rows):
+        text, _ = _text_columns(df.iloc[start:start + slice_rows])
+        try:
+            per_slice.validate(text, lazy=True)
+        except pae.SchemaErrors as exc:
+            lines.append(_report(name, exc, text, where))
+    if unique:
+        dup = df.duplicated(subset=list(unique), keep=False).to_numpy()
+        if dup.any():
+            idx = df.index[dup][:3]
+            ex = "; ".join(f"row {i}: {df.loc[i].to_dict()}" for i in idx)
+            lines.append(f"table '{name}'" + (f" ({where})" if where else "") + ":\n"
+                         f"  rows: check 'unique {list(unique)}' failed for {int(dup.sum())} row(s); e.g. {ex}")
+    if lines:
+        raise ValidationFailed("\n".join(lines))
+    return df
 
 
 def validate_tables(tables: dict[str, pd.DataFrame], where: str | None = None) -> dict[str, pd.DataFrame]:

@@ -143,17 +143,25 @@ def main():
         t = time.perf_counter()
         # as the build does (build._History): model ids coded once against the sorted vocabulary
         tabs = [pq.read_table(f, columns=["id", "downloadsAllTime", "downloads"]) for f in files]
-        ids = pa.chunked_array([x.column("id").cast(pa.string()) for x in tabs]).combine_chunks()
-        vocab = pc.unique(ids)
-        vocab = vocab.take(pc.sort_indices(vocab))
+        enc = pc.dictionary_encode(pa.chunked_array([c for x in tabs for c in x.column("id").chunks]))
+        order = pc.sort_indices(enc.chunks[0].dictionary).to_numpy()
+        vocab = enc.chunks[0].dictionary.take(pa.array(order))
+        rank = np.empty(len(order), dtype=np.int32)
+        rank[order] = np.arange(len(order), dtype=np.int32)
         names = [f.split("/")[-2] for f in files]
         sizes = [x.num_rows for x in tabs]
+
+        def counter(field):
+            col = pa.chunked_array([c for x in tabs for c in x.column(field).chunks])
+            return pd.arrays.IntegerArray(np.concatenate([c.fill_null(0).to_numpy() for c in col.chunks]),
+                                          np.concatenate([c.is_null().to_numpy(zero_copy_only=False) for c in col.chunks]))
         snap = pd.Categorical.from_codes(np.repeat(np.arange(len(files)), sizes), categories=names)
         r = pd.DataFrame({{
             "snapshot": snap, "date": pd.to_datetime(np.repeat(np.array(names, dtype="datetime64[ns]"), sizes)),
-            "model_id": pd.Categorical.from_codes(pc.index_in(ids, value_set=vocab).to_numpy(), categories=pd.Index(pd.array(vocab, dtype="string"))),
-            "downloads_all_time": pd.array(pa.chunked_array([x.column("downloadsAllTime") for x in tabs]).to_pandas(), dtype="Int64"),
-            "downloads_30d": pd.array(pa.chunked_array([x.column("downloads") for x in tabs]).to_pandas(), dtype="Int64"),
+            "model_id": pd.Categorical.from_codes(rank[np.concatenate([c.indices.to_numpy() for c in enc.chunks])],
+                                                  categories=pd.Index(pd.array(vocab.cast(pa.string()), dtype="string"))),
+            "downloads_all_time": counter("downloadsAllTime"),
+            "downloads_30d": counter("downloads"),
         }})
         snaps = pd.DataFrame({{"snapshot": names, "date": pd.to_datetime(names)}})
         pm, _ = monthly.downloads_per_period(r, snaps)

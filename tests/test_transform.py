@@ -161,3 +161,31 @@ def test_stale_flag_marks_substituted_boundaries_only():
     assert july.loc["o/a", "start_snapshot"] == "2026-07-02" and july.loc["o/a", "downloads"] == 15
     assert july.loc["o/a", "flags"] == "stale_reading_skipped"
     assert july.loc["o/b", "downloads"] == 20 and pd.isna(july.loc["o/b", "flags"])
+
+
+def test_long_tables_are_validated_in_slices_with_the_same_verdict():
+    """A per-model table longer than a slice is validated a slice at a time (text as categoricals,
+    uniqueness over the whole table): every failure is still reported, with its row."""
+    from atomdata.errors import ValidationFailed
+    from atomdata.validate import validate_table
+
+    n = 10
+    text = lambda vals, cats=None: pd.Categorical(vals, categories=pd.Index(cats or sorted({v for v in vals if v}), dtype="string"))
+    df = pd.DataFrame({"month": text(["2024-01"] * 5 + ["2024-02"] * 5), "model_id": text([f"o/m{i % 5}" for i in range(n)]),
+                       "downloads": pd.array(range(n), dtype="Int64"), "method": text(["all_time_diff"] * n),
+                       "start_snapshot": text(["2024-01-01"] * n), "end_snapshot": text(["2024-02-01"] * n),
+                       "all_time_end": pd.array(range(n), dtype="Int64"), "flags": text([None] * n, ["stale_reading_skipped"])})
+    assert validate_table("model_downloads_monthly", df, slice_rows=3) is df  # valid: kept as it is (categoricals)
+    bad = df.copy()
+    bad.loc[1, "downloads"] = -5
+    bad.loc[6, "model_id"] = "o/m4"  # (2024-02, o/m4) twice (rows 6 and 9), in two slices
+    bad["month"] = bad["month"].cat.add_categories(["2024-1"])
+    bad.loc[8, "month"] = "2024-1"
+    whole, sliced = [], []
+    for rows, out in ((None, whole), (3, sliced)):
+        with pytest.raises(ValidationFailed) as exc:
+            validate_table("model_downloads_monthly", bad, slice_rows=rows)
+        out.append(str(exc.value))
+    for msg in whole + sliced:
+        assert "row 1: '-5'" in msg and "row 8: '2024-1'" in msg and "row 6" in msg and "row 9" in msg
+    assert "unique ['month', 'model_id']' failed for 2 row(s)" in sliced[0]

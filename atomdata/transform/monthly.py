@@ -342,11 +342,11 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         dl = np.where(rb, at_end - AT[np.maximum(sr, 0), rows], D30[ends, rows] if period == "month" else 0)
         cols["period"].append(np.full(len(rows), len(labels), dtype=np.int32))
         labels.append(label)
-        cols["model"].append(rows)
+        cols["model"].append(rows.astype(np.int32))  # narrow integer columns: rows are models x months
         cols["downloads"].append(dl)
         cols["method"].append(np.where(rb, 0, 1).astype(np.int8))
-        cols["start"].append(np.where(rb, sr, -1))
-        cols["end"].append(ends)
+        cols["start"].append(np.where(rb, sr, -1).astype(np.int32))
+        cols["end"].append(ends.astype(np.int32))
         cols["at_end"].append(at_end)
         cols["at_end_ok"].append(er >= 0)
         cols["flag"].append(rb & (subst[start][rows] | subst[end][rows]))
@@ -363,10 +363,12 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         """A categorical over sorted ``values`` (text stored once, a code per row)."""
         values = np.asarray(values, dtype=object)
         order = np.argsort(values, kind="stable")
-        rank = np.empty(len(values), dtype=np.int64)
-        rank[order] = np.arange(len(values))
-        codes = np.asarray(codes, dtype=np.int64)
-        return pd.Categorical.from_codes(np.where(codes >= 0, rank[np.maximum(codes, 0)], -1),
+        codes = np.asarray(codes)
+        if (order != np.arange(len(values))).any():  # values not sorted yet: renumber the codes
+            rank = np.empty(len(values), dtype=np.int64)
+            rank[order] = np.arange(len(values))
+            codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
+        return pd.Categorical.from_codes(codes.astype(np.int32 if len(values) > 127 else np.int8, copy=False),
                                          categories=pd.Index(values[order], dtype="string"), ordered=True)
 
     # every text column is a categorical: the table has a row per model and month
