@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,8 @@ def _prepare(snap, snapinfo: pd.DataFrame, registry: pd.DataFrame) -> str:
         r["snapshot"] = snap.name
         r["date"] = pd.Timestamp(snap.date)
         cache.store_claims(snap, ckey, snapshot_claims(r, snap, snapinfo, registry))
+    if not (all(p.is_file() for p in cache.cache_paths(snap)) and cache.has_claims(snap, ckey)):
+        raise OSError(f"{snap.name}: cache entry not written")  # the build types it itself
     return snap.name
 
 
@@ -122,7 +125,13 @@ def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, pro
     # a worker pays off for Hub-sized snapshots only (starting one costs more than typing a small sample)
     cold = [s for s in cold if (s.manifest.get("rows") or 0) >= PARALLEL_MIN_ROWS]
     workers = min(2, os.cpu_count() or 1, len(cold))
-    if workers < 2 or not os.access(snaps[0].path.parent, os.W_OK) or "fork" not in multiprocessing.get_all_start_methods():
+    folder = snaps[0].path.parent / ".cache" if snaps else None
+    try:
+        folder.mkdir(exist_ok=True)
+    except (OSError, AttributeError):
+        return set()
+    # fork only where it is safe and cheap (Linux); elsewhere the build types the snapshots itself
+    if workers < 2 or not os.access(folder, os.W_OK) or not sys.platform.startswith("linux"):
         return set()
     done = set()
     # fork: the workers inherit the (still small) build state and never re-run the caller's script
@@ -237,21 +246,28 @@ class _History:
         and its frames are held for the pass that follows. Returns (held frames, codes per
         snapshot name, the id of every code)."""
         held, arrays, sizes = {}, [], []
-        for snap in main_snaps:
+
+        def cached_ids(snap):
             rpath, epath = cache.cache_paths(snap)
+            return tuple(pq.read_table(p, columns=["model_id"]).column(0) for p in (rpath, epath))
+
+        for snap in main_snaps:
             try:
-                ids, eids = (pq.read_table(p, columns=["model_id"]).column(0) for p in (rpath, epath))
+                ids, eids = cached_ids(snap)
             except (OSError, ValueError, KeyError, pa.ArrowException):
                 snap.verify()  # a damaged data file is reported as such, before anything reads it
-                held[snap.name] = cache.cached_load(snap)
-                ids, eids = (pa.chunked_array([_arrow_strings(f["model_id"])]) for f in held[snap.name])
+                frames = cache.cached_load(snap)  # types the snapshot and fills its cache entry
+                try:
+                    ids, eids = cached_ids(snap)
+                except (OSError, ValueError, KeyError, pa.ArrowException):  # read-only store: keep the frames
+                    held[snap.name] = frames
+                    ids, eids = (pa.chunked_array([_arrow_strings(f["model_id"])]) for f in frames)
+                del frames
             for col in (ids, eids):
                 arrays += [c.cast(pa.string()) for c in col.chunks]
                 sizes.append(len(col))
-        if not arrays:
-            return held, {}, pa.array([], pa.string())
         enc = pc.dictionary_encode(pa.chunked_array(arrays, type=pa.string()))
-        vocab = enc.chunks[0].dictionary if enc.num_chunks else pa.array([], pa.string())
+        vocab = enc.chunks[0].dictionary.cast(pa.string()) if enc.num_chunks else pa.array([], pa.string())
         flat = np.concatenate([c.indices.to_numpy(zero_copy_only=False).astype(np.int64) for c in enc.chunks]) \
             if enc.num_chunks else np.zeros(0, dtype=np.int64)
         bounds = np.cumsum([0] + sizes)
@@ -285,6 +301,9 @@ class _History:
 
 def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = None, tolerance_days: int = 3,
                  period: str = "month", progress=None) -> BuildResult:
+    """Every table, validated. In the result, the text columns of the per-model monthly table
+    (model id, month, method, snapshots, flags) are categoricals (its rows are models x months);
+    the values are those written to the CSV, which ``atomdata.load`` reads back as strings."""
     scope = scope or shares.Scope()
     registry = load_registry(registry_file)
     if not Path(raw).is_dir():

@@ -158,12 +158,12 @@ def _has_carriage_return(df: pd.DataFrame) -> bool:
     return False
 
 
-def _text_cells(text: pa.Array) -> pa.Array | None:
+def _text_cells(text: pa.Array, guard_formulas: bool = True) -> pa.Array | None:
     """Formula guard and minimal quoting of text cells (None: a carriage return, see to_csv_bytes)."""
     if pc.any(pc.match_substring(text, "\r")).as_py():
         return None
     guard = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=_GUARDS)
-    if pc.any(guard).as_py():
+    if guard_formulas and pc.any(guard).as_py():
         text = pc.if_else(guard, pc.binary_join_element_wise("'", text, ""), text)
     quote = pc.match_substring_regex(text, '[,"\\n]')
     if pc.any(quote).as_py():
@@ -177,6 +177,8 @@ def _csv_cells(s: pd.Series, memo: dict | None = None) -> pa.Array | None:
     a column type this fast path does not handle."""
     dtype = s.dtype
     if isinstance(dtype, pd.CategoricalDtype):
+        if not pd.api.types.is_string_dtype(dtype.categories.dtype):
+            return None  # pandas writes other categories with str(): left to it
         # the categories are formatted once (``memo`` carries them from one slice of rows to the next)
         key = (s.name, id(dtype.categories))
         cats = memo.get(key) if memo is not None else None
@@ -231,7 +233,8 @@ def _fast_csv(df: pd.DataFrame, memo: dict | None = None) -> bytes | None:
         if cells is None or not isinstance(name, str):
             return None
         cols.append(cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells)
-    header = _csv_cells(pd.Series(list(df.columns), dtype="string"))
+    # column names are written as they are (neutralise_formulas guards cells, not names)
+    header = _text_cells(pa.array([str(c) for c in df.columns], pa.string()), guard_formulas=False)
     if header is None or len(df.columns) == 0:
         return None
     if len(df.columns) == 1 and len(df):

@@ -74,9 +74,10 @@ def validate_table(name: str, df: pd.DataFrame, where: str | None = None, slice_
 
 
 def _typed(name: str, df: pd.DataFrame) -> bool:
-    """Every column already has its schema type (categorical text counts as text)."""
+    """Every column already has its schema type (categorical text counts as text), and no check
+    spans rows beyond uniqueness (a per-slice check of, say, shares summing to 1 would be wrong)."""
     schema = TABLES[name].to_schema()
-    if list(df.columns) != list(schema.columns):
+    if list(df.columns) != list(schema.columns) or schema.checks:
         return False
     for c, col in schema.columns.items():
         dtype, want = df[c].dtype, col.dtype.type
@@ -91,6 +92,9 @@ def _typed(name: str, df: pd.DataFrame) -> bool:
 def _validate_slices(name: str, df: pd.DataFrame, where: str | None, slice_rows: int) -> pd.DataFrame:
     per_slice = copy.deepcopy(TABLES[name].to_schema())
     unique, per_slice.unique = per_slice.unique, None  # checked once below, over the whole table
+    unique_cols = [c for c, col in per_slice.columns.items() if col.unique]
+    for c in unique_cols:
+        per_slice.columns[c].unique = False  # likewise
     lines = []
     for start in range(0, len(df), slice_rows):
         text, _ = _text_columns(df.iloc[start:start + slice_rows])
@@ -98,13 +102,13 @@ def _validate_slices(name: str, df: pd.DataFrame, where: str | None, slice_rows:
             per_slice.validate(text, lazy=True)
         except pae.SchemaErrors as exc:
             lines.append(_report(name, exc, text, where))
-    if unique:
-        dup = df.duplicated(subset=list(unique), keep=False).to_numpy()
+    for keys in ([list(unique)] if unique else []) + [[c] for c in unique_cols]:
+        dup = df.duplicated(subset=keys, keep=False).to_numpy()
         if dup.any():
             idx = df.index[dup][:3]
             ex = "; ".join(f"row {i}: {df.loc[i].to_dict()}" for i in idx)
             lines.append(f"table '{name}'" + (f" ({where})" if where else "") + ":\n"
-                         f"  rows: check 'unique {list(unique)}' failed for {int(dup.sum())} row(s); e.g. {ex}")
+                         f"  rows: check 'unique {keys}' failed for {int(dup.sum())} row(s); e.g. {ex}")
     if lines:
         raise ValidationFailed("\n".join(lines))
     return df

@@ -79,3 +79,25 @@ def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path,
     with pytest.raises(AtomdataError, match="sha256|checksum"):
         build(fresh, tmp_path / "out_fresh")
     assert (tmp_path / "out_fresh" / "models.csv").is_file()  # the previous outputs stay
+
+
+def test_a_store_whose_cache_cannot_be_written_builds_the_same_tables(tmp_path, shared_data, monkeypatch):
+    """When no cache entry can be written (a read-only store), the build types each snapshot
+    itself, holds those frames for its pass, and writes the same tables."""
+    from atomdata.transform import cache
+
+    raw = tmp_path / "raw"
+    for d in ("2026-07-01", "2026-08-01"):
+        import_dump(shared_data / "hub-stats" / d / "models.parquet", raw)
+    build(raw, tmp_path / "normal")
+    import shutil
+
+    shutil.rmtree(raw / ".cache")
+
+    def refuse(df, path):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(cache, "_write", refuse)
+    build(raw, tmp_path / "readonly")
+    assert not list((raw / ".cache").glob("records-*.parquet"))
+    assert _tables(tmp_path / "normal") == _tables(tmp_path / "readonly")

@@ -36,10 +36,10 @@ ROWS = st.integers(min_value=0, max_value=12)
 def frames(draw):
     n = draw(ROWS)
     cols = {}
-    kinds = draw(st.lists(st.sampled_from(["text", "int", "Int64", "float", "Float64", "bool", "boolean", "date", "cat"]),
+    kinds = draw(st.lists(st.sampled_from(["text", "int", "Int64", "float", "Float64", "bool", "boolean", "date", "cat", "floatcat"]),
                           min_size=2, max_size=6))
     for i, kind in enumerate(kinds):
-        name = f"c{i}" + draw(st.sampled_from(["", ",x", "=y"]))
+        name = draw(st.sampled_from(["", "=", "-", "'"])) + f"c{i}" + draw(st.sampled_from(["", ",x", "=y"]))
         if kind == "text":
             cols[name] = pd.array(draw(st.lists(TEXT, min_size=n, max_size=n)), dtype="string")
         elif kind == "int":
@@ -57,6 +57,8 @@ def frames(draw):
         elif kind == "date":
             days = draw(st.lists(st.one_of(st.none(), st.integers(0, 30000)), min_size=n, max_size=n))
             cols[name] = pd.to_datetime([None if d is None else pd.Timestamp("1970-01-01") + pd.Timedelta(days=d, hours=5) for d in days])
+        elif kind == "floatcat":
+            cols[name] = pd.Categorical(draw(st.lists(st.one_of(st.none(), st.sampled_from([1.0, 0.5, 1e-7])), min_size=n, max_size=n)))
         else:
             cols[name] = pd.Categorical(draw(st.lists(st.one_of(st.none(), st.sampled_from(["a", "=b", "c,d"])), min_size=n, max_size=n)))
     return pd.DataFrame(cols)

@@ -189,3 +189,12 @@ def test_long_tables_are_validated_in_slices_with_the_same_verdict():
     for msg in whole + sliced:
         assert "row 1: '-5'" in msg and "row 8: '2024-1'" in msg and "row 6" in msg and "row 9" in msg
     assert "unique ['month', 'model_id']' failed for 2 row(s)" in sliced[0]
+
+
+def test_positions_never_match_missing_keys():
+    from atomdata.transform import ids
+
+    got = ids.positions(pd.Series(["b", None, "a", "x"], dtype="string"), pd.Series(["a", None, "b"], dtype="string"))
+    assert got.tolist() == [2, -1, 0, -1]
+    cat = pd.Series(pd.Categorical(["b", None, "a"], categories=pd.Index(["a", "b"], dtype="string")))
+    assert ids.positions(cat, pd.Series(["a", "b"], dtype="string")).tolist() == [1, -1, 0]

@@ -57,7 +57,7 @@ def positions(keys: pd.Series, index) -> np.ndarray:
     arr = _arrow(keys)
     if len(arr) == len(value_set) and arr.equals(value_set):  # aligned already (tables sorted by model id)
         return np.arange(len(arr), dtype=np.int64)
-    return pc.fill_null(pc.index_in(arr, value_set=value_set), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return pc.fill_null(pc.index_in(arr, value_set=value_set, skip_nulls=True), -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:

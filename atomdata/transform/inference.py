@@ -186,8 +186,8 @@ def _prefilter(pattern: str) -> str | None:
     with ``i`` also matching the Turkish dotted and dotless i as Python's IGNORECASE does.
     None when the keyword has a construct this does not handle (then every name is tried)."""
     body = re.sub(r"\(\?<?[!=][^()]*\)", "", pattern)
-    if "(?" in body or "\\" in body.replace("\\.", ""):
-        return None
+    if "(?" in body or "\\" in body.replace("\\.", "") or re.search(r"\[[^\]]*i", body):
+        return None  # lookarounds left, escapes, or an ``i`` inside a class: not translated
     body = body.replace("i", "[i\u0130\u0131]")
     try:
         pc.match_substring_regex(pyarrow.array(["x"]), f"(?i){body}")
