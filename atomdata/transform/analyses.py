@@ -275,7 +275,8 @@ def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame
     fp = shares.in_scope(per_model, models, scope, [])
     fpg = fp.groupby(["month", "country", "region"], dropna=False)["downloads"].sum().rename("first_party_downloads")
     dmod = models[~models["first_party"].astype(bool) & _derivative_pipeline_ok(models, scope)][["model_id"]]
-    d = shares.inner_join(per_model, derivs[isin(derivs["model_id"], dmod["model_id"])])
+    used = ["model_id", "relation"] + [c for pair in LINEAGE_COLUMNS.values() for c in pair]
+    d = shares.inner_join(per_model, derivs.loc[isin(derivs["model_id"], dmod["model_id"]), used])
     parts = []
     for lin, (ccol, rcol) in LINEAGE_COLUMNS.items():
         dd = d.rename(columns={ccol: "country", rcol: "region"})

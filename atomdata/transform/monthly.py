@@ -204,8 +204,8 @@ def _counter(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:
     """Add ``stale``: the all-time counter is lower than an earlier reading of the same model.
 
-    Also adds ``previous_max`` (highest earlier reading). Rows come back sorted by model and date
-    (then snapshot). Works on integer model codes and one integer sort key. Readings flagged
+    Also adds ``previous_max`` (highest earlier reading). On dense (snapshot x model) arrays the
+    rows keep their order; the frame fallback returns them sorted by model and date. Readings flagged
     already (this function's own output, or rows of it) come back as they are.
     """
     if {"stale", "previous_max"} <= set(readings.columns):
@@ -241,11 +241,8 @@ def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:
         runmax = np.where(v & (~has | (AT[j] > runmax)), AT[j], runmax)
         has |= v
     del AT, AV, row
-    order = np.argsort(codes.astype(np.int64) * (S + 1) + pos[scode], kind="stable")
-    r = readings.iloc[order].reset_index(drop=True)
-    r["stale"] = stale[order]
-    r["previous_max"] = pd.arrays.IntegerArray(prev[order], ~prev_ok[order])
-    return r
+    # rows stay in their input order (a frame of models x snapshots is not copied to sort it)
+    return readings.assign(stale=stale, previous_max=pd.arrays.IntegerArray(prev, ~prev_ok))
 
 
 def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period: str = "month",
