@@ -29,7 +29,6 @@ from .registry import attribute, load_registry
 from .schemas import TABLES
 from .transform import inference, lineage, monthly, quality, shares
 from .transform import cache, ids
-from .transform.cache import cached_load
 from .transform import claims
 from .transform import analyses
 from .validate import validate_tables
@@ -63,22 +62,6 @@ class BuildResult:
         if self.out:
             lines.append(f"tables written to {self.out}")
         return "\n".join(lines)
-
-
-def read_snapshots(snaps: list[store.Snapshot], progress=None):
-    """Type every snapshot (checksum verified). Returns records (with ``snapshot``) and edges."""
-    recs, edges = [], []
-    for snap in snaps:
-        snap.verify()
-        r, e = cached_load(snap)
-        r["snapshot"] = snap.name
-        r["date"] = pd.Timestamp(snap.date)
-        e["snapshot"] = snap.name
-        recs.append(r)
-        edges.append(e)
-        if progress:
-            progress(1)
-    return recs, edges
 
 
 def _arrow_strings(s: pd.Series) -> pa.Array:

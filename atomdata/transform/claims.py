@@ -14,7 +14,6 @@ All three are computed with group-bys over the typed per-snapshot records (no lo
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..registry import attribute
