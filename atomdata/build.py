@@ -64,11 +64,6 @@ class BuildResult:
         return "\n".join(lines)
 
 
-def _arrow_strings(s: pd.Series) -> pa.Array:
-    arr = pa.array(s, type=pa.string(), from_pandas=True)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
 def snapshot_claims(r: pd.DataFrame, snap, snapinfo: pd.DataFrame, registry: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The claims rows of one snapshot (cached by its sha256, see ``transform.cache``)."""
     parts = {}
@@ -236,17 +231,17 @@ class _History:
 
         for snap in main_snaps:
             try:
-                ids, eids = cached_ids(snap)
+                rec_ids, edge_ids = cached_ids(snap)
             except (OSError, ValueError, KeyError, pa.ArrowException):
                 snap.verify()  # a damaged data file is reported as such, before anything reads it
                 frames = cache.cached_load(snap)  # types the snapshot and fills its cache entry
                 try:
-                    ids, eids = cached_ids(snap)
+                    rec_ids, edge_ids = cached_ids(snap)
                 except (OSError, ValueError, KeyError, pa.ArrowException):  # read-only store: keep the frames
                     held[snap.name] = frames
-                    ids, eids = (pa.chunked_array([_arrow_strings(f["model_id"])]) for f in frames)
+                    rec_ids, edge_ids = (pa.chunked_array([ids._arrow(f["model_id"])]) for f in frames)
                 del frames
-            for col in (ids, eids):
+            for col in (rec_ids, edge_ids):
                 arrays += [c.cast(pa.string()) for c in col.chunks]
                 sizes.append(len(col))
         enc = pc.dictionary_encode(pa.chunked_array(arrays, type=pa.string()))

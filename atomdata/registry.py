@@ -4,11 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputError, ValidationFailed
 from .paths import registry_path
+from .transform.ids import _arrow
 from .validate import validate_table
 
 COLUMNS = ["org", "name", "country", "region", "org_type", "source_url", "notes"]
@@ -35,14 +35,13 @@ def attribute(orgs: pd.Series, registry: pd.DataFrame) -> pd.DataFrame:
 
     Looks up each distinct namespace once (there are few), then broadcasts by integer code (Arrow).
     """
-    arr = pa.array(orgs, type=pa.string(), from_pandas=True)
-    enc = pc.dictionary_encode(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)
-    keys = pa.array(registry["org"], type=pa.string(), from_pandas=True)
+    enc = pc.dictionary_encode(_arrow(orgs))
+    keys = _arrow(registry["org"])
     per_code = pc.index_in(pc.utf8_lower(enc.dictionary), value_set=pc.utf8_lower(keys))
     row = pc.take(per_code, enc.indices)  # registry row of each namespace, null when absent
     out = pd.DataFrame(index=orgs.index)
     for col, src in (("registry_org", "org"), ("country", "country"), ("region", "region")):
-        vals = pa.array(registry[src], type=pa.string(), from_pandas=True).take(row)
+        vals = _arrow(registry[src]).take(row)
         out[col] = pd.array(vals, dtype="string") if len(vals) else pd.array([], dtype="string")
     out["region"] = out["region"].fillna("unknown")
     return out

@@ -34,6 +34,7 @@ from pandera.typing import Series
 from ..errors import ValidationFailed
 from ..paths import release_dir
 from . import monthly, shares
+from .ids import _arrow as _arrow_strings
 from .ids import isin, lookup, positions
 from .records import RELATIONS
 from .shares import LINEAGE_COLUMNS
@@ -127,10 +128,6 @@ def load_model_sizes(path=None) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- per-model attributes
-
-def _arrow_strings(s: pd.Series) -> pyarrow.Array:
-    return pyarrow.array(s.astype("string").to_numpy(dtype=object, na_value=None), type=pyarrow.string())
-
 
 def repo_names(ids: pd.Series) -> pyarrow.Array:
     """The repo name after the namespace (``Qwen/Qwen3-8B`` → ``Qwen3-8B``), in Arrow."""

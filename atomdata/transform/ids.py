@@ -28,12 +28,15 @@ def split_id(ids: pd.Series) -> tuple[pd.Series, pd.Series]:
     return _series(ns, ids.index), _series(name, ids.index)
 
 
+def namespace_of(arr: pa.Array) -> pa.Array:
+    """Namespaces of an Arrow array of ids (null where an id has no slash)."""
+    return pc.if_else(pc.greater_equal(pc.find_substring(arr, "/"), 0),
+                      pc.list_element(pc.split_pattern(arr, "/", max_splits=1), 0), pa.scalar(None, pa.string()))
+
+
 def namespace(ids: pd.Series) -> pd.Series:
     """Namespace (``Qwen`` of ``Qwen/Qwen3-8B``); null when the id has no slash."""
-    arr = _arrow(ids)
-    ns = pc.if_else(pc.greater_equal(pc.find_substring(arr, "/"), 0),
-                    pc.list_element(pc.split_pattern(arr, "/", max_splits=1), 0), pa.scalar(None, pa.string()))
-    return _series(ns, ids.index)
+    return _series(namespace_of(_arrow(ids)), ids.index)
 
 
 def isin(s: pd.Series, values) -> np.ndarray:
@@ -48,10 +51,10 @@ def positions(keys: pd.Series, index) -> np.ndarray:
     The fast path for ``keys.map(series_indexed_by_ids)``: pandas hashes an index of Arrow strings
     through Python objects, which dominates a build over millions of ids.
     """
-    value_set = _arrow(pd.Series(index, dtype="string"))
+    value_set = index if isinstance(index, pa.Array) else _arrow(pd.Series(index, dtype="string"))
     if isinstance(keys.dtype, pd.CategoricalDtype):  # look up each category once, then follow the codes
         cats = _arrow(pd.Series(keys.dtype.categories, dtype="string"))
-        at = np.arange(len(cats), dtype=np.int64) if cats.equals(value_set) else positions(pd.Series(keys.dtype.categories), index)
+        at = np.arange(len(cats), dtype=np.int64) if cats.equals(value_set) else positions(pd.Series(keys.dtype.categories), value_set)
         codes = keys.cat.codes.to_numpy()
         return np.where(codes >= 0, at[np.maximum(codes, 0)] if len(at) else -1, -1)
     arr = _arrow(keys)

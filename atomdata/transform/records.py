@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .ids import positions, take
+from .ids import _series, namespace_of, positions, take
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 #: Hub field -> typed column name
@@ -135,30 +135,24 @@ def read_table(path, columns=None) -> pa.Table:
     return pq.read_table(path, columns=wanted)
 
 
-def _strings(arr: pa.Array) -> pd.Series:
-    return pd.Series(pd.array(arr, dtype="string") if len(arr) else pd.array([], dtype="string"))
-
-
 def records(table: pa.Table) -> pd.DataFrame:
     """Typed per-model frame from a snapshot table (Hub field names → atomdata columns)."""
     n = table.num_rows
     ids = _col(table, "id", pa.string())
     # namespace: the text before the first slash; the author field where the id has none
-    slash = pc.find_substring(ids, "/")
-    org = pc.if_else(pc.greater_equal(slash, 0), pc.list_element(pc.split_pattern(ids, "/", max_splits=1), 0),
-                     pa.scalar(None, pa.string()))
+    org = namespace_of(ids)
     if "author" in table.column_names:
         org = pc.coalesce(org, _col(table, "author", pa.string()))
-    out = pd.DataFrame({"model_id": _strings(ids), "org": _strings(org)})
+    out = pd.DataFrame({"model_id": _series(ids, None), "org": _series(org, None)})
     created = _col(table, "createdAt", pa.timestamp("us"))
     out["created_at"] = pd.Series(created.to_pandas(), dtype="datetime64[us]")
     for src, dst in COUNTERS.items():
         out[dst] = pd.Series(_col(table, src, pa.int64()).to_pandas(), dtype="Int64")
     out["trending_score"] = pd.Series(_col(table, "trendingScore", pa.float64()).to_pandas(), dtype="Float64")
     for c in ("pipeline_tag", "library_name"):
-        out[c] = _strings(_col(table, c, pa.string()))
+        out[c] = _series(_col(table, c, pa.string()), None)
     tags = table.column("tags").combine_chunks() if "tags" in table.column_names else _null_array(n, pa.list_(pa.string()))
-    out["license"] = _strings(_first_tag_value(tags, "license:"))
+    out["license"] = _series(_first_tag_value(tags, "license:"), None)
     if "safetensors" in table.column_names and not pa.types.is_null(table.column("safetensors").type):
         st = table.column("safetensors").combine_chunks()
         total = pc.struct_field(st, "total").cast(pa.float64())
@@ -180,7 +174,7 @@ def load_snapshot(path, columns=None, model_types=None) -> tuple[pd.DataFrame, p
         from .inference import model_type_tags
         model_types = model_type_tags()
     tags = table.column("tags").combine_chunks() if "tags" in table.column_names else _null_array(table.num_rows, pa.list_(pa.string()))
-    recs["model_type"] = _strings(first_tag_in(tags, model_types))
+    recs["model_type"] = _series(first_tag_in(tags, model_types), None)
     edges = base_edges(table)
     # the first declared base of each model, and how many it declares (ids are unique in a snapshot)
     row = positions(edges["model_id"], recs["model_id"])
