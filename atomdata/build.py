@@ -350,6 +350,9 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     kindex = inference.known_model_index(known_ids, registry, inference.load_mirrors())
     derivs = pd.concat([derivs, inference.infer(iframe, registry, known_ids, index=kindex)], axis=1)
     held_out = inference.held_out(iframe, registry, known_ids, truth=derivs, index=kindex)[1]
+    # the latest records are not needed past this point: release them before the models x months work
+    del latest, known_ids, mtype, iframe, kindex, at, roots, ratt, att
+    hist.latest = None
 
     # -- downloads per month
     snaptab = pd.DataFrame({"snapshot": [s.name for s in snaps if s.name in has_counter],
@@ -377,10 +380,14 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     dq = data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, "month",
                       presence=presence, snapshot_order=[s.name for s in snaps if s.name in main_names],
                       edges=alledges, registry=registry)
+    attribution_dq = inference.quality_rows(derivs, presence[["snapshot", "model_id"]], held_out)
+    del presence, alledges  # last used above
+    hist.presence = hist.alledges = None
     tbc, trend_dq = hist.trending()
     # -- analyses beyond the headline: families, sizes, ecosystem, momentum, sensitivity, periods
     extra, xdq = analyses.build_analyses(per_model, models, derivs, readings, snaptab, registry, scope, tolerance_days, period)
-    dq = _concat_quality([dq, inference.quality_rows(derivs, presence[["snapshot", "model_id"]], held_out), trend_dq, xdq])
+    del readings
+    dq = _concat_quality([dq, attribution_dq, trend_dq, xdq])
     tables = {
         "organizations": registry,
         "models": models,

@@ -350,7 +350,8 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     if not labels:
         return _downloads_per_period_frames(readings.iloc[0:0], snapshots, period, tolerance_days)[0], \
             pd.DataFrame(unmeasured, columns=["period", "detail"])
-    c = {k: np.concatenate(v) for k, v in cols.items()}
+    # one column at a time, dropping its pieces as it goes: the pieces and the whole are never all held
+    c = {k: np.concatenate(cols.pop(k)) for k in list(cols)}
     # rows are in period order, then model-code (= id) order; restore the (period, id) order if labels are not sorted
     if labels != sorted(labels):
         o = np.lexsort((c["model"], np.asarray(labels, dtype=object).argsort().argsort()[c["period"]]))
@@ -371,7 +372,7 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     out = pd.DataFrame({
         "period": cat(c["period"], labels),
         # categorical over the ids: later steps look models up by code (ids.positions), not by string
-        "model_id": pd.Categorical.from_codes(c["model"].astype(np.int32), categories=pd.Index(ids, dtype="string")),
+        "model_id": pd.Categorical.from_codes(c["model"].astype(np.int32, copy=False), categories=pd.Index(ids, dtype="string")),
         "downloads": pd.arrays.IntegerArray(c["downloads"], np.zeros(len(c["model"]), dtype=bool)),
         "method": cat(c["method"], ["all_time_diff", "rolling_30d"]),
         "start_snapshot": cat(c["start"], list(names)),
