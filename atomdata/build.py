@@ -207,6 +207,7 @@ class _History:
         # first and last snapshot of each model, by its code (no string lookups)
         self.latest = latest.drop(columns="_code").assign(first_seen=names[first_k[code]], last_seen=names[last_k[code]]).reset_index(drop=True)
         self.alledges = edges.drop(columns="_code").reset_index(drop=True)
+        self._no_records = self.latest.iloc[0:0]  # the claims tables' columns when no snapshot has rows for them
         cols = ["snapshot", "date", "model_id", "downloads_all_time", "downloads_30d"]
         self.readings = as_ids(pd.concat(readings, ignore_index=True))[cols] if readings else \
             self.latest.iloc[0:0][cols].astype({"snapshot": snap_dtype})
@@ -262,14 +263,14 @@ class _History:
 
     def organization_summary(self) -> pd.DataFrame:
         if not self._org_parts:
-            return claims.organization_summary(self.latest.iloc[0:0].assign(snapshot=pd.Series([], dtype="string")),
+            return claims.organization_summary(self._no_records.assign(snapshot=pd.Series([], dtype="string")),
                                                self.snapinfo, self.registry)
         out = pd.concat(self._org_parts, ignore_index=True)
         return out.sort_values(["date", "snapshot", "org"], kind="stable").reset_index(drop=True)
 
     def trending(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         if not self._trend_parts:
-            empty = self.latest.iloc[0:0].assign(snapshot=pd.Series([], dtype="string"))
+            empty = self._no_records.assign(snapshot=pd.Series([], dtype="string"))
             return claims.trending_by_country(empty, self.snapinfo, self.registry)
         out = pd.concat([t for t, _ in self._trend_parts], ignore_index=True)
         out = out.sort_values(["date", "snapshot", "top_n", "models", "region", "country"],

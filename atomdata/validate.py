@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pandas as pd
 import pandera.errors as pae
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import ValidationFailed
 from .schemas import TABLES
@@ -95,13 +97,15 @@ def _validate_slices(name: str, df: pd.DataFrame, where: str | None, slice_rows:
     unique_cols = [c for c, col in per_slice.columns.items() if col.unique]
     for c in unique_cols:
         per_slice.columns[c].unique = False  # likewise
-    lines = []
-    for start in range(0, len(df), slice_rows):
-        text, _ = _text_columns(df.iloc[start:start + slice_rows])
-        try:
-            per_slice.validate(text, lazy=True)
-        except pae.SchemaErrors as exc:
-            lines.append(_report(name, exc, text, where))
+    lines = _validate_distinct_text(name, df, where, slice_rows, per_slice)
+    if lines is None:  # a text value failed: every slice as a whole, so each failure names its rows
+        lines = []
+        for start in range(0, len(df), slice_rows):
+            text, _ = _text_columns(df.iloc[start:start + slice_rows])
+            try:
+                per_slice.validate(text, lazy=True)
+            except pae.SchemaErrors as exc:
+                lines.append(_report(name, exc, text, where))
     for keys in ([list(unique)] if unique else []) + [[c] for c in unique_cols]:
         dup = df.duplicated(subset=keys, keep=False).to_numpy()
         if dup.any():
@@ -112,6 +116,46 @@ def _validate_slices(name: str, df: pd.DataFrame, where: str | None, slice_rows:
     if lines:
         raise ValidationFailed("\n".join(lines))
     return df
+
+
+def _distinct(s: pd.Series) -> pd.Series:
+    """The distinct values of a text column (categories in use; a null if any), as strings."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy()
+        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(s.dtype.categories)))
+        vals = pa.array(s.dtype.categories.astype("string"), type=pa.string(), from_pandas=True).take(pa.array(used))
+        has_null = bool((codes < 0).any())
+    else:
+        arr = pa.array(s, type=pa.string(), from_pandas=True)
+        vals = pc.unique(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr).drop_null()
+        has_null = s.isna().any()
+    if has_null:
+        vals = pa.concat_arrays([vals.cast(pa.string()), pa.nulls(1, pa.string())])
+    return pd.Series(pd.array(vals, dtype="string") if len(vals) else pd.array([], dtype="string"), name=s.name)
+
+
+def _validate_distinct_text(name, df, where, slice_rows, per_slice) -> list[str] | None:
+    """Checks of a long table's text columns run on each column's distinct values (the checks
+    left per slice are element-wise, so the verdict is the same), its other columns a slice at a
+    time. None when a text value fails: the caller then validates whole slices for a report that
+    names rows."""
+    text_cols = [c for c in df.columns if pd.api.types.is_string_dtype(df[c].dtype)
+                 or (isinstance(df[c].dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(df[c].dtype.categories.dtype))]
+    for c in text_cols:
+        try:
+            per_slice.select_columns([c]).validate(pd.DataFrame({c: _distinct(df[c])}), lazy=True)
+        except pae.SchemaErrors:
+            return None
+    rest = per_slice.remove_columns(text_cols)
+    other = [c for c in df.columns if c not in text_cols]
+    lines = []
+    for start in range(0, len(df), slice_rows):
+        part = df.iloc[start:start + slice_rows][other]
+        try:
+            rest.validate(part, lazy=True)
+        except pae.SchemaErrors as exc:
+            lines.append(_report(name, exc, part, where))
+    return lines
 
 
 def validate_tables(tables: dict[str, pd.DataFrame], where: str | None = None) -> dict[str, pd.DataFrame]:

@@ -189,6 +189,16 @@ def test_long_tables_are_validated_in_slices_with_the_same_verdict():
     for msg in whole + sliced:
         assert "row 1: '-5'" in msg and "row 8: '2024-1'" in msg and "row 6" in msg and "row 9" in msg
     assert "unique ['month', 'model_id']' failed for 2 row(s)" in sliced[0]
+    # text valid (checked on its distinct values), a number not: still named with its row
+    neg = df.copy()
+    neg.loc[4, "all_time_end"] = -1
+    with pytest.raises(ValidationFailed, match=r"column all_time_end: check greater_than_or_equal_to\(0\) failed for 1 row\(s\); e.g. row 4: '-1'"):
+        validate_table("model_downloads_monthly", neg, slice_rows=3)
+    # a text value that fails only in a string (not categorical) column is found as well
+    txt = df.assign(end_snapshot=df["end_snapshot"].astype("string"))
+    txt.loc[7, "end_snapshot"] = "Feb"
+    with pytest.raises(ValidationFailed, match="row 7: 'Feb'"):
+        validate_table("model_downloads_monthly", txt, slice_rows=3)
 
 
 def test_positions_never_match_missing_keys():

@@ -174,11 +174,15 @@ def _snapshot_positions(readings: pd.DataFrame):
     scode, snames = pd.factorize(readings["snapshot"])
     if (scode < 0).any():
         return None
-    d = pd.DataFrame({"s": scode, "d": readings["date"].to_numpy()}).groupby("s")["d"].agg(["min", "max"])
-    if len(d) != len(snames) or (d["min"] != d["max"]).any():
+    # one date per snapshot: every row's date equals the date of its snapshot's first row (no sort)
+    d = readings["date"].to_numpy()
+    if d.dtype.kind != "M":
+        return None
+    dates = np.zeros(len(snames), dtype=d.dtype)
+    dates[scode[::-1]] = d[::-1]  # the last write wins: the first row of each snapshot
+    if not (dates[scode] == d).all():
         return None
     names = np.asarray(snames.astype("string"), dtype=object)
-    dates = d["min"].reindex(range(len(snames))).to_numpy()
     order = sorted(range(len(names)), key=lambda i: (dates[i], names[i]))
     pos = np.empty(len(names), dtype=np.int64)
     pos[order] = np.arange(len(names))
@@ -272,6 +276,13 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     AT[scode, codes] = at_v
     AV[scode, codes] = at_ok
     del at_v, at_ok
+    D30 = DV = None
+    if period == "month":
+        D30 = np.zeros((S, M), dtype=np.int64)
+        DV = np.zeros((S, M), dtype=bool)
+        D30[scode, codes] = d30_v
+        DV[scode, codes] = d30_ok
+    del d30_v, d30_ok, scode, codes
     # stale: below the highest earlier reading (snapshot order: date, then name)
     ST = np.zeros((S, M), dtype=bool)
     runmax = np.zeros(M, dtype=np.int64)
@@ -305,13 +316,6 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     for b in bounds:
         near = pick(b, AV)
         subst[b] = (near >= 0) & ST[np.maximum(near, 0), np.arange(M)]
-    D30 = DV = None
-    if period == "month":
-        D30 = np.zeros((S, M), dtype=np.int64)
-        DV = np.zeros((S, M), dtype=bool)
-        D30[scode, codes] = d30_v
-        DV[scode, codes] = d30_ok
-    del d30_v, d30_ok, scode, codes
     dates = np.asarray(dates, dtype="datetime64[ns]")
     cols = {k: [] for k in ("period", "model", "downloads", "method", "start", "end", "at_end", "at_end_ok", "flag")}
     labels, unmeasured = [], []
