@@ -20,7 +20,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pandas.api.types import union_categoricals
 
 from .errors import AtomdataError
 from .ingest import store
@@ -140,7 +139,6 @@ class _History:
         self.snapinfo, self.registry = snapinfo, registry
         main = [s.name for s in snaps if s.name in main_names]
         snap_dtype = pd.CategoricalDtype(sorted(main))
-        latest = edges = None
         readings, presence, orgs = [], [], []
         self._org_parts, self._trend_parts = [], []
         k = -1
@@ -148,8 +146,14 @@ class _History:
         prepared = prepare_snapshots(snaps, snapinfo, registry, progress)
         # model ids of every main snapshot (records and edges) coded in one Arrow hash pass
         held, id_codes, vocab = self._code_ids([s for s in snaps if s.name in main_names])
+        # first and last main snapshot of every model, known before any record is read
         first_k = np.full(len(vocab), -1, dtype=np.int32)
         last_k = np.zeros(len(vocab), dtype=np.int32)
+        for j, name in enumerate(main):
+            idx = id_codes[name][0]
+            first_k[idx[first_k[idx] < 0]] = j
+            last_k[idx] = j
+        latest, edges = [], []
         for snap in snaps:
             tick = progress if snap.name not in prepared else None
             snap.verify()
@@ -174,15 +178,11 @@ class _History:
                 continue
             k += 1
             idx, e_idx = id_codes.pop(snap.name)
-            first_k[idx[first_k[idx] < 0]] = k
-            last_k[idx] = k
-            present = np.zeros(len(vocab), dtype=bool)
-            present[idx] = True
-            r["_code"] = idx
-            e["_code"] = e_idx
-            # the latest record (and edges) of each model: drop older rows of the models this snapshot holds
-            latest = r if latest is None else pd.concat([latest[~present[latest["_code"].to_numpy()]], r], ignore_index=True)
-            edges = e if edges is None else pd.concat([edges[~present[edges["_code"].to_numpy()]], e], ignore_index=True)
+            # the latest record (and edges) of each model: the rows of its last snapshot
+            keep = last_k[idx] == k
+            latest.append(r[keep].assign(_code=idx[keep]) if not keep.all() else r.assign(_code=idx))
+            keep = last_k[e_idx] == k
+            edges.append(e[keep].drop(columns="record_row").assign(_code=e_idx[keep]))
             codes = idx.astype(np.int32)
             snapcol = pd.Categorical.from_codes(np.full(len(r), snap_dtype.categories.get_loc(snap.name), dtype=np.int8 if len(main) < 127 else np.int32), dtype=snap_dtype)
             if snap.name in counter_names:
@@ -190,8 +190,10 @@ class _History:
                                               "downloads_all_time": r["downloads_all_time"].to_numpy(),
                                               "downloads_30d": r["downloads_30d"].to_numpy()}))
             presence.append(pd.DataFrame({"snapshot": snapcol, "_code": codes, "created_at": r["created_at"].to_numpy()}))
-            orgs.append(pd.Categorical(r["org"]))
+            orgs.append(ids._arrow(r["org"]))
             del r, e
+        latest = pd.concat(latest, ignore_index=True)
+        edges = pd.concat(edges, ignore_index=True)
         order = pc.sort_indices(vocab).to_numpy()
         rank = np.empty(len(vocab), dtype=np.int32)
         rank[order] = np.arange(len(vocab), dtype=np.int32)
@@ -214,37 +216,44 @@ class _History:
         del readings
         p = as_ids(pd.concat(presence, ignore_index=True))
         del presence
-        p.insert(2, "org", union_categoricals(orgs) if orgs else pd.Categorical([]))
+        # namespaces of every presence row, coded in one Arrow pass (categories in order of appearance)
+        enc = pc.dictionary_encode(pa.chunked_array(orgs, type=pa.string()))
+        del orgs
+        org_codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in enc.chunks]) if enc.num_chunks else np.zeros(0, np.int32)
+        org_cats = pd.Index(pd.array(enc.chunks[0].dictionary, dtype="string")) if enc.num_chunks else pd.Index([], dtype="string")
+        p.insert(2, "org", pd.Categorical.from_codes(org_codes, categories=org_cats))
         self.presence = p[["snapshot", "model_id", "org", "created_at"]]
 
     @staticmethod
     def _code_ids(main_snaps) -> tuple[dict, dict, pa.Array]:
         """Integer codes of the model ids of each main snapshot's records and edges, from one
-        dictionary encoding over all of them (one hash table, instead of one per snapshot), read
+        dictionary encoding over all records (one hash table, instead of one per snapshot; an edge
+        takes the code of its record row), read
         from the cached records; a snapshot without a cache entry (read-only store) is typed here
         and its frames are held for the pass that follows. Returns (held frames, codes per
         snapshot name, the id of every code)."""
-        held, arrays, sizes = {}, [], []
+        held, arrays, sizes, rows = {}, [], [], []
 
         def cached_ids(snap):
             rpath, epath = cache.cache_paths(snap)
-            return tuple(pq.read_table(p, columns=["model_id"]).column(0) for p in (rpath, epath))
+            return (pq.read_table(rpath, columns=["model_id"]).column(0),
+                    pq.read_table(epath, columns=["record_row"]).column(0).to_numpy())
 
         for snap in main_snaps:
             try:
-                rec_ids, edge_ids = cached_ids(snap)
+                rec_ids, edge_rows = cached_ids(snap)
             except (OSError, ValueError, KeyError, pa.ArrowException):
                 snap.verify()  # a damaged data file is reported as such, before anything reads it
                 frames = cache.cached_load(snap)  # types the snapshot and fills its cache entry
                 try:
-                    rec_ids, edge_ids = cached_ids(snap)
+                    rec_ids, edge_rows = cached_ids(snap)
                 except (OSError, ValueError, KeyError, pa.ArrowException):  # read-only store: keep the frames
                     held[snap.name] = frames
-                    rec_ids, edge_ids = (pa.chunked_array([ids._arrow(f["model_id"])]) for f in frames)
+                    rec_ids, edge_rows = pa.chunked_array([ids._arrow(frames[0]["model_id"])]), frames[1]["record_row"].to_numpy()
                 del frames
-            for col in (rec_ids, edge_ids):
-                arrays += [c.cast(pa.string()) for c in col.chunks]
-                sizes.append(len(col))
+            arrays += [c.cast(pa.string()) for c in rec_ids.chunks]
+            sizes.append(len(rec_ids))
+            rows.append(edge_rows.astype(np.int64))  # an edge's model is a record of the same snapshot: its code follows
         enc = pc.dictionary_encode(pa.chunked_array(arrays, type=pa.string()))
         vocab = enc.chunks[0].dictionary.cast(pa.string()) if enc.num_chunks else pa.array([], pa.string())
         flat = np.concatenate([c.indices.to_numpy(zero_copy_only=False).astype(np.int64) for c in enc.chunks]) \
@@ -252,7 +261,8 @@ class _History:
         bounds = np.cumsum([0] + sizes)
         codes = {}
         for i, snap in enumerate(main_snaps):
-            codes[snap.name] = (flat[bounds[2 * i]:bounds[2 * i + 1]], flat[bounds[2 * i + 1]:bounds[2 * i + 2]])
+            rec = flat[bounds[i]:bounds[i + 1]]
+            codes[snap.name] = (rec, rec[rows[i]])
         return held, codes, vocab
 
     def _add_claims(self, parts: dict[str, pd.DataFrame]) -> None:

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .ids import _series, namespace_of, positions, take
+from .ids import _series, namespace_of, take
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 #: Hub field -> typed column name
@@ -71,7 +71,8 @@ def first_tag_in(tags: pa.Array, values) -> pa.Array:
 
 
 def base_edges(table: pa.Table) -> pd.DataFrame:
-    """Declared bases: one row per (model, base) with ``position`` and ``relation``.
+    """Declared bases: one row per (model, base) with ``position``, ``relation`` and ``record_row``
+    (the model's row in the snapshot, so its records need no lookup by id).
 
     From ``baseModels`` where present, else from ``base_model:<relation>:<id>`` tags (and bare
     ``base_model:<id>`` tags, whose relation the Hub would infer; we record ``finetune``).
@@ -119,13 +120,15 @@ def base_edges(table: pa.Table) -> pd.DataFrame:
             frames.append(t[["row", "base_id", "position", "relation"]])
     if not frames:
         return pd.DataFrame({"model_id": pd.Series([], dtype="string"), "base_id": pd.Series([], dtype="string"),
-                             "position": pd.Series([], dtype="int32"), "relation": pd.Series([], dtype="string")})
+                             "position": pd.Series([], dtype="int32"), "relation": pd.Series([], dtype="string"),
+                             "record_row": pd.Series([], dtype="int32")})
     edges = pd.concat(frames, ignore_index=True)
     edges["model_id"] = pd.array(ids.take(pa.array(edges["row"].to_numpy())), dtype="string")
     edges["relation"] = edges["relation"].astype("string").fillna("finetune")
     edges["position"] = edges["position"].astype("int32")
+    edges["record_row"] = edges["row"].astype("int32")
     edges = edges[edges["base_id"].notna() & (edges["base_id"] != "")]
-    return edges[["model_id", "base_id", "position", "relation"]].reset_index(drop=True)
+    return edges[["model_id", "base_id", "position", "relation", "record_row"]].reset_index(drop=True)
 
 
 def read_table(path, columns=None) -> pa.Table:
@@ -177,7 +180,7 @@ def load_snapshot(path, columns=None, model_types=None) -> tuple[pd.DataFrame, p
     recs["model_type"] = _series(first_tag_in(tags, model_types), None)
     edges = base_edges(table)
     # the first declared base of each model, and how many it declares (ids are unique in a snapshot)
-    row = positions(edges["model_id"], recs["model_id"])
+    row = edges["record_row"].to_numpy().astype(np.int64)
     first = np.full(len(recs), -1, dtype=np.int64)
     at0 = np.flatnonzero((edges["position"].to_numpy() == 0) & (row >= 0))
     first[row[at0][::-1]] = at0[::-1]  # the first such edge where a model has several
