@@ -8,6 +8,8 @@ the previous outputs exactly as they were.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import sys
@@ -61,6 +63,21 @@ class BuildResult:
         if self.out:
             lines.append(f"tables written to {self.out}")
         return "\n".join(lines)
+
+
+def _return_freed_memory() -> None:
+    """Have glibc map blocks of 1 MB and more on their own and give them back to the system when
+    freed. By default it raises that threshold as large blocks are freed (up to 32 MB) and serves
+    such blocks from its heap, where freed ones stay held: a build over millions of rows would keep
+    GBs it no longer uses. Linux with glibc only; elsewhere nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.gnu_get_libc_version  # glibc, not musl
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 def snapshot_claims(r: pd.DataFrame, snap, snapinfo: pd.DataFrame, registry: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -294,6 +311,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     (model id, month, method, snapshots, flags) are categoricals (its rows are models x months);
     the values are those written to the CSV, which ``atomdata.load`` reads back as strings."""
     scope = scope or shares.Scope()
+    _return_freed_memory()
     registry = load_registry(registry_file)
     if not Path(raw).is_dir():
         raise AtomdataError(f"{raw}: no such snapshot store (folder); import snapshots with `atomdata ingest dump PATH --raw {raw}`")
@@ -450,8 +468,7 @@ def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope
                                         "action": "used only to detect stale counters, not as a boundary reading"}]))
     # organizations the registry lacks: their in-pipeline first-party downloads show the coverage
     pipe = models["first_party"] & (models["pipeline_tag"].isin(scope.pipelines).fillna(False) if scope.pipelines else True)
-    cand = models[pipe][["model_id", "org", "registry_org"]]
-    pm = shares.inner_join(per_model[["month", "model_id", "downloads"]], cand)
+    pm = shares.inner_join(per_model[["month", "model_id", "downloads"]], models[["model_id", "org", "registry_org"]], where=pipe)
     if not pm.empty:
         dl = pm["downloads"].astype("int64")
         g = pd.DataFrame({"all": dl, "mapped": dl.where(pm["registry_org"].notna().to_numpy(), 0)}).groupby(pm["month"]).sum()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..schemas import REGIONS
@@ -51,19 +52,24 @@ def with_share(df: pd.DataFrame, by: list[str], count: str) -> pd.DataFrame:
     return df
 
 
-def inner_join(per_model: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """``per_model.merge(table, on="model_id")`` for a ``table`` with unique model ids: the rows of
-    ``per_model`` whose model is in ``table`` (order kept) with the table's other columns, matched
-    on positions (``ids.positions``), not by hashing strings in pandas."""
+def inner_join(per_model: pd.DataFrame, table: pd.DataFrame, where=None) -> pd.DataFrame:
+    """``per_model.merge(table[where], on="model_id")`` for a ``table`` with unique model ids: the
+    rows of ``per_model`` whose model is in ``table`` (and, given a boolean mask ``where``, on one
+    of its rows) in their order, with the table's other columns, matched on positions
+    (``ids.positions``), not by hashing strings in pandas. Pass the whole ``models`` table and a
+    mask rather than a subset: per-model rows coded over the same ids then match without hashing."""
     table = table.reset_index(drop=True)
     at = positions(per_model["model_id"], table["model_id"])
+    if where is not None:
+        where = np.asarray(where, dtype=bool)
+        at = np.where((at >= 0) & where[np.maximum(at, 0)], at, -1) if len(where) else np.full(len(at), -1)
     out = per_model[at >= 0].reset_index(drop=True)
     rows = at[at >= 0]
     for c in table.columns.drop("model_id"):
         col = table[c]
         if pd.api.types.is_string_dtype(col.dtype) and not isinstance(col.dtype, pd.CategoricalDtype):
             # text as a categorical: one code per row instead of one string (per-model tables are models x months)
-            codes, uniq = pd.factorize(col, sort=True)
+            codes, uniq = pd.factorize(col if where is None else col.where(where), sort=True)
             out[c] = pd.Categorical.from_codes(codes[rows], categories=pd.Index(uniq, dtype="string"))
         else:
             out[c] = take(col, rows).array
@@ -72,7 +78,7 @@ def inner_join(per_model: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 
 def in_scope(per_model: pd.DataFrame, models: pd.DataFrame, scope: Scope, extra: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Per-model rows of the models in ``scope``, with their country, region and ``extra`` columns."""
-    return inner_join(per_model, models[scope.mask(models)][["model_id", "country", "region", *extra]])
+    return inner_join(per_model, models[["model_id", "country", "region", *extra]], where=scope.mask(models))
 
 
 def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope: Scope) -> pd.DataFrame:
