@@ -35,7 +35,7 @@ from ..errors import ValidationFailed
 from ..paths import release_dir
 from . import monthly, shares
 from .ids import _arrow as _arrow_strings
-from .ids import isin, lookup, positions
+from .ids import isin, lookup, positions, take
 from .records import RELATIONS
 from .shares import LINEAGE_COLUMNS
 
@@ -271,9 +271,13 @@ def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame
     downloads of derivative repos attributed to the country of their root base model."""
     fp = shares.in_scope(per_model, models, scope, [])
     fpg = fp.groupby(["month", "country", "region"], dropna=False)["downloads"].sum().rename("first_party_downloads")
-    dmod = models[~models["first_party"].astype(bool) & _derivative_pipeline_ok(models, scope)][["model_id"]]
-    used = ["model_id", "relation"] + [c for pair in LINEAGE_COLUMNS.values() for c in pair]
-    d = shares.inner_join(per_model, derivs.loc[isin(derivs["model_id"], dmod["model_id"]), used])
+    # the derivatives' columns on the rows of ``models`` (per-model rows then match by position)
+    models = models.reset_index(drop=True)
+    d_at = positions(models["model_id"], derivs["model_id"])
+    used = ["relation"] + [c for pair in LINEAGE_COLUMNS.values() for c in pair]
+    dmod = pd.DataFrame({"model_id": models["model_id"], **{c: take(derivs[c], d_at) for c in used}})
+    keep = (~models["first_party"].astype(bool) & _derivative_pipeline_ok(models, scope)).to_numpy() & (d_at >= 0)
+    d = shares.inner_join(per_model, dmod, where=keep)
     parts = []
     for lin, (ccol, rcol) in LINEAGE_COLUMNS.items():
         dd = d.rename(columns={ccol: "country", rcol: "region"})
@@ -376,35 +380,36 @@ def sensitivity(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFr
         return pd.DataFrame({c: [] for c in cols})
     month = per_model["month"].max()
     pm = per_model[per_model["month"] == month][["model_id", "downloads"]]
-    mi = models.set_index("model_id")
-    ai = attrs.set_index("model_id").reindex(mi.index)
+    # every column aligned with the rows of ``models``, looked up by position (no index over ids)
+    mi = models.reset_index(drop=True)
+    ai = take(attrs["official_quantized"], positions(mi["model_id"], attrs["model_id"]))
+    d_at = positions(mi["model_id"], derivs["model_id"])
     region = mi["region"]
-    base = pd.Series(scope.mask(models).to_numpy(), index=mi.index)
+    base = pd.Series(scope.mask(mi).to_numpy(), index=mi.index)
     flip_pipes = shares.Scope(scope.orgs, None if scope.pipelines is not None else shares.LLM_PIPELINES)
     flip_orgs = shares.Scope("all" if scope.orgs == "registry" else "registry", scope.pipelines)
     pre = (mi["created_at"] < CHATGPT_RELEASE).fillna(False).astype(bool)
-    oq = ai["official_quantized"].fillna(False).astype(bool)
+    oq = ai.fillna(False).astype(bool)
     deriv = ~mi["first_party"].astype(bool)
-    pipe_ok = pd.Series(_derivative_pipeline_ok(models, scope).to_numpy(), index=mi.index)
+    pipe_ok = pd.Series(_derivative_pipeline_ok(mi, scope).to_numpy(), index=mi.index)
     reg_ok = mi["registry_org"].notna() if scope.orgs == "registry" else pd.Series(True, index=mi.index)
     variants = [
         ("headline", "headline rules (the scope of downloads_by_country)", base, region),
         ("pipelines", "all pipelines" if scope.pipelines is not None else "LLM pipelines only",
-         pd.Series(flip_pipes.mask(models).to_numpy(), index=mi.index), region),
+         pd.Series(flip_pipes.mask(mi).to_numpy(), index=mi.index), region),
         ("unknown_orgs", "unknown organizations kept (region unknown)" if scope.orgs == "registry" else "unknown organizations dropped",
-         pd.Series(flip_orgs.mask(models).to_numpy(), index=mi.index), region),
+         pd.Series(flip_orgs.mask(mi).to_numpy(), index=mi.index), region),
         ("pre_chatgpt", "models created before 2022-11-30 out", base & ~pre, region),
         ("official_quantized", "official quantized variants out", base & ~oq, region),
         ("official_quantized", "official quantized variants in (incl. those declaring a base)", base | (oq & deriv & pipe_ok & reg_ok), region),
     ]
-    di = derivs.set_index("model_id")
     for lin, (_, rcol) in LINEAGE_COLUMNS.items():
-        dreg = di[rcol].reindex(mi.index)
+        dreg = take(derivs[rcol], d_at)
         keep_d = deriv & pipe_ok & dreg.notna() & ((dreg != "unknown") if scope.orgs == "registry" else True)
         variants.append(("ecosystem", f"including derivative downloads ({'declared root region' if lin == 'declared' else 'attributed region, with inference'})",
                          base | keep_d, region.where(~deriv, dreg)))
     parts = []
-    at = positions(pm["model_id"], mi.index)
+    at = positions(pm["model_id"], mi["model_id"])
     for rule, variant, keep, reg in variants:  # a handful of rules, not models
         g = _region_totals(pm["downloads"], at, keep, reg).reset_index(names="region")
         g.insert(0, "variant", variant)

@@ -193,15 +193,46 @@ def _model_codes(ids: pd.Series):
     """Integer codes of the model ids in id order, and the ids they stand for (a categorical over
     sorted ids, as the build passes them, keeps its categories: codes need no hashing)."""
     if isinstance(ids.dtype, pd.CategoricalDtype) and ids.dtype.categories.is_monotonic_increasing and ids.notna().all():
-        return ids.cat.codes.to_numpy().astype(np.int64), ids.dtype.categories
+        return ids.cat.codes.to_numpy(), ids.dtype.categories
     codes, uniq = pd.factorize(ids, sort=True)
     return codes, uniq
 
 
-def _counter(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    a = pd.array(s, dtype="Int64")
-    valid = ~a.isna()
-    return a.to_numpy(dtype=np.int64, na_value=0), np.asarray(valid, dtype=bool)
+def _small(n: int):
+    """The narrowest signed integer type that holds codes 0 .. n - 1 and -1."""
+    return np.int8 if n < 127 else np.int16 if n < 32_767 else np.int32
+
+
+def _grid(readings: pd.DataFrame):
+    """The dense (snapshot x model) layout of the readings: each row's snapshot code and model
+    code, the snapshots' names, dates and rank by (date, name), and the model ids; None when it does
+    not apply (a snapshot with two dates, a row without a model id, a model read twice in one
+    snapshot): the frame implementation handles those. Codes are kept narrow: rows are models x
+    snapshots."""
+    sp = _snapshot_positions(readings) if len(readings) else None
+    if sp is None:
+        return None
+    scode, names, dates, pos = sp
+    scode = scode.astype(_small(len(names)))
+    codes, ids = _model_codes(readings["model_id"])
+    if (codes < 0).any():
+        return None
+    S, M = len(names), len(ids)
+    seen = np.zeros((S, M), dtype=bool)
+    seen[scode, codes] = True
+    if int(np.count_nonzero(seen)) != len(readings):  # a model read twice in one snapshot
+        return None
+    return scode, codes, names, dates, pos, ids
+
+
+def _spread(s: pd.Series, scode, codes, shape) -> tuple[np.ndarray, np.ndarray]:
+    """A counter column as dense (snapshot x model) values (0 where missing) and validity."""
+    a = s.array if isinstance(s.dtype, pd.Int64Dtype) else pd.array(s, dtype="Int64")
+    vals, ok = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=bool)
+    vals[scode, codes] = a._data  # the values under the mask (missing ones are zeroed below), not a copy
+    ok[scode, codes] = ~a._mask
+    vals[~ok] = 0
+    return vals, ok
 
 
 def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:
@@ -213,22 +244,16 @@ def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:
     """
     if {"stale", "previous_max"} <= set(readings.columns):
         return readings
-    sp = _snapshot_positions(readings) if len(readings) else None
-    if sp is None:
+    grid = _grid(readings)
+    if grid is None:
         return _flag_stale_frames(readings)
-    scode, _, _, pos = sp
-    codes, ids = _model_codes(readings["model_id"])
+    scode, codes, _, _, pos, ids = grid
     S, M = len(pos), len(ids)
-    if np.bincount(scode.astype(np.int64) * M + codes, minlength=0).max(initial=0) > 1:
-        return _flag_stale_frames(readings)
     # dense (snapshot x model) arrays, one running maximum in snapshot order
-    at_v, at_ok = _counter(readings["downloads_all_time"])
-    row = np.full((S, M), -1, dtype=np.int64)
-    row[scode, codes] = np.arange(len(readings))
-    AT = np.zeros((S, M), dtype=np.int64)
-    AT[scode, codes] = at_v
-    AV = np.zeros((S, M), dtype=bool)
-    AV[scode, codes] = at_ok
+    row = np.full((S, M), -1, dtype=np.int32 if len(readings) < 2**31 else np.int64)
+    row[scode, codes] = np.arange(len(readings), dtype=row.dtype)
+    AT, AV = _spread(readings["downloads_all_time"], scode, codes, (S, M))
+    del scode, codes
     stale = np.zeros(len(readings), dtype=bool)
     prev = np.zeros(len(readings), dtype=np.int64)
     prev_ok = np.zeros(len(readings), dtype=bool)
@@ -261,28 +286,14 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     snaps = snapshots[["snapshot", "date"]].drop_duplicates().sort_values("date")
     if snaps.empty or readings.empty:
         return _downloads_per_period_frames(readings, snapshots, period, tolerance_days)
-    sp = _snapshot_positions(readings)
-    if sp is None:
+    grid = _grid(readings)
+    if grid is None:
         return _downloads_per_period_frames(readings, snapshots, period, tolerance_days)
-    scode, names, dates, pos = sp
-    codes, ids = _model_codes(readings["model_id"])
+    scode, codes, names, dates, pos, ids = grid
     S, M = len(names), len(ids)
-    if np.bincount(scode.astype(np.int64) * M + codes, minlength=0).max(initial=0) > 1:
-        return _downloads_per_period_frames(readings, snapshots, period, tolerance_days)
-    at_v, at_ok = _counter(readings["downloads_all_time"])
-    d30_v, d30_ok = _counter(readings["downloads_30d"])
-    AT = np.zeros((S, M), dtype=np.int64)
-    AV = np.zeros((S, M), dtype=bool)
-    AT[scode, codes] = at_v
-    AV[scode, codes] = at_ok
-    del at_v, at_ok
-    D30 = DV = None
-    if period == "month":
-        D30 = np.zeros((S, M), dtype=np.int64)
-        DV = np.zeros((S, M), dtype=bool)
-        D30[scode, codes] = d30_v
-        DV[scode, codes] = d30_ok
-    del d30_v, d30_ok, scode, codes
+    AT, AV = _spread(readings["downloads_all_time"], scode, codes, (S, M))
+    D30, DV = _spread(readings["downloads_30d"], scode, codes, (S, M)) if period == "month" else (None, None)
+    del scode, codes
     # stale: below the highest earlier reading (snapshot order: date, then name)
     ST = np.zeros((S, M), dtype=bool)
     runmax = np.zeros(M, dtype=np.int64)
@@ -302,8 +313,10 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         g = g.sort_values(["distance", "offset", "snapshot"], kind="stable")
         order_of[b] = [col_of[n] for n in g["snapshot"] if n in col_of]
 
+    snap_type = _small(S)
+
     def pick(b, vals_ok, skip=None):
-        chosen = np.full(M, -1, dtype=np.int64)
+        chosen = np.full(M, -1, dtype=snap_type)
         for j in order_of.get(pd.Timestamp(b), []):
             ok = vals_ok[j] & (chosen < 0)
             if skip is not None:
@@ -340,13 +353,13 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         ends = np.where(rb, er, e30[rows] if period == "month" else er)
         at_end = AT[np.maximum(er, 0), rows]
         dl = np.where(rb, at_end - AT[np.maximum(sr, 0), rows], D30[ends, rows] if period == "month" else 0)
-        cols["period"].append(np.full(len(rows), len(labels), dtype=np.int32))
+        cols["period"].append(np.full(len(rows), len(labels), dtype=_small(len(bounds))))
         labels.append(label)
         cols["model"].append(rows.astype(np.int32))  # narrow integer columns: rows are models x months
         cols["downloads"].append(dl)
         cols["method"].append(np.where(rb, 0, 1).astype(np.int8))
-        cols["start"].append(np.where(rb, sr, -1).astype(np.int32))
-        cols["end"].append(ends.astype(np.int32))
+        cols["start"].append(np.where(rb, sr, -1).astype(snap_type))
+        cols["end"].append(ends.astype(snap_type))
         cols["at_end"].append(at_end)
         cols["at_end_ok"].append(er >= 0)
         cols["flag"].append(rb & (subst[start][rows] | subst[end][rows]))
@@ -364,12 +377,13 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         """A categorical over sorted ``values`` (text stored once, a code per row)."""
         values = np.asarray(values, dtype=object)
         order = np.argsort(values, kind="stable")
+        small = _small(len(values))  # the code type pandas keeps for this many categories: no copy
         codes = np.asarray(codes)
         if (order != np.arange(len(values))).any():  # values not sorted yet: renumber the codes
-            rank = np.empty(len(values), dtype=np.int64)
+            rank = np.empty(len(values), dtype=small)
             rank[order] = np.arange(len(values))
-            codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
-        return pd.Categorical.from_codes(codes.astype(np.int32 if len(values) > 127 else np.int8, copy=False),
+            codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], small(-1))
+        return pd.Categorical.from_codes(codes.astype(small, copy=False),
                                          categories=pd.Index(values[order], dtype="string"), ordered=True)
 
     # every text column is a categorical: the table has a row per model and month
@@ -382,6 +396,6 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         "start_snapshot": cat(c["start"], list(names)),
         "end_snapshot": cat(c["end"], list(names)),
         "all_time_end": pd.arrays.IntegerArray(c["at_end"], ~c["at_end_ok"]),
-        "flags": cat(np.where(c["flag"], 0, -1), ["stale_reading_skipped"]),
+        "flags": cat(np.where(c["flag"], np.int8(0), np.int8(-1)), ["stale_reading_skipped"]),
     })
     return out, pd.DataFrame(unmeasured, columns=["period", "detail"])

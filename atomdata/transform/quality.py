@@ -11,7 +11,8 @@ value, detail, action) and is called from :func:`atomdata.build.data_quality`:
   two different known regions (us, china, eu, other; ``unknown`` roots do not count as a region
   of their own); attribution stays with the first declared base.
 
-No loop runs over models: everything is groupby, merge and array work.
+No loop runs over models: everything is groupby, merge and array work (presence: one pass per
+snapshot, vectorised over models).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import pandas as pd
 
 from ..schemas import REGIONS
 from . import lineage
-from .ids import isin, positions, split_id
+from .ids import isin, positions, split_id, take
 
 COLUMNS = ["kind", "snapshot", "month", "model_id", "org", "value", "detail", "action"]
 
@@ -51,43 +52,73 @@ def presence_issues(presence: pd.DataFrame, order: list[str]) -> list[pd.DataFra
     return out
 
 
+def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of a column and the values they stand for (-1 for missing)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.codes.to_numpy().astype(np.int64), col.dtype.categories
+    codes, uniq = pd.factorize(col, sort=True)
+    return codes.astype(np.int64), uniq
+
+
 def _series_presence_issues(presence: pd.DataFrame, order: list[str]) -> list[pd.DataFrame]:
     if presence is None or presence.empty or len(order) < 2:
         return []
     names = np.asarray(order, dtype=object)
     pos = pd.Series(np.arange(len(order)), index=pd.Index(order))
-    # rows sorted by (model, snapshot position) on integer codes; prev_k: the model's previous snapshot
-    mcode = presence["model_id"].cat.codes.to_numpy() if isinstance(presence["model_id"].dtype, pd.CategoricalDtype) \
-        else pd.factorize(presence["model_id"], sort=True)[0]
+    presence = presence.reset_index(drop=True)
+    # one pass over the snapshots in order, vectorised over models (no sort of the presence rows):
+    # each model's previous snapshot, first and last snapshot, and latest createdAt and namespace
+    mcode, ids = _codes(presence["model_id"])
+    has_created = presence["created_at"].notna().to_numpy()
+    has_org = presence["org"].notna().to_numpy()
     k_all = pos.to_numpy()[positions(presence["snapshot"], pos.index)]
-    srt = np.lexsort((k_all, mcode))
-    p = presence[["snapshot", "model_id", "org", "created_at"]].iloc[srt].reset_index(drop=True)
-    p["k"] = k_all[srt]
-    same = np.r_[False, mcode[srt][1:] == mcode[srt][:-1]]
-    prev_k = pd.Series(np.where(same, np.r_[-1, p["k"].to_numpy()[:-1]], np.nan))
+    M = len(ids)
+    first = np.full(M, -1, dtype=np.int64)
+    last = np.full(M, -1, dtype=np.int64)
+    # the row of each model's latest non-missing createdAt and namespace
+    created_row = np.full(M, -1, dtype=np.int64)
+    org_row = np.full(M, -1, dtype=np.int64)
+    gap_rows, gap_prev = [], []
+    for k in range(len(order)):
+        rows = np.flatnonzero((k_all == k) & (mcode >= 0))
+        m = mcode[rows]
+        prev = last[m]
+        gap = (prev >= 0) & (k - prev > 1)
+        gap_rows.append(rows[gap])
+        gap_prev.append(prev[gap])
+        first[m[first[m] < 0]] = k
+        last[m] = k
+        ok = has_created[rows]
+        created_row[m[ok]] = rows[ok]
+        ok = has_org[rows]
+        org_row[m[ok]] = rows[ok]
     out = []
 
     # -- model_missing: one row per gap (first missing snapshot .. last missing snapshot)
-    gap = p[(p["k"] - prev_k) > 1].copy()
-    if not gap.empty:
-        pk = prev_k[gap.index].astype("int64").to_numpy()
-        first_missing = pd.Series(names[pk + 1], index=gap.index, dtype="string")
-        last_missing = pd.Series(names[gap["k"].to_numpy() - 1], index=gap.index, dtype="string")
-        n_missed = gap["k"].to_numpy() - pk - 1
+    rows, pk = np.concatenate(gap_rows), np.concatenate(gap_prev)
+    if len(rows):
+        gap = presence.iloc[rows].reset_index(drop=True)
+        k = k_all[rows]
+        first_missing = pd.Series(names[pk + 1], dtype="string")
+        last_missing = pd.Series(names[k - 1], dtype="string")
+        n_missed = k - pk - 1
         span = first_missing.where(n_missed == 1, first_missing + " to " + last_missing)
         out.append(pd.DataFrame({
             "kind": "model_missing", "snapshot": first_missing, "month": None, "model_id": gap["model_id"], "org": gap["org"],
             "value": pd.array(n_missed.astype(float), dtype="Float64"),
-            "detail": "absent from " + pd.Series(n_missed, index=gap.index).astype("string") + " snapshot(s) (" + span
+            "detail": "absent from " + pd.Series(n_missed).astype("string") + " snapshot(s) (" + span
                       + "), present before and again in " + gap["snapshot"].astype("string"),
             "action": MISSING_ACTION,
         }))
 
-    # -- renamed: gone for good after snapshot K, new from K+1, same createdAt to the second
-    seen = p.groupby("model_id", sort=False).agg(first=("k", "min"), last=("k", "max"),
-                                                 created=("created_at", "last"), org=("org", "last"))
-    seen = seen[seen["created"].notna()]
+    # only models that leave the series early or join it late can be either side of a rename
     last_k = len(order) - 1
+    cand = np.flatnonzero((first >= 0) & ((last < last_k) | (first > 0)) & (created_row >= 0))
+    seen = pd.DataFrame({"first": first[cand], "last": last[cand],
+                         "created": take(presence["created_at"], created_row[cand]).array,
+                         "org": take(presence["org"], org_row[cand]).array},
+                        index=pd.Index(ids[cand], name="model_id"))
+    # -- renamed: gone for good after snapshot K, new from K+1, same createdAt to the second
     ns, name = split_id(pd.Series(seen.index, index=seen.index))
     seen = seen.assign(ns=ns.str.lower(), name=name, created_s=seen["created"].dt.floor("s"))
     gone = seen[seen["last"] < last_k].assign(t=lambda d: d["last"])
