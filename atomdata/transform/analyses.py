@@ -222,7 +222,7 @@ def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd
     """Monthly downloads of the in-scope (first-party) models by family and region, with the share
     of the month and the month's family coverage (share of downloads assigned a named family)."""
     mm = models.assign(family=lookup(models["model_id"], attrs.set_index("model_id")["family"]).fillna(FAMILY_OTHER).array)
-    d = shares.in_scope(per_model, mm, scope, ["family", "registry_org"])
+    d = shares.in_scope(per_model[["month", "model_id", "downloads"]], mm, scope, ["family", "registry_org"])
     keys = ["month", "family", "region"]
     g = d.groupby(keys, sort=True).agg(downloads=("downloads", "sum"), n_models=("model_id", "size"))
     # the organizations of each group: distinct (group, organization) pairs first, then one join per group
@@ -244,7 +244,7 @@ def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.D
     """Monthly downloads of the in-scope models by size bucket and region; share of the region
     within the bucket and the bucket's share of the month."""
     mm = models.assign(size_bucket=lookup(models["model_id"], attrs.set_index("model_id")["size_bucket"]).array)
-    d = shares.in_scope(per_model, mm, scope, ["size_bucket"])
+    d = shares.in_scope(per_model[["month", "model_id", "downloads"]], mm, scope, ["size_bucket"])
     g = (d.groupby(["month", "size_bucket", "region"], sort=True)
          .agg(downloads=("downloads", "sum"), n_models=("model_id", "size")).reset_index())
     g = shares.with_share(g, ["month", "size_bucket"], "downloads")
@@ -269,6 +269,7 @@ def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame
                                    scope: shares.Scope) -> pd.DataFrame:
     """Per month, lineage and country: first-party downloads (the headline scope) next to the
     downloads of derivative repos attributed to the country of their root base model."""
+    per_model = per_model[["month", "model_id", "downloads"]]  # the columns counted: rows are models x months
     fp = shares.in_scope(per_model, models, scope, [])
     fpg = fp.groupby(["month", "country", "region"], dropna=False)["downloads"].sum().rename("first_party_downloads")
     # the derivatives' columns on the rows of ``models`` (per-model rows then match by position)

@@ -82,7 +82,7 @@ def in_scope(per_model: pd.DataFrame, models: pd.DataFrame, scope: Scope, extra:
 
 
 def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope: Scope) -> pd.DataFrame:
-    d = in_scope(monthly, models, scope)
+    d = in_scope(monthly[["month", "model_id", "downloads", "all_time_end"]], models, scope)
     g = (d.groupby(["month", "country", "region"], dropna=False, sort=True)
          .agg(downloads=("downloads", "sum"), cumulative_downloads=("all_time_end", "sum"), n_models=("model_id", "size"))
          .reset_index())
