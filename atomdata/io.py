@@ -173,6 +173,16 @@ def _text_cells(text: pa.Array, guard_formulas: bool = True) -> pa.Array | None:
     return text
 
 
+_NAN_BITS = np.array([np.nan]).view(np.int64)[0]
+
+
+def _per_distinct(keys: np.ndarray, fmt) -> pa.Array:
+    """``fmt`` (distinct keys -> their text) applied once per distinct key and spread back to every
+    row: dates and rounded sizes repeat a lot in a column of millions of rows."""
+    uniq, inv = np.unique(keys, return_inverse=True)
+    return fmt(uniq).take(pa.array(inv.reshape(-1).astype(np.int64, copy=False)))
+
+
 def _csv_cells(s: pd.Series, memo: dict | None = None) -> pa.Array | None:
     """The CSV text of every cell of one column, as pandas' ``to_csv`` writes it with the options of
     :func:`to_csv_bytes` (missing values empty), formula guard and minimal quoting applied; None for
@@ -199,13 +209,13 @@ def _csv_cells(s: pd.Series, memo: dict | None = None) -> pa.Array | None:
         return pc.fill_null(pa.array(s, type=pa.int64(), from_pandas=True).cast(pa.string()), "")
     if pd.api.types.is_float_dtype(dtype):
         vals = s.to_numpy(dtype="float64", na_value=np.nan)
-        ok = ~np.isnan(vals)
-        text = np.full(len(vals), "", dtype=object)
-        text[ok] = ["%.10g" % v for v in vals[ok]]  # the float_format of pandas' writer, value by value
-        return pa.array(text, type=pa.string())
+        bits = vals.view(np.int64).copy()  # by bit pattern: -0.0 and 0.0 are written apart
+        bits[np.isnan(vals)] = _NAN_BITS
+        # the float_format of pandas' writer, once per distinct value
+        return _per_distinct(bits, lambda u: pa.array(["" if np.isnan(v) else "%.10g" % v for v in u.view(np.float64)], pa.string()))
     if pd.api.types.is_datetime64_dtype(dtype):
-        vals = pa.array(s.dt.tz_localize(None) if s.dt.tz is not None else s, from_pandas=True)
-        return pc.fill_null(pc.strftime(vals, "%Y-%m-%d"), "")
+        vals = (s.dt.tz_localize(None) if s.dt.tz is not None else s).to_numpy()
+        return _per_distinct(vals.view(np.int64), lambda u: pc.fill_null(pc.strftime(pa.array(u.view(vals.dtype), from_pandas=True), "%Y-%m-%d"), ""))
     if pd.api.types.is_string_dtype(dtype) or dtype == object:
         if dtype == object and pd.api.types.infer_dtype(s[s.notna()], skipna=False) not in ("string", "empty"):
             return None

@@ -55,7 +55,7 @@ def frames(draw):
         elif kind == "boolean":
             cols[name] = pd.array(draw(st.lists(st.one_of(st.none(), st.booleans()), min_size=n, max_size=n)), dtype="boolean")
         elif kind == "date":
-            days = draw(st.lists(st.one_of(st.none(), st.integers(0, 30000)), min_size=n, max_size=n))
+            days = draw(st.lists(st.one_of(st.none(), st.integers(-30000, 30000)), min_size=n, max_size=n))
             cols[name] = pd.to_datetime([None if d is None else pd.Timestamp("1970-01-01") + pd.Timedelta(days=d, hours=5) for d in days])
         elif kind == "floatcat":
             cols[name] = pd.Categorical(draw(st.lists(st.one_of(st.none(), st.sampled_from([1.0, 0.5, 1e-7])), min_size=n, max_size=n)))
