@@ -28,6 +28,7 @@ import functools
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.errors as pae
 import pandera.pandas as pa
@@ -258,49 +259,58 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
     idx = frame.index
     root = frame["root_model_id"].astype("string")
     anchor = root.fillna(frame["model_id"].astype("string"))
-    ns, name = split_id(anchor)
-    is_mirror = pd.Series(isin(ns.str.lower(), mirrors["namespace"].str.lower()), index=ns.index)
+    # rules 0, 1 and 3 read only the anchor (and whether it is the declared root): they run once per
+    # distinct anchor (derivatives share ancestors) and are spread back to the derivatives
+    has_root = root.notna().to_numpy()
+    codes, _ = pd.factorize(anchor)
+    _, first, inv = np.unique(codes.astype(np.int64) * 2 + has_root, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    u = pd.RangeIndex(len(first))
+    u_anchor = pd.Series(anchor.array.take(first), index=u)
+    ns, name = split_id(u_anchor)
+    is_mirror = pd.Series(isin(ns.str.lower(), mirrors["namespace"].str.lower()), index=u)
     reg_org = attribute(ns, registry)["registry_org"]
 
-    org = pd.Series(pd.NA, index=idx, dtype="string")
-    rule = pd.Series(pd.NA, index=idx, dtype="string")
-    conf = pd.Series(pd.NA, index=idx, dtype="string")
-    evid = pd.Series(pd.NA, index=idx, dtype="string")
+    def attribution(index):
+        return {c: pd.Series(pd.NA, index=index, dtype="string") for c in ("org", "rule", "conf", "evid")}
 
-    def take(mask, o, r, c, e):
-        nonlocal org, rule, conf, evid
-        new = rule.isna() & mask.fillna(False) & pd.Series(o, index=idx).notna()
-        org = org.mask(new, o)
-        rule = rule.mask(new, r)
-        conf = conf.mask(new, c)
-        evid = evid.mask(new, e)
+    def take(state, mask, o, r, c, e):
+        """Attribute the rows of ``mask`` that no earlier rule attributed and for which ``o`` is known."""
+        new = state["rule"].isna() & mask.fillna(False) & pd.Series(o, index=state["rule"].index).notna()
+        for key, value in (("org", o), ("rule", r), ("conf", c), ("evid", e)):
+            state[key] = state[key].mask(new, value)
 
+    per_anchor = attribution(u)
     # 0. declared: the declared chain reaches a registry organization
     if use_declared:
-        take(root.notna() & ~is_mirror, reg_org, "declared", "high", "declared root " + anchor)
+        take(per_anchor, pd.Series(has_root[first], index=u) & ~is_mirror, reg_org, "declared", "high", "declared root " + u_anchor)
         if declared_org is None:
-            declared_org = pd.Series(org[rule == "declared"].to_numpy(), index=frame.loc[rule == "declared", "model_id"].to_numpy(), dtype="string")
+            dec = (per_anchor["rule"] == "declared").fillna(False).to_numpy(dtype=bool)[inv]
+            declared_org = pd.Series(per_anchor["org"].array.take(inv[dec]), index=frame["model_id"].to_numpy()[dec], dtype="string")
 
     # 1. mirror re-upload: match the stripped repo name to a known model of a registry organization
     stripped = strip_suffixes(name)
     prefix = name.str.extract(r"^([^_]+)_", expand=False).astype("string")
     prefix_org = attribute(prefix, registry)["registry_org"]
-    take(is_mirror, prefix_org, "mirror", "high", anchor + ": namespace prefix " + prefix)
+    take(per_anchor, is_mirror, prefix_org, "mirror", "high", u_anchor + ": namespace prefix " + prefix)
     index = known_model_index(known_ids, registry, mirrors) if index is None else index
     at = positions(stripped.str.lower(), index.index)
-    match_id = take_at(index["model_id"].astype("string"), at, idx)
-    match_org = take_at(index["org"].astype("string"), at, idx)
+    match_id = take_at(index["model_id"].astype("string"), at, u)
+    match_org = take_at(index["org"].astype("string"), at, u)
     if declared_org is not None:  # the matched model is itself a derivative: use its declared origin
         match_org = lookup(match_id, declared_org[~declared_org.index.duplicated()]).astype("string").fillna(match_org)
-    take(is_mirror, match_org, "mirror", "high", anchor + " matches " + match_id)
+    take(per_anchor, is_mirror, match_org, "mirror", "high", u_anchor + " matches " + match_id)
     # keywords per name are matched once for the stripped and the plain names together (mostly the same text)
     both_org, both_hit = keyword_org(pd.concat([stripped, name], ignore_index=True), architectures)
-    n = len(idx)
-    kw_org = pd.Series(both_org.iloc[:n].to_numpy(), index=idx, dtype="string")
-    kw_hit = pd.Series(both_hit.iloc[:n].to_numpy(), index=idx, dtype="string")
-    name_kw_org = pd.Series(both_org.iloc[n:].to_numpy(), index=idx, dtype="string")
-    name_kw_hit = pd.Series(both_hit.iloc[n:].to_numpy(), index=idx, dtype="string")
-    take(is_mirror, kw_org, "mirror", "medium", anchor + ": name keyword " + kw_hit)
+    n = len(u)
+    kw_org = pd.Series(both_org.iloc[:n].to_numpy(), index=u, dtype="string")
+    kw_hit = pd.Series(both_hit.iloc[:n].to_numpy(), index=u, dtype="string")
+    name_kw_org = pd.Series(both_org.iloc[n:].to_numpy(), index=u, dtype="string")
+    name_kw_evid = u_anchor + ": name keyword " + pd.Series(both_hit.iloc[n:].to_numpy(), index=u, dtype="string")
+    take(per_anchor, is_mirror, kw_org, "mirror", "medium", u_anchor + ": name keyword " + kw_hit)
+
+    # every derivative gets its anchor's attribution so far
+    state = {k: take_at(v, inv, idx) for k, v in per_anchor.items()}
 
     # 2. architecture: model-type tag of the derivative, else of its root, where unambiguous
     arch = architectures[(architectures["kind"] == "architecture") & architectures["org"].notna()].set_index("value")["org"]
@@ -311,10 +321,11 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
         use_root = tag_org.isna()
         tag = tag.mask(use_root, rtag)
         tag_org = tag_org.fillna(rtag.map(arch).astype("string"))
-    take(pd.Series(True, index=idx), tag_org, "architecture", "medium", "model type " + tag)
+    take(state, pd.Series(True, index=idx), tag_org, "architecture", "medium", "model type " + tag)
 
     # 3. family keywords in the repo name of the last known ancestor
-    take(pd.Series(True, index=idx), name_kw_org, "name_keyword", "low", anchor + ": name keyword " + name_kw_hit)
+    take(state, pd.Series(True, index=idx), take_at(name_kw_org, inv, idx), "name_keyword", "low", take_at(name_kw_evid, inv, idx))
+    org, rule, conf, evid = state["org"], state["rule"], state["conf"], state["evid"]
 
     att = attribute(org, registry)
     out = pd.DataFrame({
