@@ -309,27 +309,35 @@ def adoption_momentum(readings: pd.DataFrame, models: pd.DataFrame, attrs: pd.Da
     """All-time downloads of each in-scope model ``age`` days after creation (the non-stale reading
     nearest creation + age, within the tolerance; ties: the earlier snapshot), and the score
     against the ``peer_rank``-th best model of the same size bucket at the same age."""
-    mm = models[scope.mask(models) & models["created_at"].notna()][["model_id", "registry_org", "region", "created_at"]]
-    mm = mm.assign(size_bucket=lookup(mm["model_id"], attrs.set_index("model_id")["size_bucket"]).array).reset_index(drop=True)
+    # the in-scope models with a creation date, as a mask over the rows of ``models`` (readings coded
+    # over the same ids match them by position)
+    models = models.reset_index(drop=True)
+    mm = models[["model_id", "registry_org", "region", "created_at"]].assign(
+        size_bucket=take(attrs["size_bucket"], positions(models["model_id"], attrs["model_id"])).array)
+    keep = (scope.mask(models) & models["created_at"].notna()).to_numpy(dtype=bool)
     cols = ["model_id", "org", "region", "created_at", "size_bucket", "age_days", "snapshot", "cumulative_downloads",
             "n_peers", "reference_rank", "reference_downloads", "relative_score"]
-    r = monthly.flag_stale(readings[positions(readings["model_id"], mm["model_id"]) >= 0])
+    at = positions(readings["model_id"], mm["model_id"])
+    ok = (at >= 0) & keep[np.maximum(at, 0)] if len(keep) else np.zeros(len(at), dtype=bool)
+    r = monthly.flag_stale(readings[ok])
     r = r[~r["stale"] & r["downloads_all_time"].notna()][["model_id", "snapshot", "date", "downloads_all_time"]]
-    if r.empty or mm.empty:
+    if r.empty or not keep.any():
         return pd.DataFrame({c: [] for c in cols})
     first, last = r["date"].min(), r["date"].max()
-    mm = mm[(mm["created_at"] + pd.Timedelta(days=max(ages) + tolerance_days) >= first) & (mm["created_at"] <= last)]
-    j = shares.inner_join(r, mm)
+    keep = keep & ((mm["created_at"] + pd.Timedelta(days=max(ages) + tolerance_days) >= first) & (mm["created_at"] <= last)).fillna(False).to_numpy(dtype=bool)
+    j = shares.inner_join(r, mm, where=keep)
     age = (j["date"] - j["created_at"]).dt.days.to_numpy()
-    parts = []
+    rows, at_age = [], []
     for a in ages:  # seven ages, not models
-        off = age - a
-        k = np.abs(off) <= tolerance_days
-        if k.any():
-            parts.append(j[k].assign(age_days=a, _dist=np.abs(off[k]), _off=off[k]))
-    if not parts:
+        k = np.flatnonzero(np.abs(age - a) <= tolerance_days)
+        rows.append(k)
+        at_age.append(np.full(len(k), a, dtype=np.int64))
+    rows, at_age = np.concatenate(rows), np.concatenate(at_age)
+    if not len(rows):
         return pd.DataFrame({c: [] for c in cols})
-    p = pd.concat(parts, ignore_index=True)
+    # one row per (reading, age) it is near: rows taken once (no concatenation of categorical frames)
+    off = age[rows] - at_age
+    p = j.iloc[rows].reset_index(drop=True).assign(age_days=at_age, _dist=np.abs(off), _off=off)
     p = p.sort_values(["model_id", "age_days", "_dist", "_off", "snapshot"], kind="stable").drop_duplicates(["model_id", "age_days"])
     p = p.rename(columns={"downloads_all_time": "cumulative_downloads", "registry_org": "org"})
     p = p.sort_values(["size_bucket", "age_days", "cumulative_downloads", "model_id"], ascending=[True, True, False, True], kind="stable")

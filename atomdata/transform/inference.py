@@ -230,8 +230,9 @@ def keyword_org(names: pd.Series, architectures: pd.DataFrame) -> tuple[pd.Serie
 
 def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.DataFrame) -> pd.DataFrame:
     """Known models of registry organizations by stripped lower-case repo name (names claimed by one org only)."""
-    ids = pd.Series(known_ids, dtype="string").dropna()
-    ids = ids[attribute(namespace(ids), registry)["registry_org"].notna().to_numpy()].drop_duplicates()  # registry orgs first: few
+    known = _arrow(pd.Series(known_ids, dtype="string"))
+    ids = _series(pc.unique(known).drop_null(), None)  # distinct ids, in order of first appearance
+    ids = ids[attribute(namespace(ids), registry)["registry_org"].notna().to_numpy()]  # registry orgs first: few
     ns, name = split_id(ids)
     reg = attribute(ns, registry)["registry_org"]
     keep = reg.notna() & ~isin(ns.str.lower(), mirrors["namespace"].str.lower())
