@@ -237,9 +237,18 @@ def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.
     reg = attribute(ns, registry)["registry_org"]
     keep = reg.notna() & ~isin(ns.str.lower(), mirrors["namespace"].str.lower())
     df = pd.DataFrame({"model_id": ids[keep], "org": reg[keep], "key": strip_suffixes(name[keep]).str.lower()})
-    df = df.sort_values("model_id", kind="stable")
-    n_orgs = df.groupby("key")["org"].transform("nunique")
-    return df[n_orgs == 1].drop_duplicates("key").set_index("key")[["model_id", "org"]]
+    df = df.sort_values("model_id", kind="stable").reset_index(drop=True)
+    # names claimed by one organization only, then the first model (by id) of each: on integer codes
+    key, _ = pd.factorize(df["key"])  # codes in order of first appearance
+    org, _ = pd.factorize(df["org"])
+    n_keys, width = int(key.max(initial=-1)) + 1, int(org.max(initial=0)) + 1
+    pairs = np.sort(key[key >= 0].astype(np.int64) * width + org[key >= 0])
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+    n_orgs = np.bincount(pairs // width, minlength=n_keys)
+    first = np.full(n_keys, -1, dtype=np.int64)
+    rows = np.flatnonzero(key >= 0)
+    first[key[rows][::-1]] = rows[::-1]  # the last write wins: each key's first row
+    return df.iloc[np.sort(first[n_orgs == 1])].set_index("key")[["model_id", "org"]]
 
 
 def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mirrors: pd.DataFrame | None = None,
