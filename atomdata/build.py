@@ -356,7 +356,9 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     # -- lineage
     roots = lineage.resolve(latest[["model_id", "base_id"]])
     ratt = attribute(roots["root_org"], registry)
-    at = ids.positions(roots["model_id"], latest["model_id"])  # each derivative's row in ``latest``
+    # each derivative's row in ``latest``: resolve keeps the rows with a declared base, in order
+    at = np.flatnonzero(latest["base_id"].notna().to_numpy())
+    assert len(at) == len(roots)
     derivs = pd.DataFrame({
         "model_id": roots["model_id"],
         "created_at": ids.take(latest["created_at"], at, roots.index).dt.normalize(),
@@ -369,12 +371,13 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "root_region": ratt["region"],
         "depth": roots["depth"],
         "lineage_status": roots["lineage_status"],
+        "_model_type": ids.take(latest["model_type"], at, roots.index),  # for the inference below
     }).sort_values("model_id", kind="stable").reset_index(drop=True)
     # -- attribution beyond the declared chain (transform.inference)
     known_ids = pd.concat([latest["model_id"], alledges["base_id"]], ignore_index=True)
     mtype = pd.Series(latest["model_type"].array, index=pd.Index(latest["model_id"]))
     iframe = pd.DataFrame({"model_id": derivs["model_id"], "root_model_id": derivs["root_model_id"],
-                           "model_type": ids.lookup(derivs["model_id"], mtype),
+                           "model_type": derivs.pop("_model_type"),
                            "root_model_type": ids.lookup(derivs["root_model_id"], mtype)})
     kindex = inference.known_model_index(known_ids, registry, inference.load_mirrors())
     derivs = pd.concat([derivs, inference.infer(iframe, registry, known_ids, index=kindex)], axis=1)
