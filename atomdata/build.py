@@ -173,7 +173,8 @@ class _History:
         latest, edges = [], []
         for snap in snaps:
             tick = progress if snap.name not in prepared else None
-            snap.verify()
+            if snap.name not in prepared:  # a worker verified it moments ago
+                snap.verify()
             ckey = cache.claims_key(registry, info.loc[snap.name].to_dict())
             parts = cache.load_claims(snap, ckey)
             if parts is not None and snap.name not in main_names:
@@ -184,11 +185,9 @@ class _History:
             r, e = held.pop(snap.name) if snap.name in held else cache.cached_load(snap)
             if tick:
                 tick(1)
-            r["snapshot"] = snap.name
-            r["date"] = pd.Timestamp(snap.date)
-            e["snapshot"] = snap.name
+            date = pd.Series([pd.Timestamp(snap.date)]).to_numpy()[0]  # the type a column of it would have
             if parts is None:
-                parts = snapshot_claims(r, snap, snapinfo, registry)
+                parts = snapshot_claims(r.assign(snapshot=snap.name, date=date), snap, snapinfo, registry)
                 cache.store_claims(snap, ckey, parts)
             self._add_claims(parts)
             if snap.name not in main_names:
@@ -203,7 +202,7 @@ class _History:
             codes = idx.astype(np.int32)
             snapcol = pd.Categorical.from_codes(np.full(len(r), snap_dtype.categories.get_loc(snap.name), dtype=np.int8 if len(main) < 127 else np.int32), dtype=snap_dtype)
             if snap.name in counter_names:
-                readings.append(pd.DataFrame({"snapshot": snapcol, "date": r["date"].to_numpy(), "_code": codes,
+                readings.append(pd.DataFrame({"snapshot": snapcol, "date": np.full(len(r), date), "_code": codes,
                                               "downloads_all_time": r["downloads_all_time"].to_numpy(),
                                               "downloads_30d": r["downloads_30d"].to_numpy()}))
             presence.append(pd.DataFrame({"snapshot": snapcol, "_code": codes, "created_at": r["created_at"].to_numpy()}))
@@ -228,8 +227,10 @@ class _History:
         self.alledges = edges.drop(columns="_code").reset_index(drop=True)
         self._no_records = self.latest.iloc[0:0]  # the claims tables' columns when no snapshot has rows for them
         cols = ["snapshot", "date", "model_id", "downloads_all_time", "downloads_30d"]
-        self.readings = as_ids(pd.concat(readings, ignore_index=True))[cols] if readings else \
-            self.latest.iloc[0:0][cols].astype({"snapshot": snap_dtype})
+        self.readings = as_ids(pd.concat(readings, ignore_index=True))[cols] if readings else pd.DataFrame({
+            "snapshot": pd.Categorical([], dtype=snap_dtype), "date": np.array([], dtype="datetime64[s]"),
+            "model_id": pd.Series([], dtype="string"), "downloads_all_time": pd.array([], dtype="Int64"),
+            "downloads_30d": pd.array([], dtype="Int64")})
         del readings
         p = as_ids(pd.concat(presence, ignore_index=True))
         del presence
