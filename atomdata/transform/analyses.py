@@ -243,10 +243,11 @@ def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd
 def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope) -> pd.DataFrame:
     """Monthly downloads of the in-scope models by size bucket and region; share of the region
     within the bucket and the bucket's share of the month."""
-    mm = models.assign(size_bucket=lookup(models["model_id"], attrs.set_index("model_id")["size_bucket"]).array)
-    d = shares.in_scope(per_model[["month", "model_id", "downloads"]], mm, scope, ["size_bucket"])
-    g = (d.groupby(["month", "size_bucket", "region"], sort=True)
-         .agg(downloads=("downloads", "sum"), n_models=("model_id", "size")).reset_index())
+    cells = shares.Cells(per_model, models)
+    mm = cells.models
+    bucket = take(attrs["size_bucket"], positions(mm["model_id"], attrs["model_id"])).array
+    g = cells.sums(pd.DataFrame({"size_bucket": bucket, "region": mm["region"].array}), scope.mask(mm))
+    g = g.dropna(subset=["size_bucket", "region"]).rename(columns={"n_rows": "n_models"}).reset_index(drop=True)
     g = shares.with_share(g, ["month", "size_bucket"], "downloads")
     tot = g.groupby("month")["downloads"].transform("sum")
     g["bucket_share"] = (g.groupby(["month", "size_bucket"])["downloads"].transform("sum") / tot.where(tot > 0)).fillna(0.0).astype("Float64")
@@ -269,20 +270,18 @@ def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame
                                    scope: shares.Scope) -> pd.DataFrame:
     """Per month, lineage and country: first-party downloads (the headline scope) next to the
     downloads of derivative repos attributed to the country of their root base model."""
-    per_model = per_model[["month", "model_id", "downloads"]]  # the columns counted: rows are models x months
-    fp = shares.in_scope(per_model, models, scope, [])
-    fpg = fp.groupby(["month", "country", "region"], dropna=False)["downloads"].sum().rename("first_party_downloads")
-    # the derivatives' columns on the rows of ``models`` (per-model rows then match by position)
-    models = models.reset_index(drop=True)
+    cells = shares.Cells(per_model, models)
+    models = cells.models
+    keys = ["month", "country", "region"]
+    fpg = cells.sums(models[["country", "region"]], scope.mask(models)).set_index(keys)["downloads"].rename("first_party_downloads")
+    # the derivatives' columns on the rows of ``models``
     d_at = positions(models["model_id"], derivs["model_id"])
-    used = ["relation"] + [c for pair in LINEAGE_COLUMNS.values() for c in pair]
-    dmod = pd.DataFrame({"model_id": models["model_id"], **{c: take(derivs[c], d_at) for c in used}})
     keep = (~models["first_party"].astype(bool) & _derivative_pipeline_ok(models, scope)).to_numpy() & (d_at >= 0)
-    d = shares.inner_join(per_model, dmod, where=keep)
     parts = []
     for lin, (ccol, rcol) in LINEAGE_COLUMNS.items():
-        dd = d.rename(columns={ccol: "country", rcol: "region"})
-        rel = (dd.groupby(["month", "country", "region", "relation"], dropna=False)["downloads"].sum()
+        dmod = pd.DataFrame({"country": take(derivs[ccol], d_at).array, "region": take(derivs[rcol], d_at).array,
+                             "relation": take(derivs["relation"], d_at).array})
+        rel = (cells.sums(dmod, keep).set_index(keys + ["relation"])["downloads"]
                .unstack("relation", fill_value=0).reindex(columns=list(RELATIONS), fill_value=0))
         rel.columns = [f"{c}_downloads" for c in rel.columns]
         g = pd.concat([fpg, rel], axis=1).fillna(0).reset_index()

@@ -76,16 +76,73 @@ def inner_join(per_model: pd.DataFrame, table: pd.DataFrame, where=None) -> pd.D
     return out
 
 
+class Cells:
+    """Per-model rows (month, model_id, values) coded once against the rows of ``models``, so that
+    sums by month and any model-level grouping add integer-coded rows into (month, group) cells
+    instead of grouping millions of rows by text.
+
+    ``sums`` gives what ``inner_join(per_model, table, where).groupby(["month", *columns],
+    dropna=False, sort=True)`` gives with ``sum`` of each value column (missing values add 0, as
+    pandas' ``sum`` skips them) and ``size``: one row per (month, group) holding at least one row.
+    """
+
+    def __init__(self, per_model: pd.DataFrame, models: pd.DataFrame, values=("downloads",)):
+        self.models = models.reset_index(drop=True)
+        at = positions(per_model["model_id"], self.models["model_id"])
+        month = per_model["month"]
+        mcode, self.months = (month.cat.codes.to_numpy(), month.cat.categories) if isinstance(month.dtype, pd.CategoricalDtype) \
+            else pd.factorize(month)
+        rows = np.flatnonzero((at >= 0) & (mcode >= 0))
+        self.model_row, self.month = at[rows], mcode[rows].astype(np.int64)
+        self.values = {}
+        for v in values:
+            a = pd.array(per_model[v], dtype="Int64")
+            self.values[v] = a.to_numpy(dtype=np.int64, na_value=0)[rows]
+
+    def sums(self, table: pd.DataFrame, where=None) -> pd.DataFrame:
+        """``table``: grouping columns aligned with the rows of ``models``; ``where``: a boolean mask
+        over them (None: every model). Returns month, the grouping columns, each value's sum and
+        ``n_rows``, sorted by month and group (missing keys last)."""
+        table = table.reset_index(drop=True)
+        cols = list(table.columns)
+        group = table.groupby(cols, dropna=False, sort=False).ngroup().to_numpy() if cols else np.zeros(len(table), dtype=np.int64)
+        if where is not None:
+            group = np.where(np.asarray(where, dtype=bool), group, -1)
+        n_groups = max(int(group.max(initial=-1)) + 1, 1)
+        first = np.full(n_groups, -1, dtype=np.int64)
+        keep = np.flatnonzero(group >= 0)
+        first[group[keep][::-1]] = keep[::-1]  # a row of each group, for its values
+        g = group[self.model_row]
+        k = g >= 0
+        cell = self.month[k] * n_groups + g[k]
+        size = len(self.months) * n_groups
+        count = np.bincount(cell, minlength=size)
+        hit = np.flatnonzero(count)
+        out = table.iloc[first[hit % n_groups]].reset_index(drop=True)
+        for c in cols:
+            if isinstance(out[c].dtype, pd.CategoricalDtype):
+                out[c] = out[c].astype(out[c].dtype.categories.dtype)
+        out.insert(0, "month", pd.array(np.asarray(self.months, dtype=object)[hit // n_groups], dtype="string"))
+        for name, vals in self.values.items():
+            v = vals[k]
+            if float(np.abs(v).sum(dtype=np.float64)) < 2**52:  # every partial sum is exact in float64
+                total = np.rint(np.bincount(cell, weights=v, minlength=size)).astype(np.int64)
+            else:
+                total = pd.Series(v).groupby(cell).sum().reindex(range(size), fill_value=0).to_numpy()
+            out[name] = pd.array(total[hit], dtype="Int64")
+        out["n_rows"] = pd.array(count[hit], dtype="Int64")
+        return out.sort_values(["month", *cols], na_position="last", kind="stable").reset_index(drop=True)
+
+
 def in_scope(per_model: pd.DataFrame, models: pd.DataFrame, scope: Scope, extra: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Per-model rows of the models in ``scope``, with their country, region and ``extra`` columns."""
     return inner_join(per_model, models[["model_id", "country", "region", *extra]], where=scope.mask(models))
 
 
 def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope: Scope) -> pd.DataFrame:
-    d = in_scope(monthly[["month", "model_id", "downloads", "all_time_end"]], models, scope)
-    g = (d.groupby(["month", "country", "region"], dropna=False, sort=True)
-         .agg(downloads=("downloads", "sum"), cumulative_downloads=("all_time_end", "sum"), n_models=("model_id", "size"))
-         .reset_index())
+    cells = Cells(monthly, models, values=("downloads", "all_time_end"))
+    g = cells.sums(cells.models[["country", "region"]], scope.mask(cells.models))
+    g = g.rename(columns={"all_time_end": "cumulative_downloads", "n_rows": "n_models"})
     g = with_share(g, ["month"], "downloads")
     g["scope"] = scope.describe()
     cols = ["month", "country", "region", "downloads", "share", "cumulative_downloads", "n_models", "scope"]
