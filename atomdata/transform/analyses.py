@@ -35,7 +35,7 @@ from ..errors import ValidationFailed
 from ..paths import release_dir
 from . import monthly, shares
 from .ids import _arrow as _arrow_strings
-from .ids import isin, lookup, positions, take
+from .ids import positions, take
 from .records import RELATIONS
 from .shares import LINEAGE_COLUMNS
 
@@ -221,13 +221,16 @@ def model_attributes(models: pd.DataFrame, families: pd.DataFrame, sizes: pd.Dat
 def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope) -> pd.DataFrame:
     """Monthly downloads of the in-scope (first-party) models by family and region, with the share
     of the month and the month's family coverage (share of downloads assigned a named family)."""
-    mm = models.assign(family=lookup(models["model_id"], attrs.set_index("model_id")["family"]).fillna(FAMILY_OTHER).array)
-    d = shares.in_scope(per_model[["month", "model_id", "downloads"]], mm, scope, ["family", "registry_org"])
+    cells = shares.Cells(per_model, models)
+    mm = cells.models
+    family = take(attrs["family"], positions(mm["model_id"], attrs["model_id"])).fillna(FAMILY_OTHER).array
+    where = scope.mask(mm)
     keys = ["month", "family", "region"]
-    g = d.groupby(keys, sort=True).agg(downloads=("downloads", "sum"), n_models=("model_id", "size"))
-    # the organizations of each group: distinct (group, organization) pairs first, then one join per group
-    pairs = d[keys + ["registry_org"]].dropna(subset=["registry_org"]).drop_duplicates()
-    pairs = pairs.assign(registry_org=pairs["registry_org"].astype("string")).sort_values("registry_org", kind="stable")
+    g = cells.sums(pd.DataFrame({"family": family, "region": mm["region"].array}), where)
+    g = g.dropna(subset=keys).rename(columns={"n_rows": "n_models"}).set_index(keys)[["downloads", "n_models"]]
+    # the organizations of each group: its distinct (group, organization) cells, then one join per group
+    pairs = cells.sums(pd.DataFrame({"family": family, "region": mm["region"].array, "registry_org": mm["registry_org"].array}), where)
+    pairs = pairs[keys + ["registry_org"]].dropna(subset=["registry_org"]).sort_values("registry_org", kind="stable")
     orgs = pairs.groupby(keys, sort=True)["registry_org"].agg("|".join).astype("string")
     g = g.join(orgs.rename("organizations")).reset_index()
     g["organizations"] = g["organizations"].fillna("")

@@ -92,12 +92,14 @@ class Cells:
         month = per_model["month"]
         mcode, self.months = (month.cat.codes.to_numpy(), month.cat.categories) if isinstance(month.dtype, pd.CategoricalDtype) \
             else pd.factorize(month)
-        rows = np.flatnonzero((at >= 0) & (mcode >= 0))
-        self.model_row, self.month = at[rows], mcode[rows].astype(np.int64)
+        ok = (at >= 0) & (mcode >= 0)
+        rows = slice(None) if ok.all() else np.flatnonzero(ok)  # every row counts, as a rule: no copies then
+        self.model_row, self.month = at[rows].astype(np.int32 if len(self.models) < 2**31 else np.int64), mcode[rows]
         self.values = {}
         for v in values:
             a = pd.array(per_model[v], dtype="Int64")
-            self.values[v] = a.to_numpy(dtype=np.int64, na_value=0)[rows]
+            vals = a._data if not a._mask.any() else a.to_numpy(dtype=np.int64, na_value=0)  # the values, not a copy
+            self.values[v] = vals[rows]
 
     def sums(self, table: pd.DataFrame, where=None) -> pd.DataFrame:
         """``table``: grouping columns aligned with the rows of ``models``; ``where``: a boolean mask
@@ -114,7 +116,7 @@ class Cells:
         first[group[keep][::-1]] = keep[::-1]  # a row of each group, for its values
         g = group[self.model_row]
         k = g >= 0
-        cell = self.month[k] * n_groups + g[k]
+        cell = self.month[k].astype(np.int64) * n_groups + g[k]
         size = len(self.months) * n_groups
         count = np.bincount(cell, minlength=size)
         hit = np.flatnonzero(count)
