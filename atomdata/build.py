@@ -203,8 +203,9 @@ class _History:
             snapcol = pd.Categorical.from_codes(np.full(len(r), snap_dtype.categories.get_loc(snap.name), dtype=np.int8 if len(main) < 127 else np.int32), dtype=snap_dtype)
             if snap.name in counter_names:
                 readings.append(pd.DataFrame({"snapshot": snapcol, "date": np.full(len(r), date), "_code": codes,
-                                              "downloads_all_time": r["downloads_all_time"].to_numpy(),
-                                              "downloads_30d": r["downloads_30d"].to_numpy()}))
+                                              # counters stay Int64 (to_numpy would make floats of a column with gaps)
+                                              "downloads_all_time": r["downloads_all_time"].array,
+                                              "downloads_30d": r["downloads_30d"].array}))
             presence.append(pd.DataFrame({"snapshot": snapcol, "_code": codes, "created_at": r["created_at"].to_numpy()}))
             orgs.append(ids._arrow(r["org"]))
             del r, e

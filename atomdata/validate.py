@@ -107,6 +107,8 @@ def _validate_slices(name: str, df: pd.DataFrame, where: str | None, slice_rows:
             except pae.SchemaErrors as exc:
                 lines.append(_report(name, exc, text, where))
     for keys in ([list(unique)] if unique else []) + [[c] for c in unique_cols]:
+        if _surely_unique(df, keys):
+            continue
         dup = df.duplicated(subset=keys, keep=False).to_numpy()
         if dup.any():
             idx = df.index[dup][:3]
@@ -116,6 +118,25 @@ def _validate_slices(name: str, df: pd.DataFrame, where: str | None, slice_rows:
     if lines:
         raise ValidationFailed("\n".join(lines))
     return df
+
+
+def _surely_unique(df: pd.DataFrame, keys: list[str]) -> bool:
+    """True when the rows' ``keys`` (categoricals) are distinct, decided on their codes with one
+    mark per possible combination; False when some repeat or this cannot tell (then pandas finds
+    the repeated rows)."""
+    if not all(isinstance(df[k].dtype, pd.CategoricalDtype) for k in keys):
+        return False
+    cell, space = np.zeros(len(df), dtype=np.int64), 1
+    for k in keys:
+        n = len(df[k].dtype.categories) + 1  # a missing value is a value of its own, as for pandas
+        if space * n > 4 * len(df) + 1_000_000:  # too many combinations to mark
+            return False
+        codes = df[k].cat.codes.to_numpy()
+        cell = cell * n + np.where(codes >= 0, codes, n - 1)
+        space *= n
+    seen = np.zeros(space, dtype=bool)
+    seen[cell] = True
+    return int(np.count_nonzero(seen)) == len(df)
 
 
 def _distinct(s: pd.Series) -> pd.Series:
