@@ -15,11 +15,15 @@ import pyarrow as pa
 from .ids import _arrow, lookup, namespace, positions
 
 
+#: ``lineage_status`` values, in the order of the codes ``resolve_codes`` returns
+STATUSES = ("complete", "outside_snapshot", "self_reference", "cycle")
+
+
 def resolve_codes(id_codes: np.ndarray, base_codes: np.ndarray) -> dict[str, np.ndarray]:
     """Pointer doubling on integer codes. ``id_codes`` are distinct; ``base_codes`` is -1 for none.
 
     Returns arrays aligned with the models: ``root_code`` (code of the root id, -1 for cycles),
-    ``depth`` (-1 for cycles), ``status`` and ``has_base``.
+    ``depth`` (-1 for cycles), ``status`` (a position in ``STATUSES``) and ``has_base``.
     """
     n = len(id_codes)
     size = int(max(id_codes.max(initial=-1), base_codes.max(initial=-1))) + 1
@@ -47,8 +51,8 @@ def resolve_codes(id_codes: np.ndarray, base_codes: np.ndarray) -> dict[str, np.
     leaves = has_base[root] & (parent[root] < 0) & ~self_ref[root]
     root_code = np.where(leaves, base_codes[root], id_codes[root])
     depth = depth + leaves.astype(np.int64)
-    status = np.where(cycle, "cycle", np.where(self_ref[root] & ~leaves, "self_reference",
-                                                 np.where(leaves, "outside_snapshot", "complete")))
+    # a code into STATUSES per model (text is made once per status, not per model)
+    status = np.select([cycle, self_ref[root] & ~leaves, leaves], [3, 2, 1], 0).astype(np.int8)
     return {"root_code": np.where(cycle, -1, root_code), "depth": np.where(cycle, -1, depth),
             "status": status, "has_base": has_base}
 
@@ -89,7 +93,7 @@ def resolve(models: pd.DataFrame) -> pd.DataFrame:
         "model_id": ids[keep].reset_index(drop=True),
         "root_model_id": id_strings(vocab, r["root_code"][keep]),
         "depth": pd.array(depth, dtype="Int64") if (depth >= 0).all() else pd.array(np.where(depth >= 0, depth, None), dtype="Int64"),
-        "lineage_status": pd.array(r["status"][keep], dtype="string"),
+        "lineage_status": pd.array(pa.array(STATUSES, pa.string()).take(pa.array(r["status"][keep])), dtype="string"),
     })
     out["root_org"] = namespace(out["root_model_id"])
     return out
