@@ -361,14 +361,20 @@ def adoption_momentum(readings: pd.DataFrame, models: pd.DataFrame, attrs: pd.Da
 
 # --------------------------------------------------------------------------- sensitivity
 
-def _region_totals(downloads: pd.Series, at: np.ndarray, keep: pd.Series, region: pd.Series) -> pd.DataFrame:
+def _region_codes(region: pd.Series) -> np.ndarray:
+    """Position of each region in ``REGIONS`` (-1 for none)."""
+    return pd.Categorical(region, categories=shares_regions()).codes
+
+
+def _region_totals(downloads: pd.Series, at: np.ndarray, keep: pd.Series, region: np.ndarray) -> pd.DataFrame:
     """Downloads and models per region of the per-model rows whose model (row ``at`` of ``keep``
-    and ``region``, -1 for none) is kept; integer codes, no string keys."""
+    and of ``region``, region codes from ``_region_codes``; -1 for none) is kept; integer codes,
+    no string keys."""
     regions = shares_regions()
     ok = at >= 0
     k = np.zeros(len(at), dtype=bool)
     k[ok] = keep.fillna(False).to_numpy(dtype=bool)[at[ok]]
-    code = pd.Categorical(region, categories=regions).codes[np.where(ok, at, 0)]
+    code = region[np.where(ok, at, 0)]
     k &= code >= 0
     g = pd.DataFrame({"code": code[k], "downloads": downloads.to_numpy()[k]}).groupby("code")["downloads"].agg(["sum", "size"])
     g = g.reindex(range(len(regions)), fill_value=0)
@@ -395,7 +401,7 @@ def sensitivity(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFr
     mi = models.reset_index(drop=True)
     ai = take(attrs["official_quantized"], positions(mi["model_id"], attrs["model_id"]))
     d_at = positions(mi["model_id"], derivs["model_id"])
-    region = mi["region"]
+    region = _region_codes(mi["region"])
     base = pd.Series(scope.mask(mi).to_numpy(), index=mi.index)
     flip_pipes = shares.Scope(scope.orgs, None if scope.pipelines is not None else shares.LLM_PIPELINES)
     flip_orgs = shares.Scope("all" if scope.orgs == "registry" else "registry", scope.pipelines)
@@ -418,7 +424,7 @@ def sensitivity(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFr
         dreg = take(derivs[rcol], d_at)
         keep_d = deriv & pipe_ok & dreg.notna() & ((dreg != "unknown") if scope.orgs == "registry" else True)
         variants.append(("ecosystem", f"including derivative downloads ({'declared root region' if lin == 'declared' else 'attributed region, with inference'})",
-                         base | keep_d, region.where(~deriv, dreg)))
+                         base | keep_d, np.where(deriv.to_numpy(dtype=bool), _region_codes(dreg), region)))
     parts = []
     at = positions(pm["model_id"], mi["model_id"])
     for rule, variant, keep, reg in variants:  # a handful of rules, not models
