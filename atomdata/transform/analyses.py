@@ -201,7 +201,7 @@ def official_quantized(models: pd.DataFrame, mirrors: pd.DataFrame) -> pd.Series
 def model_attributes(models: pd.DataFrame, families: pd.DataFrame, sizes: pd.DataFrame, mirrors: pd.DataFrame) -> pd.DataFrame:
     """One row per model: family, parameters (with source), size bucket, official quantized variant."""
     st = models["params_b"].astype("Float64")
-    ov = models["model_id"].map(sizes.set_index("model_id")["params_b"]).astype("Float64")
+    ov = take(sizes["params_b"], positions(models["model_id"], sizes["model_id"]), models.index).astype("Float64")
     nm = params_from_name(models["model_id"])
     params = st.fillna(ov).fillna(nm)
     source = pd.Series(np.select([st.notna().to_numpy(bool), ov.notna().to_numpy(bool), nm.notna().to_numpy(bool)],
@@ -363,7 +363,7 @@ def adoption_momentum(readings: pd.DataFrame, models: pd.DataFrame, attrs: pd.Da
 
 def _region_codes(region: pd.Series) -> np.ndarray:
     """Position of each region in ``REGIONS`` (-1 for none)."""
-    return pd.Categorical(region, categories=shares_regions()).codes
+    return positions(region, pd.Series(shares_regions(), dtype="string"))
 
 
 def _region_totals(downloads: pd.Series, at: np.ndarray, keep: pd.Series, region: np.ndarray) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..registry import attribute
 from . import lineage
+from .monthly import month_of
 from .ids import namespace
 
 #: top-N sizes of the trending table
@@ -183,7 +184,7 @@ def derivatives_by_root_org(derivs: pd.DataFrame, registry: pd.DataFrame) -> pd.
     """
     d = derivs[derivs["created_at"].notna() & derivs["root_org"].notna()]
     att = _org_key(d["root_org"], registry)
-    d = pd.DataFrame({"month": d["created_at"].dt.strftime("%Y-%m"), "root_org": att["key"], "relation": d["relation"].astype("string")})
+    d = pd.DataFrame({"month": month_of(d["created_at"]), "root_org": att["key"], "relation": d["relation"].astype("string")})
     both = pd.concat([d, d.assign(relation="all")], ignore_index=True)
     g = both.groupby(["root_org", "relation", "month"]).size().rename("new_derivatives").reset_index()
     g = g.sort_values(["root_org", "relation", "month"], kind="stable").reset_index(drop=True)

@@ -325,12 +325,12 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
     # 2. architecture: model-type tag of the derivative, else of its root, where unambiguous
     arch = architectures[(architectures["kind"] == "architecture") & architectures["org"].notna()].set_index("value")["org"]
     tag = frame["model_type"].astype("string")
-    tag_org = tag.map(arch).astype("string")
+    tag_org = lookup(tag, arch).astype("string")
     if "root_model_type" in frame:
         rtag = frame["root_model_type"].astype("string")
         use_root = tag_org.isna()
         tag = tag.mask(use_root, rtag)
-        tag_org = tag_org.fillna(rtag.map(arch).astype("string"))
+        tag_org = tag_org.fillna(lookup(rtag, arch).astype("string"))
     take(state, pd.Series(True, index=idx), tag_org, "architecture", "medium", "model type " + tag)
 
     # 3. family keywords in the repo name of the last known ancestor

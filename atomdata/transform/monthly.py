@@ -36,6 +36,16 @@ def period_starts(first: dt.date, last: dt.date, period: str = "month") -> list[
     return [d for i, d in enumerate(out) if i == 0 or out[i - 1] <= last]
 
 
+def month_of(dates: pd.Series) -> pd.Series:
+    """``YYYY-MM`` of each date (missing where the date is), formatted once per distinct month:
+    a derivatives table repeats a few hundred months over millions of rows."""
+    months = dates.to_numpy().astype("datetime64[M]")
+    uniq, inv = np.unique(months, return_inverse=True)
+    labels = pd.DatetimeIndex(uniq).strftime("%Y-%m")
+    return pd.Series(pd.array(labels, dtype="string").take(inv.reshape(-1)) if len(dates) else pd.array([], dtype="string"),
+                     index=dates.index, dtype="string")
+
+
 def period_label(start: dt.date, period: str = "month") -> str:
     if period == "month":
         return f"{start.year:04d}-{start.month:02d}"

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..schemas import REGIONS
 from .ids import positions, take
+from .monthly import month_of
 
 LLM_PIPELINES = ("text-generation", "image-text-to-text", "any-to-any", "audio-text-to-text", "video-text-to-text")
 
@@ -95,11 +96,13 @@ class Cells:
         ok = (at >= 0) & (mcode >= 0)
         rows = slice(None) if ok.all() else np.flatnonzero(ok)  # every row counts, as a rule: no copies then
         self.model_row, self.month = at[rows].astype(np.int32 if len(self.models) < 2**31 else np.int64), mcode[rows]
-        self.values = {}
+        self.values, self.exact = {}, {}
         for v in values:
             a = pd.array(per_model[v], dtype="Int64")
             vals = a._data if not a._mask.any() else a.to_numpy(dtype=np.int64, na_value=0)  # the values, not a copy
             self.values[v] = vals[rows]
+            # float64 sums of any subset are exact while the absolute total stays below 2**52
+            self.exact[v] = float(np.abs(self.values[v]).sum(dtype=np.float64)) < 2**52
 
     def sums(self, table: pd.DataFrame, where=None) -> pd.DataFrame:
         """``table``: grouping columns aligned with the rows of ``models``; ``where``: a boolean mask
@@ -114,20 +117,20 @@ class Cells:
         first = np.full(n_groups, -1, dtype=np.int64)
         keep = np.flatnonzero(group >= 0)
         first[group[keep][::-1]] = keep[::-1]  # a row of each group, for its values
-        g = group[self.model_row]
-        k = g >= 0
-        cell = self.month[k].astype(np.int64) * n_groups + g[k]
-        size = len(self.months) * n_groups
+        # cells over every row, one extra group per month collecting the rows left out (never filtered: no copies)
+        width = n_groups + 1
+        cell = self.month.astype(np.int64) * width + (group[self.model_row] + 1)
+        size = len(self.months) * width
         count = np.bincount(cell, minlength=size)
+        count[::width] = 0  # the rows left out
         hit = np.flatnonzero(count)
-        out = table.iloc[first[hit % n_groups]].reset_index(drop=True)
+        out = table.iloc[first[hit % width - 1]].reset_index(drop=True)
         for c in cols:
             if isinstance(out[c].dtype, pd.CategoricalDtype):
                 out[c] = out[c].astype(out[c].dtype.categories.dtype)
-        out.insert(0, "month", pd.array(np.asarray(self.months, dtype=object)[hit // n_groups], dtype="string"))
-        for name, vals in self.values.items():
-            v = vals[k]
-            if float(np.abs(v).sum(dtype=np.float64)) < 2**52:  # every partial sum is exact in float64
+        out.insert(0, "month", pd.array(np.asarray(self.months, dtype=object)[hit // width], dtype="string"))
+        for name, v in self.values.items():
+            if self.exact[name]:
                 total = np.rint(np.bincount(cell, weights=v, minlength=size)).astype(np.int64)
             else:
                 total = pd.Series(v).groupby(cell).sum().reindex(range(size), fill_value=0).to_numpy()
@@ -158,7 +161,7 @@ LINEAGE_COLUMNS = {"declared": ("root_country", "root_region"), "with_inference"
 def derivatives_by_country(derivs: pd.DataFrame) -> pd.DataFrame:
     """New derivatives per month, root region and relation, once per lineage (declared; with inference)."""
     d = derivs[derivs["created_at"].notna()].copy()
-    d["month"] = d["created_at"].dt.strftime("%Y-%m")
+    d["month"] = month_of(d["created_at"])
     parts = []
     for lin, (country, region) in LINEAGE_COLUMNS.items():
         if region not in d:
