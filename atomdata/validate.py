@@ -132,7 +132,7 @@ def _surely_unique(df: pd.DataFrame, keys: list[str]) -> bool:
         if space * n > 4 * len(df) + 1_000_000:  # too many combinations to mark
             return False
         codes = df[k].cat.codes.to_numpy()
-        cell = cell * n + np.where(codes >= 0, codes, n - 1)
+        cell = cell * n + (np.where(codes >= 0, codes, n - 1) if (codes < 0).any() else codes)
         space *= n
     seen = np.zeros(space, dtype=bool)
     seen[cell] = True

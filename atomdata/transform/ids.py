@@ -54,9 +54,11 @@ def positions(keys: pd.Series, index) -> np.ndarray:
     value_set = index if isinstance(index, pa.Array) else _arrow(pd.Series(index, dtype="string"))
     if isinstance(keys.dtype, pd.CategoricalDtype):  # look up each category once, then follow the codes
         cats = _arrow(pd.Series(keys.dtype.categories, dtype="string"))
-        at = np.arange(len(cats), dtype=np.int64) if cats.equals(value_set) else positions(pd.Series(keys.dtype.categories), value_set)
         codes = keys.cat.codes.to_numpy()
-        return np.where(codes >= 0, at[np.maximum(codes, 0)] if len(at) else -1, -1)
+        if cats.equals(value_set):  # the categories are the index: a code is a position (-1 stays -1)
+            return codes.astype(np.int64)
+        at = positions(pd.Series(keys.dtype.categories), value_set)
+        return np.where(codes >= 0, at[codes], -1) if len(at) else np.full(len(codes), -1, dtype=np.int64)
     arr = _arrow(keys)
     if len(arr) == len(value_set) and arr.equals(value_set):  # aligned already (tables sorted by model id)
         return np.arange(len(arr), dtype=np.int64)
