@@ -163,6 +163,10 @@ class _History:
         prepared = prepare_snapshots(snaps, snapinfo, registry, progress)
         # model ids of every main snapshot (records and edges) coded in one Arrow hash pass
         held, id_codes, vocab = self._code_ids([s for s in snaps if s.name in main_names])
+
+        def id_strings(codes):
+            return ids._series(vocab.take(pa.array(codes)), None)
+
         # first and last main snapshot of every model, known before any record is read
         first_k = np.full(len(vocab), -1, dtype=np.int32)
         last_k = np.zeros(len(vocab), dtype=np.int32)
@@ -182,18 +186,24 @@ class _History:
                 if tick:
                     tick(1)
                 continue
-            r, e = held.pop(snap.name) if snap.name in held else cache.cached_load(snap)
+            is_main = snap.name in main_names
+            # a main snapshot's ids are its codes into the vocabulary: its cached frames are read without them
+            r, e = held.pop(snap.name) if snap.name in held else cache.cached_load(snap, without=("model_id",) if is_main else ())
+            if is_main:  # (a freshly typed snapshot comes with them)
+                r, e = r.drop(columns="model_id", errors="ignore"), e.drop(columns="model_id", errors="ignore")
             if tick:
                 tick(1)
             date = pd.Series([pd.Timestamp(snap.date)]).to_numpy()[0]  # the type a column of it would have
+            idx, e_idx = id_codes.pop(snap.name) if is_main else (None, None)
             if parts is None:
-                parts = snapshot_claims(r.assign(snapshot=snap.name, date=date), snap, snapinfo, registry)
+                full = r.assign(model_id=id_strings(idx)) if is_main else r
+                parts = snapshot_claims(full.assign(snapshot=snap.name, date=date), snap, snapinfo, registry)
                 cache.store_claims(snap, ckey, parts)
+                del full
             self._add_claims(parts)
-            if snap.name not in main_names:
+            if not is_main:
                 continue
             k += 1
-            idx, e_idx = id_codes.pop(snap.name)
             # the latest record (and edges) of each model: the rows of its last snapshot
             keep = last_k[idx] == k
             latest.append(r[keep].assign(_code=idx[keep]) if not keep.all() else r.assign(_code=idx))
@@ -210,7 +220,9 @@ class _History:
             orgs.append(ids._arrow(r["org"]))
             del r, e
         latest = pd.concat(latest, ignore_index=True)
+        latest.insert(0, "model_id", id_strings(latest["_code"].to_numpy()))
         edges = pd.concat(edges, ignore_index=True)
+        edges.insert(0, "model_id", id_strings(edges["_code"].to_numpy()))
         order = pc.sort_indices(vocab).to_numpy()
         rank = np.empty(len(vocab), dtype=np.int32)
         rank[order] = np.arange(len(vocab), dtype=np.int32)

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from . import records
 
@@ -44,13 +45,21 @@ def _write(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def cached_load(snap) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Typed records and base edges of a verified snapshot, from the cache when possible."""
+def _read(path: Path, without: tuple[str, ...]) -> pd.DataFrame:
+    if not without:
+        return pd.read_parquet(path)
+    names = pq.read_schema(path).names
+    return pd.read_parquet(path, columns=[c for c in names if c not in without and not c.startswith("__index")])
+
+
+def cached_load(snap, without: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Typed records and base edges of a verified snapshot, from the cache when possible; a
+    cached entry is read without the columns in ``without`` (a freshly typed one comes whole)."""
     rpath, epath = cache_paths(snap)
     if rpath.is_file() and epath.is_file():
         try:
-            return pd.read_parquet(rpath), pd.read_parquet(epath)
-        except (OSError, ValueError, ImportError):  # a damaged cache entry is recomputed, never trusted
+            return _read(rpath, without), _read(epath, without)
+        except (OSError, ValueError, ImportError, KeyError):  # a damaged cache entry is recomputed, never trusted
             pass
     recs, edges = records.load_snapshot(snap.data_path)
     try:
