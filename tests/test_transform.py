@@ -208,3 +208,47 @@ def test_positions_never_match_missing_keys():
     assert got.tolist() == [2, -1, 0, -1]
     cat = pd.Series(pd.Categorical(["b", None, "a"], categories=pd.Index(["a", "b"], dtype="string")))
     assert ids.positions(cat, pd.Series(["a", "b"], dtype="string")).tolist() == [1, -1, 0]
+
+
+@pytest.mark.parametrize("scale", [1, 2**44])  # small sums (float cells) and sums past 2**52 (integer group-by)
+def test_cells_sum_as_a_group_by_would(scale):
+    """shares.Cells gives the sums and row counts of the join-then-group-by it replaces, exactly,
+    with missing keys as groups of their own and missing values adding nothing."""
+    import numpy as np
+
+    from atomdata.transform import shares
+
+    rng = np.random.default_rng(7)
+    n_models, n_rows = 40, 400
+    models = pd.DataFrame({"model_id": pd.array([f"o/m{i:02d}" for i in range(n_models)], dtype="string"),
+                           "country": pd.array(rng.choice(["US", "CN", None], n_models), dtype="string"),
+                           "region": pd.array(rng.choice(["us", "china"], n_models), dtype="string")})
+    ids = pd.CategoricalDtype(pd.Index(models["model_id"]))
+    downloads = pd.array(rng.integers(0, 1000, n_rows) * scale, dtype="Int64")
+    downloads[::17] = pd.NA
+    per_model = pd.DataFrame({"month": pd.Categorical(rng.choice(["2024-01", "2024-02", "2024-03"], n_rows)),
+                              "model_id": pd.Categorical.from_codes(rng.integers(0, n_models, n_rows), dtype=ids),
+                              "downloads": downloads})
+    where = (np.arange(n_models) % 5 != 0)
+    got = shares.Cells(per_model, models).sums(models[["country", "region"]], where)
+    joined = per_model.assign(model_id=per_model["model_id"].astype("string")).merge(models[where], on="model_id")
+    want = (joined.groupby(["month", "country", "region"], dropna=False, observed=True)
+            .agg(downloads=("downloads", "sum"), n_rows=("model_id", "size")).reset_index())
+    want = want.assign(month=want["month"].astype("string")).sort_values(["month", "country", "region"], na_position="last", kind="stable")
+    assert got["downloads"].tolist() == [int(v) for v in want["downloads"]]
+    assert got["n_rows"].tolist() == want["n_rows"].tolist()
+    assert got[["month", "country", "region"]].astype(object).where(got[["month", "country", "region"]].notna(), None).values.tolist() == \
+        want[["month", "country", "region"]].astype(object).where(want[["month", "country", "region"]].notna(), None).values.tolist()
+    assert got["country"].isna().any() and (scale == 1) == shares.Cells(per_model, models).exact["downloads"]
+
+
+def test_month_labels_and_uniqueness_on_codes():
+    from atomdata.transform.monthly import month_of
+    from atomdata.validate import _surely_unique
+
+    dates = pd.Series(pd.to_datetime(["2024-01-31", None, "2023-12-01", "2024-01-01"]))
+    assert month_of(dates).tolist() == ["2024-01", pd.NA, "2023-12", "2024-01"]
+    cat = lambda v: pd.Categorical(v)
+    assert _surely_unique(pd.DataFrame({"a": cat(["x", "x", None]), "b": cat(["p", "q", "p"])}), ["a", "b"])
+    assert not _surely_unique(pd.DataFrame({"a": cat(["x", None, None]), "b": cat(["p", "q", "q"])}), ["a", "b"])  # (None, q) twice
+    assert not _surely_unique(pd.DataFrame({"a": ["x", "y"]}), ["a"])  # text: left to pandas
