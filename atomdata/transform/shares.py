@@ -139,11 +139,6 @@ class Cells:
         return out.sort_values(["month", *cols], na_position="last", kind="stable").reset_index(drop=True)
 
 
-def in_scope(per_model: pd.DataFrame, models: pd.DataFrame, scope: Scope, extra: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
-    """Per-model rows of the models in ``scope``, with their country, region and ``extra`` columns."""
-    return inner_join(per_model, models[["model_id", "country", "region", *extra]], where=scope.mask(models))
-
-
 def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     cells = Cells(monthly, models, values=("downloads", "all_time_end"))
     g = cells.sums(cells.models[["country", "region"]], scope.mask(cells.models))
