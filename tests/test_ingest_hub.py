@@ -313,8 +313,11 @@ def test_kill_at_random_page_then_resume(sig, records, orgs_csv, small_reference
 
     with FakeHub(records, hook=hook) as fake:
         cmd = [sys.executable, "-m", "atomdata.ingest.hub_cli", *small_args(fake, raw, orgs_csv)]
+        # SIGINT as a terminal delivers it: a test run started in the background (a shell without job
+        # control) hands its children SIGINT ignored, and Python then installs no KeyboardInterrupt
         proc_box["proc"] = proc = subprocess.Popen(cmd, env=_subprocess_env(tmp_path), cwd=tmp_path,
-                                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == (-9 if sig == signal.SIGKILL else 130), (kill_at, out, err)
         if sig == signal.SIGINT:

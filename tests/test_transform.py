@@ -252,3 +252,17 @@ def test_month_labels_and_uniqueness_on_codes():
     assert _surely_unique(pd.DataFrame({"a": cat(["x", "x", None]), "b": cat(["p", "q", "p"])}), ["a", "b"])
     assert not _surely_unique(pd.DataFrame({"a": cat(["x", None, None]), "b": cat(["p", "q", "q"])}), ["a", "b"])  # (None, q) twice
     assert not _surely_unique(pd.DataFrame({"a": ["x", "y"]}), ["a"])  # text: left to pandas
+
+
+def test_counter_decrease_is_written_as_whole_downloads_when_a_snapshot_lacks_counters(tmp_path):
+    """Counters keep their integer type through the build even when a snapshot has none for some
+    models (a float column would print 500.0)."""
+    raw = tmp_path / "raw"
+    rows = {"2026-06-01": {"o/a": None, "o/b": 10}, "2026-07-01": {"o/a": 820, "o/b": 20},
+            "2026-08-01": {"o/a": 500, "o/b": 30}, "2026-09-01": {"o/a": 900, "o/b": 40}}
+    for date, counts in rows.items():
+        import_dump(write_dump(tmp_path / "d" / date / "models.parquet",
+                               [{"id": i, "downloadsAllTime": c} for i, c in counts.items()]), raw)
+    dq = build_tables(raw).tables["data_quality"]
+    dec = dq[dq["kind"] == "counter_decreased"]
+    assert dec["detail"].tolist() == ["all-time downloads 500 below an earlier reading of 820"]

@@ -39,6 +39,8 @@ def period_starts(first: dt.date, last: dt.date, period: str = "month") -> list[
 def month_of(dates: pd.Series) -> pd.Series:
     """``YYYY-MM`` of each date (missing where the date is), formatted once per distinct month:
     a derivatives table repeats a few hundred months over millions of rows."""
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)  # the local wall time, as strftime reads it
     months = dates.to_numpy().astype("datetime64[M]")
     uniq, inv = np.unique(months, return_inverse=True)
     labels = pd.DatetimeIndex(uniq).strftime("%Y-%m")

@@ -125,9 +125,6 @@ class Cells:
         count[::width] = 0  # the rows left out
         hit = np.flatnonzero(count)
         out = table.iloc[first[hit % width - 1]].reset_index(drop=True)
-        for c in cols:
-            if isinstance(out[c].dtype, pd.CategoricalDtype):
-                out[c] = out[c].astype(out[c].dtype.categories.dtype)
         out.insert(0, "month", pd.array(np.asarray(self.months, dtype=object)[hit // width], dtype="string"))
         for name, v in self.values.items():
             if self.exact[name]:
@@ -136,7 +133,12 @@ class Cells:
                 total = pd.Series(v).groupby(cell).sum().reindex(range(size), fill_value=0).to_numpy()
             out[name] = pd.array(total[hit], dtype="Int64")
         out["n_rows"] = pd.array(count[hit], dtype="Int64")
-        return out.sort_values(["month", *cols], na_position="last", kind="stable").reset_index(drop=True)
+        # categorical columns sort in their categories' order (as a group-by on them does), then become text
+        out = out.sort_values(["month", *cols], na_position="last", kind="stable").reset_index(drop=True)
+        for c in cols:
+            if isinstance(out[c].dtype, pd.CategoricalDtype):
+                out[c] = out[c].astype(out[c].dtype.categories.dtype)
+        return out
 
 
 def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope: Scope) -> pd.DataFrame:
