@@ -164,9 +164,6 @@ class _History:
         # model ids of every main snapshot (records and edges) coded in one Arrow hash pass
         held, id_codes, vocab = self._code_ids([s for s in snaps if s.name in main_names])
 
-        def id_strings(codes):
-            return ids._series(vocab.take(pa.array(codes)), None)
-
         # first and last main snapshot of every model, known before any record is read
         first_k = np.full(len(vocab), -1, dtype=np.int32)
         last_k = np.zeros(len(vocab), dtype=np.int32)
@@ -196,7 +193,7 @@ class _History:
             date = pd.Series([pd.Timestamp(snap.date)]).to_numpy()[0]  # the type a column of it would have
             idx, e_idx = id_codes.pop(snap.name) if is_main else (None, None)
             if parts is None:
-                full = r.assign(model_id=id_strings(idx)) if is_main else r
+                full = r.assign(model_id=lineage.id_strings(vocab, idx)) if is_main else r
                 parts = snapshot_claims(full.assign(snapshot=snap.name, date=date), snap, snapinfo, registry)
                 cache.store_claims(snap, ckey, parts)
                 del full
@@ -220,9 +217,9 @@ class _History:
             orgs.append(ids._arrow(r["org"]))
             del r, e
         latest = pd.concat(latest, ignore_index=True)
-        latest.insert(0, "model_id", id_strings(latest["_code"].to_numpy()))
+        latest.insert(0, "model_id", lineage.id_strings(vocab, latest["_code"].to_numpy()))
         edges = pd.concat(edges, ignore_index=True)
-        edges.insert(0, "model_id", id_strings(edges["_code"].to_numpy()))
+        edges.insert(0, "model_id", lineage.id_strings(vocab, edges["_code"].to_numpy()))
         order = pc.sort_indices(vocab).to_numpy()
         rank = np.empty(len(vocab), dtype=np.int32)
         rank[order] = np.arange(len(vocab), dtype=np.int32)

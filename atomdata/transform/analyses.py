@@ -35,7 +35,7 @@ from ..errors import ValidationFailed
 from ..paths import release_dir
 from . import monthly, shares
 from .ids import _arrow as _arrow_strings
-from .ids import positions, take
+from .ids import lookup, positions, take
 from .records import RELATIONS
 from .shares import LINEAGE_COLUMNS
 
@@ -201,7 +201,7 @@ def official_quantized(models: pd.DataFrame, mirrors: pd.DataFrame) -> pd.Series
 def model_attributes(models: pd.DataFrame, families: pd.DataFrame, sizes: pd.DataFrame, mirrors: pd.DataFrame) -> pd.DataFrame:
     """One row per model: family, parameters (with source), size bucket, official quantized variant."""
     st = models["params_b"].astype("Float64")
-    ov = take(sizes["params_b"], positions(models["model_id"], sizes["model_id"]), models.index).astype("Float64")
+    ov = lookup(models["model_id"], sizes.set_index("model_id")["params_b"]).astype("Float64")
     nm = params_from_name(models["model_id"])
     params = st.fillna(ov).fillna(nm)
     source = pd.Series(np.select([st.notna().to_numpy(bool), ov.notna().to_numpy(bool), nm.notna().to_numpy(bool)],
@@ -223,7 +223,7 @@ def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd
     of the month and the month's family coverage (share of downloads assigned a named family)."""
     cells = shares.Cells(per_model, models)
     mm = cells.models
-    family = take(attrs["family"], positions(mm["model_id"], attrs["model_id"])).fillna(FAMILY_OTHER).array
+    family = lookup(mm["model_id"], attrs.set_index("model_id")["family"]).fillna(FAMILY_OTHER).array
     where = scope.mask(mm)
     keys = ["month", "family", "region"]
     g = cells.sums(pd.DataFrame({"family": family, "region": mm["region"].array}), where)
@@ -248,7 +248,7 @@ def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.D
     within the bucket and the bucket's share of the month."""
     cells = shares.Cells(per_model, models)
     mm = cells.models
-    bucket = take(attrs["size_bucket"], positions(mm["model_id"], attrs["model_id"])).array
+    bucket = lookup(mm["model_id"], attrs.set_index("model_id")["size_bucket"]).array
     g = cells.sums(pd.DataFrame({"size_bucket": bucket, "region": mm["region"].array}), scope.mask(mm))
     g = g.dropna(subset=["size_bucket", "region"]).rename(columns={"n_rows": "n_models"}).reset_index(drop=True)
     g = shares.with_share(g, ["month", "size_bucket"], "downloads")
@@ -315,7 +315,7 @@ def adoption_momentum(readings: pd.DataFrame, models: pd.DataFrame, attrs: pd.Da
     # over the same ids match them by position)
     models = models.reset_index(drop=True)
     mm = models[["model_id", "registry_org", "region", "created_at"]].assign(
-        size_bucket=take(attrs["size_bucket"], positions(models["model_id"], attrs["model_id"])).array)
+        size_bucket=lookup(models["model_id"], attrs.set_index("model_id")["size_bucket"]).array)
     keep = (scope.mask(models) & models["created_at"].notna()).to_numpy(dtype=bool)
     cols = ["model_id", "org", "region", "created_at", "size_bucket", "age_days", "snapshot", "cumulative_downloads",
             "n_peers", "reference_rank", "reference_downloads", "relative_score"]
@@ -399,7 +399,7 @@ def sensitivity(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFr
     pm = per_model[per_model["month"] == month][["model_id", "downloads"]]
     # every column aligned with the rows of ``models``, looked up by position (no index over ids)
     mi = models.reset_index(drop=True)
-    ai = take(attrs["official_quantized"], positions(mi["model_id"], attrs["model_id"]))
+    ai = lookup(mi["model_id"], attrs.set_index("model_id")["official_quantized"])
     d_at = positions(mi["model_id"], derivs["model_id"])
     region = _region_codes(mi["region"])
     base = pd.Series(scope.mask(mi).to_numpy(), index=mi.index)

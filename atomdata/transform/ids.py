@@ -65,6 +65,17 @@ def positions(keys: pd.Series, index) -> np.ndarray:
     return pc.fill_null(pc.index_in(arr, value_set=value_set, skip_nulls=True), -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+def first_rows(codes: np.ndarray, n: int, values: np.ndarray | None = None) -> np.ndarray:
+    """For each code 0 .. n-1, ``values`` (default: the row number) at the first row holding it;
+    -1 where no row does. Rows with a code below 0 are skipped. No sort: the last write wins, so
+    the rows are written back to front."""
+    codes = np.asarray(codes)
+    rows = np.flatnonzero(codes >= 0)
+    out = np.full(n, -1, dtype=np.int64)
+    out[codes[rows][::-1]] = (rows if values is None else np.asarray(values)[rows])[::-1]
+    return out
+
+
 def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
     """``keys.map(values)`` for a Series ``values`` indexed by unique ids (missing keys give NA)."""
     pos = positions(keys, values.index)

@@ -39,7 +39,7 @@ from pandera.typing import Series
 from ..errors import InputError, ValidationFailed
 from ..paths import release_dir
 from ..registry import attribute
-from .ids import _arrow, _series, isin, lookup, namespace, positions, split_id
+from .ids import _arrow, _series, first_rows, isin, lookup, namespace, positions, split_id
 from .ids import take as take_at
 from .quality import COLUMNS as QUALITY_COLUMNS
 
@@ -245,9 +245,7 @@ def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.
     pairs = np.sort(key[key >= 0].astype(np.int64) * width + org[key >= 0])
     pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
     n_orgs = np.bincount(pairs // width, minlength=n_keys)
-    first = np.full(n_keys, -1, dtype=np.int64)
-    rows = np.flatnonzero(key >= 0)
-    first[key[rows][::-1]] = rows[::-1]  # the last write wins: each key's first row
+    first = first_rows(key, n_keys)  # each key's first row
     return df.iloc[np.sort(first[n_orgs == 1])].set_index("key")[["model_id", "org"]]
 
 

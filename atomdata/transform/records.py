@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .ids import _series, namespace_of, take
+from .ids import _series, first_rows, namespace_of, take
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 #: Hub field -> typed column name
@@ -181,9 +181,8 @@ def load_snapshot(path, columns=None, model_types=None) -> tuple[pd.DataFrame, p
     edges = base_edges(table)
     # the first declared base of each model, and how many it declares (ids are unique in a snapshot)
     row = edges["record_row"].to_numpy().astype(np.int64)
-    first = np.full(len(recs), -1, dtype=np.int64)
     at0 = np.flatnonzero((edges["position"].to_numpy() == 0) & (row >= 0))
-    first[row[at0][::-1]] = at0[::-1]  # the first such edge where a model has several
+    first = first_rows(row[at0], len(recs), at0)  # the first such edge where a model has several
     recs["relation"] = take(edges["relation"], first, recs.index)
     recs["base_id"] = take(edges["base_id"], first, recs.index)
     recs["n_bases"] = np.bincount(row[row >= 0], minlength=len(recs)).astype("int32")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..schemas import REGIONS
-from .ids import positions, take
+from .ids import first_rows, positions, take
 from .monthly import month_of
 
 LLM_PIPELINES = ("text-generation", "image-text-to-text", "any-to-any", "audio-text-to-text", "video-text-to-text")
@@ -114,9 +114,7 @@ class Cells:
         if where is not None:
             group = np.where(np.asarray(where, dtype=bool), group, -1)
         n_groups = max(int(group.max(initial=-1)) + 1, 1)
-        first = np.full(n_groups, -1, dtype=np.int64)
-        keep = np.flatnonzero(group >= 0)
-        first[group[keep][::-1]] = keep[::-1]  # a row of each group, for its values
+        first = first_rows(group, n_groups)  # a row of each group, for its values
         # cells over every row, one extra group per month collecting the rows left out (never filtered: no copies)
         width = n_groups + 1
         cell = self.month.astype(np.int64) * width + (group[self.model_row] + 1)
