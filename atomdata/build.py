@@ -428,7 +428,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     hist.presence = hist.alledges = None
     tbc, trend_dq = hist.trending()
     # -- analyses beyond the headline: families, sizes, ecosystem, momentum, sensitivity, periods
-    extra, xdq = analyses.build_analyses(per_model, models, derivs, readings, snaptab, registry, scope, tolerance_days, period)
+    extra, xdq = analyses.build_analyses(per_model, models, derivs, readings, snaptab, registry, scope, tolerance_days, period, dbc)
     del readings
     dq = _concat_quality([dq, attribution_dq, trend_dq, xdq])
     tables = {

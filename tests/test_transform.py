@@ -242,6 +242,18 @@ def test_cells_sum_as_a_group_by_would(scale):
     assert got["country"].isna().any() and (scale == 1) == shares.Cells(per_model, models).exact["downloads"]
 
 
+def test_inner_join_refuses_a_column_both_frames_hold():
+    """A column on both sides would be silently overwritten by the table's; it is an error instead."""
+    from atomdata.transform import shares
+
+    per_model = pd.DataFrame({"model_id": pd.array(["a/x", "b/y"], dtype="string"), "org": ["per-model", "per-model"]})
+    table = pd.DataFrame({"model_id": pd.array(["a/x", "b/y"], dtype="string"), "org": ["a", "b"], "region": ["us", "china"]})
+    with pytest.raises(ValueError, match="both frames hold column.s. org"):
+        shares.inner_join(per_model, table)
+    got = shares.inner_join(per_model.drop(columns="org"), table)
+    assert got["org"].astype(str).tolist() == ["a", "b"] and got["region"].astype(str).tolist() == ["us", "china"]
+
+
 def test_month_labels_and_uniqueness_on_codes():
     from atomdata.transform.monthly import month_of
     from atomdata.validate import _surely_unique

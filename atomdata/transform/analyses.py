@@ -134,11 +134,11 @@ def repo_names(ids: pd.Series) -> pyarrow.Array:
     return pc.replace_substring_regex(_arrow_strings(ids), pattern=r"^[^/]*/", replacement="", max_replacements=1)
 
 
-def assign_families(models: pd.DataFrame, families: pd.DataFrame) -> pd.Series:
+def assign_families(models: pd.DataFrame, families: pd.DataFrame, names: pyarrow.Array | None = None) -> pd.Series:
     """Family of each first-party model (first matching curated row of its organization, else
-    ``other``); null for derivatives."""
+    ``other``); null for derivatives. ``names``: the models' ``repo_names``, if at hand."""
     n = len(models)
-    names = repo_names(models["model_id"])
+    names = repo_names(models["model_id"]) if names is None else names
     enc = pc.dictionary_encode(pc.utf8_lower(_arrow_strings(models["registry_org"])))
     codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
     cat_index = {c: i for i, c in enumerate(enc.dictionary.to_pylist())}
@@ -161,10 +161,11 @@ def _number(v: pyarrow.Array) -> np.ndarray:
     return pc.cast(pc.replace_substring(v, "_", "."), pyarrow.float64()).to_numpy(zero_copy_only=False)
 
 
-def params_from_name(ids: pd.Series) -> pd.Series:
+def params_from_name(ids: pd.Series, names: pyarrow.Array | None = None) -> pd.Series:
     """Parameters in billions parsed from the repo name (``8x7B`` → 56, ``30B-A3B`` → 30,
-    ``0.5B`` → 0.5, ``1_8b`` → 1.8, ``270m`` → 0.27); NaN where the name carries none."""
-    names = repo_names(ids)
+    ``0.5B`` → 0.5, ``1_8b`` → 1.8, ``270m`` → 0.27); NaN where the name carries none.
+    ``names``: the ids' ``repo_names``, if at hand."""
+    names = repo_names(ids) if names is None else names
     out = np.full(len(names), np.nan)
     for pattern in (SIZE_NAME_RE, MOE_NAME_RE):  # the expert form overrides the plain one
         m = pc.extract_regex(names, pattern)
@@ -186,13 +187,15 @@ def size_bucket(params_b: pd.Series) -> pd.Series:
     return pd.Series(b.astype("string"), index=params_b.index, dtype="string").fillna(SIZE_UNKNOWN)
 
 
-def official_quantized(models: pd.DataFrame, mirrors: pd.DataFrame) -> pd.Series:
+def official_quantized(models: pd.DataFrame, mirrors: pd.DataFrame, names: pyarrow.Array | None = None) -> pd.Series:
     """Quantized variants published by a registry organization itself (not a mirror): declared
-    relation ``quantized``, or a quantization format in the repo name (FP8, AWQ, GPTQ, GGUF, ...)."""
+    relation ``quantized``, or a quantization format in the repo name (FP8, AWQ, GPTQ, GGUF, ...).
+    ``names``: the models' ``repo_names``, if at hand."""
+    names = repo_names(models["model_id"]) if names is None else names
     ns = pc.utf8_lower(_arrow_strings(models["org"]))
     is_mirror = pd.Series(pc.fill_null(pc.is_in(ns, value_set=_arrow_strings(mirrors["namespace"].str.lower())), False)
                           .to_numpy(zero_copy_only=False), index=models.index)
-    named = pd.Series(pc.fill_null(pc.match_substring_regex(repo_names(models["model_id"]), QUANT_NAME_RE), False)
+    named = pd.Series(pc.fill_null(pc.match_substring_regex(names, QUANT_NAME_RE), False)
                       .to_numpy(zero_copy_only=False), index=models.index)
     rel = (models["relation"].astype("string") == "quantized").fillna(False)
     return (models["registry_org"].notna() & ~is_mirror & (rel | named)).astype(bool)
@@ -202,26 +205,29 @@ def model_attributes(models: pd.DataFrame, families: pd.DataFrame, sizes: pd.Dat
     """One row per model: family, parameters (with source), size bucket, official quantized variant."""
     st = models["params_b"].astype("Float64")
     ov = lookup(models["model_id"], sizes.set_index("model_id")["params_b"]).astype("Float64")
-    nm = params_from_name(models["model_id"])
+    names = repo_names(models["model_id"])  # once: three attributes read the repo name
+    nm = params_from_name(models["model_id"], names)
     params = st.fillna(ov).fillna(nm)
     source = pd.Series(np.select([st.notna().to_numpy(bool), ov.notna().to_numpy(bool), nm.notna().to_numpy(bool)],
                                  ["safetensors", "override", "name"], "unknown"), index=models.index, dtype="string")
     return pd.DataFrame({
         "model_id": models["model_id"],
-        "family": assign_families(models, families),
+        "family": assign_families(models, families, names),
         "params_b": params.round(3),
         "params_source": source,
         "size_bucket": size_bucket(params),
-        "official_quantized": official_quantized(models, mirrors),
+        "official_quantized": official_quantized(models, mirrors, names),
     }).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- monthly tables
 
-def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope) -> pd.DataFrame:
+def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope,
+                        cells: shares.Cells | None = None) -> pd.DataFrame:
     """Monthly downloads of the in-scope (first-party) models by family and region, with the share
-    of the month and the month's family coverage (share of downloads assigned a named family)."""
-    cells = shares.Cells(per_model, models)
+    of the month and the month's family coverage (share of downloads assigned a named family).
+    ``cells``: ``shares.Cells(per_model, models)``, if at hand."""
+    cells = cells or shares.Cells(per_model, models)
     mm = cells.models
     family = lookup(mm["model_id"], attrs.set_index("model_id")["family"]).fillna(FAMILY_OTHER).array
     where = scope.mask(mm)
@@ -243,10 +249,11 @@ def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd
     return g[cols].sort_values(["month", "downloads", "family", "region"], ascending=[True, False, True, True], kind="stable").reset_index(drop=True)
 
 
-def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope) -> pd.DataFrame:
+def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope,
+                      cells: shares.Cells | None = None) -> pd.DataFrame:
     """Monthly downloads of the in-scope models by size bucket and region; share of the region
-    within the bucket and the bucket's share of the month."""
-    cells = shares.Cells(per_model, models)
+    within the bucket and the bucket's share of the month. ``cells`` as for ``downloads_by_family``."""
+    cells = cells or shares.Cells(per_model, models)
     mm = cells.models
     bucket = lookup(mm["model_id"], attrs.set_index("model_id")["size_bucket"]).array
     g = cells.sums(pd.DataFrame({"size_bucket": bucket, "region": mm["region"].array}), scope.mask(mm))
@@ -270,10 +277,11 @@ def _derivative_pipeline_ok(models: pd.DataFrame, scope: shares.Scope) -> pd.Ser
 
 
 def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFrame,
-                                   scope: shares.Scope) -> pd.DataFrame:
+                                   scope: shares.Scope, cells: shares.Cells | None = None) -> pd.DataFrame:
     """Per month, lineage and country: first-party downloads (the headline scope) next to the
-    downloads of derivative repos attributed to the country of their root base model."""
-    cells = shares.Cells(per_model, models)
+    downloads of derivative repos attributed to the country of their root base model. ``cells``
+    as for ``downloads_by_family``."""
+    cells = cells or shares.Cells(per_model, models)
     models = cells.models
     keys = ["month", "country", "region"]
     fpg = cells.sums(models[["country", "region"]], scope.mask(models)).set_index(keys)["downloads"].rename("first_party_downloads")
@@ -450,15 +458,15 @@ def sensitivity_range(sens: pd.DataFrame, region: str) -> tuple[float, float]:
 # --------------------------------------------------------------------------- periods
 
 def downloads_by_period(readings: pd.DataFrame, snaptab: pd.DataFrame, models: pd.DataFrame, scope: shares.Scope,
-                        period: str = "month", tolerance_days: int = 3, per_model_month: pd.DataFrame | None = None):
+                        period: str = "month", tolerance_days: int = 3, by_country: pd.DataFrame | None = None):
     """Downloads by country per ``period`` (week, month or quarter) for the in-scope models, and the
-    periods that cannot be measured. For ``month`` the monthly per-model downloads are reused."""
-    if period == "month" and per_model_month is not None:
-        pm, unmeasured = per_model_month, pd.DataFrame(columns=["period", "detail"])
+    periods that cannot be measured. For ``month``, ``by_country`` (the ``downloads_by_country``
+    table of the same models and scope) is reused when given."""
+    if period == "month" and by_country is not None:
+        g, unmeasured = by_country.rename(columns={"month": "period"}), pd.DataFrame(columns=["period", "detail"])
     else:
         pm, unmeasured = monthly.downloads_per_period(readings, snaptab, period, tolerance_days)
-        pm = pm.rename(columns={"period": "month"})
-    g = shares.downloads_by_country(pm, models, scope).rename(columns={"month": "period"})
+        g = shares.downloads_by_country(pm.rename(columns={"period": "month"}), models, scope).rename(columns={"month": "period"})
     g.insert(0, "period_type", period)
     return g, unmeasured
 
@@ -492,18 +500,20 @@ def quality_rows(family_table: pd.DataFrame, attrs: pd.DataFrame, period: str, u
 
 def build_analyses(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFrame, readings: pd.DataFrame,
                    snaptab: pd.DataFrame, registry: pd.DataFrame, scope: shares.Scope, tolerance_days: int = 3,
-                   period: str = "month") -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Every analysis table and its ``data_quality`` rows."""
+                   period: str = "month", by_country: pd.DataFrame | None = None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Every analysis table and its ``data_quality`` rows. ``by_country``: the build's
+    ``downloads_by_country`` (reused for ``--period month``)."""
     from .inference import load_mirrors
 
     attrs = model_attributes(models, load_families(registry=registry), load_model_sizes(), load_mirrors())
-    fam = downloads_by_family(per_model, models, attrs, scope)
-    dbp, unmeasured = downloads_by_period(readings, snaptab, models, scope, period, tolerance_days, per_model)
+    cells = shares.Cells(per_model, models)  # once for the family, size and ecosystem sums
+    fam = downloads_by_family(per_model, models, attrs, scope, cells)
+    dbp, unmeasured = downloads_by_period(readings, snaptab, models, scope, period, tolerance_days, by_country)
     tables = {
         "model_attributes": attrs,
         "downloads_by_family": fam,
-        "downloads_by_size": downloads_by_size(per_model, models, attrs, scope),
-        "ecosystem_downloads_by_country": ecosystem_downloads_by_country(per_model, models, derivs, scope),
+        "downloads_by_size": downloads_by_size(per_model, models, attrs, scope, cells),
+        "ecosystem_downloads_by_country": ecosystem_downloads_by_country(per_model, models, derivs, scope, cells),
         "adoption_momentum": adoption_momentum(readings, models, attrs, scope, tolerance_days),
         "sensitivity": sensitivity(per_model, models, derivs, attrs, scope),
         "downloads_by_period": dbp,

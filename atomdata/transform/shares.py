@@ -58,7 +58,11 @@ def inner_join(per_model: pd.DataFrame, table: pd.DataFrame, where=None) -> pd.D
     rows of ``per_model`` whose model is in ``table`` (and, given a boolean mask ``where``, on one
     of its rows) in their order, with the table's other columns, matched on positions
     (``ids.positions``), not by hashing strings in pandas. Pass the whole ``models`` table and a
-    mask rather than a subset: per-model rows coded over the same ids then match without hashing."""
+    mask rather than a subset: per-model rows coded over the same ids then match without hashing.
+    A column both frames hold (besides ``model_id``) is an error: which one wins would be a guess."""
+    shared = sorted(set(per_model.columns) & set(table.columns) - {"model_id"})
+    if shared:
+        raise ValueError(f"inner_join: both frames hold column(s) {', '.join(shared)}; drop or rename one side")
     table = table.reset_index(drop=True)
     at = positions(per_model["model_id"], table["model_id"])
     if where is not None:
