@@ -14,12 +14,15 @@ All three are computed with group-bys over the typed per-snapshot records (no lo
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..registry import attribute
 from . import lineage
+from .ids import _arrow, first_rows, namespace_of
 from .monthly import month_of
-from .ids import namespace
 
 #: top-N sizes of the trending table
 TOP_N = (1, 10, 50, 100)
@@ -51,24 +54,6 @@ def _org_key(orgs: pd.Series, registry: pd.DataFrame) -> pd.DataFrame:
     att = attribute(orgs, registry)
     att["key"] = att["registry_org"].fillna(orgs.astype("string")).astype("string")
     return att
-
-
-def _roots_within_snapshots(r: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(snapshot, model id, root id) of every row with a declared base, the root found by following
-    first bases within the row's snapshot (null for cycles), on integer codes per snapshot."""
-    parts = []
-    r = r.reset_index(drop=True)
-    for snap, rows in r.groupby("snapshot", sort=False, observed=True).indices.items():
-        ids = r["model_id"].take(rows).astype("string").reset_index(drop=True)
-        id_codes, base_codes, vocab = lineage.code_ids(ids, r["base_id"].take(rows).astype("string").reset_index(drop=True))
-        res = lineage.resolve_codes(id_codes, base_codes)
-        keep = res["has_base"]
-        parts.append((pd.Series([snap] * int(keep.sum()), dtype="string"), ids[keep].reset_index(drop=True),
-                      lineage.id_strings(vocab, res["root_code"][keep])))
-    if not parts:
-        empty = pd.Series([], dtype="string")
-        return empty, empty, empty
-    return tuple(pd.concat([p[i] for p in parts], ignore_index=True) for i in range(3))
 
 
 def trending_by_country(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd.DataFrame,
@@ -125,6 +110,29 @@ def trending_by_country(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd
     return out, dq
 
 
+def _key_codes(arrays: list[pa.Array], registry: pd.DataFrame) -> tuple[list[np.ndarray], pa.Array, np.ndarray]:
+    """Organization keys (as ``_org_key``) of several arrays of namespaces, coded in one dictionary:
+    each distinct namespace is looked up once. Returns each array's codes (-1 where the namespace is
+    missing), the key of each code, and for each code the code of its lower-case form (keys that
+    differ only in case share it)."""
+    enc = pc.dictionary_encode(pa.chunked_array(arrays, type=pa.string()))
+    ns = enc.chunks[0].dictionary.cast(pa.string()) if enc.num_chunks else pa.array([], pa.string())
+    reg = _arrow(attribute(pd.Series(pd.array(ns, dtype="string") if len(ns) else pd.array([], dtype="string")), registry)["registry_org"])
+    kenc = pc.dictionary_encode(pc.coalesce(reg, ns))
+    keys = kenc.dictionary.cast(pa.string())
+    key_of_ns = np.append(kenc.indices.to_numpy(zero_copy_only=False).astype(np.int64), -1)  # position -1: no namespace
+    low = pc.dictionary_encode(pc.utf8_lower(keys)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    idx = np.concatenate([pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) for c in enc.chunks]) \
+        if enc.num_chunks else np.zeros(0, dtype=np.int64)
+    codes = key_of_ns[idx]
+    return np.split(codes, np.cumsum([len(a) for a in arrays])[:-1]), keys, low
+
+
+def _other_org(key: np.ndarray, of: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Rows whose key is known and differs (case-insensitively) from the key ``of`` (which may be missing)."""
+    return (key >= 0) & ((of < 0) | (low[np.maximum(key, 0)] != low[np.maximum(of, 0)]))
+
+
 def organization_summary(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
     """One row per snapshot and organization that has repos in the snapshot or is the declared
     base or the root of at least one derivative in it.
@@ -134,11 +142,29 @@ def organization_summary(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: p
     ``derivatives_direct``: repos of other namespaces whose first declared base is one of the
     organization's repos; ``derivatives_all``: repos of other namespaces whose root (first bases
     followed within the same snapshot) is. ``tree_coverage`` comes from ``snapinfo``.
+
+    Organizations are integer codes of one dictionary of namespaces (``_key_codes``) and each
+    snapshot's ids are coded once for its lineage: no grouping or comparing of text per row.
     """
-    r = recs[["snapshot", "model_id", "org", "base_id", "downloads_30d", "downloads_all_time", "likes"]].reset_index(drop=True)
-    own = _org_key(r["org"], registry)["key"]
-    g = (r.assign(key=own).groupby(["snapshot", "key"])
-         .agg(models=("model_id", "size"),
+    r = recs[["snapshot", "model_id", "org", "base_id", "downloads_30d", "downloads_all_time", "likes"]]
+    r = r[r["snapshot"].notna()].reset_index(drop=True)
+    snap, _ = pd.factorize(r["snapshot"])
+    base = r["base_id"].astype("string")
+    has_base = base.notna().to_numpy()
+    # per snapshot: the root of each derivative, first bases followed within the snapshot (codes into its ids)
+    lineages = []
+    for rows in r.groupby(snap, sort=False).indices.values():
+        id_codes, base_codes, vocab = lineage.code_ids(r["model_id"].take(rows).astype("string").reset_index(drop=True),
+                                                       base.take(rows).reset_index(drop=True))
+        res = lineage.resolve_codes(id_codes, base_codes)
+        keep = res["has_base"]
+        lineages.append((rows[keep], res["root_code"][keep], id_codes[keep], namespace_of(vocab)))
+    codes, keys, low = _key_codes([_arrow(r["org"]), namespace_of(_arrow(base[has_base]))] + [v for *_, v in lineages], registry)
+    own, base_key, vocab_keys = codes[0], codes[1], codes[2:]
+    counters = ["downloads_30d", "downloads_all_time", "likes"]
+    mine = own >= 0
+    g = (r.loc[mine, counters].assign(_s=snap[mine], _k=own[mine]).groupby(["_s", "_k"])
+         .agg(models=("downloads_30d", "size"),
               downloads_30d=("downloads_30d", "sum"),
               downloads_all_time=("downloads_all_time", "sum"),
               likes=("likes", "sum"),
@@ -147,19 +173,23 @@ def organization_summary(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: p
     for c, n in (("downloads_30d", "_n30"), ("downloads_all_time", "_nall"), ("likes", "_nlikes")):
         g[c] = g[c].astype("Int64").where(g[n] > 0)
     g = g.drop(columns=["_n30", "_nall", "_nlikes"])
-    # direct: first declared base
-    d = r[r["base_id"].notna()]
-    base_key = _org_key(namespace(d["base_id"]), registry)["key"]
-    keep = base_key.notna() & (base_key.str.lower() != own[d.index].str.lower()).fillna(True)
-    direct = d.assign(key=base_key)[keep].groupby(["snapshot", "key"]).size().rename("derivatives_direct")
-    # all: root through first bases, resolved within each snapshot, on integer codes of (snapshot, id)
-    snap_of, own_id, root_id = _roots_within_snapshots(r)
-    rk = _org_key(namespace(root_id), registry)["key"]
-    dk = _org_key(namespace(own_id), registry)["key"]
-    keep = rk.notna() & (rk.str.lower() != dk.str.lower()).fillna(True)
-    alld = pd.DataFrame({"snapshot": snap_of, "key": rk})[keep].groupby(["snapshot", "key"]).size().rename("derivatives_all")
+    # direct: the first declared base belongs to another organization
+    keep = _other_org(base_key, own[has_base], low)
+    direct = pd.DataFrame({"_s": snap[has_base][keep], "_k": base_key[keep]}).groupby(["_s", "_k"]).size().rename("derivatives_direct")
+    # all: the root (within the snapshot) belongs to another organization than the derivative's namespace
+    alld = []
+    for (rows, root, own_code, _), vk in zip(lineages, vocab_keys):
+        rk = np.where(root >= 0, vk[np.maximum(root, 0)], -1)
+        keep = _other_org(rk, vk[own_code], low)
+        alld.append(pd.DataFrame({"_s": snap[rows][keep], "_k": rk[keep]}))
+    alld = (pd.concat(alld, ignore_index=True) if alld else pd.DataFrame({"_s": [], "_k": []}, dtype="int64"))
+    alld = alld.groupby(["_s", "_k"]).size().rename("derivatives_all")
     out = pd.concat([g, direct, alld], axis=1).reset_index()
-    out.columns = ["snapshot", "org"] + list(out.columns[2:])
+    s_at, k_at = out["_s"].to_numpy(dtype=np.int64), out["_k"].to_numpy(dtype=np.int64)
+    first = first_rows(snap, int(snap.max(initial=-1)) + 1)
+    out.insert(0, "snapshot", r["snapshot"].array.take(first[s_at]) if len(out) else r["snapshot"].array[:0])
+    out.insert(1, "org", pd.array(keys.take(pa.array(k_at)), dtype="string") if len(out) else pd.array([], dtype="string"))
+    out = out.drop(columns=["_s", "_k"])
     for c in ("models", "derivatives_direct", "derivatives_all"):
         out[c] = out[c].fillna(0).astype("Int64")
     for c in ("downloads_30d", "downloads_all_time", "likes"):
