@@ -124,3 +124,41 @@ def test_listing_kind():
     assert claims.listing_kind({"kind": "hub", "mode": "full"}, "2026-05-04") == "full"
     assert claims.listing_kind({"kind": "hub", "mode": "first-party"}, "2026-05-04") == "sample"
     assert claims.listing_kind({"kind": "dump"}, "2026-05-04") == "sample"
+
+
+def test_organization_summary_edge_cases_by_hand():
+    """Namespaces differing only in case are one organization (registry spelling), a legacy id
+    without a slash belongs to its author but is no other organization's derivative by namespace,
+    a cycle has no root, a base outside the snapshot is the root, derivatives within the
+    organization do not count, and a sum over no published counter is missing."""
+    rows = [  # model_id, org, base_id, downloads_30d, downloads_all_time, likes
+        ("Qwen/Qwen3-8B", "Qwen", None, 10, 100, 1),
+        ("qwen/tiny", "qwen", None, None, None, 2),
+        ("Qwen/Qwen3-8B-FP8", "Qwen", "Qwen/Qwen3-8B", 5, 50, 0),   # same organization: not a derivative of it
+        ("alice/ft", "alice", "Qwen/Qwen3-8B", 1, 1, 0),            # direct and root: Qwen
+        ("bob/ft2", "bob", "alice/ft", 2, 2, 0),                     # direct: alice; root: Qwen
+        ("QWEN/ft3", "QWEN", "alice/ft", 3, 3, 0),                   # root Qwen is its own organization
+        ("gpt2-ft", "openai-community", "bob/ft2", 4, 4, 0),         # no namespace: counts for the author's models only
+        ("carol/a", "carol", "carol/b", None, None, None),           # a cycle within one organization
+        ("carol/b", "carol", "carol/a", None, None, None),
+        ("dave/x", "dave", "carol/a", None, None, None),             # leads into the cycle: direct carol, no root
+        ("erin/y", "erin", "meta-llama/Llama-3-8B", 7, 70, 0),       # base outside the snapshot: it is the root
+    ]
+    recs = pd.DataFrame(rows, columns=["model_id", "org", "base_id", "downloads_30d", "downloads_all_time", "likes"])
+    recs = recs.astype({"model_id": "string", "org": "string", "base_id": "string", "downloads_30d": "Int64",
+                        "downloads_all_time": "Int64", "likes": "Int64"}).assign(snapshot="s")
+    info = pd.DataFrame({"snapshot": ["s"], "date": [pd.Timestamp("2026-01-01")], "tree_coverage": ["sample"]})
+    o = claims.organization_summary(recs, info, load_registry()).set_index("org")
+    cols = ["models", "downloads_30d", "downloads_all_time", "likes", "derivatives_direct", "derivatives_all"]
+    got = {org: [None if pd.isna(v) else int(v) for v in o.loc[org, cols]] for org in o.index}
+    assert got == {
+        "Qwen": [4, 18, 153, 3, 1, 3],          # alice/ft direct; alice/ft, bob/ft2, gpt2-ft by root
+        "alice": [1, 1, 1, 0, 2, 0],            # bob/ft2 and QWEN/ft3 declare it
+        "bob": [1, 2, 2, 0, 1, 0],              # gpt2-ft declares it
+        "openai-community": [1, 4, 4, 0, 0, 0],
+        "carol": [2, None, None, None, 1, 0],   # dave/x declares carol/a; the cycle has no root
+        "dave": [1, None, None, None, 0, 0],
+        "erin": [1, 7, 70, 0, 0, 0],
+        "meta-llama": [0, None, None, None, 1, 1],
+    }
+    assert o.loc["Qwen", "region"] == "china" and o.loc["erin", "region"] == "unknown"
