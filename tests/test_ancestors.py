@@ -1,8 +1,12 @@
 """Ancestor completion against the fake Hub (alone and through `ingest hub --ancestors N`): a chain
-that leaves the listing becomes declared; a deleted base and a cycle stop cleanly; answers are cached."""
+that leaves the listing becomes declared; a deleted base and a cycle stop cleanly; answers are cached,
+also when completion is interrupted."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
+import pytest
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -52,6 +56,31 @@ def test_ancestor_completion(tmp_path):
     att = inference.infer(frame, load_registry(), recs["model_id"]).set_axis(frame["model_id"])
     assert att.loc["user/ft-2", "attribution"] == "declared" and att.loc["user/ft-2", "attributed_region"] == "china"
     assert att.loc["user/orphan", "attribution"] == "unknown"
+
+
+def test_cache_is_saved_as_completion_goes(tmp_path):
+    """Answers reach the lineage cache every `save_every` fetches (a killed run keeps them) and when
+    completion stops on an error, so the next run asks only the bases that got no answer."""
+    listing = hub.page_table([r for r in HUB if r["id"] in LISTING])
+    cache = tmp_path / "lineage-cache.json"
+    held = []  # answers in the cache file when each request arrives
+
+    def hook(n):
+        held.append(len(json.loads(cache.read_text())) if cache.is_file() else 0)
+
+    with FakeHub(sorted(HUB, key=lambda r: r["id"]), hook=hook) as fake:
+        ancestors.complete(hub.Client(fake.url, token=None), listing, cache=cache, save_every=2)
+    assert held == [0, 0, 2, 2, 4] and len(json.loads(cache.read_text())) == 5
+
+    cache.unlink()
+    with FakeHub(sorted(HUB, key=lambda r: r["id"]), faults={4: "500"}, burst=1) as fake:
+        client = hub.Client(fake.url, token=None, policy=hub.RetryPolicy(max_retries=0))
+        with pytest.raises(hub.HubError, match="gave up"):
+            ancestors.complete(client, listing, cache=cache)  # default save_every: only the error saves
+        assert len(json.loads(cache.read_text())) == 3
+        again = ancestors.complete(hub.Client(fake.url, token=None), listing, cache=cache)
+        assert again.requests == 2 and fake.requests == 4 + 2
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 def _hub_run(fake, raw, orgs, date, *extra):

@@ -337,6 +337,45 @@ def test_kill_at_random_page_then_resume(sig, records, orgs_csv, small_reference
     assert not list(raw.glob(".tmp-*"))
 
 
+def test_ancestors_fetched_before_a_stop_are_not_fetched_again(records, tmp_path):
+    """A rate-limit stop in the middle of `--ancestors` completion keeps the ancestors fetched so far
+    (lineage cache): `--resume` asks the Hub only for the others, and the snapshot has the bytes of
+    an uninterrupted run. `agentlans` (9 models) declares bases up chains of about 37 lookups."""
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text("org\nagentlans\n")
+
+    def args(fake, raw, *extra):
+        return ["--date", DATE, "--raw", str(raw), "--orgs", str(orgs), "--endpoint", fake.url, "--depth", "0",
+                "--ancestors", "1000", *FAST, *extra]
+
+    def answered(fake):  # the ancestor lookups (one search each) that got an answer
+        faulted = {n for n, _ in fake.faulted}
+        return [p for n, p in enumerate(fake.paths, 1) if "search=" in p and n not in faulted]
+
+    with FakeHub(records) as fake:
+        run(args(fake, tmp_path / "ref"))
+        reference = answered(fake)
+        assert fake.requests == 1 + len(reference)  # one listing page, then the lookups
+    assert len(reference) > 20 and len(set(reference)) == len(reference)
+
+    raw = tmp_path / "raw"
+    stop = 1 + 15  # the 15th lookup: the Hub asks to wait an hour, more than --max-retry-after
+    with FakeHub(records, faults={stop: "429"}, retry_after=3600) as fake:
+        res = run(args(fake, raw), expect=1)
+        assert "rate-limited" in res.output and "--resume" in res.output
+        assert store.find(raw, DATE) is None and len(h.Checkpoint.find(raw, DATE)) == 1
+        assert len(answered(fake)) == 14
+        fake.faults = {}
+        run(args(fake, raw, "--resume"))
+        assert fake.requests == stop + len(reference) - 14  # no listing page, no lookup asked twice
+        assert sorted(answered(fake)) == sorted(reference)
+    assert data_bytes(raw) == data_bytes(tmp_path / "ref")
+    got, ref = (store.find(r, DATE).manifest["ancestors"] for r in (raw, tmp_path / "ref"))
+    assert {k: got[k] for k in ("found_ids", "missing_ids", "not_fetched_ids")} == \
+           {k: ref[k] for k in ("found_ids", "missing_ids", "not_fetched_ids")}
+    assert ref["found"] > 10 and ref["missing"] > 0
+
+
 def test_resume_with_other_options_is_refused(records, orgs_csv, tmp_path):
     raw = tmp_path / "raw"
     with FakeHub(records) as fake:

@@ -8,20 +8,25 @@ longer exists (deleted or private: recorded as ``missing``), a model already see
 there; ``transform.lineage`` flags it), or the request budget (``not_fetched``).
 
 Answers are kept in a lineage cache (a JSON file keyed by model id, a record or null for a
-missing model) so the next snapshot asks only about new bases.
+missing model) so the next snapshot asks only about new bases. The cache is saved every
+``SAVE_EVERY`` new answers and whenever completion stops (done, error, Ctrl-C), so a run
+interrupted while completing (``ingest hub --resume``) asks again only what it had not got.
 """
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
+from ..io import atomic_write_bytes
 from . import hub
 
 FIELDS = ("author", "baseModels", "createdAt", "library_name", "pipeline_tag", "tags", "safetensors")
+#: new answers between two saves of the lineage cache: a kill loses fewer, and saving the whole
+#: file after every request would make completion quadratic in the size of the cache
+SAVE_EVERY = 100
 
 
 @dataclass
@@ -58,13 +63,9 @@ def _load_cache(path: Path | None) -> dict:
 
 
 def _save_cache(path: Path | None, cache: dict) -> None:
-    if path is None:
-        return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(cache, sort_keys=True))
-    os.replace(tmp, path)
+    """Temporary file and rename: an interrupted save leaves the previous cache whole."""
+    if path is not None:
+        atomic_write_bytes(path, json.dumps(cache, sort_keys=True).encode())
 
 
 def fetch_one(client: hub.Client, model_id: str) -> dict | None:
@@ -78,11 +79,13 @@ def fetch_one(client: hub.Client, model_id: str) -> dict | None:
     return None
 
 
-def complete(client: hub.Client, table: pa.Table, *, max_fetch: int = 1000, cache: Path | None = None) -> Completion:
+def complete(client: hub.Client, table: pa.Table, *, max_fetch: int = 1000, cache: Path | None = None,
+             save_every: int = SAVE_EVERY) -> Completion:
     """Fetch the missing ancestors of the models in ``table`` (a listing in ``hub.SCHEMA`` or a dump).
 
     At most ``max_fetch`` requests; every id is asked at most once (cycles end), and answers
-    come from ``cache`` when it has them.
+    come from ``cache`` when it has them. New answers are saved to ``cache`` every
+    ``save_every`` requests and when this returns or raises, so an interrupted run keeps them.
     """
     ids = set(table.column("id").to_pylist())
     records = table.select([c for c in ("id", "baseModels", "tags") if c in table.column_names]).to_pylist()
@@ -91,28 +94,35 @@ def complete(client: hub.Client, table: pa.Table, *, max_fetch: int = 1000, cach
     seen = set(ids)
     fetched: list[dict] = []
     status: dict[str, str] = {}
-    requests = 0
-    while frontier:
-        nxt = []
-        for mid in dict.fromkeys(frontier):
-            if mid in seen:
-                continue
-            seen.add(mid)
-            if mid in store:
-                rec = store[mid]
-            elif requests >= max_fetch:
-                status[mid] = "not_fetched"
-                continue
-            else:
-                requests += 1
-                rec = fetch_one(client, mid)
-                store[mid] = rec
-            if rec is None:
-                status[mid] = "missing"
-                continue
-            status[mid] = "found"
-            fetched.append(rec)
-            nxt += [b for b in _bases(rec) if b not in seen]
-        frontier = nxt
-    _save_cache(cache, store)
+    requests = unsaved = 0
+    try:
+        while frontier:
+            nxt = []
+            for mid in dict.fromkeys(frontier):
+                if mid in seen:
+                    continue
+                seen.add(mid)
+                if mid in store:
+                    rec = store[mid]
+                elif requests >= max_fetch:
+                    status[mid] = "not_fetched"
+                    continue
+                else:
+                    requests += 1
+                    rec = fetch_one(client, mid)
+                    store[mid] = rec
+                    unsaved += 1
+                    if unsaved >= save_every:
+                        _save_cache(cache, store)
+                        unsaved = 0
+                if rec is None:
+                    status[mid] = "missing"
+                    continue
+                status[mid] = "found"
+                fetched.append(rec)
+                nxt += [b for b in _bases(rec) if b not in seen]
+            frontier = nxt
+    finally:
+        if unsaved:
+            _save_cache(cache, store)
     return Completion(hub.page_table(fetched), status, requests)

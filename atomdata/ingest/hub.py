@@ -57,7 +57,9 @@ date, pipeline, library, safetensors; counters such as downloads and likes stay 
 cached answer may be older than the snapshot), so ``atomdata build`` follows complete chains.
 The manifest's ``ancestors`` block records the budget, the requests made and the ids found,
 missing (deleted or private) and not fetched (budget). Answers are cached by model id in
-``<store>/.cache/lineage-cache.json`` (git-ignored), so the next snapshot asks only about new bases.
+``<store>/.cache/lineage-cache.json`` (git-ignored), so the next snapshot asks only about new bases;
+the cache is saved as completion goes and when it stops, so ``--resume`` after a stop during
+completion does not ask for the ancestors already fetched.
 
 The token is only ever put in the request headers: it is not written to the checkpoint, the
 manifest, the log or an error message (messages are scrubbed of it in case a server echoes it).

@@ -146,7 +146,7 @@ def hub(date, raw, mode, trending, orgs_file, depth, ancestors, suffix, resume, 
     except KeyboardInterrupt:
         if bar:
             bar.close()
-        click.echo("\ninterrupted: the pages listed so far are checkpointed; re-run with --resume to continue", err=True)
+        click.echo("\ninterrupted: the pages listed and the ancestors fetched so far are kept; re-run with --resume to continue", err=True)
         sys.exit(130)
     except AtomdataError as exc:
         if bar:
