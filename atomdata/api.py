@@ -5,7 +5,8 @@ Reads the release shipped inside the installed package (importlib.resources), no
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+import os
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .errors import InputError
@@ -35,16 +36,88 @@ def _column_kind(col) -> str:
     return "string"
 
 
-def _no_silent_nulls(path, column, before, after, expected) -> None:
-    """A value that typing would turn into a missing value is an error, never a silent NaN."""
+def _no_silent_nulls(before, after, expected, row) -> str | None:
+    """A value that typing would turn into a missing value is an error, never a silent NaN:
+    the problem with example rows, or None."""
     lost = before.notna() & after.isna()
-    if lost.any():
-        rows = [f"row {i}: {v!r}" for i, v in before[lost].head(3).items()]
-        raise InputError(path, f"{int(lost.sum())} values are not {expected}", column=column, examples=rows)
+    if not lost.any():
+        return None
+    ex = ", ".join(f"{row(i)}: {v!r}" for i, v in before[lost].head(3).items())
+    return f"{int(lost.sum())} value(s) are not {expected}; e.g. {ex}"
 
 
-def read_csv_typed(path: Path, name: str, categorical: bool = False):
-    """Read one table's CSV with the dtypes of its schema (dates parsed, enums as categories)."""
+def _convert(s, kind: str, row):
+    """Text column ``s`` as ``kind``, and the problem if some values are not of that kind."""
+    import pandas as pd
+
+    if kind in ("integer", "number"):
+        t = pd.to_numeric(s, errors="coerce")
+        if kind == "number":
+            t = t.astype("Float64")
+            return t, _no_silent_nulls(s, t, "numbers", row)
+        t = t.where(((t % 1 == 0) & (t.abs() < 2**63)).fillna(False)).astype("Int64")  # never rounded
+        return t, _no_silent_nulls(s, t, "whole numbers", row)
+    if kind == "boolean":
+        t = s.map({"True": True, "False": False, "true": True, "false": False}).astype("boolean")
+        return t, _no_silent_nulls(s, t, "True or False", row)
+    if kind == "date":
+        t = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
+        return t, _no_silent_nulls(s, t, "dates YYYY-MM-DD", row)
+    return s, None
+
+
+def _row_starts(path, n_rows: int):
+    """The line of the file on which each data row starts (the header is line 1), or None where
+    that cannot be told (a buffer, or the csv module splits rows otherwise than pandas did)."""
+    if not isinstance(path, (str, os.PathLike)):
+        return None
+    with open(path, "rb") as f:
+        newlines, last = 0, b"\n"
+        for block in iter(lambda: f.read(1 << 24), b""):
+            newlines, last = newlines + block.count(b"\n"), block[-1:]
+    if newlines + (last != b"\n") == n_rows + 1:  # the header, then one line per row
+        return range(2, n_rows + 2)
+    # a quoted field spans lines (the writer quotes newlines) or blank lines (pandas skips them)
+    import csv
+    from array import array
+
+    starts = array("q")
+    try:
+        with open(path, encoding="utf-8", newline="\n") as f:  # lines end at LF, as for grep -n
+            reader = csv.reader(f)
+            next(reader, None)
+            start = reader.line_num + 1
+            for record in reader:
+                if record:
+                    starts.append(start)
+                start = reader.line_num + 1
+    except (csv.Error, UnicodeDecodeError):
+        return None
+    return starts if len(starts) == n_rows else None
+
+
+class CsvRows:
+    """Names a table's rows (0-based, as read) for reports by the line of the file where each
+    starts: "line 5"; "data row 4" where the line cannot be told. Lines are counted on first use,
+    so only reports pay for them."""
+
+    def __init__(self, path, n_rows: int):
+        self.path, self.n_rows = path, n_rows
+
+    @cached_property
+    def starts(self):
+        return _row_starts(self.path, self.n_rows)
+
+    def __call__(self, i: int) -> str:
+        return f"data row {i + 1}" if self.starts is None else f"line {self.starts[i]}"
+
+
+def read_csv_columns(path: Path, name: str, categorical: bool = False):
+    """One table's CSV typed column by column; every column that cannot be (missing, or values
+    not of its type) is left out and named, so that one report can list them all.
+
+    Returns ``(frame, {column: problem}, row)``; ``row`` names a row by its line in the file.
+    """
     import pandas as pd
 
     schema = _schema(name).to_schema()
@@ -54,35 +127,33 @@ def read_csv_typed(path: Path, name: str, categorical: bool = False):
         raise InputError(path, f"table {name} is empty (no header row)") from None
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(path, f"unreadable table: {exc}") from None
-    missing = [c for c in schema.columns if c not in df.columns]
-    if missing:
-        raise InputError(path, f"table {name}: missing column(s) {', '.join(missing)}")
+    row = CsvRows(path, len(df))
+    bad = {c: "missing" for c in schema.columns if c not in df.columns}
     for cname, col in schema.columns.items():
+        if cname in bad:
+            continue
         kind = _column_kind(col)
         s = df[cname]
         # undo the CSV formula guard on text that we prefixed
         if kind == "string":
             s = s.where(~s.str.match(r"^'[=+\-@\t\r']").fillna(False), s.str.slice(1))
-        try:
-            if kind == "integer":
-                s = pd.to_numeric(s).astype("Int64")
-            elif kind == "number":
-                s = pd.to_numeric(s).astype("Float64")
-            elif kind == "boolean":
-                b = s.map({"True": True, "False": False, "true": True, "false": False}).astype("boolean")
-                _no_silent_nulls(path, cname, s, b, "True or False")
-                s = b
-            elif kind == "date":
-                s = pd.to_datetime(s, format="%Y-%m-%d")
-        except (ValueError, TypeError) as exc:
-            raise InputError(path, f"values are not of type {kind}: {exc}", column=cname) from None
-        if categorical and kind == "string":
-            allowed = next((c.statistics.get("allowed_values") for c in col.checks if c.name == "isin"), None)
-            if allowed:
-                known = s.where(s.isin(list(allowed)))
-                _no_silent_nulls(path, cname, s, known, "one of " + ", ".join(map(str, allowed)))
-                s = pd.Series(pd.Categorical(s, categories=list(allowed)), index=s.index)
-        df[cname] = s
+        s, problem = _convert(s, kind, row)
+        allowed = categorical and kind == "string" and next((c.statistics.get("allowed_values") for c in col.checks if c.name == "isin"), None)
+        if allowed:
+            problem = _no_silent_nulls(s, s.where(s.isin(list(allowed))), "one of " + ", ".join(map(str, allowed)), row)
+        if problem:
+            bad[cname] = problem
+            continue
+        df[cname] = pd.Series(pd.Categorical(s, categories=list(allowed)), index=s.index) if allowed else s
+    return df.drop(columns=[c for c in bad if c in df.columns]), bad, row
+
+
+def read_csv_typed(path: Path, name: str, categorical: bool = False):
+    """Read one table's CSV with the dtypes of its schema (dates parsed, enums as categories);
+    InputError names every column that cannot be typed, not just the first."""
+    df, bad, _ = read_csv_columns(path, name, categorical)
+    if bad:
+        raise InputError(path, f"table {name}: {len(bad)} bad column(s)" + "".join(f"\n  column {c}: {p}" for c, p in bad.items()))
     return df
 
 

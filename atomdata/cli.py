@@ -132,17 +132,16 @@ def build(raw, out, registry, tolerance, orgs, pipelines, datapackage, period):
 @main.command()
 @click.option("--processed", type=click.Path(path_type=Path), help="Folder of tables (default ./processed).")
 def validate(processed):
-    """Check existing tables against their schemas; exit 1 naming table, column, check and rows."""
-    from .api import read_tables
+    """Check existing tables against their schemas; exit 1 naming every problem of every table
+    at once (file, column, check, and rows by their line in the file)."""
     from .paths import processed_dir
-    from .validate import validate_tables
+    from .validate import validate_folder
 
     folder = processed_dir(processed)
     if not folder.is_dir():
         _fail(AtomdataError(f"{folder}: no such folder of tables"))
     try:
-        tables = read_tables(folder)
-        validate_tables(tables, where=str(folder))
+        tables = validate_folder(folder)
     except AtomdataError as exc:
         _fail(exc)
     click.echo(f"{folder}: {len(tables)} tables valid ({', '.join(tables)})")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,27 +10,35 @@ import pandera.errors as pae
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import ValidationFailed
+from .errors import InputError, ValidationFailed
 from .schemas import TABLES
 
 
-def _report(table: str, exc: pae.SchemaErrors, df: pd.DataFrame, where: str | None = None) -> str:
-    """One line per failed check: column, check, how many rows, example rows."""
+def _row(i) -> str:
+    return f"row {i}"
+
+
+def _failed(table: str, where: str | None, lines: list[str]) -> ValidationFailed:
+    return ValidationFailed("\n".join([f"table '{table}'" + (f" ({where})" if where else "") + ":", *lines]))
+
+
+def _report(exc: pae.SchemaErrors, df: pd.DataFrame, row=_row) -> list[str]:
+    """One line per failed check: column, check, how many rows, example rows (named by ``row``)."""
     fc = exc.failure_cases
-    lines = [f"table '{table}'" + (f" ({where})" if where else "") + ":"]
+    lines = []
     whole = fc["schema_context"] == "DataFrameSchema"
     # checks over whole rows are reported once per row, with the row's values
     for check, rows in fc[whole].groupby("check", sort=False):
         idx = list(dict.fromkeys(i for i in rows["index"].tolist() if i is not None and not pd.isna(i)))
-        ex = "; ".join(f"row {i}: {df.loc[i].to_dict()}" for i in idx[:3] if i in df.index)
+        ex = "; ".join(f"{row(i)}: {df.loc[i].to_dict()}" for i in idx[:3] if i in df.index)
         lines.append(f"  rows: check '{check}' failed for {len(idx)} row(s); e.g. {ex}")
     for (column, check), rows in fc[~whole].groupby(["column", "check"], dropna=False, sort=False):
         idx = [i for i in rows["index"].tolist() if i is not None and not pd.isna(i)][:5]
         vals = rows["failure_case"].astype(str).tolist()[:5]
         col = "(table)" if column is None or pd.isna(column) else column
-        ex = ", ".join(f"row {i}: {v!r}" for i, v in zip(idx, vals)) if idx else ", ".join(map(repr, vals))
+        ex = ", ".join(f"{row(i)}: {v!r}" for i, v in zip(idx, vals)) if idx else ", ".join(map(repr, vals))
         lines.append(f"  column {col}: check {check} failed for {len(rows)} row(s); e.g. {ex}")
-    return "\n".join(lines)
+    return lines
 
 
 def _text_columns(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -52,27 +61,53 @@ def _text_columns(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 SLICE_ROWS = 2_000_000
 
 
-def validate_table(name: str, df: pd.DataFrame, where: str | None = None, slice_rows: int | None = None) -> pd.DataFrame:
+def validate_table(name: str, df: pd.DataFrame, where: str | None = None, slice_rows: int | None = None,
+                   row=_row, unread: dict | None = None) -> pd.DataFrame:
     """Validate one table (all failures at once); return the coerced frame or raise ValidationFailed.
+
+    ``row`` names a row in the report (by its line, for a table read from a CSV); ``unread`` are
+    the columns a CSV reader could not type (column -> problem), reported with the failures.
 
     A long table whose columns have their schema types already (categorical text aside) is
     validated a slice of rows at a time, so its text is never all held as strings at once; the
     table-wide uniqueness check then runs on the whole table, on category codes. Failures of all
     slices are reported together."""
     slice_rows = slice_rows or SLICE_ROWS
+    if unread:
+        raise _partial_report(name, df, where, row, unread)
     if len(df) > slice_rows and _typed(name, df):
-        return _validate_slices(name, df, where, slice_rows)
+        return _validate_slices(name, df, where, slice_rows, row)
     text, cats = _text_columns(df)
     try:
         out = TABLES[name].validate(text, lazy=True)
     except pae.SchemaErrors as exc:
-        raise ValidationFailed(_report(name, exc, text, where)) from None
+        raise _failed(name, where, _report(exc, text, row)) from None
     # categorical text stays categorical (validated as text, same values): a per-model table holds
     # one code per row instead of one string, here and when written
     if cats and out.index.equals(df.index):
         for c in cats:
             out[c] = df[c]
     return out
+
+
+def _partial_report(name: str, df: pd.DataFrame, where: str | None, row, unread: dict) -> ValidationFailed:
+    """The columns a CSV reader could not type, and the failures of the others: so that one run of
+    ``atomdata validate`` lists every problem. Table-wide checks, and keys over unread columns,
+    wait until every column can be read: they need them."""
+    schema = TABLES[name].to_schema().remove_columns(list(unread))  # a copy
+    lines = [f"  column {c}: {p}" for c, p in unread.items()]
+    waiting = [c.error or c.name for c in schema.checks]
+    if schema.unique and set(schema.unique) & set(unread):
+        waiting.append(f"unique {schema.unique}")
+        schema.unique = None
+    schema.checks = []
+    try:
+        schema.validate(df, lazy=True)
+    except pae.SchemaErrors as exc:
+        lines += _report(exc, df, row)
+    if waiting:
+        lines.append("  not checked until every column can be read: " + "; ".join(waiting))
+    return _failed(name, where, lines)
 
 
 def _typed(name: str, df: pd.DataFrame) -> bool:
@@ -91,13 +126,13 @@ def _typed(name: str, df: pd.DataFrame) -> bool:
     return True
 
 
-def _validate_slices(name: str, df: pd.DataFrame, where: str | None, slice_rows: int) -> pd.DataFrame:
+def _validate_slices(name: str, df: pd.DataFrame, where: str | None, slice_rows: int, row=_row) -> pd.DataFrame:
     per_slice = copy.deepcopy(TABLES[name].to_schema())
     unique, per_slice.unique = per_slice.unique, None  # checked once below, over the whole table
     unique_cols = [c for c, col in per_slice.columns.items() if col.unique]
     for c in unique_cols:
         per_slice.columns[c].unique = False  # likewise
-    lines = _validate_distinct_text(name, df, where, slice_rows, per_slice)
+    lines = _validate_distinct_text(df, slice_rows, per_slice, row)
     if lines is None:  # a text value failed: every slice as a whole, so each failure names its rows
         lines = []
         for start in range(0, len(df), slice_rows):
@@ -105,18 +140,17 @@ def _validate_slices(name: str, df: pd.DataFrame, where: str | None, slice_rows:
             try:
                 per_slice.validate(text, lazy=True)
             except pae.SchemaErrors as exc:
-                lines.append(_report(name, exc, text, where))
+                lines += _report(exc, text, row)
     for keys in ([list(unique)] if unique else []) + [[c] for c in unique_cols]:
         if _surely_unique(df, keys):
             continue
         dup = df.duplicated(subset=keys, keep=False).to_numpy()
         if dup.any():
             idx = df.index[dup][:3]
-            ex = "; ".join(f"row {i}: {df.loc[i].to_dict()}" for i in idx)
-            lines.append(f"table '{name}'" + (f" ({where})" if where else "") + ":\n"
-                         f"  rows: check 'unique {keys}' failed for {int(dup.sum())} row(s); e.g. {ex}")
+            ex = "; ".join(f"{row(i)}: {df.loc[i].to_dict()}" for i in idx)
+            lines.append(f"  rows: check 'unique {keys}' failed for {int(dup.sum())} row(s); e.g. {ex}")
     if lines:
-        raise ValidationFailed("\n".join(lines))
+        raise _failed(name, where, lines)
     return df
 
 
@@ -155,7 +189,7 @@ def _distinct(s: pd.Series) -> pd.Series:
     return pd.Series(pd.array(vals, dtype="string") if len(vals) else pd.array([], dtype="string"), name=s.name)
 
 
-def _validate_distinct_text(name, df, where, slice_rows, per_slice) -> list[str] | None:
+def _validate_distinct_text(df, slice_rows, per_slice, row) -> list[str] | None:
     """Checks of a long table's text columns run on each column's distinct values (the checks
     left per slice are element-wise, so the verdict is the same), its other columns a slice at a
     time. None when a text value fails: the caller then validates whole slices for a report that
@@ -175,7 +209,7 @@ def _validate_distinct_text(name, df, where, slice_rows, per_slice) -> list[str]
         try:
             rest.validate(part, lazy=True)
         except pae.SchemaErrors as exc:
-            lines.append(_report(name, exc, part, where))
+            lines += _report(exc, part, row)
     return lines
 
 
@@ -186,6 +220,27 @@ def validate_tables(tables: dict[str, pd.DataFrame], where: str | None = None) -
         try:
             out[name] = validate_table(name, df, where)
         except ValidationFailed as exc:
+            errors.append(str(exc))
+    if errors:
+        raise ValidationFailed("validation failed:\n" + "\n".join(errors))
+    return out
+
+
+def validate_folder(folder) -> dict[str, pd.DataFrame]:
+    """Read and validate every table CSV in ``folder``: one ValidationFailed reports all problems
+    of all tables (missing tables and columns, values that cannot be typed, failed checks), rows
+    named by their line in the file."""
+    from .api import read_csv_columns
+
+    out, errors = {}, []
+    for name in TABLES:
+        path = Path(folder) / f"{name}.csv"
+        try:
+            if not path.is_file():
+                raise InputError(path, f"table {name} is missing")
+            df, unread, row = read_csv_columns(path, name)
+            out[name] = validate_table(name, df, str(path), row=row, unread=unread)
+        except (InputError, ValidationFailed) as exc:
             errors.append(str(exc))
     if errors:
         raise ValidationFailed("validation failed:\n" + "\n".join(errors))
