@@ -4,6 +4,7 @@ Reads the release shipped inside the installed package (importlib.resources), no
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 from functools import cached_property, lru_cache
@@ -66,12 +67,20 @@ def _convert(s, kind: str, row):
     return s, None
 
 
+def _binary(src):
+    """A fresh binary reader of a CSV source (a path, or bytes held in a ``BytesIO``); None for others."""
+    if isinstance(src, (str, os.PathLike)):
+        return open(src, "rb")
+    return io.BytesIO(src.getvalue()) if isinstance(src, io.BytesIO) else None
+
+
 def _row_starts(path, n_rows: int):
     """The line of the file on which each data row starts (the header is line 1), or None where
-    that cannot be told (a buffer, or the csv module splits rows otherwise than pandas did)."""
-    if not isinstance(path, (str, os.PathLike)):
+    that cannot be told (another kind of buffer, or the csv module splits rows otherwise than pandas did)."""
+    f = _binary(path)
+    if f is None:
         return None
-    with open(path, "rb") as f:
+    with f:
         newlines, last = 0, b"\n"
         for block in iter(lambda: f.read(1 << 24), b""):
             newlines, last = newlines + block.count(b"\n"), block[-1:]
@@ -83,7 +92,7 @@ def _row_starts(path, n_rows: int):
 
     starts = array("q")
     try:
-        with open(path, encoding="utf-8", newline="\n") as f:  # lines end at LF, as for grep -n
+        with io.TextIOWrapper(_binary(path), encoding="utf-8", newline="\n") as f:  # lines end at LF, as for grep -n
             reader = csv.reader(f)
             next(reader, None)
             start = reader.line_num + 1
@@ -112,21 +121,23 @@ class CsvRows:
         return f"data row {i + 1}" if self.starts is None else f"line {self.starts[i]}"
 
 
-def read_csv_columns(path: Path, name: str, categorical: bool = False):
+def read_csv_columns(path: Path, name: str, categorical: bool = False, label=None):
     """One table's CSV typed column by column; every column that cannot be (missing, or values
-    not of its type) is left out and named, so that one report can list them all.
+    not of its type) is left out and named, so that one report can list them all. ``path`` may be
+    a ``BytesIO`` of the file's bytes; ``label`` then names the file in errors.
 
     Returns ``(frame, {column: problem}, row)``; ``row`` names a row by its line in the file.
     """
     import pandas as pd
 
     schema = _schema(name).to_schema()
+    label = path if label is None else label
     try:
         df = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:
-        raise InputError(path, f"table {name} is empty (no header row)") from None
+        raise InputError(label, f"table {name} is empty (no header row)") from None
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"unreadable table: {exc}") from None
+        raise InputError(label, f"unreadable table: {exc}") from None
     row = CsvRows(path, len(df))
     bad = {c: "missing" for c in schema.columns if c not in df.columns}
     for cname, col in schema.columns.items():
@@ -148,12 +159,13 @@ def read_csv_columns(path: Path, name: str, categorical: bool = False):
     return df.drop(columns=[c for c in bad if c in df.columns]), bad, row
 
 
-def read_csv_typed(path: Path, name: str, categorical: bool = False):
+def read_csv_typed(path: Path, name: str, categorical: bool = False, label=None):
     """Read one table's CSV with the dtypes of its schema (dates parsed, enums as categories);
-    InputError names every column that cannot be typed, not just the first."""
-    df, bad, _ = read_csv_columns(path, name, categorical)
+    InputError names every column that cannot be typed, not just the first. ``label`` as for
+    ``read_csv_columns``."""
+    df, bad, _ = read_csv_columns(path, name, categorical, label)
     if bad:
-        raise InputError(path, f"table {name}: {len(bad)} bad column(s)" + "".join(f"\n  column {c}: {p}" for c, p in bad.items()))
+        raise InputError(path if label is None else label, f"table {name}: {len(bad)} bad column(s)" + "".join(f"\n  column {c}: {p}" for c, p in bad.items()))
     return df
 
 

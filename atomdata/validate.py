@@ -226,19 +226,23 @@ def validate_tables(tables: dict[str, pd.DataFrame], where: str | None = None) -
     return out
 
 
-def validate_folder(folder) -> dict[str, pd.DataFrame]:
+def validate_folder(folder, files: dict[str, bytes] | None = None) -> dict[str, pd.DataFrame]:
     """Read and validate every table CSV in ``folder``: one ValidationFailed reports all problems
     of all tables (missing tables and columns, values that cannot be typed, failed checks), rows
-    named by their line in the file."""
+    named by their line in the file. ``files`` (``{"<name>.csv": bytes}``): the folder's files as
+    read already (a release validates the very bytes it packs)."""
+    import io
+
     from .api import read_csv_columns
 
     out, errors = {}, []
     for name in TABLES:
         path = Path(folder) / f"{name}.csv"
         try:
-            if not path.is_file():
+            if not (path.is_file() if files is None else f"{name}.csv" in files):
                 raise InputError(path, f"table {name} is missing")
-            df, unread, row = read_csv_columns(path, name)
+            src = path if files is None else io.BytesIO(files[f"{name}.csv"])
+            df, unread, row = read_csv_columns(src, name, label=path)
             out[name] = validate_table(name, df, str(path), row=row, unread=unread)
         except (InputError, ValidationFailed) as exc:
             errors.append(str(exc))

@@ -181,7 +181,16 @@ def test_release_refuses_tables_that_fail_their_schemas(shared_build, tmp_path):
     cells[header.index("downloads")] = "-43047"
     lines[1] = ",".join(cells)
     path.write_text("\n".join(lines) + "\n")
+    # and a value that cannot be typed in another table: both in one report, files named by path and line
+    snaps = site / "processed" / "snapshots.csv"
+    slines = snaps.read_text().splitlines()
+    scells = slines[2].split(",")
+    scells[slines[0].split(",").index("rows")] = "many"
+    slines[2] = ",".join(scells)
+    snaps.write_text("\n".join(slines) + "\n")
     res = CliRunner().invoke(main, ["release", "--processed", str(site / "processed"), "--out", str(tmp_path / "dist")])
     assert res.exit_code == 1
-    assert "downloads_by_country" in res.output and "downloads" in res.output and "-43047" in res.output
+    assert "downloads_by_country" in res.output and "downloads" in res.output and "line 2: '-43047'" in res.output
+    assert f"({snaps})" in res.output and "column rows: 1 value(s) are not whole numbers; e.g. line 3: 'many'" in res.output
+    assert "BytesIO" not in res.output
     assert not (tmp_path / "dist").exists() or not any((tmp_path / "dist").glob("*.zip"))

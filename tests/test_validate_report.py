@@ -101,11 +101,13 @@ def test_rows_are_named_by_line_past_fields_that_span_lines(folder):
     assert CsvRows(folder / "organizations.csv", len(orgs))(6) == f"line {line}"
 
 
-def test_a_buffer_has_data_rows_not_lines():
+def test_bytes_have_lines_other_buffers_data_rows():
+    """A file's bytes held in memory (a release validates what it packs) still give lines; a text
+    buffer gives data rows."""
     import io
 
-    rows = CsvRows(io.BytesIO(b"a,b\n1,2\n"), 1)
-    assert rows(0) == "data row 1"
+    assert CsvRows(io.BytesIO(b'a,b\n"x\ny",2\n3,4\n'), 2)(1) == "line 4"
+    assert CsvRows(io.StringIO("a,b\n1,2\n"), 1)(0) == "data row 1"
 
 
 def test_load_lists_every_bad_column(folder):

@@ -56,15 +56,16 @@ def _resolve_processed(path) -> Path:
     return p
 
 
-def _read_tables(files: dict[str, bytes]) -> dict[str, pd.DataFrame]:
-    """Typed tables from ``{"<name>.csv": bytes}`` for every schema table present."""
+def _read_tables(files: dict[str, bytes], where: str) -> dict[str, pd.DataFrame]:
+    """Typed tables from ``{"<name>.csv": bytes}`` for every schema table present; errors name
+    the file as ``<where>/<name>.csv``."""
     from ..api import read_csv_typed
 
     out = {}
     for name in TABLES:
         data = files.get(f"{name}.csv")
         if data is not None:
-            out[name] = read_csv_typed(io.BytesIO(data), name)
+            out[name] = read_csv_typed(io.BytesIO(data), name, label=f"{where}/{name}.csv")
     return out
 
 
@@ -309,7 +310,7 @@ def read_release(path: Path) -> tuple[str, dict[str, pd.DataFrame], str]:
             cl = zf.read(prefix + "CHANGELOG.md").decode("utf-8") if prefix + "CHANGELOG.md" in names else ""
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InputError(path, f"unreadable previous release zip: {exc}") from None
-    return str(desc.get("version", "unknown")), _read_tables(files), cl
+    return str(desc.get("version", "unknown")), _read_tables(files, f"{path}:{prefix}processed"), cl
 
 
 # --------------------------------------------------------------------------- the zip
@@ -375,14 +376,11 @@ def make_release(processed, out_dir, figures_dir=None, datapackage=None) -> Path
     for r in descriptor.get("resources", []):
         r["path"] = f"processed/{Path(r['path']).name}"
 
-    tables = _read_tables(csvs)
-    # never pack tables that fail their schemas (a hand-edited or damaged folder)
-    from ..validate import validate_tables
+    # never pack tables that fail their schemas (a hand-edited or damaged folder): every problem of
+    # every table in one report, on the very bytes that go into the zip
+    from ..validate import validate_folder
 
-    absent = [n for n in TABLES if n not in tables]
-    if absent:
-        raise InputError(processed, "tables missing: " + ", ".join(absent) + "; build them with `atomdata build`")
-    validate_tables(tables, where=str(processed))
+    tables = validate_folder(processed, files=csvs)
     rows = {n: len(df) for n, df in tables.items()}
     figures = _figures(processed, figures_dir, version)
 
