@@ -83,6 +83,57 @@ def test_cache_is_saved_as_completion_goes(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_two_completions_sharing_a_cache_keep_both_answers(tmp_path):
+    """Run A (bases of user/ft-2) and run B (bases of user/orphan and user/c) complete at the same time
+    with one lineage cache: B starts after A has saved its first answer and ends before A saves
+    again. Every save adds its run's answers to the file as it is then, so the cache ends with both
+    runs' answers (the last writer, A, used to drop B's), and a third run asks the Hub nothing."""
+    cache = tmp_path / "lineage-cache.json"
+    hub_records = sorted(HUB, key=lambda r: r["id"])
+    listing_a = hub.page_table([r for r in HUB if r["id"] == "user/ft-2"])
+    listing_b = hub.page_table([r for r in HUB if r["id"] in ("user/orphan", "user/c")])
+    on_disk = {}
+
+    with FakeHub(hub_records) as fake_b:
+        def run_b(n):  # at A's second lookup, after A has saved its first answer
+            if n == 2:
+                on_disk["before_b"] = sorted(json.loads(cache.read_text()))
+                on_disk["b"] = ancestors.complete(hub.Client(fake_b.url, token=None), listing_b, cache=cache, save_every=1)
+                on_disk["after_b"] = sorted(json.loads(cache.read_text()))
+
+        with FakeHub(hub_records, hook=run_b) as fake_a:
+            a = ancestors.complete(hub.Client(fake_a.url, token=None), listing_a, cache=cache, save_every=1)
+    b = on_disk["b"]
+    assert a.status == {"mid/ft-1": "found", "Qwen/Qwen2.5-7B": "found"} and a.requests == 2
+    assert b.status == {"gone/deleted": "missing", "cyc/a": "found", "cyc/b": "found"} and b.requests == 3
+    assert on_disk["before_b"] == ["mid/ft-1"]
+    assert on_disk["after_b"] == ["cyc/a", "cyc/b", "gone/deleted", "mid/ft-1"]
+    saved = json.loads(cache.read_text())
+    assert sorted(saved) == sorted({**a.status, **b.status})  # A's two answers and B's three
+    assert saved["gone/deleted"] is None
+    assert saved["cyc/a"]["baseModels"]["models"][0]["id"] == "cyc/b" and saved["Qwen/Qwen2.5-7B"]["id"] == "Qwen/Qwen2.5-7B"
+    assert saved["mid/ft-1"]["baseModels"]["models"][0]["id"] == "Qwen/Qwen2.5-7B"
+    with FakeHub(hub_records) as fake:
+        listing = hub.page_table([r for r in HUB if r["id"] in LISTING])
+        again = ancestors.complete(hub.Client(fake.url, token=None), listing, cache=cache)
+        assert fake.requests == 0 and again.requests == 0 and again.status == {**a.status, **b.status}
+
+
+def test_a_failed_cache_save_does_not_hide_the_error_that_stopped_completion(tmp_path):
+    """The cache cannot be written (its path is a folder). When a Hub error stops completion, that
+    error is raised, not the failed save; when completion succeeds, the failed save is the error."""
+    listing = hub.page_table([r for r in HUB if r["id"] in LISTING])
+    cache = tmp_path / "lineage-cache.json"
+    cache.mkdir()
+    with FakeHub(sorted(HUB, key=lambda r: r["id"]), faults={2: "500"}, burst=1) as fake:
+        client = hub.Client(fake.url, token=None, policy=hub.RetryPolicy(max_retries=0))
+        with pytest.raises(hub.HubError, match="gave up after 1 attempts"):
+            ancestors.complete(client, listing, cache=cache)
+        with pytest.raises(hub.HubError, match="cannot save the lineage cache"):
+            ancestors.complete(hub.Client(fake.url, token=None), listing, cache=cache)
+    assert cache.is_dir() and not list(cache.iterdir()) and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
 def _hub_run(fake, raw, orgs, date, *extra):
     from click.testing import CliRunner
 

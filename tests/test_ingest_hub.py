@@ -265,6 +265,9 @@ def test_retries_are_bounded_and_resumable(records, orgs_csv, small_reference, t
         assert fake.requests == 7 + small_reference[1] - 4
     assert data_bytes(raw) == small_reference[0]
     assert not list(raw.glob(".tmp-*"))
+    # the three failed attempts of the stopped run are requests of this snapshot too
+    m = store.find(raw, DATE).manifest
+    assert (m["requests"], m["retries"]) == (fake.requests, 2)
 
 
 def test_request_budget_stops_resumably(records, orgs_csv, small_reference, tmp_path):
@@ -334,6 +337,7 @@ def test_kill_at_random_page_then_resume(sig, records, orgs_csv, small_reference
     assert data_bytes(raw) == small_reference[0]
     m = store.find(raw, DATE).manifest
     assert m["resumed"] is True and m["rows"] == pq.read_metadata(store.find(raw, DATE).data_path).num_rows
+    assert m["requests"] == fake.requests  # the request in flight when the run was killed counts too
     assert not list(raw.glob(".tmp-*"))
 
 
@@ -374,6 +378,66 @@ def test_ancestors_fetched_before_a_stop_are_not_fetched_again(records, tmp_path
     assert {k: got[k] for k in ("found_ids", "missing_ids", "not_fetched_ids")} == \
            {k: ref[k] for k in ("found_ids", "missing_ids", "not_fetched_ids")}
     assert ref["found"] > 10 and ref["missing"] > 0
+
+
+def _ancestor_args(fake, raw, orgs, *extra):
+    return ["--date", DATE, "--raw", str(raw), "--orgs", str(orgs), "--endpoint", fake.url, "--depth", "0",
+            "--ancestors", "1000", *FAST, *extra]
+
+
+def _lookups(fake) -> list[str]:
+    """The ancestor lookups (one search each) the fake Hub received, answered or not."""
+    return [p for p in fake.paths if "search=" in p]
+
+
+def test_requests_before_a_stop_during_ancestors_are_counted(records, tmp_path):
+    """A rate-limit stop at the 15th ancestor lookup, then `--resume`: the manifest counts every request
+    the snapshot cost in both runs (the listing page, the 14 answered lookups, the one refused with a
+    429, and the resumed run's lookups), as the fake Hub's request log shows, and so does its
+    `ancestors` block for the lookups."""
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text("org\nagentlans\n")
+    raw = tmp_path / "raw"
+    stop = 1 + 15
+    with FakeHub(records, faults={stop: "429"}, retry_after=3600) as fake:
+        res = run(_ancestor_args(fake, raw, orgs), expect=1)
+        assert "rate-limited" in res.output and fake.requests == stop
+        fake.faults = {}
+        res = run(_ancestor_args(fake, raw, orgs, "--resume"))
+        sent, lookups = fake.requests, _lookups(fake)
+    m = store.find(raw, DATE).manifest
+    a = m["ancestors"]
+    assert m["resumed"] is True and m["pages"] == 1
+    assert m["requests"] == sent == 1 + len(lookups)  # old code: only the resumed run's lookups + 1
+    assert (m["rate_limited"], m["retries"]) == (1, 1)  # the 429 that stopped the first run
+    assert a["requests"] == len(lookups) == a["found"] + a["missing"] + 1  # each base once, the refused one twice
+    assert a["not_fetched"] == 0 and a["max_requests"] == 1000
+    assert f"{a['requests']} requests)" in res.output and f"{sent} requests" in res.output
+
+
+def test_request_budget_holds_across_a_stop_during_ancestors(records, tmp_path):
+    """`--max-requests 26` (a listing page and 25 lookups; the chains need 37): a stop at the 15th lookup,
+    then `--resume` with the same budget. Across both runs the Hub receives exactly 26 requests, and
+    the snapshot records the bases left unasked as not fetched."""
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text("org\nagentlans\n")
+    raw = tmp_path / "raw"
+    budget, stop = 26, 1 + 15
+    with FakeHub(records, faults={stop: "429"}, retry_after=3600) as fake:
+        run(_ancestor_args(fake, raw, orgs, "--max-requests", str(budget)), expect=1)
+        assert fake.requests == stop
+        fake.faults = {}
+        run(_ancestor_args(fake, raw, orgs, "--max-requests", str(budget), "--resume"))
+        sent, lookups = fake.requests, _lookups(fake)
+    assert sent == budget  # old code: 16 + 23 = 39, the resumed run got a fresh budget of 25 lookups
+    m = store.find(raw, DATE).manifest
+    a = m["ancestors"]
+    assert m["requests"] == sent and a["requests"] == len(lookups) == budget - 1 == a["max_requests"]
+    # 25 lookups answered 24 bases (the refused one was asked again); the rest were not asked
+    assert a["found"] + a["missing"] == 24 and a["not_fetched"] > 0
+    assert len(a["found_ids"]) + len(a["missing_ids"]) + len(a["not_fetched_ids"]) == a["looked_up"]
+    rows = set(pq.read_table(store.find(raw, DATE).data_path, columns=["id"]).column("id").to_pylist())
+    assert set(a["found_ids"]) <= rows and not set(a["not_fetched_ids"]) & rows
 
 
 def test_resume_with_other_options_is_refused(records, orgs_csv, tmp_path):

@@ -11,6 +11,11 @@ Answers are kept in a lineage cache (a JSON file keyed by model id, a record or 
 missing model) so the next snapshot asks only about new bases. The cache is saved every
 ``SAVE_EVERY`` new answers and whenever completion stops (done, error, Ctrl-C), so a run
 interrupted while completing (``ingest hub --resume``) asks again only what it had not got.
+A save adds this run's answers to the file as it is on disk, so two runs completing at the
+same time with one cache (one store) keep each other's answers.
+
+Every lookup sent is also counted in the client's ``Stats.ancestor_requests``, which the
+``ingest hub`` journal keeps, so a resumed run knows what the stopped one spent.
 """
 from __future__ import annotations
 
@@ -62,10 +67,24 @@ def _load_cache(path: Path | None) -> dict:
         return {}  # a damaged cache is rebuilt, never trusted
 
 
-def _save_cache(path: Path | None, cache: dict) -> None:
-    """Temporary file and rename: an interrupted save leaves the previous cache whole."""
-    if path is not None:
-        atomic_write_bytes(path, json.dumps(cache, sort_keys=True).encode())
+def _save_cache(path: Path | None, answers: dict) -> None:
+    """Add ``answers`` (this run's) to the cache as it is on disk now, then write it whole.
+
+    Temporary file and rename: an interrupted save leaves the previous cache whole. Re-reading
+    the file keeps what another run completing with the same cache saved since we read it.
+    Without a lock a window remains between the re-read and the rename: another run's save that
+    lands in it is overwritten. That costs at most a re-fetch, never a wrong answer: every entry
+    is the Hub's answer for its id, and each run adds all its answers again at every save, so
+    only the answers of a run whose last save fell into the other run's window can be lost.
+    """
+    if path is None:
+        return
+    merged = _load_cache(path)
+    merged.update(answers)
+    try:
+        atomic_write_bytes(path, json.dumps(merged, sort_keys=True).encode())
+    except OSError as exc:
+        raise hub.HubError(f"{path}: cannot save the lineage cache ({exc})") from None
 
 
 def fetch_one(client: hub.Client, model_id: str) -> dict | None:
@@ -86,10 +105,14 @@ def complete(client: hub.Client, table: pa.Table, *, max_fetch: int = 1000, cach
     At most ``max_fetch`` requests; every id is asked at most once (cycles end), and answers
     come from ``cache`` when it has them. New answers are saved to ``cache`` every
     ``save_every`` requests and when this returns or raises, so an interrupted run keeps them.
+    Each request is also counted in ``client.stats.ancestor_requests`` before it is sent.
+    A cache that cannot be saved is an error (``hub.HubError``), except while another error is
+    stopping completion: that error is raised, and the unsaved answers are asked again next time.
     """
     ids = set(table.column("id").to_pylist())
     records = table.select([c for c in ("id", "baseModels", "tags") if c in table.column_names]).to_pylist()
     store = _load_cache(cache)
+    new: dict = {}  # this run's answers: every save adds them all to the file on disk
     frontier = [b for r in records for b in _bases(r) if b not in ids]
     seen = set(ids)
     fetched: list[dict] = []
@@ -109,12 +132,13 @@ def complete(client: hub.Client, table: pa.Table, *, max_fetch: int = 1000, cach
                     continue
                 else:
                     requests += 1
+                    client.stats.ancestor_requests += 1
                     rec = fetch_one(client, mid)
-                    store[mid] = rec
+                    store[mid] = new[mid] = rec
                     unsaved += 1
                     if unsaved >= save_every:
-                        _save_cache(cache, store)
                         unsaved = 0
+                        _save_cache(cache, new)
                 if rec is None:
                     status[mid] = "missing"
                     continue
@@ -122,7 +146,13 @@ def complete(client: hub.Client, table: pa.Table, *, max_fetch: int = 1000, cach
                 fetched.append(rec)
                 nxt += [b for b in _bases(rec) if b not in seen]
             frontier = nxt
-    finally:
+    except BaseException:
         if unsaved:
-            _save_cache(cache, store)
+            try:
+                _save_cache(cache, new)
+            except Exception:
+                pass  # the error that stopped completion is the one to report
+        raise
+    if unsaved:
+        _save_cache(cache, new)
     return Completion(hub.page_table(fetched), status, requests)

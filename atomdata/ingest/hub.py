@@ -37,10 +37,14 @@ Checkpoints
 -----------
 The run works inside the store's hidden temporary folder (``.tmp-NAME-*``) in ``.checkpoint/``:
 ``query.json`` (what is being listed), ``plan-K.json`` (the listings of phase K, written once),
-``pages/TTTTT-PPPPP.parquet`` (one file per completed page) and ``journal.jsonl`` (one fsynced
-line per completed page: listing, page, next-page URL, rows, sha256 of the page file). A crash
-loses at most the page in flight; ``--resume`` replays the journal, verifies the page files and
-continues from the next-page URL of each listing, so no model is missing or duplicated. When all
+``pages/TTTTT-PPPPP.parquet`` (one file per completed page) and ``journal.jsonl`` (one line per
+completed page: listing, page, next-page URL, rows, sha256 of the page file; and one line of
+counters before every request is sent and when the run stops; every line carries the run's
+request, retry and rate-limit counts so far; synced about once a second). A crash loses at most
+the page in flight; ``--resume`` replays the journal, verifies the page files and continues from
+the next-page URL of each listing, so no model is missing or duplicated, and takes the counters
+of the last line, so the manifest's ``requests`` and the ``--max-requests`` budget count every
+request the snapshot cost across stops (failed attempts and ancestor lookups included). When all
 listings are complete the pages are combined (duplicates across listings dropped, first listing
 wins), sorted by id and written with fixed settings, so the same records give the same bytes;
 the checkpoint is removed and the folder is committed with ``store.commit_snapshot`` (manifest
@@ -56,10 +60,12 @@ to the same snapshot as rows with their lineage fields only (id, author, bases, 
 date, pipeline, library, safetensors; counters such as downloads and likes stay empty, since a
 cached answer may be older than the snapshot), so ``atomdata build`` follows complete chains.
 The manifest's ``ancestors`` block records the budget, the requests made and the ids found,
-missing (deleted or private) and not fetched (budget). Answers are cached by model id in
+missing (deleted or private) and not fetched (budget); its requests and budget include the lookups
+made before a stop (journal). Answers are cached by model id in
 ``<store>/.cache/lineage-cache.json`` (git-ignored), so the next snapshot asks only about new bases;
 the cache is saved as completion goes and when it stops, so ``--resume`` after a stop during
-completion does not ask for the ancestors already fetched.
+completion does not ask for the ancestors already fetched, and each save adds to the file as it
+is on disk, so two runs in one store do not drop each other's answers.
 
 The token is only ever put in the request headers: it is not written to the checkpoint, the
 manifest, the log or an error message (messages are scrubbed of it in case a server echoes it).
@@ -220,12 +226,23 @@ class RetryPolicy:
 
 @dataclass
 class Stats:
-    requests: int = 0
+    requests: int = 0           # HTTP requests sent (every attempt, failed ones and retries included)
     retries: int = 0
     rate_limited: int = 0
     waited: float = 0.0
     pages: int = 0
     models: int = 0
+    ancestor_requests: int = 0  # of ``requests``: ancestor lookups (``ingest.ancestors``), retries not counted
+
+    def journal_fields(self) -> dict:
+        """The counters a journal line carries (cumulative: the last line read is the run's total)."""
+        return {"requests": self.requests, "retries": self.retries, "rate_limited": self.rate_limited,
+                "waited": round(self.waited, 3), "ancestor_requests": self.ancestor_requests}
+
+    def restore(self, line: dict) -> None:
+        self.requests, self.retries = line["requests"], line["retries"]
+        self.rate_limited, self.waited = line.get("rate_limited", 0), line.get("waited", 0.0)
+        self.ancestor_requests = line.get("ancestor_requests", 0)
 
 
 def _retry_after(headers) -> float | None:
@@ -253,7 +270,7 @@ class Client:
 
     def __init__(self, endpoint: str, token: str | None, policy: RetryPolicy | None = None, stats: Stats | None = None,
                  max_requests: int | None = None, sleep: Callable[[float], None] = time.sleep,
-                 on_wait: Callable[[str, float], None] | None = None):
+                 on_wait: Callable[[str, float], None] | None = None, on_request: Callable[[], None] | None = None):
         from huggingface_hub import HfApi
         from huggingface_hub.utils import build_hf_headers
 
@@ -269,6 +286,7 @@ class Client:
         self.max_requests = max_requests
         self.sleep = sleep
         self.on_wait = on_wait
+        self.on_request = on_request  # called once a request is counted, just before it is sent
         origin = urlsplit(self.endpoint)
         self._origin = (origin.scheme, origin.netloc)
         self.reached = False      # has any request got an HTTP answer yet?
@@ -316,6 +334,8 @@ class Client:
                 raise HubError(self.scrub(f"request budget of {self.max_requests} reached ({self.stats.requests} requests made){last}; "
                                           f"the checkpoint is kept: re-run with --resume and a larger --max-requests"))
             self.stats.requests += 1
+            if self.on_request is not None:
+                self.on_request()
             problem = None
             retry_after = None
             try:
@@ -562,14 +582,8 @@ class Checkpoint:
             rel = path.name
             digest = hashlib.sha256(data).hexdigest()
         line = {"listing": listing.index, "page": listing.pages, "next": nxt, "rows": table.num_rows, "file": rel,
-                "sha256": digest, "requests": stats.requests, "retries": stats.retries,
-                "rate_limited": stats.rate_limited, "waited": round(stats.waited, 3)}
-        with open(self.journal, "a", encoding="utf-8") as f:
-            f.write(json.dumps(line, sort_keys=True) + "\n")
-            f.flush()
-            if time.monotonic() - self._synced >= 1.0:
-                os.fsync(f.fileno())
-                self._synced = time.monotonic()
+                "sha256": digest, **stats.journal_fields()}
+        self._append(line)
         listing.pages += 1
         listing.rows += table.num_rows
         listing.next = nxt
@@ -577,12 +591,28 @@ class Checkpoint:
         if rel:
             listing.files.append(rel)
 
+    def note_requests(self, stats: Stats) -> None:
+        """Append a counters-only line (no page): called before every request is sent and when a
+        run stops, so a resumed run counts the requests that completed no page too (failed
+        attempts, ancestor lookups) in the manifest and against ``--max-requests``."""
+        self._append(stats.journal_fields())
+
+    def _append(self, line: dict) -> None:
+        with open(self.journal, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line, sort_keys=True) + "\n")
+            f.flush()
+            if time.monotonic() - self._synced >= 1.0:
+                os.fsync(f.fileno())
+                self._synced = time.monotonic()
+
     def replay(self, listings: list[Listing], stats: Stats) -> None:
         """Apply the journal to the planned listings.
 
         The journal is append-only, so it is read up to its first unreadable line (the one being
         written when the run stopped). A listing whose page file is missing or does not match its
-        sha256 resumes from that page; its later lines are dropped.
+        sha256 resumes from that page; its later lines are dropped. Every line carries the run's
+        counters so far (page lines and counters-only lines), so ``stats`` ends with the last
+        line's; when lines are dropped, a counters-only line keeps those counters.
         """
         if not self.journal.is_file():
             return
@@ -597,12 +627,15 @@ class Checkpoint:
                 continue
             try:
                 e = json.loads(raw_line)
+                if "listing" not in e:  # counters only
+                    stats.restore(e)
+                    kept.append(raw_line)
+                    continue
                 key = (e["listing"], e["page"], e["next"], e["rows"], e["file"], e["sha256"], e["requests"], e["retries"])
             except (ValueError, KeyError, TypeError):
                 complete = n
                 break
-            stats.requests, stats.retries = e["requests"], e["retries"]
-            stats.rate_limited, stats.waited = e.get("rate_limited", 0), e.get("waited", 0.0)
+            stats.restore(e)
             x = by_index.get(key[0])
             if x is None or x.index in broken:
                 continue
@@ -622,6 +655,7 @@ class Checkpoint:
             stats.models += e["rows"]
             kept.append(raw_line)
         if broken or complete < len(lines):
+            kept.append(json.dumps(stats.journal_fields(), sort_keys=True))
             atomic_write_bytes(self.journal, "".join(line + "\n" for line in kept).encode())
 
     def read_pages(self, listings: list[Listing], columns=None) -> list[pa.Table]:
@@ -774,6 +808,7 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
         ckpt.write_query({"name": name, "date": date, "started_at": started_at, "query": wanted})
         listings = _initial_listings(client, query)
         ckpt.write_plan(0, listings)
+    client.on_request = lambda: ckpt.note_requests(stats)
 
     try:
         while True:
@@ -822,6 +857,8 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
             raise SnapshotError(f"{raw / name}: a snapshot named {name} appeared while listing; it is never overwritten")
         atomic_write_bytes(ckpt.tmp / store.DATA_FILE, _table_bytes(table))
     except BaseException:
+        with contextlib.suppress(Exception):  # the counters of the last attempt (retries, waits)
+            ckpt.note_requests(stats)
         ckpt.unlock()
         raise
 
@@ -883,18 +920,24 @@ _COUNTERS = ("downloads", "downloadsAllTime", "likes", "trendingScore", "childre
 def _complete_ancestors(client: Client, table: pa.Table, budget: int, max_requests: int | None,
                         cache: Path) -> tuple[dict, pa.Table]:
     """Fetch the missing ancestors of ``table`` (``ingest.ancestors``) within ``budget`` requests
-    (and what is left of ``max_requests``). Returns the manifest block and the rows to add."""
+    (and what is left of ``max_requests``). Returns the manifest block and the rows to add.
+
+    After a resume, ``client.stats`` holds what the stopped run spent (journal): its lookups count
+    against ``budget`` and in the block's ``requests``; the answers it got come from the cache."""
     from . import ancestors as ancestry
 
+    spent = client.stats.ancestor_requests
+    left = max(0, budget - spent)
     if max_requests is not None:
-        budget = max(0, min(budget, max_requests - client.stats.requests))
-    done = ancestry.complete(client, table, max_fetch=budget, cache=cache)
+        left = max(0, min(left, max_requests - client.stats.requests))
+    budget = spent + left
+    done = ancestry.complete(client, table, max_fetch=left, cache=cache)
     rows = done.table.to_pylist()
     for r in rows:
         r.update(dict.fromkeys(_COUNTERS))
     extra = pa.Table.from_pylist(rows, schema=SCHEMA) if rows else SCHEMA.empty_table()
     ids = {s: sorted(m for m, v in done.status.items() if v == s) for s in ("found", "missing", "not_fetched")}
-    block = {"max_requests": budget, "requests": done.requests, "looked_up": len(done.status),
+    block = {"max_requests": budget, "requests": client.stats.ancestor_requests, "looked_up": len(done.status),
              "found": len(ids["found"]), "missing": len(ids["missing"]), "not_fetched": len(ids["not_fetched"]),
              "found_ids": ids["found"], "missing_ids": ids["missing"], "not_fetched_ids": ids["not_fetched"],
              "fields": list(ancestry.FIELDS)}

@@ -90,7 +90,7 @@ def _default_endpoint() -> str:
 @click.option("--endpoint", default=_default_endpoint, show_default="$HF_ENDPOINT or https://huggingface.co",
               help="Hub endpoint.")
 @click.option("--max-requests", default=20000, show_default=True, type=click.IntRange(1, None),
-              help="Stop (resumably) after this many HTTP requests in total.")
+              help="Stop (resumably) after this many HTTP requests in total, counting those of the run being resumed.")
 @click.option("--page-size", default=1000, show_default=True, type=click.IntRange(1, 1000), help="Models per page.")
 @click.option("--retries", default=8, show_default=True, type=click.IntRange(0, 50), help="Retries per page.")
 @click.option("--backoff", default=1.0, show_default=True, type=click.FloatRange(0, None),
