@@ -25,7 +25,9 @@ def load_registry(path: str | Path | None = None) -> pd.DataFrame:
     if missing:
         raise InputError(path, "missing columns in the registry", column=", ".join(missing))
     try:
-        return validate_table("organizations", df[COLUMNS], where=str(path))
+        from .api import CsvRows
+
+        return validate_table("organizations", df[COLUMNS], where=str(path), row=CsvRows(path, len(df)))
     except ValidationFailed as exc:
         raise ValidationFailed(f"{path}: organization registry is invalid\n{exc}") from None
 

@@ -176,6 +176,28 @@ def test_families_registry_is_curated_and_aligned():
     assert sizes["model_id"].is_unique and (sizes["params_b"] > 0).all()
 
 
+def test_a_bad_curated_file_is_named_with_its_column_and_line(tmp_path):
+    """A hand-edited curated file fails with the file, the column, the check and the line (every
+    failure at once), never a traceback."""
+    from atomdata.errors import ValidationFailed
+
+    src = (analyses.model_sizes_path()).read_text(encoding="utf-8").splitlines()
+    header = src[0].split(",")
+    bad = src[:3]
+    cells = bad[2].split(",")
+    cells[header.index("params_b")] = "-7"
+    bad[2] = ",".join(cells)
+    bad.append(bad[1])  # a repeated model id
+    path = tmp_path / "model_sizes.csv"
+    path.write_text("\n".join(bad) + "\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed) as err:
+        analyses.load_model_sizes(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: model size overrides is invalid")
+    assert "column params_b: check greater_than(0) failed for 1 row(s); e.g. line 3: '-7.0'" in msg
+    assert "column model_id: check field_uniqueness failed for 2 row(s); e.g. line 2:" in msg and "line 4:" in msg
+
+
 def test_pyproject_ships_the_curated_files():
     text = (REPO / "pyproject.toml").read_text()
     for f in ("families.csv", "model_sizes.csv"):

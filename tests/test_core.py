@@ -131,3 +131,24 @@ def test_help_everywhere(args):
 
     res = CliRunner().invoke(main, args + ["--help"])
     assert res.exit_code == 0 and "Usage:" in res.output
+
+
+def test_a_bad_registry_is_named_with_every_failure_and_its_line(tmp_path):
+    """A hand-edited registry fails with the file, each failed check and the lines, all at once."""
+    from atomdata.errors import ValidationFailed
+    from atomdata.registry import load_registry
+
+    lines = (REPO / "raw" / "organizations.csv").read_text(encoding="utf-8").splitlines()
+    header = next(csv.reader([lines[0]]))
+    rows = [next(csv.reader([line])) for line in lines[1:4]]
+    rows[1][header.index("region")] = "atlantis"
+    rows.append(list(rows[0]))  # the first organization again
+    path = tmp_path / "organizations.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows([header] + rows)
+    with pytest.raises(ValidationFailed) as err:
+        load_registry(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: organization registry is invalid")
+    assert "column region: check isin" in msg and "line 3: 'atlantis'" in msg
+    assert "line 2:" in msg and "line 5:" in msg  # the repeated organization, both rows

@@ -111,7 +111,9 @@ def architectures_path() -> Path:
 
 
 def _load(path: Path, schema, what: str) -> pd.DataFrame:
+    from ..api import CsvRows
     from ..validate import _report
+
     try:
         df = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -119,7 +121,7 @@ def _load(path: Path, schema, what: str) -> pd.DataFrame:
     try:
         return schema.validate(df, lazy=True)
     except pae.SchemaErrors as exc:
-        raise ValidationFailed(f"{path}: {what} is invalid\n" + _report(what, exc, df)) from None
+        raise ValidationFailed(f"{path}: {what} is invalid\n" + "\n".join(_report(exc, df, CsvRows(path, len(df))))) from None
 
 
 def load_mirrors(path=None) -> pd.DataFrame:
@@ -396,7 +398,8 @@ def _counts_by_code(presence: pd.DataFrame, rule: pd.Series) -> pd.DataFrame:
     import numpy as np
 
     mid, snap = presence["model_id"].array, presence["snapshot"].array
-    rule_code = pd.Series(pd.Categorical(mid.categories.astype("string").map(rule), categories=ATTRIBUTIONS).codes)
+    # each id's rule looked up in Arrow (a pandas map over millions of ids hashes them one by one)
+    rule_code = pd.Series(pd.Categorical(lookup(pd.Series(mid.categories), rule), categories=ATTRIBUTIONS).codes)
     codes = rule_code.to_numpy()[np.maximum(mid.codes, 0)]
     keep = (mid.codes >= 0) & (codes >= 0) & (snap.codes >= 0)
     n_a = len(ATTRIBUTIONS)

@@ -102,11 +102,13 @@ class Cells:
         self.model_row, self.month = at[rows].astype(np.int32 if len(self.models) < 2**31 else np.int64), mcode[rows]
         self.values, self.exact = {}, {}
         for v in values:
-            a = pd.array(per_model[v], dtype="Int64")
+            col = per_model[v]
+            a = col.array if isinstance(col.dtype, pd.Int64Dtype) else pd.array(col, dtype="Int64")  # no copy when typed
             vals = a._data if not a._mask.any() else a.to_numpy(dtype=np.int64, na_value=0)  # the values, not a copy
             self.values[v] = vals[rows]
-            # float64 sums of any subset are exact while the absolute total stays below 2**52
-            self.exact[v] = float(np.abs(self.values[v]).sum(dtype=np.float64)) < 2**52
+            # float64 sums of any subset are exact while the absolute total stays below 2**52; the total is
+            # itself added in floats (cast first: much faster than a sum with a dtype), so a margin of 2x
+            self.exact[v] = float(np.abs(self.values[v]).astype(np.float64).sum()) < 2**51
 
     def sums(self, table: pd.DataFrame, where=None) -> pd.DataFrame:
         """``table``: grouping columns aligned with the rows of ``models``; ``where``: a boolean mask
