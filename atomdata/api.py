@@ -56,7 +56,19 @@ def _convert(s, kind: str, row):
         if kind == "number":
             t = t.astype("Float64")
             return t, _no_silent_nulls(s, t, "numbers", row)
-        t = t.where(((t % 1 == 0) & (t.abs() < 2**63)).fillna(False)).astype("Int64")  # never rounded
+        if pd.api.types.is_integer_dtype(t.dtype) and pd.api.types.is_signed_integer_dtype(t.dtype):
+            t = t.astype("Int64")  # every value read as an integer: exact
+            return t, _no_silent_nulls(s, t, "whole numbers", row)
+        # never rounded: digits are read as integers (exact at any size); other spellings (1.0, 1e3)
+        # pass through floats, so only while they are whole and exact there (below 2**53)
+        plain = s.str.fullmatch(r"[+-]?[0-9]{1,18}").fillna(False)  # always within 64 bits
+        long = s.str.fullmatch(r"[+-]?[0-9]{19,}").fillna(False)
+        exact = pd.to_numeric(s.where(plain), errors="coerce").astype("Int64")
+        if long.any():  # rare: checked one by one against the 64-bit range
+            big = {i: int(v) for i, v in s[long].items() if -2**63 <= int(v) < 2**63}
+            exact = exact.astype(object).where(~long.to_numpy(), pd.Series(big, dtype=object).reindex(s.index)).astype("Int64")
+        t = t.where((~plain & ~long & (t % 1 == 0) & (t.abs() < 2**53)).fillna(False)).astype("Float64").astype("Int64")
+        t = exact.where(plain | long, t)
         return t, _no_silent_nulls(s, t, "whole numbers", row)
     if kind == "boolean":
         t = s.map({"True": True, "False": False, "true": True, "false": False}).astype("boolean")
@@ -121,6 +133,23 @@ class CsvRows:
         return f"data row {i + 1}" if self.starts is None else f"line {self.starts[i]}"
 
 
+def read_csv_text(path, what: str, label=None):
+    """A CSV with every cell as text (an empty cell is missing); errors name the file (``label``
+    if given, for bytes held in a buffer) and say what it was meant to hold."""
+    import pandas as pd
+
+    label = path if label is None else label
+    try:
+        df = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise InputError(label, f"{what} is empty (no header row)") from None
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(label, f"unreadable {what}: {exc}") from None
+    if not isinstance(df.index, pd.RangeIndex):  # pandas made the first field an index: one field too many
+        raise InputError(label, f"{what}: the rows have more fields than the header (a trailing comma?)")
+    return df
+
+
 def read_csv_columns(path: Path, name: str, categorical: bool = False, label=None):
     """One table's CSV typed column by column; every column that cannot be (missing, or values
     not of its type) is left out and named, so that one report can list them all. ``path`` may be
@@ -131,13 +160,7 @@ def read_csv_columns(path: Path, name: str, categorical: bool = False, label=Non
     import pandas as pd
 
     schema = _schema(name).to_schema()
-    label = path if label is None else label
-    try:
-        df = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
-    except pd.errors.EmptyDataError:
-        raise InputError(label, f"table {name} is empty (no header row)") from None
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(label, f"unreadable table: {exc}") from None
+    df = read_csv_text(path, f"table {name}", label)
     row = CsvRows(path, len(df))
     bad = {c: "missing" for c in schema.columns if c not in df.columns}
     for cname, col in schema.columns.items():

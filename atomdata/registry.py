@@ -16,11 +16,10 @@ COLUMNS = ["org", "name", "country", "region", "org_type", "source_url", "notes"
 
 def load_registry(path: str | Path | None = None) -> pd.DataFrame:
     """Read and validate the registry (unique orgs, known regions, country consistent with region)."""
+    from .api import read_csv_text
+
     path = Path(path) if path else registry_path()
-    try:
-        df = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"unreadable registry: {exc}") from None
+    df = read_csv_text(path, "registry")
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise InputError(path, "missing columns in the registry", column=", ".join(missing))

@@ -30,6 +30,9 @@ def _report(exc: pae.SchemaErrors, df: pd.DataFrame, row=_row) -> list[str]:
     # checks over whole rows are reported once per row, with the row's values
     for check, rows in fc[whole].groupby("check", sort=False):
         idx = list(dict.fromkeys(i for i in rows["index"].tolist() if i is not None and not pd.isna(i)))
+        if not idx:  # a check of the table itself (a column it should not have): the failure case names it
+            lines.append(f"  table: check '{check}' failed for " + ", ".join(map(repr, rows["failure_case"].astype(str).tolist()[:5])))
+            continue
         ex = "; ".join(f"{row(i)}: {df.loc[i].to_dict()}" for i in idx[:3] if i in df.index)
         lines.append(f"  rows: check '{check}' failed for {len(idx)} row(s); e.g. {ex}")
     for (column, check), rows in fc[~whole].groupby(["column", "check"], dropna=False, sort=False):

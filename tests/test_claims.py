@@ -162,3 +162,15 @@ def test_organization_summary_edge_cases_by_hand():
         "meta-llama": [0, None, None, None, 1, 1],
     }
     assert o.loc["Qwen", "region"] == "china" and o.loc["erin", "region"] == "unknown"
+
+
+def test_organization_summary_of_legacy_ids_only():
+    """A snapshot of ids without a namespace and without an author: no organization, no rows (an
+    empty table, not an error)."""
+    recs = pd.DataFrame({"snapshot": "s", "model_id": pd.array(["gpt2", "distilgpt2"], dtype="string"),
+                         "org": pd.array([None, None], dtype="string"), "base_id": pd.array([None, "gpt2"], dtype="string"),
+                         "downloads_30d": pd.array([1, 2], dtype="Int64"), "downloads_all_time": pd.array([1, 2], dtype="Int64"),
+                         "likes": pd.array([0, 0], dtype="Int64")})
+    info = pd.DataFrame({"snapshot": ["s"], "date": [pd.Timestamp("2026-01-01")], "tree_coverage": ["sample"]})
+    out = claims.organization_summary(recs, info, load_registry())
+    assert out.empty and list(out.columns)[:3] == ["date", "snapshot", "org"]

@@ -127,3 +127,47 @@ def test_untypable_integers_are_named_not_rounded(folder):
         atomdata.load("downloads_by_country", processed=folder)
     assert "column downloads: 2 value(s) are not whole numbers; e.g. line 2: '1.5', line 3: '1e30'" in str(err.value)
     assert "n_models" not in str(err.value)  # 7.0 is the whole number 7
+
+
+def test_rows_with_a_field_too_many_are_named_not_a_traceback(folder, tmp_path):
+    """A trailing comma on every row (pandas would take the first column for an index): a clear
+    error naming the file, for a table, the registry and a curated file alike."""
+    from atomdata.errors import InputError
+    from atomdata.paths import registry_path
+    from atomdata.registry import load_registry
+    from atomdata.transform import analyses
+
+    def trailing_commas(src, dest):
+        lines = src.read_text(encoding="utf-8").splitlines()
+        dest.write_text("\n".join([lines[0]] + [line + "," for line in lines[1:]]) + "\n", encoding="utf-8")
+        return dest
+
+    snaps = trailing_commas(folder / "snapshots.csv", folder / "snapshots.csv")
+    res = CliRunner().invoke(main, ["validate", "--processed", str(folder)])
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.exception  # a report, not a crash
+    assert f"{snaps}: table snapshots: the rows have more fields than the header (a trailing comma?)" in res.output
+    with pytest.raises(InputError, match="more fields than the header"):
+        load_registry(trailing_commas(registry_path(), tmp_path / "organizations.csv"))
+    with pytest.raises(InputError, match="more fields than the header"):
+        analyses.load_model_sizes(trailing_commas(analyses.model_sizes_path(), tmp_path / "model_sizes.csv"))
+
+
+def test_a_column_the_schema_lacks_is_named(folder):
+    df = pd.read_csv(folder / "snapshots.csv", dtype=str, keep_default_na=False)
+    df.assign(extra_col="x").to_csv(folder / "snapshots.csv", index=False)
+    res = CliRunner().invoke(main, ["validate", "--processed", str(folder)])
+    assert res.exit_code == 1
+    assert f"table 'snapshots' ({folder / 'snapshots.csv'}):\n  table: check 'column_in_schema' failed for 'extra_col'" in res.output
+
+
+def test_integers_are_exact_at_any_size_and_never_rounded():
+    """Digits are read as integers at any size within 64 bits; other spellings only while a float
+    holds them exactly; anything else is named."""
+    from atomdata.api import _convert
+
+    s = pd.Series(["1.0", "9007199254740993", "1e3", "9223372036854775807", "9007199254740993.0", "99999999999999999999", None],
+                  dtype="string")
+    got, problem = _convert(s, "integer", lambda i: f"line {i + 2}")
+    assert got.tolist()[:4] == [1, 9007199254740993, 1000, 9223372036854775807]
+    assert got.isna().tolist()[4:] == [True, True, True]
+    assert problem == "2 value(s) are not whole numbers; e.g. line 6: '9007199254740993.0', line 7: '99999999999999999999'"

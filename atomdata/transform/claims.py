@@ -122,6 +122,7 @@ def _key_codes(arrays: list[pa.Array], registry: pd.DataFrame) -> tuple[list[np.
     keys = kenc.dictionary.cast(pa.string())
     key_of_ns = np.append(kenc.indices.to_numpy(zero_copy_only=False).astype(np.int64), -1)  # position -1: no namespace
     low = pc.dictionary_encode(pc.utf8_lower(keys)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    low = np.append(low, -1)  # never empty: ``_other_org`` reads position 0 for rows without a key
     idx = np.concatenate([pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) for c in enc.chunks]) \
         if enc.num_chunks else np.zeros(0, dtype=np.int64)
     codes = key_of_ns[idx]

@@ -36,7 +36,7 @@ import pyarrow
 import pyarrow.compute as pc
 from pandera.typing import Series
 
-from ..errors import InputError, ValidationFailed
+from ..errors import ValidationFailed
 from ..paths import release_dir
 from ..registry import attribute
 from .ids import _arrow, _series, first_rows, isin, lookup, namespace, positions, split_id
@@ -111,13 +111,10 @@ def architectures_path() -> Path:
 
 
 def _load(path: Path, schema, what: str) -> pd.DataFrame:
-    from ..api import CsvRows
+    from ..api import CsvRows, read_csv_text
     from ..validate import _report
 
-    try:
-        df = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"unreadable {what}: {exc}") from None
+    df = read_csv_text(path, what)
     try:
         return schema.validate(df, lazy=True)
     except pae.SchemaErrors as exc:
