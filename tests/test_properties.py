@@ -198,3 +198,98 @@ def test_stale_flags_on_dense_arrays_match_the_frame_rule(readings):
     key = ["model_id", "date", "snapshot"]
     pd.testing.assert_frame_equal(got.sort_values(key, kind="stable")[cols].reset_index(drop=True),
                                   want.sort_values(key, kind="stable")[cols].reset_index(drop=True), check_dtype=False)
+
+
+# --------------------------------------------------------------------------- organization summary
+
+NAMESPACES = ["Qwen", "qwen", "QWEN", "meta-llama", "nobody", "Nobody", None]  # None: a legacy id without a slash
+
+
+@st.composite
+def record_frames(draw):
+    """Records of one or two snapshots: namespaces differing only in case, legacy ids with or
+    without an author, bases inside the snapshot (chains, cycles, self-references) or outside."""
+    rows = []
+    for snap in draw(st.sampled_from([["s1"], ["s1", "s2"]])):
+        n = draw(st.integers(0, 12))
+        ids = []
+        for i in range(n):
+            ns = draw(st.sampled_from(NAMESPACES))
+            ids.append((f"{ns}/m{i}" if ns else f"legacy{i}", ns if ns else draw(st.sampled_from([None, "nobody", "Qwen"]))))
+        for mid, org in ids:
+            base = draw(st.one_of(st.none(), st.sampled_from([m for m, _ in ids] + ["ghost/x", "QWEN/outside", "gpt2"])))
+            rows.append({"snapshot": snap, "model_id": mid, "org": org, "base_id": base,
+                         "downloads_30d": draw(counter), "downloads_all_time": draw(counter), "likes": draw(counter)})
+    types = {"snapshot": "string", "model_id": "string", "org": "string", "base_id": "string",
+             "downloads_30d": "Int64", "downloads_all_time": "Int64", "likes": "Int64"}
+    return pd.DataFrame(rows, columns=list(types)).astype(types)
+
+
+def _summary_by_hand(recs: pd.DataFrame, registry: pd.DataFrame) -> dict:
+    """``organization_summary`` as its docstring states it, one row at a time."""
+    spelling = {o.lower(): o for o in registry["org"]}
+
+    def key(ns):
+        return None if ns is None else spelling.get(ns.lower(), ns)
+
+    def ns_of(mid):
+        return mid.split("/", 1)[0] if "/" in mid else None
+
+    def other(k, of):
+        return k is not None and (of is None or k.lower() != of.lower())
+
+    out = {}
+
+    def cell(snap, k):
+        return out.setdefault((snap, k), {"models": 0, "downloads_30d": [], "downloads_all_time": [], "likes": [],
+                                          "derivatives_direct": 0, "derivatives_all": 0})
+
+    for snap, g in recs.groupby("snapshot", sort=False):
+        rows = [{c: (None if pd.isna(v) else v) for c, v in r.items()} for r in g.to_dict("records")]
+        base_of = {r["model_id"]: r["base_id"] for r in rows}
+        for r in rows:
+            own = key(r["org"])
+            if own is not None:
+                c = cell(snap, own)
+                c["models"] += 1
+                for f in ("downloads_30d", "downloads_all_time", "likes"):
+                    if r[f] is not None:
+                        c[f].append(int(r[f]))
+            if r["base_id"] is None:
+                continue
+            bk = key(ns_of(r["base_id"]))
+            if other(bk, own):
+                cell(snap, bk)["derivatives_direct"] += 1
+            # the root: first bases followed within the snapshot; a self-reference ends there; a loop has none
+            node, seen, root = r["model_id"], set(), None
+            while True:
+                if node in seen:
+                    break  # a cycle: no root
+                seen.add(node)
+                parent = base_of.get(node)
+                if parent is None or parent == node:
+                    root = node
+                    break
+                if parent not in base_of:
+                    root = parent  # the chain leaves the snapshot
+                    break
+                node = parent
+            rk = key(ns_of(root)) if root is not None else None
+            if other(rk, key(ns_of(r["model_id"]))):
+                cell(snap, rk)["derivatives_all"] += 1
+    return {k: [v["models"]] + [sum(v[f]) if v[f] else None for f in ("downloads_30d", "downloads_all_time", "likes")]
+            + [v["derivatives_direct"], v["derivatives_all"]] for k, v in out.items()}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(record_frames())
+def test_organization_summary_matches_its_definition_row_by_row(recs):
+    from atomdata.transform import claims
+
+    registry = load_registry()
+    info = pd.DataFrame({"snapshot": ["s1", "s2"], "date": pd.to_datetime(["2026-07-01", "2026-08-01"]),
+                         "tree_coverage": ["sample", "sample"]})
+    got = claims.organization_summary(recs, info, registry)
+    cols = ["models", "downloads_30d", "downloads_all_time", "likes", "derivatives_direct", "derivatives_all"]
+    table = {(r["snapshot"], r["org"]): [None if pd.isna(r[c]) else int(r[c]) for c in cols] for r in got.to_dict("records")}
+    assert table == _summary_by_hand(recs, registry)
