@@ -197,13 +197,13 @@ def read_tables(folder: Path, names=None) -> dict:
     from .schemas import TABLES
 
     folder = Path(folder)
-    out = {}
-    for name in names or TABLES:
-        path = folder / f"{name}.csv"
-        if not path.is_file():
-            raise InputError(path, f"table {name} is missing")
-        out[name] = read_csv_typed(path, name)
-    return out
+    names = list(names or TABLES)
+    missing = [n for n in names if not (folder / f"{n}.csv").is_file()]
+    if len(missing) == 1:
+        raise InputError(folder / f"{missing[0]}.csv", f"table {missing[0]} is missing")
+    if missing:  # all of them named at once
+        raise InputError(folder, f"tables {', '.join(missing)} are missing")
+    return {name: read_csv_typed(folder / f"{name}.csv", name) for name in names}
 
 
 def _release_file(*parts) -> Path:

@@ -38,6 +38,8 @@ def test_read_tables_subset_and_missing(tmp_path):
     assert list(got) == ["organizations", "snapshots"]
     with pytest.raises(InputError, match="table models is missing"):
         read_tables(tmp_path, ["models"])
+    with pytest.raises(InputError, match=f"{tmp_path}: tables models, derivatives are missing"):  # every one named at once
+        read_tables(tmp_path, ["models", "derivatives"])
 
 
 def test_unknown_table_name():

@@ -127,7 +127,7 @@ def read_inputs(processed_dir: Path) -> dict[str, pd.DataFrame]:
     try:
         return read_tables(processed_dir, TABLES_USED)
     except InputError as exc:
-        if exc.column is None and exc.problem in {f"table {name} is missing" for name in TABLES_USED}:
+        if exc.column is None and exc.problem.startswith("table") and exc.problem.endswith("missing"):
             raise InputError(exc.file, f"{exc.problem}; build the tables with `atomdata build`") from None
         raise
 
