@@ -409,5 +409,5 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         "end_snapshot": cat(c["end"], list(names)),
         "all_time_end": pd.arrays.IntegerArray(c["at_end"], ~c["at_end_ok"]),
         "flags": cat(np.where(c["flag"], np.int8(0), np.int8(-1)), ["stale_reading_skipped"]),
-    })
+    }, copy=False)  # the columns are this function's own arrays: no second copy of models x months rows
     return out, pd.DataFrame(unmeasured, columns=["period", "detail"])
