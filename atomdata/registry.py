@@ -16,7 +16,7 @@ COLUMNS = ["org", "name", "country", "region", "org_type", "source_url", "notes"
 
 def load_registry(path: str | Path | None = None) -> pd.DataFrame:
     """Read and validate the registry (unique orgs, known regions, country consistent with region)."""
-    from .api import read_csv_text
+    from .api import CsvRows, read_csv_text
 
     path = Path(path) if path else registry_path()
     df = read_csv_text(path, "registry")
@@ -24,8 +24,6 @@ def load_registry(path: str | Path | None = None) -> pd.DataFrame:
     if missing:
         raise InputError(path, "missing columns in the registry", column=", ".join(missing))
     try:
-        from .api import CsvRows
-
         return validate_table("organizations", df[COLUMNS], where=str(path), row=CsvRows(path, len(df)))
     except ValidationFailed as exc:
         raise ValidationFailed(f"{path}: organization registry is invalid\n{exc}") from None

@@ -49,13 +49,6 @@ def listing_kind(manifest: dict, name: str = "") -> str:
     return "sample"
 
 
-def _org_key(orgs: pd.Series, registry: pd.DataFrame) -> pd.DataFrame:
-    """Registry spelling of a namespace where the registry has it, else the namespace as written."""
-    att = attribute(orgs, registry)
-    att["key"] = att["registry_org"].fillna(orgs.astype("string")).astype("string")
-    return att
-
-
 def trending_by_country(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd.DataFrame,
                         top_n: tuple[int, ...] = TOP_N) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Top-N composition by country for every snapshot with trending scores.
@@ -111,10 +104,11 @@ def trending_by_country(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd
 
 
 def _key_codes(arrays: list[pa.Array], registry: pd.DataFrame) -> tuple[list[np.ndarray], pa.Array, np.ndarray]:
-    """Organization keys (as ``_org_key``) of several arrays of namespaces, coded in one dictionary:
-    each distinct namespace is looked up once. Returns each array's codes (-1 where the namespace is
-    missing), the key of each code, and for each code the code of its lower-case form (keys that
-    differ only in case share it)."""
+    """Organization keys of several arrays of namespaces, coded in one dictionary: the registry
+    spelling of a namespace where the registry has it, else the namespace as written; each distinct
+    namespace is looked up once. Returns each array's codes (-1 where the namespace is missing), the
+    key of each code, and for each code the code of its lower-case form (keys that differ only in
+    case share it)."""
     enc = pc.dictionary_encode(pa.chunked_array(arrays, type=pa.string()))
     ns = enc.chunks[0].dictionary.cast(pa.string()) if enc.num_chunks else pa.array([], pa.string())
     reg = _arrow(attribute(pd.Series(pd.array(ns, dtype="string") if len(ns) else pd.array([], dtype="string")), registry)["registry_org"])
@@ -127,6 +121,13 @@ def _key_codes(arrays: list[pa.Array], registry: pd.DataFrame) -> tuple[list[np.
         if enc.num_chunks else np.zeros(0, dtype=np.int64)
     codes = key_of_ns[idx]
     return np.split(codes, np.cumsum([len(a) for a in arrays])[:-1]), keys, low
+
+
+def _org_key(orgs: pd.Series, registry: pd.DataFrame) -> pd.Series:
+    """The organization key (``_key_codes``) of each namespace, as text."""
+    (codes,), keys, _ = _key_codes([_arrow(orgs)], registry)
+    return pd.Series(pd.array(keys.take(pa.array(codes, mask=codes < 0)), dtype="string") if len(codes)
+                     else pd.array([], dtype="string"), index=orgs.index)
 
 
 def _other_org(key: np.ndarray, of: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -214,8 +215,8 @@ def derivatives_by_root_org(derivs: pd.DataFrame, registry: pd.DataFrame) -> pd.
     including the month.
     """
     d = derivs[derivs["created_at"].notna() & derivs["root_org"].notna()]
-    att = _org_key(d["root_org"], registry)
-    d = pd.DataFrame({"month": month_of(d["created_at"]), "root_org": att["key"], "relation": d["relation"].astype("string")})
+    d = pd.DataFrame({"month": month_of(d["created_at"]), "root_org": _org_key(d["root_org"], registry),
+                      "relation": d["relation"].astype("string")})
     both = pd.concat([d, d.assign(relation="all")], ignore_index=True)
     g = both.groupby(["root_org", "relation", "month"]).size().rename("new_derivatives").reset_index()
     g = g.sort_values(["root_org", "relation", "month"], kind="stable").reset_index(drop=True)
