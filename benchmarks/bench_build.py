@@ -76,11 +76,11 @@ def main():
     steps = set(a.steps.split(","))
     dumps = a.work / f"dumps-{a.models}-{a.months}"
     if not (dumps / "done").exists():
-        sys.path.insert(0, str(HERE))
-        from synth import generate
-
         t = time.perf_counter()
-        generate(dumps, a.models, a.months)
+        # in a child process: a step's peak memory (its ru_maxrss) would otherwise start from this
+        # process's, which the generator leaves at GBs (Linux keeps the high-water mark across exec)
+        subprocess.run([sys.executable, str(HERE / "synth.py"), "--models", str(a.models), "--months", str(a.months),
+                        "--out", str(dumps)], check=True)
         (dumps / "done").write_text("ok")
         print(f"generated {a.months} snapshots of {a.models} models in {time.perf_counter() - t:.1f}s", file=sys.stderr)
     files = sorted(str(p) for p in dumps.glob("*/models.parquet"))
