@@ -58,6 +58,19 @@ def test_ancestor_completion(tmp_path):
     assert att.loc["user/orphan", "attribution"] == "unknown"
 
 
+@pytest.mark.parametrize("damage", ["[]", "null", '"x"', "{not json", ""])
+def test_a_damaged_cache_is_rebuilt_never_trusted(tmp_path, damage):
+    """A lineage cache that is not a JSON object (truncated, or valid JSON of another shape) is
+    ignored and rewritten with the answers fetched again."""
+    listing = hub.page_table([r for r in HUB if r["id"] in LISTING])
+    cache = tmp_path / "lineage-cache.json"
+    cache.write_text(damage)
+    with FakeHub(sorted(HUB, key=lambda r: r["id"])) as fake:
+        res = ancestors.complete(hub.Client(fake.url, token=None), listing, cache=cache)
+        assert res.requests == 5 and fake.requests == 5
+    assert sorted(json.loads(cache.read_text())) == sorted(res.status)
+
+
 def test_cache_is_saved_as_completion_goes(tmp_path):
     """Answers reach the lineage cache every `save_every` fetches (a killed run keeps them) and when
     completion stops on an error, so the next run asks only the bases that got no answer."""

@@ -62,9 +62,10 @@ def _load_cache(path: Path | None) -> dict:
     if path is None or not Path(path).is_file():
         return {}
     try:
-        return json.loads(Path(path).read_text())
+        cache = json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return {}  # a damaged cache is rebuilt, never trusted
+    return cache if isinstance(cache, dict) else {}  # valid JSON of another shape is damage too
 
 
 def _save_cache(path: Path | None, answers: dict) -> None:
