@@ -107,8 +107,8 @@ class Cells:
             vals = a._data if not a._mask.any() else a.to_numpy(dtype=np.int64, na_value=0)  # the values, not a copy
             self.values[v] = vals[rows]
             # float64 sums of any subset are exact while the absolute total stays below 2**52; the total is
-            # itself added in floats (cast first: much faster than a sum with a dtype), so a margin of 2x
-            self.exact[v] = float(np.abs(self.values[v]).astype(np.float64).sum()) < 2**51
+            # itself added in floats (it may round), so a margin of 2x
+            self.exact[v] = float(np.abs(self.values[v]).sum(dtype=np.float64)) < 2**51
 
     def sums(self, table: pd.DataFrame, where=None) -> pd.DataFrame:
         """``table``: grouping columns aligned with the rows of ``models``; ``where``: a boolean mask
