@@ -215,72 +215,92 @@ def _small(n: int):
     return np.int8 if n < 127 else np.int16 if n < 32_767 else np.int32
 
 
-def _grid(readings: pd.DataFrame):
-    """The dense (snapshot x model) layout of the readings: each row's snapshot code and model
-    code, the snapshots' names, dates and rank by (date, name), and the model ids; None when it does
-    not apply (a snapshot with two dates, a row without a model id, a model read twice in one
-    snapshot): the frame implementation handles those. Codes are kept narrow: rows are models x
-    snapshots."""
+def _rows_by_snapshot(scode: np.ndarray, n_snaps: int) -> list:
+    """The rows of each snapshot code: slices where each snapshot's rows are contiguous (as the
+    build makes them: no copy), else index arrays from one stable sort."""
+    cuts = np.flatnonzero(scode[1:] != scode[:-1]) + 1
+    if len(cuts) == n_snaps - 1:  # every code in one run
+        edges = np.concatenate(([0], cuts, [len(scode)]))
+        out = [None] * n_snaps
+        for a, b in zip(edges[:-1], edges[1:]):
+            out[scode[a]] = slice(int(a), int(b))
+        return out
+    order = np.argsort(scode, kind="stable")
+    edges = np.concatenate(([0], np.cumsum(np.bincount(scode, minlength=n_snaps))))
+    return [order[edges[j]:edges[j + 1]] for j in range(n_snaps)]
+
+
+def _layout(readings: pd.DataFrame):
+    """The readings snapshot by snapshot: the rows of each snapshot, each row's model code, the
+    snapshots' names, dates and rank by (date, name), and the model ids; None when it does not
+    apply (a snapshot with two dates, a row without a model id, a model read twice in one
+    snapshot): the frame implementation handles those. No (snapshot x model) grid is built, so
+    memory follows the rows, not snapshots x models."""
     sp = _snapshot_positions(readings) if len(readings) else None
     if sp is None:
         return None
     scode, names, dates, pos = sp
-    scode = scode.astype(_small(len(names)))
     codes, ids = _model_codes(readings["model_id"])
     if (codes < 0).any():
         return None
-    S, M = len(names), len(ids)
-    seen = np.zeros((S, M), dtype=bool)
-    seen[scode, codes] = True
-    if int(np.count_nonzero(seen)) != len(readings):  # a model read twice in one snapshot
-        return None
-    return scode, codes, names, dates, pos, ids
+    groups = _rows_by_snapshot(scode, len(names))
+    seen = np.zeros(len(ids), dtype=bool)
+    for rows in groups:
+        c = codes[rows]
+        seen[c] = True
+        twice = int(np.count_nonzero(seen)) != len(c)
+        seen[c] = False
+        if twice:
+            return None
+    return groups, codes, names, dates, pos, ids
 
 
-def _spread(s: pd.Series, scode, codes, shape) -> tuple[np.ndarray, np.ndarray]:
-    """A counter column as dense (snapshot x model) values (0 where missing) and validity."""
+def _counter(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A counter column's values (meaningless where missing) and validity, without a copy of the values."""
     a = s.array if isinstance(s.dtype, pd.Int64Dtype) else pd.array(s, dtype="Int64")
-    vals, ok = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=bool)
-    vals[scode, codes] = a._data  # the values under the mask (missing ones are zeroed below), not a copy
-    ok[scode, codes] = ~a._mask
-    vals[~ok] = 0
-    return vals, ok
+    return a._data, ~a._mask
+
+
+def _stale_pass(groups, codes, pos, at, ok, n_models: int, with_previous: bool = False):
+    """Per row: is the all-time reading below the highest earlier valid reading of its model
+    (snapshots in (date, name) order)? One running maximum per model, one snapshot at a time.
+    With ``with_previous``, also that maximum and whether there was one."""
+    n = len(codes)
+    stale = np.zeros(n, dtype=bool)
+    prev = np.zeros(n, dtype=np.int64) if with_previous else None
+    prev_ok = np.zeros(n, dtype=bool) if with_previous else None
+    runmax = np.zeros(n_models, dtype=np.int64)
+    has = np.zeros(n_models, dtype=bool)
+    for j in np.argsort(pos, kind="stable"):
+        rows = groups[j]
+        c, x, v = codes[rows], at[rows], ok[rows]
+        h, rm = has[c], runmax[c]
+        stale[rows] = v & h & (x < rm)
+        if with_previous:
+            prev[rows] = rm
+            prev_ok[rows] = h
+        up = v & (~h | (x > rm))
+        runmax[c[up]] = x[up]
+        has[c[v]] = True
+    return stale, prev, prev_ok
 
 
 def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:
     """Add ``stale``: the all-time counter is lower than an earlier reading of the same model.
 
-    Also adds ``previous_max`` (highest earlier reading). On dense (snapshot x model) arrays the
-    rows keep their order; the frame fallback returns them sorted by model and date. Readings flagged
-    already (this function's own output, or rows of it) come back as they are.
+    Also adds ``previous_max`` (highest earlier reading). Snapshot by snapshot, the rows keep their
+    order; the frame fallback returns them sorted by model and date. Readings flagged already
+    (that have ``stale``: this function's output, or rows of it, with or without ``previous_max``)
+    come back as they are.
     """
-    if {"stale", "previous_max"} <= set(readings.columns):
+    if "stale" in readings.columns:
         return readings
-    grid = _grid(readings)
-    if grid is None:
+    lay = _layout(readings)
+    if lay is None:
         return _flag_stale_frames(readings)
-    scode, codes, _, _, pos, ids = grid
-    S, M = len(pos), len(ids)
-    # dense (snapshot x model) arrays, one running maximum in snapshot order
-    row = np.full((S, M), -1, dtype=np.int32 if len(readings) < 2**31 else np.int64)
-    row[scode, codes] = np.arange(len(readings), dtype=row.dtype)
-    AT, AV = _spread(readings["downloads_all_time"], scode, codes, (S, M))
-    del scode, codes
-    stale = np.zeros(len(readings), dtype=bool)
-    prev = np.zeros(len(readings), dtype=np.int64)
-    prev_ok = np.zeros(len(readings), dtype=bool)
-    runmax = np.zeros(M, dtype=np.int64)
-    has = np.zeros(M, dtype=bool)
-    for j in np.argsort(pos):
-        here = row[j] >= 0
-        rows = row[j][here]
-        stale[rows] = (AV[j] & has & (AT[j] < runmax))[here]
-        prev[rows] = runmax[here]
-        prev_ok[rows] = has[here]
-        v = AV[j]
-        runmax = np.where(v & (~has | (AT[j] > runmax)), AT[j], runmax)
-        has |= v
-    del AT, AV, row
+    groups, codes, _, _, pos, ids = lay
+    at, ok = _counter(readings["downloads_all_time"])
+    stale, prev, prev_ok = _stale_pass(groups, codes, pos, at, ok, len(ids), with_previous=True)
     # rows stay in their input order (a frame of models x snapshots is not copied to sort it)
     return readings.assign(stale=stale, previous_max=pd.arrays.IntegerArray(prev, ~prev_ok))
 
@@ -292,30 +312,21 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     ``readings``: snapshot, date, model_id, downloads_all_time, downloads_30d (one row per model
     per snapshot). ``snapshots``: snapshot, date. Returns (per_model, unmeasured_periods).
 
-    One pass over dense (snapshot x model) counter arrays: stale flags by a running maximum in
-    snapshot order, each boundary's reading by walking its candidate snapshots nearest first.
+    Stale flags by a running maximum in snapshot order; then, period by period, each boundary's
+    reading of every model by walking its candidate snapshots nearest first. Only the readings
+    and the model vectors of two boundaries are held, never a (snapshot x model) grid.
     """
     snaps = snapshots[["snapshot", "date"]].drop_duplicates().sort_values("date")
     if snaps.empty or readings.empty:
         return _downloads_per_period_frames(readings, snapshots, period, tolerance_days)
-    grid = _grid(readings)
-    if grid is None:
+    lay = _layout(readings)
+    if lay is None:
         return _downloads_per_period_frames(readings, snapshots, period, tolerance_days)
-    scode, codes, names, dates, pos, ids = grid
+    groups, codes, names, dates, pos, ids = lay
     S, M = len(names), len(ids)
-    AT, AV = _spread(readings["downloads_all_time"], scode, codes, (S, M))
-    D30, DV = _spread(readings["downloads_30d"], scode, codes, (S, M)) if period == "month" else (None, None)
-    del scode, codes
-    # stale: below the highest earlier reading (snapshot order: date, then name)
-    ST = np.zeros((S, M), dtype=bool)
-    runmax = np.zeros(M, dtype=np.int64)
-    has = np.zeros(M, dtype=bool)
-    for j in np.argsort(pos):
-        v = AV[j]
-        ST[j] = v & has & (AT[j] < runmax)
-        runmax = np.where(v & (~has | (AT[j] > runmax)), AT[j], runmax)
-        has |= v
-    del runmax, has
+    at, at_ok = _counter(readings["downloads_all_time"])
+    d30, d30_ok = _counter(readings["downloads_30d"]) if period == "month" else (None, None)
+    stale = _stale_pass(groups, codes, pos, at, at_ok, M)[0]
     first, last = snaps["date"].min().date(), snaps["date"].max().date()
     bounds = period_starts(first, last, period)
     cand = _boundary_candidates(snaps, bounds, tolerance_days)
@@ -327,32 +338,39 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
 
     snap_type = _small(S)
 
-    def pick(b, vals_ok, skip=None):
-        chosen = np.full(M, -1, dtype=snap_type)
+    def boundary(b):
+        """Every model's readings at one boundary: the snapshot of its all-time reading (nearest
+        valid one that is not stale; -1: none) and its value, whether the nearest valid reading
+        was stale (another stood in), and the snapshot and value of its 30-day reading."""
+        chosen, value = np.full(M, -1, dtype=snap_type), np.zeros(M, dtype=np.int64)
+        seen, substituted = np.zeros(M, dtype=bool), np.zeros(M, dtype=bool)
+        c30, v30 = (np.full(M, -1, dtype=snap_type), np.zeros(M, dtype=np.int64)) if d30 is not None else (None, None)
         for j in order_of.get(pd.Timestamp(b), []):
-            ok = vals_ok[j] & (chosen < 0)
-            if skip is not None:
-                ok &= ~skip[j]
-            chosen[ok] = j
-        return chosen
+            rows = groups[j]
+            c, v, st = codes[rows], at_ok[rows], stale[rows]
+            take = v & ~st & (chosen[c] < 0)
+            chosen[c[take]] = j
+            value[c[take]] = at[rows][take]
+            nearest = v & ~seen[c]
+            substituted[c[nearest]] = st[nearest]
+            seen[c[v]] = True
+            if d30 is not None:
+                take = d30_ok[rows] & (c30[c] < 0)
+                c30[c[take]] = j
+                v30[c[take]] = d30[rows][take]
+        return chosen, value, substituted, c30, v30
 
-    at_pick = {b: pick(b, AV, ST) for b in bounds}
-    subst = {}
-    for b in bounds:
-        near = pick(b, AV)
-        subst[b] = (near >= 0) & ST[np.maximum(near, 0), np.arange(M)]
     dates = np.asarray(dates, dtype="datetime64[ns]")
     cols = {k: [] for k in ("period", "model", "downloads", "method", "start", "end", "at_end", "at_end_ok", "flag")}
     labels, unmeasured = [], []
+    at_start = boundary(bounds[0]) if bounds else None
     for start, end in zip(bounds[:-1], bounds[1:]):
         label = period_label(start, period)
-        s, e = at_pick[start], at_pick[end]
+        s, s_val, s_sub = at_start[:3]
+        e, e_val, e_sub, e30, v30 = at_start = boundary(end)  # the next period starts where this one ends
         both = (s >= 0) & (e >= 0)
         both &= dates[np.maximum(e, 0)] > dates[np.maximum(s, 0)]
-        roll = np.zeros(M, dtype=bool)
-        if period == "month":
-            e30 = pick(end, DV)
-            roll = (e30 >= 0) & ~both
+        roll = (e30 >= 0) & ~both if period == "month" else np.zeros(M, dtype=bool)
         rows = np.flatnonzero(both | roll)
         if not len(rows):
             missing = [str(b) for b in (start, end) if not (cand["boundary"] == pd.Timestamp(b)).any()]
@@ -362,9 +380,9 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
             continue
         rb = both[rows]
         sr, er = s[rows], e[rows]
-        ends = np.where(rb, er, e30[rows] if period == "month" else er)
-        at_end = AT[np.maximum(er, 0), rows]
-        dl = np.where(rb, at_end - AT[np.maximum(sr, 0), rows], D30[ends, rows] if period == "month" else 0)
+        ends = np.where(rb, er, e30[rows]) if period == "month" else er
+        at_end = e_val[rows]
+        dl = np.where(rb, at_end - s_val[rows], v30[rows] if period == "month" else 0)
         cols["period"].append(np.full(len(rows), len(labels), dtype=_small(len(bounds))))
         labels.append(label)
         cols["model"].append(rows.astype(np.int32))  # narrow integer columns: rows are models x months
@@ -374,8 +392,8 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         cols["end"].append(ends.astype(snap_type))
         cols["at_end"].append(at_end)
         cols["at_end_ok"].append(er >= 0)
-        cols["flag"].append(rb & (subst[start][rows] | subst[end][rows]))
-    del AT, AV, ST, D30, DV
+        cols["flag"].append(rb & (s_sub[rows] | e_sub[rows]))
+    del at_start
     if not labels:
         return _downloads_per_period_frames(readings.iloc[0:0], snapshots, period, tolerance_days)[0], \
             pd.DataFrame(unmeasured, columns=["period", "detail"])
