@@ -403,6 +403,8 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     # the monthly tables are always monthly; --period feeds downloads_by_period (transform.analyses)
     readings = monthly.flag_stale(readings)  # once: the quality rows and the momentum table use the flags
     hist.readings = None  # the unflagged copy is not needed any more
+    stale = readings[readings["stale"].to_numpy()]  # with their previous maximum, for data_quality
+    del readings["previous_max"]  # a column of models x snapshots, needed on the stale rows only
     per_model, unmeasured = monthly.downloads_per_period(readings, snaptab, "month", tolerance_days)
     per_model = per_model.rename(columns={"period": "month"})
 
@@ -420,7 +422,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "fields": [" ".join(s.fields) for s in snaps],
     })
 
-    dq = data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, "month",
+    dq = data_quality(stale, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, "month",
                       presence=presence, snapshot_order=[s.name for s in snaps if s.name in main_names],
                       edges=alledges, registry=registry)
     attribution_dq = inference.quality_rows(derivs, presence[["snapshot", "model_id"]], held_out)
@@ -459,6 +461,8 @@ def _concat_quality(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope, tolerance_days, period,
                  presence=None, snapshot_order=None, edges=None, registry=None) -> pd.DataFrame:
+    """The quality rows of the build. ``readings``: counter readings, flagged or not (of flagged
+    ones, the stale rows with their ``previous_max`` are enough: only those are reported)."""
     parts = []
     r = monthly.flag_stale(readings)
     st = r[r["stale"]]
