@@ -407,6 +407,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     del readings["previous_max"]  # a column of models x snapshots, needed on the stale rows only
     per_model, unmeasured = monthly.downloads_per_period(readings, snaptab, "month", tolerance_days)
     per_model = per_model.rename(columns={"period": "month"})
+    del readings["downloads_30d"]  # read for the monthly table's rolling_30d rows only (weeks and quarters never use it)
 
     dbc = shares.downloads_by_country(per_model, models, scope)
     dvc = shares.derivatives_by_country(derivs)

@@ -210,13 +210,16 @@ def test_positions_never_match_missing_keys():
     assert ids.positions(cat, pd.Series(["a", "b"], dtype="string")).tolist() == [1, -1, 0]
 
 
+@pytest.mark.parametrize("chunk", [7, 1 << 22])  # rows added into cells a slice at a time, or all at once
 @pytest.mark.parametrize("scale", [1, 2**44])  # small sums (float cells) and sums past 2**52 (integer group-by)
-def test_cells_sum_as_a_group_by_would(scale):
+def test_cells_sum_as_a_group_by_would(scale, chunk, monkeypatch):
     """shares.Cells gives the sums and row counts of the join-then-group-by it replaces, exactly,
     with missing keys as groups of their own and missing values adding nothing."""
     import numpy as np
 
     from atomdata.transform import shares
+
+    monkeypatch.setattr(shares.Cells, "CHUNK", chunk)
 
     rng = np.random.default_rng(7)
     n_models, n_rows = 40, 400

@@ -91,6 +91,9 @@ class Cells:
     pandas' ``sum`` skips them) and ``size``: one row per (month, group) holding at least one row.
     """
 
+    #: rows per slice when adding rows into cells
+    CHUNK = 1 << 22
+
     def __init__(self, per_model: pd.DataFrame, models: pd.DataFrame, values=("downloads",)):
         self.models = models.reset_index(drop=True)
         at = positions(per_model["model_id"], self.models["model_id"])
@@ -123,17 +126,26 @@ class Cells:
         first = first_rows(group, n_groups)  # a row of each group, for its values
         # cells over every row, one extra group per month collecting the rows left out (never filtered: no copies)
         width = n_groups + 1
-        cell = self.month.astype(np.int64) * width + (group[self.model_row] + 1)
         size = len(self.months) * width
-        count = np.bincount(cell, minlength=size)
+        ctype = np.int32 if size < 2**31 else np.int64
+        group = (group + 1).astype(ctype)
+        count = np.zeros(size, dtype=np.int64)
+        totals = {name: np.zeros(size, dtype=np.float64) for name in self.values if self.exact[name]}
+        # a slice of rows at a time: the cells (and the float weights bincount makes) of a few million rows only
+        for a in range(0, len(self.month), self.CHUNK):
+            cell = self.month[a:a + self.CHUNK].astype(ctype) * ctype(width) + group[self.model_row[a:a + self.CHUNK]]
+            count += np.bincount(cell, minlength=size)
+            for name, total in totals.items():  # exact: every partial sum is an integer below 2**51
+                total += np.bincount(cell, weights=self.values[name][a:a + self.CHUNK], minlength=size)
         count[::width] = 0  # the rows left out
         hit = np.flatnonzero(count)
         out = table.iloc[first[hit % width - 1]].reset_index(drop=True)
         out.insert(0, "month", pd.array(np.asarray(self.months, dtype=object)[hit // width], dtype="string"))
         for name, v in self.values.items():
             if self.exact[name]:
-                total = np.rint(np.bincount(cell, weights=v, minlength=size)).astype(np.int64)
+                total = np.rint(totals[name]).astype(np.int64)
             else:
+                cell = self.month.astype(np.int64) * width + group[self.model_row]
                 total = pd.Series(v).groupby(cell).sum().reindex(range(size), fill_value=0).to_numpy()
             out[name] = pd.array(total[hit], dtype="Int64")
         out["n_rows"] = pd.array(count[hit], dtype="Int64")
