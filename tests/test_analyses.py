@@ -77,6 +77,24 @@ def test_params_from_name_forms():
     assert b == ["<1B", "1-5B", "1-5B", "5-10B", "10-50B", "50-100B", "100-250B", "250B+", "unknown"]
 
 
+def test_size_bucket_is_that_of_the_published_params_b(tmp_path):
+    """Methodology: the bucket is that of ``params_b`` as published (rounded to the million), so a
+    reader can check it against the column; 999,885,952 parameters (Gemma 3 1B) read 1.0, ``1-5B``."""
+    raw = tmp_path / "raw"
+    rows = [{"id": "google/gemma-3-1b-it", "params": 999_885_952, "downloadsAllTime": 10},
+            {"id": "google/gemma-3-270m", "params": 268_098_176, "downloadsAllTime": 10}]
+    import_dump(write_dump(tmp_path / "d" / "2026-07-01" / "models.parquet", rows), raw)
+    a = build_tables(raw).tables["model_attributes"].set_index("model_id")
+    assert a.loc["google/gemma-3-1b-it", ["params_b", "size_bucket"]].tolist() == [1.0, "1-5B"]
+    assert a.loc["google/gemma-3-270m", ["params_b", "size_bucket"]].tolist() == [0.268, "<1B"]
+    # and in the shipped release, every bucket follows from the published column
+    import atomdata
+
+    shipped = atomdata.load("model_attributes")
+    expect = analyses.size_bucket(shipped["params_b"].astype("Float64"))
+    assert (shipped["size_bucket"].astype("string") == expect).all()
+
+
 def test_downloads_by_family(small):
     f = small["downloads_by_family"].set_index("family")
     assert f.loc["Qwen", "downloads"] == 220 and f.loc["Llama", "downloads"] == 400 and f.loc["GPT-2", "downloads"] == 100
