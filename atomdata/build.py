@@ -340,6 +340,9 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         raise AtomdataError(f"{raw}: the store holds only trending listings ({', '.join(listing)}); the model, "
                             "lineage and download tables need at least one snapshot of a tracked sample or full listing")
     has_counter = [s.name for s in snaps if {"downloadsAllTime", "downloads"} & set(s.fields) and s.name in main_names]
+    # a data file that is byte for byte an earlier snapshot's holds that snapshot's readings, not its own day's
+    repeats = repeated_snapshots([s for s in snaps if s.name in has_counter])
+    has_counter = [n for n in has_counter if n not in repeats]
     hist = _History(snaps, main_names, set(has_counter), snapinfo, registry, progress)
     latest, alledges = hist.latest, hist.alledges
     readings, presence = hist.readings, hist.presence
@@ -433,7 +436,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     # -- analyses beyond the headline: families, sizes, ecosystem, momentum, sensitivity, periods
     extra, xdq = analyses.build_analyses(per_model, models, derivs, readings, snaptab, registry, scope, tolerance_days, period, dbc)
     del readings
-    dq = _concat_quality([dq, attribution_dq, trend_dq, xdq])
+    dq = _concat_quality([dq, repeat_quality(repeats, snaps), attribution_dq, trend_dq, xdq])
     tables = {
         "organizations": registry,
         "models": models,
@@ -450,6 +453,33 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     }
     tables = validate_tables({k: tables[k] for k in TABLES})
     return BuildResult(tables, snaps)
+
+
+def repeated_snapshots(snaps) -> dict[str, str]:
+    """Snapshots whose data file is byte for byte that of an earlier snapshot (same sha256), each
+    mapped to the earliest such snapshot. A re-published file holds the readings of the day it was
+    first published (the shared 2026-06-17 and 2026-07-01 files are the 2026-06-16 file): its
+    counters are not readings of its own date, so they never serve as a boundary."""
+    first, out = {}, {}
+    for s in sorted(snaps, key=lambda s: (s.date, s.name)):
+        if s.sha256 in first:
+            out[s.name] = first[s.sha256]
+        else:
+            first[s.sha256] = s.name
+    return out
+
+
+def repeat_quality(repeats: dict[str, str], snaps) -> pd.DataFrame:
+    """One ``snapshot_repeated`` row per repeated snapshot (value = days after the one it repeats)."""
+    by_name = {s.name: s for s in snaps}
+    rows = [{"kind": "snapshot_repeated", "snapshot": name, "month": None, "model_id": None, "org": None,
+             "value": float((by_name[name].date - by_name[orig].date).days),
+             "detail": f"data file identical (sha256 {by_name[name].sha256[:12]}...) to that of snapshot {orig}: "
+                       f"its counters were read by {orig}, not on {by_name[name].date.isoformat()}",
+             "action": "its counters are not used as readings (month boundaries, stale checks, adoption momentum); "
+                       "presence and the per-snapshot tables keep it"}
+            for name, orig in sorted(repeats.items())]
+    return pd.DataFrame(rows, columns=DQ_COLUMNS)
 
 
 def _concat_quality(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -152,3 +152,25 @@ def test_a_bad_registry_is_named_with_every_failure_and_its_line(tmp_path):
     assert msg.startswith(f"{path}: organization registry is invalid")
     assert "column region: check isin" in msg and "line 3: 'atlantis'" in msg
     assert "line 2:" in msg and "line 5:" in msg  # the repeated organization, both rows
+
+
+def test_the_shared_july_first_snapshot_repeats_june_16_and_is_not_a_boundary(tmp_path, shared_data):
+    """The shared 2026-07-01 (and 2026-06-17) file is byte for byte the 2026-06-16 file: its counters
+    are those of 2026-06-16, so July is measured from 2026-07-02 (1 day off), never from mid-June."""
+    from atomdata.build import build_tables
+    from atomdata.ingest.dump import import_dump
+
+    raw = tmp_path / "raw"
+    for d in ("2026-06-16", "2026-07-01", "2026-07-02", "2026-08-01"):
+        import_dump(shared_data / "hub-stats" / d / "models.parquet", raw)
+    t = build_tables(raw).tables
+    dq = t["data_quality"]
+    rep = dq[dq["kind"] == "snapshot_repeated"]
+    assert rep["snapshot"].tolist() == ["2026-07-01"] and rep["value"].tolist() == [15]
+    july = t["model_downloads_monthly"]
+    assert set(july["start_snapshot"].astype(str)) == {"2026-07-02"} and len(july) > 4000
+    # July of Qwen/Qwen3-8B straight from the dumps: 2026-08-01 minus 2026-07-02
+    at = {d: pd.read_parquet(shared_data / "hub-stats" / d / "models.parquet", columns=["id", "downloadsAllTime"])
+          .set_index("id")["downloadsAllTime"] for d in ("2026-07-02", "2026-08-01")}
+    row = july.set_index("model_id").loc["Qwen/Qwen3-8B"]
+    assert row["downloads"] == at["2026-08-01"]["Qwen/Qwen3-8B"] - at["2026-07-02"]["Qwen/Qwen3-8B"]

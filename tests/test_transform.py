@@ -306,3 +306,29 @@ def test_a_self_referencing_model_is_a_derivative_not_first_party(tmp_path):
     eco = t["ecosystem_downloads_by_country"]
     eco = eco[(eco["lineage"] == "declared") & (eco["region"] == "other")].iloc[0]
     assert (eco["first_party_downloads"], eco["derivative_downloads"]) == (1, 300 + 20)
+
+
+def test_a_snapshot_whose_file_repeats_an_earlier_one_is_not_a_reading_of_its_date(tmp_path):
+    """A data file byte for byte an earlier snapshot's (same sha256) holds that snapshot's counters:
+    it is never a month boundary (the shared 2026-07-01 file is the 2026-06-16 file, so July would
+    be measured from mid-June); the nearest real reading stands in and data_quality says why."""
+    import shutil
+
+    raw = tmp_path / "raw"
+    d = tmp_path / "d"
+    for day, at in (("2026-06-20", 100), ("2026-07-02", 150), ("2026-08-01", 300)):
+        write_dump(d / day / "models.parquet", [{"id": "Qwen/Qwen3-8B", "downloadsAllTime": at}])
+    (d / "2026-07-01").mkdir()
+    shutil.copy(d / "2026-06-20" / "models.parquet", d / "2026-07-01" / "models.parquet")  # re-published, not re-read
+    for day in ("2026-06-20", "2026-07-01", "2026-07-02", "2026-08-01"):
+        import_dump(d / day / "models.parquet", raw)
+    t = build_tables(raw).tables
+    july = t["model_downloads_monthly"].set_index("model_id").loc["Qwen/Qwen3-8B"]
+    assert (july["start_snapshot"], july["end_snapshot"], july["downloads"]) == ("2026-07-02", "2026-08-01", 150)
+    dq = t["data_quality"]
+    rep = dq[dq["kind"] == "snapshot_repeated"]
+    assert rep["snapshot"].tolist() == ["2026-07-01"] and rep["value"].tolist() == [11]
+    assert "snapshot 2026-06-20" in rep["detail"].iloc[0]
+    assert "2026-07-01" not in set(dq.loc[dq["kind"] == "snapshot_off_boundary", "snapshot"])
+    # presence is unchanged: the model is in every snapshot, so nothing is missing
+    assert not (dq["kind"] == "model_missing").any()
