@@ -1,0 +1,99 @@
+"""Every figure the README quotes about the shipped release is read back from the shipped tables,
+so a rebuild that moves a number cannot leave the README behind (seconds; no network)."""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+import atomdata
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def readme() -> str:
+    return re.sub(r"\s+", " ", (REPO / "README.md").read_text())  # sentences wrap over lines
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def test_july_headline_shares_downloads_and_coverage(readme):
+    d = atomdata.load("downloads_by_country")
+    assert set(d["month"]) == {"2026-07"}
+    g = d.groupby("region", observed=True)[["downloads", "share"]].sum()
+    china, us = g.loc["china"], g.loc["us"]
+    assert f"China {_pct(china['share'])} ({china['downloads'] / 1e6:.1f} M downloads)" in readme
+    assert f"US {_pct(us['share'])} ({us['downloads'] / 1e6:.1f} M)" in readme
+    for region, label in (("other", "other"), ("eu", "Europe"), ("unknown", "unknown")):
+        assert f"{label} {_pct(g.loc[region, 'share'])}" in readme, region
+    dq = atomdata.load("data_quality")
+    cover = dq.loc[(dq["kind"] == "coverage") & (dq["month"] == "2026-07"), "value"].iloc[0]
+    assert f"Registry coverage: {_pct(cover)} of first-party downloads" in readme
+
+
+def test_july_boundaries_and_repeated_snapshots(readme):
+    m = atomdata.load("model_downloads_monthly")
+    assert set(m["start_snapshot"]) == {"2026-07-02"} and set(m["end_snapshot"]) <= {"2026-08-01", "2026-08-02", "2026-08-03"}
+    assert "July is measured from 2026-07-02 to 2026-08-01" in readme
+    dq = atomdata.load("data_quality")
+    rep = dq[dq["kind"] == "snapshot_repeated"]
+    assert sorted(rep["snapshot"]) == ["2026-06-17", "2026-07-01"]
+    assert all("snapshot 2026-06-16" in t for t in rep["detail"])
+
+
+def test_stale_counter_counts(readme):
+    dq = atomdata.load("data_quality")
+    dec = dq[dq["kind"] == "counter_decreased"]
+    last = int((dec["snapshot"] == "2026-08-03").sum())
+    rest = dec[dec["snapshot"] != "2026-08-03"]
+    assert f"({last:,} `counter_decreased` rows), and {len(rest):,} more readings between " \
+           f"{rest['snapshot'].min()} and {rest['snapshot'].max()}" in readme
+    m = atomdata.load("model_downloads_monthly")
+    flagged = int((m["flags"] == "stale_reading_skipped").sum())
+    assert flagged == 0 and "(no July 2026 row:" in readme
+
+
+def test_derivative_counts(readme):
+    d = atomdata.load("derivatives")
+    out = int((d["lineage_status"] == "outside_snapshot").sum())
+    unknown = (d["root_region"] == "unknown").mean()
+    assert f"{len(d):,} derivatives, of which {out:,} have chains that leave the sample" in readme
+    assert f"over-represented ({100 * unknown:.0f}% of derivatives)" in readme
+
+
+def test_attribution_figures(readme):
+    dq = atomdata.load("data_quality")
+    share = dq[(dq["kind"] == "attribution_share") & (dq["snapshot"] == "2026-08-01")]
+    rule = share["detail"].str.extract(r"^attribution (\w+):")[0]
+    by_rule = dict(zip(rule, share["value"]))
+    cells = " | ".join(_pct(by_rule[r]) for r in ("declared", "mirror", "architecture", "name_keyword", "unknown"))
+    assert f"| share of derivatives | {cells} |" in readme
+    n = int(share["detail"].str.extract(r"of (\d+) derivatives")[0].iloc[0])
+    assert f"{n:,} derivatives of the shared `hub-stats/2026-08-01` snapshot" in readme
+    held = dq[(dq["kind"] == "attribution_held_out") & (dq["org"] == "all")].iloc[0]
+    right, attributed, total = map(int, re.search(r"right for (\d+) of (\d+) attributed; \d+ of (\d+)", held["detail"]).groups())
+    assert f"**{_pct(held['value'])}** of the {attributed:,} they attribute" in readme
+    assert f"(coverage {_pct(attributed / total)} of {total:,})" in readme
+
+
+def test_claims_figures(readme):
+    t = atomdata.load("trending_by_country")
+    top10 = t[(t["snapshot"] == "2026-05-04-trending") & (t["top_n"] == 10)].groupby("region", observed=True)["models"].sum()
+    assert "the top 10 is China {china}".format(china=top10["china"]) in readme
+    assert f"US {top10['us']}, Europe {top10['eu']}, unknown {top10['unknown']}" in readme
+    o = atomdata.load("organization_summary")
+    q = o[(o["snapshot"] == "2026-08-01") & (o["org"] == "Qwen")].iloc[0]
+    assert f"`Qwen` {q['models']} repos, {q['derivatives_direct']} direct and {q['derivatives_all']} derivatives in all" in readme
+    r = atomdata.load("derivatives_by_root_org")
+    a = r[r["relation"] == "all"]
+
+    def cum(org, month):
+        x = a[(a["root_org"] == org) & (a["month"] <= month)]
+        return int(x["cumulative_derivatives"].iloc[-1]) if len(x) else 0
+
+    assert f"**2025-01** ({cum('Qwen', '2025-01')} vs {cum('meta-llama', '2025-01')}; " \
+           f"{cum('Qwen', '2024-12')} vs {cum('meta-llama', '2024-12')} a month earlier)" in readme
+    assert f"counts {cum('Qwen', '2099-12')} for Qwen" in readme
