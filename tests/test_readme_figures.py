@@ -97,3 +97,19 @@ def test_claims_figures(readme):
     assert f"**2025-01** ({cum('Qwen', '2025-01')} vs {cum('meta-llama', '2025-01')}; " \
            f"{cum('Qwen', '2024-12')} vs {cum('meta-llama', '2024-12')} a month earlier)" in readme
     assert f"counts {cum('Qwen', '2099-12')} for Qwen" in readme
+
+
+def test_models_without_static_fields(readme):
+    """The models the shared snapshots give counters but no static fields (first seen after
+    2026-05-20) are outside the default scope for lack of a pipeline tag; the README says how many
+    downloads that leaves out."""
+    m = atomdata.load("models")
+    bare = m[m["pipeline_tag"].isna() & m["created_at"].isna()]
+    assert len(bare) == 16 and bare["registry_org"].notna().all() and bare["first_party"].all()
+    assert (bare["first_seen"] > "2026-05-20").all()
+    july = atomdata.load("model_downloads_monthly").merge(bare[["model_id", "region"]], on="model_id")
+    by = july.groupby("region", observed=True)["downloads"].sum()
+    total = atomdata.load("downloads_by_country")["downloads"].sum()
+    assert f"{len(bare)} models first seen after 2026-05-20" in readme
+    assert f"their {by.sum() / 1e6:.1f} M July downloads (US {by['us'] / 1e6:.1f} M, China {by['china'] / 1e6:.1f} M, " \
+           f"Europe {by['eu'] / 1e6:.1f} M), {_pct(by.sum() / total)} of the headline's total" in readme
