@@ -156,7 +156,11 @@ class _History:
         self.snapinfo, self.registry = snapinfo, registry
         main = [s.name for s in snaps if s.name in main_names]
         snap_dtype = pd.CategoricalDtype(sorted(main))
-        readings, presence, orgs = [], [], []
+        # the readings and presence rows, column by column: a column's pieces are joined one column
+        # at a time and dropped as they go, so the rows never exist as frames of pieces and a whole
+        readings = {k: [] for k in ("snap", "code", "at", "at_na", "d30", "d30_na")}
+        presence = {k: [] for k in ("snap", "code", "created_at")}
+        orgs, snap_dates = [], {}
         self._org_parts, self._trend_parts = [], []
         k = -1
         info = snapinfo.set_index("snapshot")
@@ -207,13 +211,18 @@ class _History:
             keep = last_k[e_idx] == k
             edges.append(e[keep].drop(columns="record_row").assign(_code=e_idx[keep]))
             codes = idx.astype(np.int32)
-            snapcol = pd.Categorical.from_codes(np.full(len(r), snap_dtype.categories.get_loc(snap.name), dtype=np.int8 if len(main) < 127 else np.int32), dtype=snap_dtype)
+            snapcode = np.full(len(r), snap_dtype.categories.get_loc(snap.name), dtype=np.int8 if len(main) < 127 else np.int32)
+            snap_dates[snap.name] = date
             if snap.name in counter_names:
-                readings.append(pd.DataFrame({"snapshot": snapcol, "date": np.full(len(r), date), "_code": codes,
-                                              # counters stay Int64 (to_numpy would make floats of a column with gaps)
-                                              "downloads_all_time": r["downloads_all_time"].array,
-                                              "downloads_30d": r["downloads_30d"].array}))
-            presence.append(pd.DataFrame({"snapshot": snapcol, "_code": codes, "created_at": r["created_at"].to_numpy()}))
+                readings["snap"].append(snapcode)
+                readings["code"].append(codes)
+                for col, key in (("downloads_all_time", "at"), ("downloads_30d", "d30")):
+                    a = pd.array(r[col], dtype="Int64")  # counters stay Int64: values and validity
+                    readings[key].append(a._data)
+                    readings[key + "_na"].append(a._mask)
+            presence["snap"].append(snapcode)
+            presence["code"].append(codes)
+            presence["created_at"].append(r["created_at"].to_numpy())
             orgs.append(ids._arrow(r["org"]))
             del r, e
         latest = pd.concat(latest, ignore_index=True)
@@ -225,25 +234,39 @@ class _History:
         rank[order] = np.arange(len(vocab), dtype=np.int32)
         self.id_dtype = pd.CategoricalDtype(pd.Index(pd.array(vocab.take(pa.array(order)), dtype="string")))
 
-        def as_ids(frame):
-            frame.insert(frame.columns.get_loc("_code"), "model_id",
-                         pd.Categorical.from_codes(rank[frame["_code"].to_numpy()], dtype=self.id_dtype))
-            return frame.drop(columns="_code")
-
         names = np.asarray(main, dtype=object)
         code = latest["_code"].to_numpy()
         # first and last snapshot of each model, by its code (no string lookups)
         self.latest = latest.drop(columns="_code").assign(first_seen=names[first_k[code]], last_seen=names[last_k[code]]).reset_index(drop=True)
         self.alledges = edges.drop(columns="_code").reset_index(drop=True)
         self._no_records = self.latest.iloc[0:0]  # the claims tables' columns when no snapshot has rows for them
-        cols = ["snapshot", "date", "model_id", "downloads_all_time", "downloads_30d"]
-        self.readings = as_ids(pd.concat(readings, ignore_index=True))[cols] if readings else pd.DataFrame({
-            "snapshot": pd.Categorical([], dtype=snap_dtype), "date": np.array([], dtype="datetime64[s]"),
-            "model_id": pd.Series([], dtype="string"), "downloads_all_time": pd.array([], dtype="Int64"),
-            "downloads_30d": pd.array([], dtype="Int64")})
+
+        def joined(pieces, key):
+            out = np.concatenate(pieces[key])
+            pieces[key].clear()
+            return out
+
+        def snapshots_and_ids(pieces):
+            snapcol = pd.Categorical.from_codes(joined(pieces, "snap"), dtype=snap_dtype)
+            return snapcol, pd.Categorical.from_codes(rank[joined(pieces, "code")], dtype=self.id_dtype)
+
+        if readings["snap"]:
+            snapcol, idcol = snapshots_and_ids(readings)
+            dates = np.array([snap_dates[n] for n in snap_dtype.categories])  # one date per snapshot, the type a column of it has
+            self.readings = pd.DataFrame({
+                "snapshot": snapcol, "date": dates[snapcol.codes], "model_id": idcol,
+                "downloads_all_time": pd.arrays.IntegerArray(joined(readings, "at"), joined(readings, "at_na")),
+                "downloads_30d": pd.arrays.IntegerArray(joined(readings, "d30"), joined(readings, "d30_na"))}, copy=False)
+            del snapcol, idcol
+        else:
+            self.readings = pd.DataFrame({
+                "snapshot": pd.Categorical([], dtype=snap_dtype), "date": np.array([], dtype="datetime64[s]"),
+                "model_id": pd.Series([], dtype="string"), "downloads_all_time": pd.array([], dtype="Int64"),
+                "downloads_30d": pd.array([], dtype="Int64")})
         del readings
-        p = as_ids(pd.concat(presence, ignore_index=True))
-        del presence
+        snapcol, idcol = snapshots_and_ids(presence)
+        p = pd.DataFrame({"snapshot": snapcol, "model_id": idcol, "created_at": joined(presence, "created_at")}, copy=False)
+        del presence, snapcol, idcol
         # namespaces of every presence row, coded in one Arrow pass (categories in order of appearance)
         enc = pc.dictionary_encode(pa.chunked_array(orgs, type=pa.string()))
         del orgs
