@@ -1,6 +1,8 @@
 """The ``atomdata`` command line: ingest, build, validate, figures, release."""
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -38,7 +40,34 @@ class _Bar:
             self.bar.__exit__(*a)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _os_error_message(exc: OSError) -> str:
+    """An operating-system error as one line naming the path: a folder that cannot be written
+    (read-only, wrong owner, a file in the way), a full disk, an unreadable file."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    path = Path(os.path.abspath(os.fsdecode(exc.filename)))
+    if path.name.startswith(".") and ".tmp" in path.name:  # atomdata's temporary file or folder: name the folder
+        path = path.parent
+    msg = f"{path}: {reason}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        msg += " (check the folder's permissions, or choose another folder with --out or --raw)"
+    return msg
+
+
+class _Main(click.Group):
+    """The command group; operating-system errors end as a one-line error and exit 1, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:  # click's own handling of a closed pipe (`atomdata ... | head`)
+                raise
+            raise click.ClickException(_os_error_message(exc)) from None
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="atomdata")
 def main():
     """atomdata: download and derivative shares of open AI models by country of origin.

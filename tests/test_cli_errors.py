@@ -1,0 +1,68 @@
+"""What a user meets when the file system is in the way: one-line errors naming the path, exit
+code 1, no traceback."""
+from __future__ import annotations
+
+import errno
+import tempfile
+
+from click.testing import CliRunner
+
+from atomdata.cli import main
+from atomdata.ingest.dump import import_dump
+from conftest import write_dump
+
+ROWS = [{"id": "Qwen/A", "downloadsAllTime": 10}, {"id": "google/B", "downloadsAllTime": 5}]
+
+
+def _store(tmp_path):
+    raw = tmp_path / "raw"
+    import_dump(write_dump(tmp_path / "in" / "2026-07-01" / "models.parquet", ROWS), raw)
+    return raw
+
+
+def _clean_error(res, *needles):
+    """Exit 1 through click (SystemExit), the message on the output, no exception escaped."""
+    assert res.exit_code == 1, res.output
+    assert isinstance(res.exception, SystemExit), repr(res.exception)
+    assert "Traceback" not in res.output
+    for n in needles:
+        assert str(n) in res.output, res.output
+
+
+def test_an_output_folder_that_cannot_be_created_is_a_clean_error(tmp_path):
+    raw = _store(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    # build: the tables' folder lies under a file
+    res = CliRunner().invoke(main, ["build", "--raw", str(raw), "--out", str(blocker / "processed")])
+    _clean_error(res, blocker)
+    assert blocker.read_text() == "not a folder"
+    # ingest dump: the store lies under a file
+    dump = write_dump(tmp_path / "in" / "2026-07-02" / "models.parquet", ROWS)
+    _clean_error(CliRunner().invoke(main, ["ingest", "dump", str(dump), "--raw", str(blocker / "raw")]), blocker)
+    # figures: their output folder lies under a file (release writes through the same handler)
+    _clean_error(CliRunner().invoke(main, ["figures", "--out", str(blocker / "figures")]), blocker)
+
+
+def test_a_read_only_output_folder_is_named_with_a_hint(tmp_path, monkeypatch):
+    """As root the tests cannot make a folder read-only; the error a read-only folder raises
+    (EACCES on the temporary folder next to the output) is raised where it would be."""
+    raw = _store(tmp_path)
+    out = tmp_path / "site" / "processed"
+
+    def denied(prefix=None, suffix=None, dir=None):
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}x1y2z3{suffix}")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
+    res = CliRunner().invoke(main, ["build", "--raw", str(raw), "--out", str(out)])
+    _clean_error(res, f"{tmp_path / 'site'}: Permission denied", "permissions")
+    assert ".tmp" not in res.output  # the folder is named, not the temporary name inside it
+
+
+def test_os_error_message_names_absolute_paths_and_keeps_plain_files():
+    from atomdata.cli import _os_error_message
+
+    msg = _os_error_message(FileNotFoundError(errno.ENOENT, "No such file or directory", "x/models.parquet"))
+    assert msg.endswith("x/models.parquet: No such file or directory") and msg.startswith("/")
+    assert "permissions" not in msg
+    assert _os_error_message(OSError(errno.ENOSPC, "No space left on device")) == "No space left on device"
