@@ -1,13 +1,17 @@
-"""What a user meets when the file system is in the way: one-line errors naming the path, exit
-code 1, no traceback."""
+"""What a user meets when the file system or the store is in the way: one-line errors naming the
+path, exit code 1, no traceback."""
 from __future__ import annotations
 
 import errno
+import json
 import tempfile
 
+import pytest
 from click.testing import CliRunner
 
 from atomdata.cli import main
+from atomdata.errors import SnapshotError
+from atomdata.ingest import store
 from atomdata.ingest.dump import import_dump
 from conftest import write_dump
 
@@ -66,3 +70,35 @@ def test_os_error_message_names_absolute_paths_and_keeps_plain_files():
     assert msg.endswith("x/models.parquet: No such file or directory") and msg.startswith("/")
     assert "permissions" not in msg
     assert _os_error_message(OSError(errno.ENOSPC, "No space left on device")) == "No space left on device"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[]", "a JSON object was expected, found list"),
+    ("null", "a JSON object was expected, found NoneType"),
+    ("DROP", "'sha256' is missing"),
+    ("BADSHA", "'sha256' is not 64 hex digits"),
+    ("NOROWS", "'rows' is missing"),
+])
+def test_a_damaged_manifest_is_a_snapshot_error_not_a_crash(tmp_path, text, expected):
+    raw = _store(tmp_path)
+    path = raw / "2026-07-01" / "manifest.json"
+    m = json.loads(path.read_text())
+    if text == "DROP":
+        del m["sha256"]
+        text = json.dumps(m)
+    elif text == "BADSHA":
+        m["sha256"] = "abc"
+        text = json.dumps(m)
+    elif text == "NOROWS":
+        del m["rows"]
+        text = json.dumps(m)
+    path.write_text(text)
+    with pytest.raises(SnapshotError, match="manifest") as err:
+        store.list_snapshots(raw)
+    assert expected in str(err.value) and str(path) in str(err.value)
+    res = CliRunner().invoke(main, ["build", "--raw", str(raw), "--out", str(tmp_path / "processed")])
+    _clean_error(res, expected)
+    assert not (tmp_path / "processed").exists()
+    # re-importing the dump names the damaged manifest too, instead of crashing on it
+    dump = tmp_path / "in" / "2026-07-01" / "models.parquet"
+    _clean_error(CliRunner().invoke(main, ["ingest", "dump", str(dump), "--raw", str(raw)]), expected)

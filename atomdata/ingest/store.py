@@ -87,11 +87,23 @@ class Snapshot:
 
 
 def read_manifest(folder: Path) -> dict:
+    """The manifest of a snapshot folder; a damaged or hand-edited one (not a JSON object, or
+    without the date, sha256 and row count every manifest records) is a :class:`SnapshotError`."""
     path = Path(folder) / MANIFEST
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SnapshotError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise SnapshotError(f"{path}: unreadable manifest (a JSON object was expected, found {type(manifest).__name__})")
+    problems = [f"'{key}' is missing" for key in ("date", "sha256", "rows") if key not in manifest]
+    sha = manifest.get("sha256")
+    if "sha256" in manifest and not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
+        problems.append(f"'sha256' is not 64 hex digits ({sha!r})")
+    if problems:
+        raise SnapshotError(f"{path}: damaged manifest: {'; '.join(problems)}; restore it from git "
+                            f"(`git checkout -- {path}`), or delete {Path(folder)} and import its dump again")
+    return manifest
 
 
 def list_snapshots(raw: Path, require_data: bool = False) -> list[Snapshot]:
