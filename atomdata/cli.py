@@ -159,14 +159,17 @@ def build(raw, out, registry, tolerance, orgs, pipelines, datapackage, period):
 
 
 @main.command()
-@click.option("--processed", type=click.Path(path_type=Path), help="Folder of tables (default ./processed).")
+@click.option("--processed", type=click.Path(path_type=Path),
+              help="Folder of tables (default ./processed; without one, the release shipped with the package).")
 def validate(processed):
     """Check existing tables against their schemas; exit 1 naming every problem of every table
     at once (file, column, check, and rows by their line in the file)."""
-    from .paths import processed_dir
+    from .paths import processed_dir, release_dir
     from .validate import validate_folder
 
     folder = processed_dir(processed)
+    if processed is None and not folder.exists() and (release_dir() / "processed").is_dir():
+        folder = release_dir() / "processed"  # outside a project folder: the shipped release, as `figures` and `release` do
     if not folder.is_dir():
         _fail(AtomdataError(f"{folder}: no such folder of tables"))
     try:

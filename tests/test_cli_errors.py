@@ -1,5 +1,5 @@
 """What a user meets when the file system or the store is in the way: one-line errors naming the
-path, exit code 1, no traceback."""
+path, exit code 1, no traceback; and `atomdata validate` outside a project folder."""
 from __future__ import annotations
 
 import errno
@@ -102,3 +102,20 @@ def test_a_damaged_manifest_is_a_snapshot_error_not_a_crash(tmp_path, text, expe
     # re-importing the dump names the damaged manifest too, instead of crashing on it
     dump = tmp_path / "in" / "2026-07-01" / "models.parquet"
     _clean_error(CliRunner().invoke(main, ["ingest", "dump", str(dump), "--raw", str(raw)]), expected)
+
+
+def test_validate_outside_a_project_checks_the_shipped_release(tmp_path, monkeypatch):
+    """After `pip install atomdata`, the README's `atomdata validate && atomdata figures` from any
+    folder checks the shipped tables, as `figures` and `release` fall back to them."""
+    from atomdata.paths import release_dir
+
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, ["validate"])
+    assert res.exit_code == 0, res.output
+    assert str(release_dir() / "processed") in res.output and "18 tables valid" in res.output
+    # an explicit folder that does not exist is still an error, and so is an empty ./processed
+    res = CliRunner().invoke(main, ["validate", "--processed", str(tmp_path / "nope")])
+    assert res.exit_code == 1 and "no such folder" in res.output
+    (tmp_path / "processed").mkdir()
+    res = CliRunner().invoke(main, ["validate"])
+    assert res.exit_code == 1 and str(tmp_path / "processed") in res.output
