@@ -194,3 +194,18 @@ def test_release_refuses_tables_that_fail_their_schemas(shared_build, tmp_path):
     assert f"({snaps})" in res.output and "column rows: 1 value(s) are not whole numbers; e.g. line 3: 'many'" in res.output
     assert "BytesIO" not in res.output
     assert not (tmp_path / "dist").exists() or not any((tmp_path / "dist").glob("*.zip"))
+
+
+def test_release_packs_only_the_tables_datapackage_json_describes(tmp_path):
+    """A CSV of one's own left in the tables' folder (notes, a copy of a table) is not published:
+    the package would carry a file its datapackage.json does not describe."""
+    from conftest import REPO
+
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "processed", site / "processed")
+    shutil.copy(REPO / "datapackage.json", site / "datapackage.json")
+    (site / "processed" / "my notes.csv").write_text("draft,not for publication\n")
+    shutil.copy(REPO / "processed" / "models.csv", site / "processed" / "models (copy).csv")
+    path = make_release(site / "processed", tmp_path / "dist", figures_dir=REPO / "figures")
+    tables = sorted(n.split("/processed/")[1] for n in _members(path) if "/processed/" in n)
+    assert tables == sorted(f"{name}.csv" for name in TABLES)

@@ -4,7 +4,7 @@ Layout inside ``atomdata-<data version>.zip`` (one top folder, so unzipping neve
 
     atomdata-2026.08.03/
         datapackage.json          resource paths point at processed/<table>.csv
-        processed/<table>.csv     every CSV of the processed folder
+        processed/<table>.csv     every table datapackage.json describes (other CSVs are left out)
         figures/<figure>.png|svg  the reference figures (regenerated from these tables by default)
         README.md                 coverage, data dictionary generated from the pandera schemas,
                                   methodology pointer, citation, licences
@@ -367,7 +367,10 @@ def make_release(processed, out_dir, figures_dir=None, datapackage=None) -> Path
         raise InputError(dp_path, f"not valid JSON: {exc}") from None
     version = str(descriptor.get("version", "unknown"))
 
-    csvs = {p.name: p.read_bytes() for p in sorted(processed.glob("*.csv"))}
+    # the tables datapackage.json describes, and nothing else: a CSV of one's own left in the folder
+    # (notes, a copy of a table) is not published in a package that does not describe it
+    described = {Path(r.get("path", "")).name for r in descriptor.get("resources", [])}
+    csvs = {p.name: p.read_bytes() for p in sorted(processed.glob("*.csv")) if p.name in described}
     missing = [r.get("name") for r in descriptor.get("resources", []) if Path(r.get("path", "")).name not in csvs]
     if missing:
         raise InputError(processed, "tables named in datapackage.json are missing: " + ", ".join(map(str, missing)))
