@@ -571,9 +571,38 @@ def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope
     return _concat_quality(parts)
 
 
+#: what a build writes into the tables' folder; anything else there is someone's file
+TABLE_FILES = frozenset({f"{name}.csv" for name in TABLES} | {"datapackage.json"})
+#: files a file manager leaves in any folder it shows
+_DESKTOP_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+
+
+def check_tables_folder(out: Path) -> None:
+    """Refuse an output folder that a build must not replace: the tables' folder is replaced as a
+    whole, so a folder holding anything but atomdata's tables (someone's files, the snapshot store,
+    the project) or the current folder would be lost with it."""
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise AtomdataError(f"{out}: is a file, not a folder for the tables")
+    here, target = Path.cwd().resolve(), out.resolve()
+    if target == here or target in here.parents:
+        raise AtomdataError(f"{out}: is the current folder or holds it; `atomdata build` replaces the tables' folder "
+                            "as a whole: write the tables to a folder of their own (the default ./processed, or --out my-build)")
+    others = sorted(p.name for p in target.iterdir() if p.name not in TABLE_FILES and p.name not in _DESKTOP_FILES)
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise AtomdataError(f"{out}: holds files atomdata did not write ({shown}); `atomdata build` replaces the "
+                            "tables' folder as a whole and would delete them: choose a new or empty folder "
+                            "(--out my-build), or move them elsewhere first")
+
+
 def write_tables(tables: dict[str, pd.DataFrame], out: Path, extra: dict[str, bytes] | None = None) -> None:
     """Write every table as ``<name>.csv`` (and any ``extra`` files) into a temporary folder that
-    then replaces ``out`` in one step."""
+    then replaces ``out`` in one step (refused by :func:`check_tables_folder` where that would
+    delete anything else)."""
+    check_tables_folder(out)
     with staging_dir(Path(out)) as tmp:
         for fname, data in (extra or {}).items():
             (tmp / fname).write_bytes(data)
@@ -582,6 +611,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path, extra: dict[str, by
 
 
 def build(raw: Path, out: Path, **kw) -> BuildResult:
+    check_tables_folder(out)  # before the work, not after it
     res = build_tables(raw, **kw)
     write_tables(res.tables, out)
     res.out = Path(out)

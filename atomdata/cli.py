@@ -115,7 +115,7 @@ def ingest_dump(paths, date, suffix, raw, source, license_):
 
 @main.command()
 @click.option("--raw", type=click.Path(path_type=Path), help="Snapshot store (default $ATOMDATA_RAW or ./raw).")
-@click.option("--out", type=click.Path(path_type=Path), help="Folder for the tables (default ./processed).")
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for the tables (default ./processed); replaced as a whole, so one holding other files is refused.")
 @click.option("--registry", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Organization registry CSV (default: the shipped raw/organizations.csv).")
 @click.option("--tolerance", default=3, show_default=True, type=click.IntRange(0, 15), help="Days a snapshot may be from a month boundary.")
 @click.option("--orgs", type=click.Choice(["registry", "all"]), default="registry", show_default=True, help="Scope: registry organizations only, or all (unmapped as unknown).")
@@ -140,6 +140,7 @@ def build(raw, out, registry, tolerance, orgs, pipelines, datapackage, period):
     try:
         from .ingest.store import list_snapshots
 
+        b.check_tables_folder(dest)  # a folder that must not be replaced is refused before the work
         n = len(list_snapshots(store))
         with _Bar(n, "reading snapshots") as bar:
             res = b.build_tables(store, registry_file=registry, scope=scope, tolerance_days=tolerance, period=period, progress=bar)

@@ -119,3 +119,40 @@ def test_validate_outside_a_project_checks_the_shipped_release(tmp_path, monkeyp
     (tmp_path / "processed").mkdir()
     res = CliRunner().invoke(main, ["validate"])
     assert res.exit_code == 1 and str(tmp_path / "processed") in res.output
+
+
+def test_build_never_replaces_a_folder_holding_other_files(tmp_path, monkeypatch):
+    """`build --out DIR` replaces DIR as a whole: a folder with someone's files in it, the current
+    folder or one above it is refused before any work, and nothing in it is touched."""
+    from atomdata.build import build
+    from atomdata.errors import AtomdataError
+
+    raw = _store(tmp_path)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "thesis.txt").write_text("years of work")
+    res = CliRunner().invoke(main, ["build", "--raw", str(raw), "--out", str(docs)])
+    _clean_error(res, docs, "thesis.txt", "would delete them")
+    assert sorted(p.name for p in docs.iterdir()) == ["thesis.txt"]
+    with pytest.raises(AtomdataError, match="thesis.txt"):
+        build(raw, docs)
+    assert (docs / "thesis.txt").read_text() == "years of work"
+    # the current folder (here the project folder, with the store in it) and the folder above it
+    monkeypatch.chdir(tmp_path)
+    for out in (".", str(tmp_path), str(tmp_path.parent)):
+        _clean_error(CliRunner().invoke(main, ["build", "--raw", str(raw), "--out", out]), "current folder")
+    assert (raw / "2026-07-01" / "models.parquet").is_file()
+    # a folder of tables from an earlier build (or an empty one) is replaced as before
+    for out in (tmp_path / "empty", tmp_path / "processed"):
+        out.mkdir()
+        for _ in range(2):
+            res = CliRunner().invoke(main, ["build", "--raw", str(raw), "--out", str(out)])
+            assert res.exit_code == 0, res.output
+        assert (out / "models.csv").is_file() and (out / "datapackage.json").is_file()
+    # the project layout: ./processed by default
+    res = CliRunner().invoke(main, ["build", "--raw", str(raw)])
+    assert res.exit_code == 0, res.output
+    (tmp_path / "processed" / "my_analysis.csv").write_text("mine\n")
+    res = CliRunner().invoke(main, ["build", "--raw", str(raw)])
+    _clean_error(res, "my_analysis.csv")
+    assert (tmp_path / "processed" / "my_analysis.csv").read_text() == "mine\n"
