@@ -134,3 +134,13 @@ def test_wheel_figures_command(installed):
     assert len(r.stdout.strip().splitlines()) == len(FIGURES)
     for p in pngs:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 20_000, p.name
+
+
+def test_wheel_validate_outside_a_project_checks_the_shipped_tables(installed):
+    """The README's `atomdata validate && atomdata figures` after `pip install`, from a folder with
+    no ./processed: validate checks the tables shipped in the wheel."""
+    _, bindir, work = installed
+    script = bindir / ("atomdata.exe" if os.name == "nt" else "atomdata")
+    r = subprocess.run([str(script), "validate"], capture_output=True, text=True, cwd=work, env=_env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "site-packages" in r.stdout and "18 tables valid" in r.stdout
