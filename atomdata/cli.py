@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import AtomdataError
+from .errors import AtomdataError, InputError
 
 
 def _fail(exc: Exception) -> None:
@@ -103,8 +103,13 @@ def ingest_dump(paths, date, suffix, raw, source, license_):
         raise click.UsageError("--date applies to a single dump; give one PATH or keep dumps in YYYY-MM-DD folders")
     store = raw_dir(raw)
     try:
+        planned = {}
         for p in paths:  # check every dump first: a bad one among many stores none of them
-            import_dump(p, store, date=date, suffix=suffix, check_only=True)
+            name, digest = import_dump(p, store, date=date, suffix=suffix, check_only=True)
+            first = planned.setdefault(name, (p, digest))
+            if first[1] != digest:
+                raise InputError(p, f"would be snapshot {name}, as {first[0]} would, with different data; "
+                                    "give one dump per date (or import the other with --suffix as a second source)")
         for p in paths:
             snap, created = import_dump(p, store, date=date, suffix=suffix, source=source, license=license_)
             verb = "imported" if created else "already imported, unchanged"

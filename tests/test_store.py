@@ -201,3 +201,28 @@ def test_one_bad_dump_among_many_stores_none(tmp_path):
     res = CliRunner().invoke(main, ["ingest", "dump", str(good), str(bad), "--raw", str(tmp_path / "raw")])
     assert res.exit_code == 1 and "not a readable parquet file" in res.output
     assert not (tmp_path / "raw").exists() or not list((tmp_path / "raw").iterdir())
+
+
+def test_a_batch_with_a_conflicting_dump_stores_none_of_them(tmp_path):
+    """`ingest dump` checks every dump before storing any: that includes a dump whose date is
+    already a snapshot with other data, and two dumps of the batch for the same date."""
+    raw = tmp_path / "raw"
+    first = write_dump(tmp_path / "a" / "2026-07-01" / "models.parquet", ROWS)
+    import_dump(first, raw)
+    before = _tree(raw)
+    new = write_dump(tmp_path / "a" / "2026-07-02" / "models.parquet", ROWS)
+    other = write_dump(tmp_path / "b" / "2026-07-01" / "models.parquet", ROWS[:1])
+    res = CliRunner().invoke(main, ["ingest", "dump", str(new), str(other), "--raw", str(raw)])
+    assert res.exit_code == 1 and "already exists with different data" in res.output
+    assert _tree(raw) == before  # 2026-07-02 was not stored either
+    # two dumps of the same date with different data in one batch
+    fresh = tmp_path / "fresh"
+    third = write_dump(tmp_path / "c" / "2026-07-03" / "models.parquet", ROWS)
+    twin = write_dump(tmp_path / "d" / "2026-07-01" / "models.parquet", ROWS[:1])
+    res = CliRunner().invoke(main, ["ingest", "dump", str(third), str(first), str(twin), "--raw", str(fresh)])
+    assert res.exit_code == 1 and "would be snapshot 2026-07-01" in res.output and str(twin) in res.output
+    assert not fresh.exists() or not any(fresh.iterdir())
+    # the same bytes twice are one snapshot, as before
+    res = CliRunner().invoke(main, ["ingest", "dump", str(first), str(tmp_path / "a" / "2026-07-01"), "--raw", str(fresh)])
+    assert res.exit_code == 0, res.output
+    assert [s.name for s in store.list_snapshots(fresh)] == ["2026-07-01"]

@@ -183,29 +183,30 @@ def import_dump(path, raw: Path, date: str | None = None, suffix: str | None = N
                 source: str | None = None, license: str | None = None, check_only: bool = False):
     """Check a dump and store it as a snapshot. Returns (snapshot, written); re-importing the same
     bytes is a no-op (or restores the data file where only the manifest is present, as in a fresh
-    clone), a different file for an existing name is refused. ``check_only``: validate, store nothing."""
+    clone), a different file for an existing name is refused. ``check_only``: run every check,
+    store nothing, and return (snapshot name, sha256) instead."""
     path = Path(path)
     if path.is_dir():
         path = path / store.DATA_FILE
     date, day = snapshot_date(path, date)
     name = store.snapshot_name(date, suffix)
     table = check_dump(path, day)
-    if check_only:
-        return None, False
     digest = sha256_file(path)
     existing = store.find(raw, name)
-    if existing is not None:
-        if existing.sha256 == digest:
-            if not existing.data_path.is_file():
-                # a clone holds the manifest only: put the verified bytes back, never other bytes
-                restore_data(path, existing)
-                return existing, True
-            return existing, False
+    if existing is not None and existing.sha256 != digest:
         raise SnapshotError(
             f"{existing.path}: snapshot {name} already exists with different data "
             f"(sha256 {existing.sha256[:12]}… vs {digest[:12]}…); snapshots are never overwritten. "
             f"Use --suffix to store a second source for the same date."
         )
+    if check_only:
+        return name, digest
+    if existing is not None:
+        if not existing.data_path.is_file():
+            # a clone holds the manifest only: put the verified bytes back, never other bytes
+            restore_data(path, existing)
+            return existing, True
+        return existing, False
     manifest = {
         "name": name,
         "date": date,
