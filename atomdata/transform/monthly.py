@@ -326,7 +326,8 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     S, M = len(names), len(ids)
     at, at_ok = _counter(readings["downloads_all_time"])
     d30, d30_ok = _counter(readings["downloads_30d"]) if period == "month" else (None, None)
-    stale = _stale_pass(groups, codes, pos, at, at_ok, M)[0]
+    # the flags of flag_stale where the readings carry them already (the build's do), else the same rule here
+    stale = readings["stale"].to_numpy(dtype=bool) if "stale" in readings.columns else _stale_pass(groups, codes, pos, at, at_ok, M)[0]
     first, last = snaps["date"].min().date(), snaps["date"].max().date()
     bounds = period_starts(first, last, period)
     cand = _boundary_candidates(snaps, bounds, tolerance_days)
