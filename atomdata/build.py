@@ -34,6 +34,19 @@ from .transform import claims
 from .transform import analyses
 from .validate import validate_tables
 
+#: the latest record's columns that come from Hub fields a snapshot may lack, by those fields (any one
+#: of them will do): a snapshot without them says nothing about these columns, so a model's values
+#: come from its latest snapshot that has them
+FIELD_COLUMNS = {
+    ("createdAt",): ("created_at",),
+    ("pipeline_tag",): ("pipeline_tag",),
+    ("library_name",): ("library_name",),
+    ("tags",): ("license", "model_type"),
+    ("safetensors",): ("params",),
+    ("baseModels", "tags"): ("relation", "base_id", "n_bases"),  # and the base edges
+}
+LINEAGE_FIELDS = ("baseModels", "tags")
+
 #: snapshots of at least this many rows are typed in worker processes when two or more are cold
 PARALLEL_MIN_ROWS = 100_000
 DQ_COLUMNS = ["kind", "snapshot", "month", "model_id", "org", "value", "detail", "action"]
@@ -175,6 +188,18 @@ class _History:
             idx = id_codes[name][0]
             first_k[idx[first_k[idx] < 0]] = j
             last_k[idx] = j
+        # fields some main snapshots lack: the last main snapshot of each model that has them (-1: none)
+        fields = {s.name: set(s.fields) for s in snaps}
+        self.field_gaps = {}  # fields -> (snapshots that have them, last such snapshot of each model)
+        for group in FIELD_COLUMNS:
+            has = [bool(fields[n] & set(group)) for n in main]
+            if any(has) and not all(has):
+                last_g = np.full(len(vocab), -1, dtype=np.int32)
+                for j, name in enumerate(main):
+                    if has[j]:
+                        last_g[id_codes[name][0]] = j
+                self.field_gaps[group] = (has, last_g)
+        fill = {group: [] for group in self.field_gaps}  # (codes, columns) of values from earlier snapshots
         latest, edges = [], []
         for snap in snaps:
             tick = progress if snap.name not in prepared else None
@@ -208,7 +233,13 @@ class _History:
             # the latest record (and edges) of each model: the rows of its last snapshot
             keep = last_k[idx] == k
             latest.append(r[keep].assign(_code=idx[keep]) if not keep.all() else r.assign(_code=idx))
-            keep = last_k[e_idx] == k
+            for group, (has, last_g) in self.field_gaps.items():
+                if has[k]:  # the models whose latest record lacks these fields and whose last one with them is this
+                    take = (last_g[idx] == k) & (last_k[idx] != k)
+                    if take.any():
+                        fill[group].append(r.loc[take, list(FIELD_COLUMNS[group])].assign(_code=idx[take]))
+            last_e = self.field_gaps[LINEAGE_FIELDS][1] if LINEAGE_FIELDS in self.field_gaps else last_k
+            keep = last_e[e_idx] == k
             edges.append(e[keep].drop(columns="record_row").assign(_code=e_idx[keep]))
             codes = idx.astype(np.int32)
             snapcode = np.full(len(r), snap_dtype.categories.get_loc(snap.name), dtype=np.int8 if len(main) < 127 else np.int32)
@@ -226,6 +257,28 @@ class _History:
             orgs.append(ids._arrow(r["org"]))
             del r, e
         latest = pd.concat(latest, ignore_index=True)
+        # columns of the latest record that its snapshot lacks: from the model's last snapshot that has them
+        n_latest = np.bincount(last_k, minlength=len(main))  # models whose latest record each snapshot holds
+        gaps = []
+        row_of = np.empty(len(vocab), dtype=np.int64)
+        row_of[latest["_code"].to_numpy()] = np.arange(len(latest))
+        for group, pieces in fill.items():
+            vals = pd.concat(pieces, ignore_index=True) if pieces else None
+            filled = np.bincount(last_k[vals["_code"].to_numpy()], minlength=len(main)) if pieces else np.zeros(len(main), dtype=np.int64)
+            for c in FIELD_COLUMNS[group] if pieces else ():
+                col = latest[c].copy()
+                col.iloc[row_of[vals["_code"].to_numpy()]] = vals[c].array
+                latest[c] = col
+            has = self.field_gaps[group][0]
+            gaps += [{"kind": "snapshot_lacks_fields", "snapshot": name, "month": None, "model_id": None, "org": None,
+                      "value": float(n_latest[j]),
+                      "detail": f"no {' or '.join(group)} field: of the {n_latest[j]} models whose latest record this is, "
+                                f"{filled[j]} take {', '.join(FIELD_COLUMNS[group])} from their latest earlier snapshot with it",
+                      "action": "a missing field is not read as missing values: the latest snapshot that has it is used; "
+                                "models in no such snapshot have none"}
+                     for j, name in enumerate(main) if not has[j] and n_latest[j]]
+        self.gaps = pd.DataFrame(gaps, columns=DQ_COLUMNS)
+        del fill, row_of
         latest.insert(0, "model_id", lineage.id_strings(vocab, latest["_code"].to_numpy()))
         edges = pd.concat(edges, ignore_index=True)
         edges.insert(0, "model_id", lineage.id_strings(vocab, edges["_code"].to_numpy()))
@@ -459,7 +512,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     # -- analyses beyond the headline: families, sizes, ecosystem, momentum, sensitivity, periods
     extra, xdq = analyses.build_analyses(per_model, models, derivs, readings, snaptab, registry, scope, tolerance_days, period, dbc)
     del readings
-    dq = _concat_quality([dq, repeat_quality(repeats, snaps), attribution_dq, trend_dq, xdq])
+    dq = _concat_quality([dq, repeat_quality(repeats, snaps), hist.gaps, attribution_dq, trend_dq, xdq])
     tables = {
         "organizations": registry,
         "models": models,

@@ -174,3 +174,53 @@ def test_the_shared_july_first_snapshot_repeats_june_16_and_is_not_a_boundary(tm
           .set_index("id")["downloadsAllTime"] for d in ("2026-07-02", "2026-08-01")}
     row = july.set_index("model_id").loc["Qwen/Qwen3-8B"]
     assert row["downloads"] == at["2026-08-01"]["Qwen/Qwen3-8B"] - at["2026-07-02"]["Qwen/Qwen3-8B"]
+
+
+def test_a_snapshot_without_lineage_fields_does_not_erase_what_earlier_ones_declare(tmp_path):
+    """The newest snapshot of a store may be a listing with fewer fields (ids and counters only,
+    as the shared llm-catalog files). A field it lacks says nothing about a model: its base,
+    pipeline, licence, creation date and size come from its latest snapshot that has the field,
+    and data_quality says so (snapshot_lacks_fields). Read at face value, every derivative became
+    first-party and no model had a pipeline."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from atomdata.build import build_tables
+    from atomdata.ingest.dump import import_dump
+    from atomdata.transform import shares
+    from conftest import write_dump
+
+    rows = [
+        {"id": "Qwen/Qwen3-8B", "downloadsAllTime": 100, "tags": ["license:apache-2.0"], "params": 8e9},
+        {"id": "fan/qwen-ft", "downloadsAllTime": 10, "base": ["Qwen/Qwen3-8B"], "relation": "finetune",
+         "pipeline_tag": "text-generation", "createdAt": dt.datetime(2026, 6, 20)},
+        {"id": "fan/gone", "downloadsAllTime": 5, "base": ["Qwen/Qwen3-8B"], "relation": "quantized"},
+    ]
+    import_dump(write_dump(tmp_path / "d" / "2026-07-01" / "models.parquet", rows), tmp_path / "raw")
+    thin = tmp_path / "d" / "2026-08-01" / "models.parquet"
+    thin.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"id": ["Qwen/Qwen3-8B", "fan/qwen-ft", "new/only-here"],
+                             "downloadsAllTime": pa.array([150, 30, 7], pa.int64())}), thin)
+    import_dump(thin, tmp_path / "raw")
+    t = build_tables(tmp_path / "raw", scope=shares.Scope(orgs="all", pipelines=None)).tables
+    m = t["models"].set_index("model_id")
+    assert not m.loc["fan/qwen-ft", "first_party"] and m.loc["fan/qwen-ft", "base_model_id"] == "Qwen/Qwen3-8B"
+    assert m.loc["fan/qwen-ft", "pipeline_tag"] == "text-generation"
+    assert str(m.loc["fan/qwen-ft", "created_at"].date()) == "2026-06-20"
+    assert m.loc["Qwen/Qwen3-8B", "license"] == "apache-2.0" and m.loc["Qwen/Qwen3-8B", "params_b"] == 8.0
+    assert m.loc["Qwen/Qwen3-8B", "last_seen"] == "2026-08-01"
+    # a model only the thin snapshot lists has none of them
+    assert pd.isna(m.loc["new/only-here", "pipeline_tag"]) and m.loc["new/only-here", "first_party"]
+    d = t["derivatives"].set_index("model_id")
+    assert set(d.index) == {"fan/qwen-ft", "fan/gone"} and d.loc["fan/qwen-ft", "root_model_id"] == "Qwen/Qwen3-8B"
+    # July's downloads: the first-party base and the fine-tune, each counted by its own kind
+    july = t["model_downloads_monthly"].set_index("model_id")
+    assert int(july.loc["fan/qwen-ft", "downloads"]) == 20
+    gaps = t["data_quality"][t["data_quality"]["kind"] == "snapshot_lacks_fields"]
+    assert set(gaps["snapshot"]) == {"2026-08-01"}
+    # createdAt, pipeline_tag, library_name, tags, safetensors, and the lineage fields: one row each
+    assert len(gaps) == 6 and (gaps["value"] == 3).all()
+    lineage_row = gaps[gaps["detail"].str.startswith("no baseModels or tags")]
+    assert "2 take relation, base_id, n_bases" in lineage_row["detail"].iloc[0]
