@@ -346,17 +346,20 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         chosen, value = np.full(M, -1, dtype=snap_type), np.zeros(M, dtype=np.int64)
         seen, substituted = np.zeros(M, dtype=bool), np.zeros(M, dtype=bool)
         c30, v30 = (np.full(M, -1, dtype=snap_type), np.zeros(M, dtype=np.int64)) if d30 is not None else (None, None)
-        for j in order_of.get(pd.Timestamp(b), []):
+        order = order_of.get(pd.Timestamp(b), [])
+        for i, j in enumerate(order):
             rows = groups[j]
             c, v, st = codes[rows], at_ok[rows], stale[rows]
-            take = v & ~st & (chosen[c] < 0)
+            # the first candidate finds every model still open (no look-ups); later ones only the rest
+            take = v & ~st if i == 0 else v & ~st & (chosen[c] < 0)
             chosen[c[take]] = j
             value[c[take]] = at[rows][take]
-            nearest = v & ~seen[c]
-            substituted[c[nearest]] = st[nearest]
-            seen[c[v]] = True
+            nearest = v if i == 0 else v & ~seen[c]
+            substituted[c[nearest & st]] = True
+            if i + 1 < len(order):
+                seen[c[v]] = True
             if d30 is not None:
-                take = d30_ok[rows] & (c30[c] < 0)
+                take = d30_ok[rows] if i == 0 else d30_ok[rows] & (c30[c] < 0)
                 c30[c[take]] = j
                 v30[c[take]] = d30[rows][take]
         return chosen, value, substituted, c30, v30
