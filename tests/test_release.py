@@ -209,3 +209,25 @@ def test_release_packs_only_the_tables_datapackage_json_describes(tmp_path):
     path = make_release(site / "processed", tmp_path / "dist", figures_dir=REPO / "figures")
     tables = sorted(n.split("/processed/")[1] for n in _members(path) if "/processed/" in n)
     assert tables == sorted(f"{name}.csv" for name in TABLES)
+
+
+def test_release_never_overwrites_a_release_of_the_same_version_with_other_bytes(tmp_path):
+    """A release is cited by its data version: a second release of that version with other
+    contents (a registry fix without a newer snapshot, a hand-edited table) is refused and the
+    first zip stays as it was; the same contents again are a no-op."""
+    from atomdata.errors import AtomdataError
+    from conftest import REPO
+
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "processed", site / "processed")
+    shutil.copy(REPO / "datapackage.json", site / "datapackage.json")
+    first = make_release(site / "processed", tmp_path / "dist", figures_dir=REPO / "figures")
+    before = first.read_bytes()
+    assert make_release(site / "processed", tmp_path / "dist", figures_dir=REPO / "figures") == first
+    orgs = site / "processed" / "organizations.csv"
+    text = orgs.read_text(encoding="utf-8")
+    orgs.write_text(text.replace("Alibaba", "Alibaba Group", 1), encoding="utf-8")
+    with pytest.raises(AtomdataError, match="exists with other contents"):
+        make_release(site / "processed", tmp_path / "dist", figures_dir=REPO / "figures")
+    assert first.read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == [first.name]

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import AtomdataError, InputError
 from ..io import atomic_write_bytes, dumps_json
 from ..schemas import REGIONS, TABLES
 from ..transform.shares import region_shares
@@ -417,5 +417,11 @@ def make_release(processed, out_dir, figures_dir=None, datapackage=None) -> Path
     entries.update({f"{top}/figures/{n}": b for n, b in figures.items()})
     entries.update({f"{top}/{n}": b for n, b in extras.items()})
     path = out_dir / f"{top}.zip"
-    atomic_write_bytes(path, zip_bytes(entries))
+    data = zip_bytes(entries)
+    if path.is_file() and path.read_bytes() != data:
+        # a release is cited by its version: the same version must always mean the same bytes
+        raise AtomdataError(f"{path}: a release of data version {version} exists with other contents; a release is "
+                            "never overwritten, since it may have been published and cited. If it never was, delete it "
+                            "and run again; otherwise the changed tables need a new data version (a newer snapshot)")
+    atomic_write_bytes(path, data)
     return path
