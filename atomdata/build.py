@@ -47,6 +47,10 @@ FIELD_COLUMNS = {
 }
 LINEAGE_FIELDS = ("baseModels", "tags")
 
+#: a snapshot whose all-time counters all equal the latest earlier readings of at least this many
+#: models repeats them (a re-published or lagging listing): its counters are not readings of its date
+MIN_REPEATED_COUNTERS = 100
+
 #: snapshots of at least this many rows are typed in worker processes when two or more are cold
 PARALLEL_MIN_ROWS = 100_000
 DQ_COLUMNS = ["kind", "snapshot", "month", "model_id", "org", "value", "detail", "action"]
@@ -200,6 +204,9 @@ class _History:
                         last_g[id_codes[name][0]] = j
                 self.field_gaps[group] = (has, last_g)
         fill = {group: [] for group in self.field_gaps}  # (codes, columns) of values from earlier snapshots
+        # the latest reading of each model's all-time counter so far, to recognise a snapshot that repeats them
+        self.counter_repeats = {}  # snapshot -> (the snapshot it repeats, models compared)
+        last_at, last_at_ok, last_reader = np.zeros(len(vocab), dtype=np.int64), np.zeros(len(vocab), dtype=bool), None
         latest, edges = [], []
         for snap in snaps:
             tick = progress if snap.name not in prepared else None
@@ -244,7 +251,15 @@ class _History:
             codes = idx.astype(np.int32)
             snapcode = np.full(len(r), snap_dtype.categories.get_loc(snap.name), dtype=np.int8 if len(main) < 127 else np.int32)
             snap_dates[snap.name] = date
-            if snap.name in counter_names:
+            at = pd.array(r["downloads_all_time"], dtype="Int64")
+            both = ~at._mask & last_at_ok[idx]
+            n_both = int(np.count_nonzero(both))
+            if snap.name in counter_names and n_both >= MIN_REPEATED_COUNTERS and (at._data[both] == last_at[idx[both]]).all():
+                self.counter_repeats[snap.name] = (last_reader, n_both)
+            elif snap.name in counter_names:
+                last_at[idx[~at._mask]] = at._data[~at._mask]
+                last_at_ok[idx[~at._mask]] = True
+                last_reader = snap.name
                 readings["snap"].append(snapcode)
                 readings["code"].append(codes)
                 for col, key in (("downloads_all_time", "at"), ("downloads_30d", "d30")):
@@ -420,6 +435,13 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     repeats = repeated_snapshots([s for s in snaps if s.name in has_counter])
     has_counter = [n for n in has_counter if n not in repeats]
     hist = _History(snaps, main_names, set(has_counter), snapinfo, registry, progress)
+    # a snapshot whose all-time counters all equal the latest earlier readings repeats them too
+    repeats = {n: (orig, f"data file identical (sha256 {by_name[n].sha256[:12]}...) to that of snapshot {orig}")
+               for by_name in [{s.name: s for s in snaps}] for n, orig in repeats.items()}
+    repeats.update({n: (orig, f"all-time counters of all {k:,} models it shares with earlier readings equal "
+                              f"their latest earlier readings, last taken by snapshot {orig}")
+                    for n, (orig, k) in hist.counter_repeats.items()})
+    has_counter = [n for n in has_counter if n not in repeats]
     latest, alledges = hist.latest, hist.alledges
     readings, presence = hist.readings, hist.presence
 
@@ -545,16 +567,16 @@ def repeated_snapshots(snaps) -> dict[str, str]:
     return out
 
 
-def repeat_quality(repeats: dict[str, str], snaps) -> pd.DataFrame:
-    """One ``snapshot_repeated`` row per repeated snapshot (value = days after the one it repeats)."""
+def repeat_quality(repeats: dict[str, tuple[str, str]], snaps) -> pd.DataFrame:
+    """One ``snapshot_repeated`` row per repeated snapshot: ``repeats`` maps it to (the snapshot it
+    repeats, why); value = days after that snapshot."""
     by_name = {s.name: s for s in snaps}
     rows = [{"kind": "snapshot_repeated", "snapshot": name, "month": None, "model_id": None, "org": None,
              "value": float((by_name[name].date - by_name[orig].date).days),
-             "detail": f"data file identical (sha256 {by_name[name].sha256[:12]}...) to that of snapshot {orig}: "
-                       f"its counters were read by {orig}, not on {by_name[name].date.isoformat()}",
+             "detail": f"{why}: its counters were read by {orig}, not on {by_name[name].date.isoformat()}",
              "action": "its counters are not used as readings (month boundaries, stale checks, adoption momentum); "
                        "presence and the per-snapshot tables keep it"}
-            for name, orig in sorted(repeats.items())]
+            for name, (orig, why) in sorted(repeats.items())]
     return pd.DataFrame(rows, columns=DQ_COLUMNS)
 
 

@@ -224,3 +224,31 @@ def test_a_snapshot_without_lineage_fields_does_not_erase_what_earlier_ones_decl
     assert len(gaps) == 6 and (gaps["value"] == 3).all()
     lineage_row = gaps[gaps["detail"].str.startswith("no baseModels or tags")]
     assert "2 take relation, base_id, n_bases" in lineage_row["detail"].iloc[0]
+
+
+def test_a_snapshot_whose_counters_repeat_earlier_readings_is_not_a_reading_of_its_date(tmp_path):
+    """A listing re-published with the counters of an earlier day in a new file (the shared
+    2026-06-05 file carries the 2026-05-20 counters; 2026-07-21 lags 2026-07-20) is not caught by
+    its sha256. When every all-time counter it shares with earlier readings (at least 100 models)
+    equals the model's latest earlier reading, it is a repeat: listed as snapshot_repeated, and the
+    month boundary falls to the nearest real reading. Taken at face value, June would be 0 here."""
+    from atomdata.build import build_tables
+    from atomdata.ingest.dump import import_dump
+    from atomdata.transform import shares
+    from conftest import write_dump
+
+    n = 120
+    counters = {"2026-06-01": 1000, "2026-07-01": 1000, "2026-07-02": 2000, "2026-08-01": 3000}
+    for day, base in counters.items():
+        rows = [{"id": f"Qwen/m{i}", "downloadsAllTime": base + i, "likes": 7 if day == "2026-07-01" else 3}
+                for i in range(n)]
+        import_dump(write_dump(tmp_path / "d" / day / "models.parquet", rows), tmp_path / "raw")
+    t = build_tables(tmp_path / "raw", scope=shares.Scope(orgs="all", pipelines=None)).tables
+    pm = t["model_downloads_monthly"]
+    june, july = pm[pm["month"] == "2026-06"], pm[pm["month"] == "2026-07"]
+    assert len(june) == len(july) == n
+    assert (june["downloads"] == 1000).all() and set(june["end_snapshot"]) == {"2026-07-02"}
+    assert (july["downloads"] == 1000).all() and set(july["start_snapshot"]) == {"2026-07-02"}
+    rep = t["data_quality"][t["data_quality"]["kind"] == "snapshot_repeated"]
+    assert rep["snapshot"].tolist() == ["2026-07-01"] and rep["value"].tolist() == [30.0]
+    assert "all 120 models" in rep["detail"].iloc[0] and "snapshot 2026-06-01" in rep["detail"].iloc[0]

@@ -39,9 +39,13 @@ def test_july_boundaries_and_repeated_snapshots(readme):
     assert set(m["start_snapshot"]) == {"2026-07-02"} and set(m["end_snapshot"]) <= {"2026-08-01", "2026-08-02", "2026-08-03"}
     assert "July is measured from 2026-07-02 to 2026-08-01" in readme
     dq = atomdata.load("data_quality")
-    rep = dq[dq["kind"] == "snapshot_repeated"]
-    assert sorted(rep["snapshot"]) == ["2026-06-17", "2026-07-01"]
-    assert all("snapshot 2026-06-16" in t for t in rep["detail"])
+    rep = dq[dq["kind"] == "snapshot_repeated"].set_index("snapshot")["detail"]
+    # two files byte for byte that of 2026-06-16; two files of their own with earlier counters
+    assert sorted(rep.index) == ["2026-06-05", "2026-06-17", "2026-07-01", "2026-07-21"]
+    for name, orig in (("2026-06-17", "2026-06-16"), ("2026-07-01", "2026-06-16"), ("2026-06-05", "2026-05-20"), ("2026-07-21", "2026-07-20")):
+        assert f"snapshot {orig}" in rep[name], name
+        assert (f"`{name}`" in readme) and (f"`{orig}`" in readme), name
+    assert rep["2026-06-17"].startswith("data file identical") and rep["2026-06-05"].startswith("all-time counters of all 3,912 models")
 
 
 def test_stale_counter_counts(readme):
