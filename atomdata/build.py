@@ -207,6 +207,9 @@ class _History:
         # the latest reading of each model's all-time counter so far, to recognise a snapshot that repeats them
         self.counter_repeats = {}  # snapshot -> (the snapshot it repeats, models compared)
         last_at, last_at_ok, last_reader = np.zeros(len(vocab), dtype=np.int64), np.zeros(len(vocab), dtype=bool), None
+        # readings of the current date join them only once a later date comes: a second listing of the
+        # same day that agrees with the first is another reading of that day, not a repeat of old counters
+        same_day, same_day_date = [], None
         latest, edges = [], []
         for snap in snaps:
             tick = progress if snap.name not in prepared else None
@@ -252,14 +255,17 @@ class _History:
             snapcode = np.full(len(r), snap_dtype.categories.get_loc(snap.name), dtype=np.int8 if len(main) < 127 else np.int32)
             snap_dates[snap.name] = date
             at = pd.array(r["downloads_all_time"], dtype="Int64")
+            if same_day and same_day_date < date:
+                for i, v, name in same_day:
+                    last_at[i], last_at_ok[i], last_reader = v, True, name
+                same_day = []
             both = ~at._mask & last_at_ok[idx]
             n_both = int(np.count_nonzero(both))
             if snap.name in counter_names and n_both >= MIN_REPEATED_COUNTERS and (at._data[both] == last_at[idx[both]]).all():
                 self.counter_repeats[snap.name] = (last_reader, n_both)
             elif snap.name in counter_names:
-                last_at[idx[~at._mask]] = at._data[~at._mask]
-                last_at_ok[idx[~at._mask]] = True
-                last_reader = snap.name
+                same_day.append((idx[~at._mask], at._data[~at._mask], snap.name))
+                same_day_date = date
                 readings["snap"].append(snapcode)
                 readings["code"].append(codes)
                 for col, key in (("downloads_all_time", "at"), ("downloads_30d", "d30")):

@@ -252,3 +252,29 @@ def test_a_snapshot_whose_counters_repeat_earlier_readings_is_not_a_reading_of_i
     rep = t["data_quality"][t["data_quality"]["kind"] == "snapshot_repeated"]
     assert rep["snapshot"].tolist() == ["2026-07-01"] and rep["value"].tolist() == [30.0]
     assert "all 120 models" in rep["detail"].iloc[0] and "snapshot 2026-06-01" in rep["detail"].iloc[0]
+
+
+def test_a_second_listing_of_the_same_day_is_not_a_repeat_of_that_day(tmp_path):
+    """Two listings of one date (a second source stored with --suffix) that agree on the models they
+    share are two readings of that date, not a repeat of earlier counters: the second one's own
+    models keep their readings (they lost their July downloads, and data_quality said the listing
+    was 'read by 2026-07-01, not on 2026-07-01', value 0)."""
+    from atomdata.build import build_tables
+    from atomdata.ingest.dump import import_dump
+    from atomdata.transform import shares
+    from conftest import write_dump
+
+    sample = [{"id": f"Qwen/m{i}", "downloadsAllTime": 1000 + i} for i in range(120)]
+    extra = [{"id": f"meta-llama/x{j}", "downloadsAllTime": 500 + j} for j in range(30)]
+    raw = tmp_path / "raw"
+    import_dump(write_dump(tmp_path / "a" / "2026-07-01" / "models.parquet", sample), raw)
+    import_dump(write_dump(tmp_path / "b" / "2026-07-01" / "models.parquet", sample + extra), raw, suffix="extra")
+    later = [{**r, "downloadsAllTime": r["downloadsAllTime"] + 1000} for r in sample + extra]
+    import_dump(write_dump(tmp_path / "a" / "2026-08-01" / "models.parquet", later), raw)
+    t = build_tables(raw, scope=shares.Scope(orgs="all", pipelines=None)).tables
+    july = t["model_downloads_monthly"]
+    assert len(july) == 150 and (july["downloads"] == 1000).all()
+    extra_rows = july[july["model_id"].astype(str).str.startswith("meta-llama/")]
+    assert len(extra_rows) == 30 and set(extra_rows["start_snapshot"].astype(str)) == {"2026-07-01-extra"}
+    assert not (t["data_quality"]["kind"] == "snapshot_repeated").any()
+
