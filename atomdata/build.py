@@ -206,7 +206,8 @@ class _History:
         fill = {group: [] for group in self.field_gaps}  # (codes, columns) of values from earlier snapshots
         # the latest reading of each model's all-time counter so far, to recognise a snapshot that repeats them
         self.counter_repeats = {}  # snapshot -> (the snapshot it repeats, models compared)
-        last_at, last_at_ok, last_reader = np.zeros(len(vocab), dtype=np.int64), np.zeros(len(vocab), dtype=bool), None
+        last_at, last_at_ok = np.zeros(len(vocab), dtype=np.int64), np.zeros(len(vocab), dtype=bool)
+        last_from = np.zeros(len(vocab), dtype=np.int32)  # the main snapshot (position in ``main``) of that reading
         # readings of the current date join them only once a later date comes: a second listing of the
         # same day that agrees with the first is another reading of that day, not a repeat of old counters
         same_day, same_day_date = [], None
@@ -256,15 +257,16 @@ class _History:
             snap_dates[snap.name] = date
             at = pd.array(r["downloads_all_time"], dtype="Int64")
             if same_day and same_day_date < date:
-                for i, v, name in same_day:
-                    last_at[i], last_at_ok[i], last_reader = v, True, name
+                for i, v, j in same_day:
+                    last_at[i], last_at_ok[i], last_from[i] = v, True, j
                 same_day = []
             both = ~at._mask & last_at_ok[idx]
             n_both = int(np.count_nonzero(both))
             if snap.name in counter_names and n_both >= MIN_REPEATED_COUNTERS and (at._data[both] == last_at[idx[both]]).all():
-                self.counter_repeats[snap.name] = (last_reader, n_both)
+                # the snapshot that took the newest of the readings it repeats (not merely the last one read)
+                self.counter_repeats[snap.name] = (main[int(last_from[idx[both]].max())], n_both)
             elif snap.name in counter_names:
-                same_day.append((idx[~at._mask], at._data[~at._mask], snap.name))
+                same_day.append((idx[~at._mask], at._data[~at._mask], k))
                 same_day_date = date
                 readings["snap"].append(snapcode)
                 readings["code"].append(codes)

@@ -278,3 +278,24 @@ def test_a_second_listing_of_the_same_day_is_not_a_repeat_of_that_day(tmp_path):
     assert len(extra_rows) == 30 and set(extra_rows["start_snapshot"].astype(str)) == {"2026-07-01-extra"}
     assert not (t["data_quality"]["kind"] == "snapshot_repeated").any()
 
+
+def test_a_repeat_names_the_snapshot_whose_counters_it_repeats(tmp_path):
+    """The snapshot_repeated row names the snapshot that took the repeated readings and counts the
+    days from it, not the last snapshot read before (here a second source, 2026-06-01-x, that
+    shares no model with it: the row said 4 days after 2026-06-01-x instead of 16 after 2026-05-20)."""
+    from atomdata.build import build_tables
+    from atomdata.ingest.dump import import_dump
+    from atomdata.transform import shares
+    from conftest import write_dump
+
+    sample = [{"id": f"Qwen/m{i}", "downloadsAllTime": 1000 + i} for i in range(120)]
+    raw = tmp_path / "raw"
+    import_dump(write_dump(tmp_path / "a" / "2026-05-20" / "models.parquet", sample), raw)
+    import_dump(write_dump(tmp_path / "b" / "2026-06-01" / "models.parquet",
+                           [{"id": f"meta-llama/x{j}", "downloadsAllTime": 5 + j} for j in range(5)]), raw, suffix="x")
+    import_dump(write_dump(tmp_path / "a" / "2026-06-05" / "models.parquet",
+                           [{**r, "likes": 9} for r in sample]), raw)  # a new file, the counters of 2026-05-20
+    t = build_tables(raw, scope=shares.Scope(orgs="all", pipelines=None)).tables
+    rep = t["data_quality"][t["data_quality"]["kind"] == "snapshot_repeated"]
+    assert rep["snapshot"].tolist() == ["2026-06-05"] and rep["value"].tolist() == [16.0]
+    assert "last taken by snapshot 2026-05-20" in rep["detail"].iloc[0]
