@@ -444,7 +444,9 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     has_counter = [n for n in has_counter if n not in repeats]
     hist = _History(snaps, main_names, set(has_counter), snapinfo, registry, progress)
     # a snapshot whose all-time counters all equal the latest earlier readings repeats them too
-    repeats = {n: (orig, f"data file identical (sha256 {by_name[n].sha256[:12]}...) to that of snapshot {orig}")
+    # (a copy of a file whose counters repeat earlier ones holds those earlier counters: read by the snapshot it repeats)
+    repeats = {n: (hist.counter_repeats.get(orig, (orig,))[0],
+                   f"data file identical (sha256 {by_name[n].sha256[:12]}...) to that of snapshot {orig}")
                for by_name in [{s.name: s for s in snaps}] for n, orig in repeats.items()}
     repeats.update({n: (orig, f"all-time counters of all {k:,} models it shares with earlier readings equal "
                               f"their latest earlier readings, last taken by snapshot {orig}")

@@ -299,3 +299,28 @@ def test_a_repeat_names_the_snapshot_whose_counters_it_repeats(tmp_path):
     rep = t["data_quality"][t["data_quality"]["kind"] == "snapshot_repeated"]
     assert rep["snapshot"].tolist() == ["2026-06-05"] and rep["value"].tolist() == [16.0]
     assert "last taken by snapshot 2026-05-20" in rep["detail"].iloc[0]
+
+
+def test_a_copy_of_a_repeated_file_repeats_the_counters_of_the_original_reading(tmp_path):
+    """A file byte for byte that of a snapshot which itself repeats earlier counters holds those
+    earlier counters: its snapshot_repeated row names the snapshot that read them and counts the
+    days from it (it said 'read by 2026-06-05', value 5, for counters read on 2026-05-20)."""
+    import shutil
+
+    from atomdata.build import build_tables
+    from atomdata.ingest.dump import import_dump
+    from atomdata.transform import shares
+    from conftest import write_dump
+
+    sample = [{"id": f"Qwen/m{i}", "downloadsAllTime": 1000 + i} for i in range(120)]
+    raw, d = tmp_path / "raw", tmp_path / "d"
+    write_dump(d / "2026-05-20" / "models.parquet", sample)
+    write_dump(d / "2026-06-05" / "models.parquet", [{**r, "likes": 9} for r in sample])  # a new file, old counters
+    (d / "2026-06-10").mkdir()
+    shutil.copy(d / "2026-06-05" / "models.parquet", d / "2026-06-10" / "models.parquet")
+    for day in ("2026-05-20", "2026-06-05", "2026-06-10"):
+        import_dump(d / day / "models.parquet", raw)
+    t = build_tables(raw, scope=shares.Scope(orgs="all", pipelines=None)).tables
+    rep = t["data_quality"][t["data_quality"]["kind"] == "snapshot_repeated"].set_index("snapshot")
+    assert rep["value"].to_dict() == {"2026-06-05": 16.0, "2026-06-10": 21.0}
+    assert "to that of snapshot 2026-06-05: its counters were read by 2026-05-20" in rep.loc["2026-06-10", "detail"]
