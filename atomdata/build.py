@@ -270,8 +270,8 @@ class _History:
                 same_day_date = date
                 readings["snap"].append(snapcode)
                 readings["code"].append(codes)
-                for col, key in (("downloads_all_time", "at"), ("downloads_30d", "d30")):
-                    a = pd.array(r[col], dtype="Int64")  # counters stay Int64: values and validity
+                # counters stay Int64: values and validity
+                for key, a in (("at", at), ("d30", pd.array(r["downloads_30d"], dtype="Int64"))):
                     readings[key].append(a._data)
                     readings[key + "_na"].append(a._mask)
             presence["snap"].append(snapcode)
@@ -286,12 +286,15 @@ class _History:
         row_of = np.empty(len(vocab), dtype=np.int64)
         row_of[latest["_code"].to_numpy()] = np.arange(len(latest))
         for group, pieces in fill.items():
-            vals = pd.concat(pieces, ignore_index=True) if pieces else None
-            filled = np.bincount(last_k[vals["_code"].to_numpy()], minlength=len(main)) if pieces else np.zeros(len(main), dtype=np.int64)
-            for c in FIELD_COLUMNS[group] if pieces else ():
-                col = latest[c].copy()
-                col.iloc[row_of[vals["_code"].to_numpy()]] = vals[c].array
-                latest[c] = col
+            filled = np.zeros(len(main), dtype=np.int64)  # models given the fields, by their latest snapshot
+            if pieces:
+                vals = pd.concat(pieces, ignore_index=True)
+                at_code = vals["_code"].to_numpy()
+                filled = np.bincount(last_k[at_code], minlength=len(main))
+                for c in FIELD_COLUMNS[group]:
+                    col = latest[c].copy()
+                    col.iloc[row_of[at_code]] = vals[c].array
+                    latest[c] = col
             has = self.field_gaps[group][0]
             gaps += [{"kind": "snapshot_lacks_fields", "snapshot": name, "month": None, "model_id": None, "org": None,
                       "value": float(n_latest[j]),
@@ -445,9 +448,10 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     hist = _History(snaps, main_names, set(has_counter), snapinfo, registry, progress)
     # a snapshot whose all-time counters all equal the latest earlier readings repeats them too
     # (a copy of a file whose counters repeat earlier ones holds those earlier counters: read by the snapshot it repeats)
+    sha = {s.name: s.sha256 for s in snaps}
     repeats = {n: (hist.counter_repeats.get(orig, (orig,))[0],
-                   f"data file identical (sha256 {by_name[n].sha256[:12]}...) to that of snapshot {orig}")
-               for by_name in [{s.name: s for s in snaps}] for n, orig in repeats.items()}
+                   f"data file identical (sha256 {sha[n][:12]}...) to that of snapshot {orig}")
+               for n, orig in repeats.items()}
     repeats.update({n: (orig, f"all-time counters of all {k:,} models it shares with earlier readings equal "
                               f"their latest earlier readings, last taken by snapshot {orig}")
                     for n, (orig, k) in hist.counter_repeats.items()})
