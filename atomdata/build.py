@@ -37,15 +37,15 @@ from .validate import validate_tables
 #: the latest record's columns that come from Hub fields a snapshot may lack, by those fields (any one
 #: of them will do): a snapshot without them says nothing about these columns, so a model's values
 #: come from its latest snapshot that has them
+LINEAGE_FIELDS = ("baseModels", "tags")  # either gives the declared bases (records.base_edges)
 FIELD_COLUMNS = {
     ("createdAt",): ("created_at",),
     ("pipeline_tag",): ("pipeline_tag",),
     ("library_name",): ("library_name",),
     ("tags",): ("license", "model_type"),
     ("safetensors",): ("params",),
-    ("baseModels", "tags"): ("relation", "base_id", "n_bases"),  # and the base edges
+    LINEAGE_FIELDS: ("relation", "base_id", "n_bases"),  # and the base edges
 }
-LINEAGE_FIELDS = ("baseModels", "tags")
 
 #: a snapshot whose all-time counters all equal the latest earlier readings of at least this many
 #: models repeats them (a re-published or lagging listing): its counters are not readings of its date

@@ -352,16 +352,18 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
             c, v, st = codes[rows], at_ok[rows], stale[rows]
             # the first candidate finds every model still open (no look-ups); later ones only the rest
             take = v & ~st if i == 0 else v & ~st & (chosen[c] < 0)
-            chosen[c[take]] = j
-            value[c[take]] = at[rows][take]
+            got = c[take]
+            chosen[got] = j
+            value[got] = at[rows][take]
             nearest = v if i == 0 else v & ~seen[c]
             substituted[c[nearest & st]] = True
             if i + 1 < len(order):
                 seen[c[v]] = True
             if d30 is not None:
                 take = d30_ok[rows] if i == 0 else d30_ok[rows] & (c30[c] < 0)
-                c30[c[take]] = j
-                v30[c[take]] = d30[rows][take]
+                got = c[take]
+                c30[got] = j
+                v30[got] = d30[rows][take]
         return chosen, value, substituted, c30, v30
 
     dates = np.asarray(dates, dtype="datetime64[ns]")
