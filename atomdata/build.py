@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +28,11 @@ from .ingest import store
 from .io import staging_dir, write_csv
 from .registry import attribute, load_registry
 from .schemas import TABLES
-from .transform import inference, lineage, monthly, quality, shares
+from .transform import inference, lineage, monthly, publisher, quality, shares
 from .transform import cache, ids
 from .transform import claims
+from .transform import scope as scope_rules
+from .transform.scope import Scope
 from .transform import analyses
 from .validate import validate_tables
 
@@ -418,12 +420,14 @@ class _History:
         return out.reset_index(drop=True), pd.concat([d for _, d in self._trend_parts], ignore_index=True)
 
 
-def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = None, tolerance_days: int = 3,
+def build_tables(raw: Path, registry_file=None, scope: Scope | None = None, tolerance_days: int = 3,
                  period: str = "month", progress=None) -> BuildResult:
-    """Every table, validated. In the result, the text columns of the per-model monthly table
+    """Every table, validated. ``scope``: the headline's (default: the ``default`` preset of the
+    project's scope policy). In the result, the text columns of the per-model monthly table
     (model id, month, method, snapshots, flags) are categoricals (its rows are models x months);
     the values are those written to the CSV, which ``atomdata.load`` reads back as strings."""
-    scope = scope or shares.Scope()
+    presets = scope_rules.load_policy(scope_rules.policy_path(raw))
+    scope = scope or presets["default"]
     _return_freed_memory()
     registry = load_registry(registry_file)
     if not Path(raw).is_dir():
@@ -467,7 +471,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "registry_org": att["registry_org"],
         "country": att["country"],
         "region": att["region"],
-        "first_party": latest["base_id"].isna(),
+        "first_party": publisher.first_party(att["registry_org"], latest["base_id"]),
         "relation": latest["relation"],
         "base_model_id": latest["base_id"],
         "created_at": latest["created_at"].dt.normalize(),
@@ -475,6 +479,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "library_name": latest["library_name"],
         "license": latest["license"],
         "params_b": (latest["params"].astype("Float64") / 1e9).round(3),
+        "downloads_all_time": monthly.highest_reading(readings, latest["model_id"]).array,
         "first_seen": latest["first_seen"],
         "last_seen": latest["last_seen"],
     }).sort_values("model_id", kind="stable").reset_index(drop=True)
@@ -495,6 +500,7 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
         "root_org": roots["root_org"],
         "root_country": ratt["country"],
         "root_region": ratt["region"],
+        "publisher": publisher.publisher(roots["model_id"], roots["root_org"], registry),
         "depth": roots["depth"],
         "lineage_status": roots["lineage_status"],
         "_model_type": ids.take(latest["model_type"], at, roots.index),  # for the inference below
@@ -546,9 +552,10 @@ def build_tables(raw: Path, registry_file=None, scope: shares.Scope | None = Non
     hist.presence = hist.alledges = None
     tbc, trend_dq = hist.trending()
     # -- analyses beyond the headline: families, sizes, ecosystem, momentum, sensitivity, periods
-    extra, xdq = analyses.build_analyses(per_model, models, derivs, readings, snaptab, registry, scope, tolerance_days, period, dbc)
+    extra, xdq = analyses.build_analyses(per_model, models, derivs, readings, snaptab, registry, scope, tolerance_days, period, dbc, presets)
     del readings
-    dq = _concat_quality([dq, repeat_quality(repeats, snaps), hist.gaps, attribution_dq, trend_dq, xdq])
+    dq = _concat_quality([dq, repeat_quality(repeats, snaps), hist.gaps, attribution_dq, trend_dq, xdq,
+                          scope_rules.quality_rows(models, scope)])
     tables = {
         "organizations": registry,
         "models": models,
@@ -627,22 +634,23 @@ def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope
             parts.append(pd.DataFrame([{"kind": "snapshot_off_boundary", "snapshot": name, "month": None, "model_id": None, "org": None,
                                         "value": float(nearest), "detail": f"{nearest} days from the nearest {period} boundary (tolerance {tolerance_days})",
                                         "action": "used only to detect stale counters, not as a boundary reading"}]))
-    # organizations the registry lacks: their in-pipeline first-party downloads show the coverage
-    pipe = models["first_party"] & (models["pipeline_tag"].isin(scope.pipelines).fillna(False) if scope.pipelines else True)
-    pm = shares.inner_join(per_model[["month", "model_id", "downloads"]], models[["model_id", "org", "registry_org"]], where=pipe)
+    # organizations the registry lacks: the downloads of the models the scope would count if every
+    # namespace were in the registry show the coverage (a model list counts unmapped ones already)
+    reach = scope.mask(models) if scope.models is not None else replace(scope, orgs="all").mask(models)
+    pm = shares.inner_join(per_model[["month", "model_id", "downloads"]], models[["model_id", "org", "registry_org"]], where=reach)
     if not pm.empty:
         dl = pm["downloads"].astype("int64")
         g = pd.DataFrame({"all": dl, "mapped": dl.where(pm["registry_org"].notna().to_numpy(), 0)}).groupby(pm["month"]).sum()
         cover = g["mapped"] / g["all"].clip(lower=1)
         parts.append(pd.DataFrame({"kind": "coverage", "snapshot": None, "month": cover.index, "model_id": None, "org": None,
                                    "value": cover.astype("Float64").to_numpy(),
-                                   "detail": "share of first-party downloads in the scope's pipelines whose organization is in the registry",
-                                   "action": "unmapped organizations are excluded from the default scope and listed as unmapped_org"}))
+                                   "detail": "share of the downloads of the models the scope counts (every namespace taken as mapped) whose organization is in the registry",
+                                   "action": "unmapped organizations are outside presets limited to registry organizations (default) and listed as unmapped_org"}))
         um = pm[pm["registry_org"].isna()].groupby("org")["downloads"].sum().sort_values(ascending=False)
         parts.append(pd.DataFrame({"kind": "unmapped_org", "snapshot": None, "month": None, "model_id": None, "org": um.index.astype("string"),
                                    "value": um.astype("Float64").to_numpy(),
-                                   "detail": "organization not in the registry; value = its first-party downloads over all measured months",
-                                   "action": "counted as region unknown; outside the default scope"}))
+                                   "detail": "organization not in the registry; value = downloads over all measured months of its models the scope would count",
+                                   "action": "region unknown; outside presets limited to registry organizations (default)"}))
     for status, action in (("cycle", "no root; counted as unknown"), ("self_reference", "self-link ignored; the model is its own root")):
         bad = derivs[derivs["lineage_status"] == status]
         if not bad.empty:

@@ -123,13 +123,17 @@ def ingest_dump(paths, date, suffix, raw, source, license_):
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for the tables (default ./processed); replaced as a whole, so one holding other files is refused.")
 @click.option("--registry", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Organization registry CSV (default: the shipped raw/organizations.csv).")
 @click.option("--tolerance", default=3, show_default=True, type=click.IntRange(0, 15), help="Days a snapshot may be from a month boundary.")
-@click.option("--orgs", type=click.Choice(["registry", "all"]), default="registry", show_default=True, help="Scope: registry organizations only, or all (unmapped as unknown).")
-@click.option("--pipelines", type=click.Choice(["llm", "all"]), default="llm", show_default=True, help="Scope: generative language and omni pipelines, or every pipeline.")
+@click.option("--scope", "scope_name", default="default", show_default=True, metavar="NAME",
+              help="Preset of the scope policy (raw/scope_policy.toml of the store's folder, else the shipped one): "
+                   "default (ATOM-comparable) or all (every model of registry organizations).")
+@click.option("--models", "models_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Instead of a preset: a CSV with a modelId or model_id column (such as the ATOM Project's models.csv); "
+                   "the headline counts exactly these models.")
 @click.option("--datapackage/--no-datapackage", default=True, show_default=True,
               help="Also write datapackage.json: at the project root for the default ./processed, inside --out otherwise.")
 @click.option("--period", type=click.Choice(["week", "month", "quarter"]), default="month", show_default=True,
               help="Period of the downloads_by_period table (ISO weeks, calendar months or quarters); the monthly tables stay monthly.")
-def build(raw, out, registry, tolerance, orgs, pipelines, datapackage, period):
+def build(raw, out, registry, tolerance, scope_name, models_file, datapackage, period):
     """Build and validate the tables from every snapshot in the store.
 
     Tables are validated (all failures at once) before anything is written; the folder is
@@ -138,11 +142,13 @@ def build(raw, out, registry, tolerance, orgs, pipelines, datapackage, period):
     from . import build as b
     from .io import dumps_json
     from .paths import processed_dir, raw_dir
-    from .transform.shares import LLM_PIPELINES, Scope
+    from .transform.scope import load_scope, model_list_scope
 
     store, dest = raw_dir(raw), processed_dir(out)
-    scope = Scope(orgs=orgs, pipelines=LLM_PIPELINES if pipelines == "llm" else None)
+    if models_file and click.get_current_context().get_parameter_source("scope_name").name != "DEFAULT":
+        raise click.UsageError("--models replaces the scope preset: give --scope or --models, not both")
     try:
+        scope = model_list_scope(models_file) if models_file else load_scope(scope_name, store)
         from .ingest.store import list_snapshots
 
         b.check_tables_folder(dest)  # a folder that must not be replaced is refused before the work

@@ -19,6 +19,9 @@ LINEAGE_STATUS = ["complete", "outside_snapshot", "cycle", "self_reference"]
 ATTRIBUTIONS = ["declared", "mirror", "architecture", "name_keyword", "unknown"]
 CONFIDENCE = ["high", "medium", "low", "none"]
 LINEAGES = ["declared", "with_inference"]
+PUBLISHERS = ["same_org", "other_org", "community"]
+SENSITIVITY_RULES = ["headline", "pipelines", "conditional_pipelines", "unknown_orgs", "pre_chatgpt", "first_party_definition",
+                     "official_quantized", "hugging_face_europe", "ecosystem", "scope_preset"]
 EU_COUNTRIES = {
     "AD", "AL", "AT", "BA", "BE", "BG", "BY", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FO", "FR", "GB",
     "GI", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MC", "MD", "ME", "MK", "MT", "NL", "NO",
@@ -80,7 +83,7 @@ class Models(pa.DataFrameModel):
     registry_org: Series[pd.StringDtype] = Field("The namespace as spelled in the registry; empty when the registry lacks it.", "Registry organization", nullable=True)
     country: Series[pd.StringDtype] = Field("Country of the organization from the registry; empty when not in the registry or unknown.", "Country", nullable=True, str_matches=COUNTRY_RE)
     region: Series[pd.StringDtype] = Field("Region of the organization; unknown when not in the registry.", "Region", isin=REGIONS)
-    first_party: Series[bool] = Field("True when the model declares no base model (an original release); False for derivatives.", "First party")
+    first_party: Series[bool] = Field("True for a model its organization published itself: any model under a registry organization's namespace (base, instruct, chat, official quantized, whatever base it declares), or a model of another namespace that declares no base. False for derivatives published by namespaces the registry does not know.", "First party")
     relation: Series[pd.StringDtype] = Field("For derivatives: relation to the first declared base.", "Relation", nullable=True, isin=RELATIONS)
     base_model_id: Series[pd.StringDtype] = Field("For derivatives: first declared base model.", "Base model", nullable=True)
     created_at: Series[pa.DateTime] = Field("Repo creation date (UTC).", "Created", nullable=True, tstype="date")
@@ -88,6 +91,7 @@ class Models(pa.DataFrameModel):
     library_name: Series[pd.StringDtype] = Field("Library as reported by the Hub.", "Library", nullable=True)
     license: Series[pd.StringDtype] = Field("License id from the repo's license: tag.", "License", nullable=True)
     params_b: Series[pd.Float64Dtype] = Field("Parameter count in billions, from safetensors metadata where present.", "Parameters", nullable=True, ge=0, unit="billion parameters")
+    downloads_all_time: Series[pd.Int64Dtype] = Field("Highest all-time download counter read in any snapshot (stale readings are lower by definition; repeated snapshots are not readings); empty when no snapshot has the counter for it.", "All-time downloads", nullable=True, ge=0, unit="downloads")
     first_seen: Series[pd.StringDtype] = Field("Name of the first snapshot containing the model.", "First seen", str_matches=SNAPSHOT_RE)
     last_seen: Series[pd.StringDtype] = Field("Name of the last snapshot containing the model.", "Last seen", str_matches=SNAPSHOT_RE)
 
@@ -155,6 +159,7 @@ class Derivatives(pa.DataFrameModel):
     root_org: Series[pd.StringDtype] = Field("Namespace of the root model.", "Root organization", nullable=True)
     root_country: Series[pd.StringDtype] = Field("Country of the root organization (registry); empty when unknown.", "Root country", nullable=True, str_matches=COUNTRY_RE)
     root_region: Series[pd.StringDtype] = Field("Region of the root organization; unknown when not in the registry.", "Root region", isin=REGIONS)
+    publisher: Series[pd.StringDtype] = Field("Who published the derivative, relative to the organization of its root: same_org (the root's registry organization itself: its own instruct, chat or quantized release, first-party in models), other_org (another registry organization, first-party for it), community (a namespace the registry does not know). Derivative shares count other_org and community.", "Publisher", isin=PUBLISHERS)
     depth: Series[pd.Int64Dtype] = Field("Number of declared base links followed to reach the root.", "Depth", ge=0, nullable=True)
     lineage_status: Series[pd.StringDtype] = Field("complete: root declares no base; outside_snapshot: the chain leaves the snapshots at root_model_id; cycle; self_reference.", "Lineage status", isin=LINEAGE_STATUS)
     attribution: Series[pd.StringDtype] = Field("Rule that attributed the derivative to an organization (methodology, 'Attribution beyond the declared chain'): declared (the declared root is a registry organization), mirror (root is a re-upload whose name matches an original), architecture (model-type tag), name_keyword (family keyword in the root's name), unknown.", "Attribution", isin=ATTRIBUTIONS)
@@ -477,7 +482,7 @@ class AdoptionMomentum(pa.DataFrameModel):
 
 class Sensitivity(pa.DataFrameModel):
     month: Series[pd.StringDtype] = Field("The latest measured month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
-    rule: Series[pd.StringDtype] = Field("Rule changed from the headline: headline (none), pipelines, unknown_orgs, pre_chatgpt, official_quantized, ecosystem.", "Rule", isin=["headline", "pipelines", "unknown_orgs", "pre_chatgpt", "official_quantized", "ecosystem"])
+    rule: Series[pd.StringDtype] = Field("Rule changed from the headline: " + ", ".join(SENSITIVITY_RULES) + " (see methodology, 'Sensitivity').", "Rule", isin=SENSITIVITY_RULES)
     variant: Series[pd.StringDtype] = Field("The alternative counting rule, in words.", "Variant")
     headline: Series[bool] = Field("True for the headline rule (the scope of downloads_by_country).", "Headline")
     region: Series[pd.StringDtype] = Field("Region of origin.", "Region", isin=REGIONS)

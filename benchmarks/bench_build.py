@@ -123,7 +123,7 @@ def main():
         step(f"full build, {k} snapshots (cold cache)", f"""
             from pathlib import Path
             from atomdata.build import build
-            from atomdata.transform.shares import Scope
+            from atomdata.transform.scope import Scope
             build(Path({str(kstore)!r}), Path({str(a.work / 'out')!r}), scope=Scope(orgs="all", pipelines=None))
         """, "build")
         if k < a.months:
@@ -131,7 +131,7 @@ def main():
                 from pathlib import Path
                 from atomdata.build import build
                 from atomdata.ingest.dump import import_dump
-                from atomdata.transform.shares import Scope
+                from atomdata.transform.scope import Scope
                 import_dump({files[k]!r}, Path({str(kstore)!r}))
                 build(Path({str(kstore)!r}), Path({str(a.work / 'out')!r}), scope=Scope(orgs="all", pipelines=None))
             """, "build")
@@ -198,7 +198,7 @@ def main():
             r = step(f"fit: full build, {k} snapshots (cold cache)", f"""
                 from pathlib import Path
                 from atomdata.build import build
-                from atomdata.transform.shares import Scope
+                from atomdata.transform.scope import Scope
                 build(Path({str(kstore)!r}), Path({str(a.work / 'fitout')!r}), scope=Scope(orgs="all", pipelines=None))
             """, "fit")
             ks.append(k)

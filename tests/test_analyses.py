@@ -14,6 +14,7 @@ from atomdata.ingest.dump import import_dump
 from atomdata.registry import load_registry
 from atomdata.schemas import TABLES
 from atomdata.transform import analyses, inference, monthly, shares
+from atomdata.transform.scope import Scope, load_scope
 from conftest import REPO, write_dump
 
 NEW = ["model_attributes", "downloads_by_family", "downloads_by_size", "ecosystem_downloads_by_country",
@@ -28,13 +29,13 @@ def _rows():
         ({"id": "Qwen/Qwen3-8B-FP8", "createdAt": JUNE24}, 10, 30),                                 # china 20, official quantized, 8B from name
         ({"id": "Qwen/Tongyi-DeepResearch-30B-A3B"}, 40, 50),                                       # china 10, family other, 30B from name
         ({"id": "meta-llama/Llama-3.1-8B"}, 1000, 1400),                                            # us 400, 8B from name
-        ({"id": "openai-community/gpt2", "params": 1.24e8, "createdAt": dt.datetime(2019, 11, 4)}, 5000, 5100),  # us 100, pre-ChatGPT
+        ({"id": "openai-community/gpt2", "params": 1.24e8, "createdAt": dt.datetime(2019, 11, 4)}, 5000, 5100),  # us 100, pre-ChatGPT: out
         ({"id": "google/flan-t5-base", "pipeline_tag": "text2text-generation"}, 50, 80),          # us 30, not an LLM pipeline; size override
         ({"id": "mistralai/Mixtral-8x7B-v0.1"}, 0, 10),                                            # eu 10, 8x7B = 56B
         ({"id": "nobody/orig-8x7B"}, 10, 60),                                                      # unknown org 50
         ({"id": "someone/ft", "base": ["Qwen/Qwen3-8B"], "relation": "finetune"}, 5, 25),           # derivative 20, china
         ({"id": "someone/q2", "base": ["unsloth/Qwen2.5-7B"], "relation": "quantized"}, 0, 7),     # declared: unknown; inferred: china
-        ({"id": "Qwen/Qwen3-8B-AWQ", "base": ["Qwen/Qwen3-8B"], "relation": "quantized"}, 1, 4),   # official quantized derivative, 3
+        ({"id": "Qwen/Qwen3-8B-AWQ", "base": ["Qwen/Qwen3-8B"], "relation": "quantized"}, 1, 4),   # Qwen's own (first-party), 3; AWQ: name rejected
     ]
 
 
@@ -97,35 +98,36 @@ def test_size_bucket_is_that_of_the_published_params_b(tmp_path):
 
 def test_downloads_by_family(small):
     f = small["downloads_by_family"].set_index("family")
-    assert f.loc["Qwen", "downloads"] == 220 and f.loc["Llama", "downloads"] == 400 and f.loc["GPT-2", "downloads"] == 100
+    assert f.loc["Qwen", "downloads"] == 220 and f.loc["Llama", "downloads"] == 400 and "GPT-2" not in f.index  # pre-ChatGPT
     assert f.loc["Mistral", "downloads"] == 10 and f.loc["other", "downloads"] == 10
-    assert f["downloads"].sum() == 740 == small["downloads_by_country"]["downloads"].sum()
-    assert f.loc["Qwen", "share"] == pytest.approx(220 / 740) and f.loc["Qwen", "n_models"] == 2
-    assert f["family_coverage"].astype(float).tolist() == pytest.approx([730 / 740] * len(f))
+    assert f["downloads"].sum() == 640 == small["downloads_by_country"]["downloads"].sum()
+    assert f.loc["Qwen", "share"] == pytest.approx(220 / 640) and f.loc["Qwen", "n_models"] == 2
+    assert f["family_coverage"].astype(float).tolist() == pytest.approx([630 / 640] * len(f))
     dq = small["data_quality"]
-    assert dq.loc[dq["kind"] == "family_coverage", "value"].tolist() == [pytest.approx(730 / 740)]
+    assert dq.loc[dq["kind"] == "family_coverage", "value"].tolist() == [pytest.approx(630 / 640)]
 
 
 def test_downloads_by_size(small):
     s = small["downloads_by_size"].set_index(["size_bucket", "region"])
     assert s.loc[("5-10B", "china"), "downloads"] == 220 and s.loc[("5-10B", "us"), "downloads"] == 400
     assert s.loc[("5-10B", "china"), "share"] == pytest.approx(220 / 620)
-    assert s.loc[("5-10B", "us"), "bucket_share"] == pytest.approx(620 / 740)
-    assert s.loc[("<1B", "us"), "downloads"] == 100 and s.loc[("50-100B", "eu"), "downloads"] == 10
-    assert s.loc[("10-50B", "china"), "downloads"] == 10 and s["downloads"].sum() == 740
+    assert s.loc[("5-10B", "us"), "bucket_share"] == pytest.approx(620 / 640)
+    assert ("<1B", "us") not in s.index and s.loc[("50-100B", "eu"), "downloads"] == 10  # gpt2: pre-ChatGPT
+    assert s.loc[("10-50B", "china"), "downloads"] == 10 and s["downloads"].sum() == 640
 
 
 def test_ecosystem_downloads_by_country(small):
     e = small["ecosystem_downloads_by_country"].set_index(["lineage", "region"])
     inf = e.loc[("with_inference", "china")]
-    assert inf["first_party_downloads"] == 230 and inf["derivative_downloads"] == 30
-    assert inf["finetune_downloads"] == 20 and inf["quantized_downloads"] == 10 and inf["total_downloads"] == 260
-    assert inf["derivative_fraction"] == pytest.approx(30 / 260)
+    # Qwen/Qwen3-8B-AWQ is Qwen's own release: first-party (outside the headline by its name), never derivative downloads
+    assert inf["first_party_downloads"] == 230 and inf["derivative_downloads"] == 27
+    assert inf["finetune_downloads"] == 20 and inf["quantized_downloads"] == 7 and inf["total_downloads"] == 257
+    assert inf["derivative_fraction"] == pytest.approx(27 / 257)
     dec = e.loc[("declared", "china")]
-    assert dec["derivative_downloads"] == 23 and e.loc[("declared", "unknown"), "derivative_downloads"] == 7
-    assert e.loc[("declared", "us"), "first_party_downloads"] == 500 and e.loc[("declared", "us"), "derivative_downloads"] == 0
+    assert dec["derivative_downloads"] == 20 and e.loc[("declared", "unknown"), "derivative_downloads"] == 7
+    assert e.loc[("declared", "us"), "first_party_downloads"] == 400 and e.loc[("declared", "us"), "derivative_downloads"] == 0
     for lin in ("declared", "with_inference"):
-        assert e.loc[lin, "total_downloads"].sum() == 770
+        assert e.loc[lin, "total_downloads"].sum() == 667
         assert e.loc[lin, "share"].sum() == pytest.approx(1.0)
 
 
@@ -150,7 +152,7 @@ def test_adoption_momentum_scores_against_the_tenth_best():
                              "date": models["created_at"] + pd.Timedelta(days=30),
                              "downloads_all_time": pd.array([(i + 1) * 100 for i in range(n)], dtype="Int64"),
                              "downloads_30d": pd.array([None] * n, dtype="Int64")})
-    out = analyses.adoption_momentum(readings, models, attrs, shares.Scope(), tolerance_days=3).set_index("model_id")
+    out = analyses.adoption_momentum(readings, models, attrs, Scope(), tolerance_days=3).set_index("model_id")
     assert (out["age_days"] == 30).all() and (out["n_peers"] == 12).all() and (out["reference_rank"] == 10).all()
     # ranked by downloads: 1200, 1100, ..., the 10th best is 300
     assert (out["reference_downloads"] == 300).all()
@@ -166,18 +168,25 @@ def test_sensitivity_small(small):
         assert len(r) == 1, (rule, variant_part)
         return int(r["downloads"].iloc[0]), float(r["share"].iloc[0])
 
-    assert get("headline", "", "china") == (230, pytest.approx(230 / 740))
-    assert get("pipelines", "all pipelines", "us") == (530, pytest.approx(530 / 770))
-    assert get("unknown_orgs", "kept", "unknown") == (50, pytest.approx(50 / 790))
-    assert get("pre_chatgpt", "out", "us") == (400, pytest.approx(400 / 640))
-    assert get("official_quantized", "out", "china") == (210, pytest.approx(210 / 720))
-    assert get("official_quantized", "in (", "china") == (233, pytest.approx(233 / 743))
-    assert get("ecosystem", "declared", "china") == (253, pytest.approx(253 / 763))
-    assert get("ecosystem", "inference", "china") == (260, pytest.approx(260 / 770))
+    assert get("headline", "", "china") == (230, pytest.approx(230 / 640))
+    assert get("pipelines", "any pipeline", "us") == (430, pytest.approx(430 / 670))  # flan-t5 in, gpt2 still pre-ChatGPT
+    assert get("unknown_orgs", "kept", "unknown") == (50, pytest.approx(50 / 690))
+    assert get("pre_chatgpt", "in", "us") == (500, pytest.approx(500 / 740))
+    assert get("official_quantized", "out", "china") == (210, pytest.approx(210 / 620))
+    assert get("ecosystem", "declared", "china") == (250, pytest.approx(250 / 660))
+    assert get("ecosystem", "inference", "china") == (257, pytest.approx(257 / 667))
+    # no model of the sample declares a base and is in the headline: the older first-party rule changes nothing
+    assert get("first_party_definition", "declares no base", "china") == (230, pytest.approx(230 / 640))
+    assert get("conditional_pipelines", "out", "china") == (230, pytest.approx(230 / 640))
+    # the policy's other presets: all (any pipeline, date and name: gpt2, flan-t5 and the AWQ in) and the rules before policy 1
+    assert get("scope_preset", "all (scope policy", "china") == (233, pytest.approx(233 / 773))
+    assert get("scope_preset", "before-policy-1", "us") == (500, pytest.approx(500 / 740))
+    assert set(s["rule"]) == {"headline", "pipelines", "conditional_pipelines", "unknown_orgs", "pre_chatgpt",
+                              "first_party_definition", "official_quantized", "hugging_face_europe", "ecosystem", "scope_preset"}
     assert get("ecosystem", "inference", "unknown") == (0, 0.0)
     # every variant carries every region, shares sum to 1
     assert (s.groupby(["rule", "variant"]).size() == 5).all()
-    assert s.groupby(["rule", "variant"])["share"].sum().tolist() == pytest.approx([1.0] * 8)
+    assert s.groupby(["rule", "variant"])["share"].sum().tolist() == pytest.approx([1.0] * 12)
 
 
 def test_families_registry_is_curated_and_aligned():
@@ -288,7 +297,7 @@ def test_weeks_on_the_july_daily_snapshots_sum_consistently(shared_store):
     assert (total == full.groupby("model_id")["all_time_end"].last() - first_start).all()
     assert (per["downloads"] >= 0).all()
     # the table is the in-scope per-model weekly downloads summed by country
-    in_scope = res.tables["models"][shares.Scope().mask(res.tables["models"])]["model_id"]
+    in_scope = res.tables["models"][load_scope().mask(res.tables["models"])]["model_id"]
     expect = per[per["model_id"].isin(in_scope)].groupby("period")["downloads"].sum()
     assert t.groupby("period")["downloads"].sum().to_dict() == expect.to_dict()
     # weeks inside July add up to no more than July (July is measured from 07-02 to 08-01: the
@@ -301,16 +310,24 @@ def test_sensitivity_on_the_shared_snapshots(july_build):
     _, res = july_build
     s = res.tables["sensitivity"]
     dbc = res.tables["downloads_by_country"].groupby("region")["share"].sum()
-    assert set(s["rule"]) == {"headline", "pipelines", "unknown_orgs", "pre_chatgpt", "official_quantized", "ecosystem"}
+    assert set(s["rule"]) == {"headline", "pipelines", "conditional_pipelines", "unknown_orgs", "pre_chatgpt", "first_party_definition",
+                              "official_quantized", "hugging_face_europe", "ecosystem", "scope_preset"}
     head = s[s["headline"]].set_index("region")["share"]
     for region in ("china", "us"):
         assert head[region] == pytest.approx(dbc[region])
         # July 2026: China and US under every rule
         per_rule = s[s["region"] == region].set_index("variant")["share"]
-        assert len(per_rule) == 8 and per_rule.between(0.25, 0.75).all(), per_rule
-    # leaving out models created before ChatGPT (OPT, GPT-2, ...) lowers the US share
-    pre = s[(s["rule"] == "pre_chatgpt") & (s["region"] == "us")]["share"].iloc[0]
-    assert pre < head["us"]
+        assert len(per_rule) == 12 and per_rule.between(0.25, 0.75).all(), per_rule
+    us = s[s["region"] == "us"].set_index("rule")
+    # taking models created before ChatGPT (OPT, GPT-2, ...) back in raises the US share; so does the older
+    # first-party rule (an organization's instruct releases out: Qwen's weigh more than Meta's)
+    assert us.loc["pre_chatgpt", "share"] > head["us"] and us.loc["first_party_definition", "share"] > head["us"]
+    # Hugging Face counted as Europe moves share from the US to Europe only
+    eu = s[(s["region"] == "eu")].set_index("rule")["share"]
+    assert us.loc["hugging_face_europe", "share"] < head["us"] and eu["hugging_face_europe"] > eu["headline"]
+    # the range quoted with the headline changes one rule at a time: the other presets answer other questions
+    lo, hi = analyses.sensitivity_range(s, "china")
+    assert lo == s[(s["region"] == "china") & (s["rule"] != "scope_preset")]["share"].min()
 
 
 def test_readme_quotes_the_shipped_sensitivity_range():

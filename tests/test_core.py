@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from atomdata.schemas import TABLES
+from atomdata.transform.scope import Scope
 from conftest import REPO
 
 LLM = {"text-generation", "image-text-to-text", "any-to-any", "audio-text-to-text", "video-text-to-text"}
@@ -18,14 +19,14 @@ def _registry():
         return {r["org"].lower(): r for r in csv.DictReader(f)}
 
 
-def _independent_july(shared):
-    """July 2026 downloads per region computed straight from the two dump files."""
+def _independent_july(shared, start="2026-07-01"):
+    """July 2026 downloads per region computed straight from the two dump files: every model of a
+    registry organization in the five generative pipelines created after 2022-11-30 (the issue's
+    independent computation of the ATOM-comparable headline)."""
     reg = _registry()
-    a = pd.read_parquet(shared / "hub-stats/2026-07-01/models.parquet", columns=["id", "downloadsAllTime"])
-    b = pd.read_parquet(shared / "hub-stats/2026-08-01/models.parquet",
-                        columns=["id", "downloadsAllTime", "pipeline_tag", "baseModels", "tags"])
-    no_base = b["baseModels"].isna() & b["tags"].map(lambda t: not any(x.startswith("base_model:") for x in (t if t is not None else [])))
-    b = b[no_base & b["pipeline_tag"].isin(LLM)]
+    a = pd.read_parquet(shared / f"hub-stats/{start}/models.parquet", columns=["id", "downloadsAllTime"])
+    b = pd.read_parquet(shared / "hub-stats/2026-08-01/models.parquet", columns=["id", "downloadsAllTime", "pipeline_tag", "createdAt"])
+    b = b[b["pipeline_tag"].isin(LLM) & (b["createdAt"] > pd.Timestamp("2022-11-30"))]
     m = b.merge(a, on="id", suffixes=("_end", "_start")).dropna(subset=["downloadsAllTime_end", "downloadsAllTime_start"])
     m["org"] = m["id"].str.split("/").str[0].str.lower()
     m = m[m["org"].isin(reg)]
@@ -49,13 +50,20 @@ def test_july_china_and_us_downloads_match_the_dumps(july_build, shared_data):
     expected, m = _independent_july(shared_data)
     dbc = res.tables["downloads_by_country"]
     july = dbc[dbc["month"] == "2026-07"].groupby("region")["downloads"].sum()
+    # the policy's name rules leave out a few models (reward, intermediate checkpoints), each listed in data_quality
+    dq = res.tables["data_quality"]
+    rejected = set(dq.loc[dq["kind"] == "scope_name_rejected", "model_id"])
+    assert rejected and rejected <= set(m["id"])
+    exact = m[~m["id"].isin(rejected)].groupby("region")["d"].sum()
     for region in ("china", "us", "eu", "other"):
-        assert int(july.get(region, 0)) == int(expected.get(region, 0)), region
+        assert int(july.get(region, 0)) == int(exact.get(region, 0)), region
+        assert abs(int(july.get(region, 0)) - int(expected.get(region, 0))) <= 0.03 * int(expected.get(region, 0)), region
     assert july["china"] > 0 and july["us"] > 0
     # shares add to one and totals equal the per-model table
     assert abs(dbc[dbc["month"] == "2026-07"]["share"].sum() - 1) < 1e-9
     pm = res.tables["model_downloads_monthly"]
-    assert int(pm[pm["model_id"].isin(m["id"]) & (pm["month"] == "2026-07")]["downloads"].sum()) == int(july.sum())
+    counted = m["id"][~m["id"].isin(rejected)]
+    assert int(pm[pm["model_id"].isin(counted) & (pm["month"] == "2026-07")]["downloads"].sum()) == int(july.sum())
     # a single model checked by hand: Qwen's most downloaded model in scope
     top = m[m["org"] == "qwen"].sort_values("d").iloc[-1]
     row = pm[(pm["model_id"] == top["id"]) & (pm["month"] == "2026-07")].iloc[0]
@@ -86,8 +94,11 @@ def test_derivatives_and_lineage_on_real_snapshot(july_build, shared_data):
     dvc = res.tables["derivatives_by_country"]
     sums = dvc.groupby(["lineage", "month", "relation"])["share"].sum()
     assert ((sums - 1).abs() < 1e-9).all()
+    # derivative shares count what others built on a base: an organization's own releases on its own base are out
+    others = d["publisher"].isin(["other_org", "community"])
+    assert 0 < others.sum() < len(d)
     for lineage in ("declared", "with_inference"):
-        assert dvc.loc[dvc["lineage"] == lineage, "new_derivatives"].sum() == d["created_at"].notna().sum()
+        assert dvc.loc[dvc["lineage"] == lineage, "new_derivatives"].sum() == (d["created_at"].notna() & others).sum()
 
 
 def test_snapshots_table_and_manifests(july_build, shared_data):
@@ -204,7 +215,7 @@ def test_a_snapshot_without_lineage_fields_does_not_erase_what_earlier_ones_decl
     pq.write_table(pa.table({"id": ["Qwen/Qwen3-8B", "fan/qwen-ft", "new/only-here"],
                              "downloadsAllTime": pa.array([150, 30, 7], pa.int64())}), thin)
     import_dump(thin, tmp_path / "raw")
-    t = build_tables(tmp_path / "raw", scope=shares.Scope(orgs="all", pipelines=None)).tables
+    t = build_tables(tmp_path / "raw", scope=Scope(orgs="all", pipelines=None)).tables
     m = t["models"].set_index("model_id")
     assert not m.loc["fan/qwen-ft", "first_party"] and m.loc["fan/qwen-ft", "base_model_id"] == "Qwen/Qwen3-8B"
     assert m.loc["fan/qwen-ft", "pipeline_tag"] == "text-generation"
@@ -243,7 +254,7 @@ def test_a_snapshot_whose_counters_repeat_earlier_readings_is_not_a_reading_of_i
         rows = [{"id": f"Qwen/m{i}", "downloadsAllTime": base + i, "likes": 7 if day == "2026-07-01" else 3}
                 for i in range(n)]
         import_dump(write_dump(tmp_path / "d" / day / "models.parquet", rows), tmp_path / "raw")
-    t = build_tables(tmp_path / "raw", scope=shares.Scope(orgs="all", pipelines=None)).tables
+    t = build_tables(tmp_path / "raw", scope=Scope(orgs="all", pipelines=None)).tables
     pm = t["model_downloads_monthly"]
     june, july = pm[pm["month"] == "2026-06"], pm[pm["month"] == "2026-07"]
     assert len(june) == len(july) == n
@@ -271,7 +282,7 @@ def test_a_second_listing_of_the_same_day_is_not_a_repeat_of_that_day(tmp_path):
     import_dump(write_dump(tmp_path / "b" / "2026-07-01" / "models.parquet", sample + extra), raw, suffix="extra")
     later = [{**r, "downloadsAllTime": r["downloadsAllTime"] + 1000} for r in sample + extra]
     import_dump(write_dump(tmp_path / "a" / "2026-08-01" / "models.parquet", later), raw)
-    t = build_tables(raw, scope=shares.Scope(orgs="all", pipelines=None)).tables
+    t = build_tables(raw, scope=Scope(orgs="all", pipelines=None)).tables
     july = t["model_downloads_monthly"]
     assert len(july) == 150 and (july["downloads"] == 1000).all()
     extra_rows = july[july["model_id"].astype(str).str.startswith("meta-llama/")]
@@ -295,7 +306,7 @@ def test_a_repeat_names_the_snapshot_whose_counters_it_repeats(tmp_path):
                            [{"id": f"meta-llama/x{j}", "downloadsAllTime": 5 + j} for j in range(5)]), raw, suffix="x")
     import_dump(write_dump(tmp_path / "a" / "2026-06-05" / "models.parquet",
                            [{**r, "likes": 9} for r in sample]), raw)  # a new file, the counters of 2026-05-20
-    t = build_tables(raw, scope=shares.Scope(orgs="all", pipelines=None)).tables
+    t = build_tables(raw, scope=Scope(orgs="all", pipelines=None)).tables
     rep = t["data_quality"][t["data_quality"]["kind"] == "snapshot_repeated"]
     assert rep["snapshot"].tolist() == ["2026-06-05"] and rep["value"].tolist() == [16.0]
     assert "last taken by snapshot 2026-05-20" in rep["detail"].iloc[0]
@@ -320,7 +331,7 @@ def test_a_copy_of_a_repeated_file_repeats_the_counters_of_the_original_reading(
     shutil.copy(d / "2026-06-05" / "models.parquet", d / "2026-06-10" / "models.parquet")
     for day in ("2026-05-20", "2026-06-05", "2026-06-10"):
         import_dump(d / day / "models.parquet", raw)
-    t = build_tables(raw, scope=shares.Scope(orgs="all", pipelines=None)).tables
+    t = build_tables(raw, scope=Scope(orgs="all", pipelines=None)).tables
     rep = t["data_quality"][t["data_quality"]["kind"] == "snapshot_repeated"].set_index("snapshot")
     assert rep["value"].to_dict() == {"2026-06-05": 16.0, "2026-06-10": 21.0}
     assert "to that of snapshot 2026-06-05: its counters were read by 2026-05-20" in rep.loc["2026-06-10", "detail"]

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from atomdata.build import build_tables
 from atomdata.ingest.dump import import_dump
 from atomdata.registry import attribute, load_registry
-from atomdata.transform import lineage, monthly, shares
+from atomdata.transform import lineage, monthly, publisher, shares
+from atomdata.transform.scope import Scope
 from conftest import write_dump
 
 #: from the shipped registry (china, us, eu, other, and RWKV with no country: unknown) plus two unmapped
@@ -107,8 +108,8 @@ def check_share_tables(per_model, dbc, dvc, models_tab, derivs, scope, models):
     want_cum = j.groupby(["month", "region"])["all_time_end"].sum()
     assert want_cum.astype("int64").to_dict() == dbc.groupby(["month", "region"])["cumulative_downloads"].sum().astype("int64").to_dict()
     assert (dbc.groupby("month")["n_models"].sum() == j.groupby("month").size()).all()
-    # derivatives: every derivative with a creation date counted once, by month and relation
-    d = derivs[derivs["created_at"].notna()]
+    # derivatives: every derivative with a creation date that others built on a base counted once, by month and relation
+    d = derivs[derivs["created_at"].notna() & derivs["publisher"].isin(["other_org", "community"])]
     if lin:  # the declared lineage counts every derivative of the derivatives table once
         dvc = dvc[dvc["lineage"] == "declared"]
     assert int(dvc["new_derivatives"].sum()) == len(d)
@@ -136,11 +137,12 @@ def test_share_tables_properties_on_the_transforms(world):
     per_model = per_model.rename(columns={"period": "month"})
     ids = pd.Series([m["id"] for m in models], dtype="string")
     att = attribute(ids.str.split("/").str[0], registry)
+    base = pd.Series([m["base"][0] if m["base"] else None for m in models], dtype="string")
     models_tab = pd.DataFrame({
-        "model_id": ids, "first_party": [m["base"] is None for m in models], "registry_org": att["registry_org"],
+        "model_id": ids, "first_party": publisher.first_party(att["registry_org"], base), "registry_org": att["registry_org"],
         "country": att["country"], "region": att["region"], "pipeline_tag": pd.array([m["pipeline_tag"] for m in models], dtype="string"),
     })
-    roots = lineage.resolve(pd.DataFrame({"model_id": ids, "base_id": pd.array([m["base"][0] if m["base"] else None for m in models], dtype="string")}))
+    roots = lineage.resolve(pd.DataFrame({"model_id": ids, "base_id": base}))
     ratt = attribute(roots["root_org"], registry)
     meta = {m["id"]: m for m in models}
     derivs = pd.DataFrame({
@@ -148,8 +150,9 @@ def test_share_tables_properties_on_the_transforms(world):
         "created_at": pd.to_datetime(roots["model_id"].map(lambda i: meta[i]["createdAt"])).dt.normalize(),
         "relation": roots["model_id"].map(lambda i: meta[i]["relation"]).astype("string"),
         "root_country": ratt["country"], "root_region": ratt["region"],
+        "publisher": publisher.publisher(roots["model_id"], roots["root_org"], registry),
     })
-    for scope in (shares.Scope(), shares.Scope(orgs="all", pipelines=None)):
+    for scope in (Scope(), Scope(orgs="all", pipelines=None)):
         dbc = shares.downloads_by_country(per_model, models_tab, scope)
         dvc = shares.derivatives_by_country(derivs)
         check_share_tables(per_model, dbc, dvc, models_tab, derivs, scope, models)
@@ -166,7 +169,7 @@ def test_share_tables_properties_through_a_full_build(world):
         for which, day in (("first", d1), ("second", d2)):
             rows = _snap_rows(models, which) or [{"id": "filler/empty-snapshot", "author": "filler"}]
             import_dump(write_dump(tmp / "d" / day.isoformat() / "models.parquet", rows), raw)
-        scope = shares.Scope(orgs="all", pipelines=None)
+        scope = Scope(orgs="all", pipelines=None)
         res = build_tables(raw, scope=scope)
     t = res.tables  # the filler model has no counters, so it never has a month row
     check_share_tables(t["model_downloads_monthly"], t["downloads_by_country"], t["derivatives_by_country"],

@@ -81,13 +81,38 @@ def test_attribution_figures(readme):
     right, attributed, total = map(int, re.search(r"right for (\d+) of (\d+) attributed; \d+ of (\d+)", held["detail"]).groups())
     assert f"**{_pct(held['value'])}** of the {attributed:,} they attribute" in readme
     assert f"(coverage {_pct(attributed / total)} of {total:,})" in readme
+    for rule in ("mirror", "architecture", "name_keyword"):  # held-out accuracy per rule
+        r = dq[(dq["kind"] == "attribution_held_out") & (dq["org"] == rule)].iloc[0]
+        n = int(re.search(r"right for \d+ of (\d+) attributed", r["detail"]).group(1))
+        assert f"| `{rule}` | {n:,} | {_pct(r['value'])} |" in readme, rule
+
+
+def _scope_row(shares: pd.Series, downloads: float) -> str:
+    """The cells of a row of the README's table of July 2026 under four scopes."""
+    cells = [_pct(shares.get(r, 0.0)) for r in ("china", "us", "eu", "other", "unknown")]
+    return " | ".join(cells) + f" | {downloads / 1e6:.1f} M |"
+
+
+def test_july_under_four_scopes(readme):
+    """The README's table of July 2026 by scope: the headline from downloads_by_country, --scope all
+    and the rules before policy 1 from the sensitivity table's other presets (the ATOM list row is
+    checked by a build in test_headline)."""
+    d = atomdata.load("downloads_by_country")
+    assert f"| `default` (policy 1, the headline) | ATOM-comparable, see above | " \
+           f"{_scope_row(d.groupby('region', observed=True)['share'].sum(), d['downloads'].sum())}" in readme
+    s = atomdata.load("sensitivity")
+    presets = s[s["rule"] == "scope_preset"]
+    for name, label in (("all", "`--scope all`"), ("before-policy-1", "`before-policy-1` (the old definition)")):
+        p = presets[presets["variant"].str.startswith(name + " (")]
+        row = _scope_row(p.set_index("region")["share"], p["downloads"].sum())
+        assert re.search(re.escape(f"| {label} |") + r"[^|]+\| " + re.escape(row), readme), (name, row)
 
 
 def test_claims_figures(readme):
     t = atomdata.load("trending_by_country")
     top10 = t[(t["snapshot"] == "2026-05-04-trending") & (t["top_n"] == 10)].groupby("region", observed=True)["models"].sum()
     assert "the top 10 is China {china}".format(china=top10["china"]) in readme
-    assert f"US {top10['us']}, Europe {top10['eu']}, unknown {top10['unknown']}" in readme
+    assert f"US {top10['us']} (OpenAI, NVIDIA, poolside), Europe {top10['eu']}, unknown {top10['unknown']}" in readme
     o = atomdata.load("organization_summary")
     q = o[(o["snapshot"] == "2026-08-01") & (o["org"] == "Qwen")].iloc[0]
     assert f"`Qwen` {q['models']} repos, {q['derivatives_direct']} direct and {q['derivatives_all']} derivatives in all" in readme

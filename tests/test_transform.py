@@ -283,29 +283,33 @@ def test_counter_decrease_is_written_as_whole_downloads_when_a_snapshot_lacks_co
     assert dec["detail"].tolist() == ["all-time downloads 500 below an earlier reading of 820"]
 
 
-def test_a_self_referencing_model_is_a_derivative_not_first_party(tmp_path):
+def test_a_self_referencing_model_is_its_own_root(tmp_path):
     """Methodology (lineage): a model naming itself as its base still declares one: it is its own
-    root (depth 0, self_reference), not first-party, so it stays out of downloads_by_country and
-    its downloads are derivative downloads; a chain through it ends there with the same status."""
+    root (depth 0, self_reference) and a chain through it ends there with the same status. Under a
+    registry organization's namespace it is that organization's own release (first-party, publisher
+    same_org); under another namespace it is a derivative, outside downloads_by_country."""
     raw = tmp_path / "raw"
-    for day, (a, b, c) in (("2026-07-01", (100, 10, 1)), ("2026-08-01", (400, 30, 2))):
+    for day, (a, b, c, e) in (("2026-07-01", (100, 10, 1, 5)), ("2026-08-01", (400, 30, 2, 9))):
         rows = [{"id": "tiiuae/Falcon3-3B-Instruct", "base": ["tiiuae/Falcon3-3B-Instruct"], "downloadsAllTime": a},
                 {"id": "someone/ft", "base": ["tiiuae/Falcon3-3B-Instruct"], "downloadsAllTime": b},
-                {"id": "tiiuae/Falcon3-7B-Base", "downloadsAllTime": c}]
+                {"id": "tiiuae/Falcon3-7B-Base", "downloadsAllTime": c},
+                {"id": "fan/loop", "base": ["fan/loop"], "downloadsAllTime": e}]
         import_dump(write_dump(tmp_path / "d" / day / "models.parquet", rows), raw)
     t = build_tables(raw).tables
     fp = t["models"].set_index("model_id")["first_party"]
-    assert not fp["tiiuae/Falcon3-3B-Instruct"] and fp["tiiuae/Falcon3-7B-Base"]
+    assert fp["tiiuae/Falcon3-3B-Instruct"] and fp["tiiuae/Falcon3-7B-Base"] and not fp["fan/loop"] and not fp["someone/ft"]
     d = t["derivatives"].set_index("model_id")
-    assert d.loc["tiiuae/Falcon3-3B-Instruct", ["root_model_id", "depth", "lineage_status", "root_region"]].tolist() == \
-        ["tiiuae/Falcon3-3B-Instruct", 0, "self_reference", "other"]
-    assert d.loc["someone/ft", ["root_model_id", "depth", "lineage_status"]].tolist() == \
-        ["tiiuae/Falcon3-3B-Instruct", 1, "self_reference"]
+    assert d.loc["tiiuae/Falcon3-3B-Instruct", ["root_model_id", "depth", "lineage_status", "root_region", "publisher"]].tolist() == \
+        ["tiiuae/Falcon3-3B-Instruct", 0, "self_reference", "other", "same_org"]
+    assert d.loc["someone/ft", ["root_model_id", "depth", "lineage_status", "publisher"]].tolist() == \
+        ["tiiuae/Falcon3-3B-Instruct", 1, "self_reference", "community"]
+    assert d.loc["fan/loop", ["root_model_id", "depth", "lineage_status", "publisher"]].tolist() == \
+        ["fan/loop", 0, "self_reference", "community"]
     dbc = t["downloads_by_country"]
-    assert dbc["downloads"].sum() == 1 and dbc["n_models"].sum() == 1  # only the first-party Falcon3-7B-Base
+    assert dbc["downloads"].sum() == 300 + 1 and dbc["n_models"].sum() == 2  # tiiuae's two releases
     eco = t["ecosystem_downloads_by_country"]
     eco = eco[(eco["lineage"] == "declared") & (eco["region"] == "other")].iloc[0]
-    assert (eco["first_party_downloads"], eco["derivative_downloads"]) == (1, 300 + 20)
+    assert (eco["first_party_downloads"], eco["derivative_downloads"]) == (301, 20)
 
 
 def test_a_snapshot_whose_file_repeats_an_earlier_one_is_not_a_reading_of_its_date(tmp_path):

@@ -22,6 +22,7 @@ curated rows (families), the seven ages and the handful of sensitivity rules, ne
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +33,13 @@ import pyarrow.compute as pc
 from pandera.typing import Series
 
 from ..errors import ValidationFailed
+from ..schemas import REGIONS
 from ..paths import release_dir
 from . import monthly, shares
 from .ids import _arrow as _arrow_strings
-from .ids import lookup, positions, take
+from .ids import isin, lookup, positions, take
 from .records import RELATIONS
+from .scope import Scope
 from .shares import LINEAGE_COLUMNS
 
 FAMILY_OTHER = "other"
@@ -46,7 +49,8 @@ SIZE_EDGES = [0.0, 1.0, 5.0, 10.0, 50.0, 100.0, 250.0, np.inf]
 PARAMS_SOURCES = ["safetensors", "override", "name", "unknown"]
 AGES = (7, 14, 30, 60, 90, 180, 365)
 PEER_RANK = 10
-CHATGPT_RELEASE = pd.Timestamp("2022-11-30")
+#: registry organizations whose name starts so are Hugging Face's own namespaces (sensitivity: counted as Europe)
+HUGGING_FACE_NAME = r"Hugging Face\b"
 
 #: sizes in the repo name (RE2): ``8x7B`` (experts x size), else the first ``7B``, ``0.5B``, ``1_8b``, ``270M``
 #: standing alone between separators (``30B-A3B`` gives 30: total parameters come first)
@@ -222,7 +226,7 @@ def model_attributes(models: pd.DataFrame, families: pd.DataFrame, sizes: pd.Dat
 
 # --------------------------------------------------------------------------- monthly tables
 
-def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope,
+def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope,
                         cells: shares.Cells | None = None) -> pd.DataFrame:
     """Monthly downloads of the in-scope (first-party) models by family and region, with the share
     of the month and the month's family coverage (share of downloads assigned a named family).
@@ -249,7 +253,7 @@ def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd
     return g[cols].sort_values(["month", "downloads", "family", "region"], ascending=[True, False, True, True], kind="stable").reset_index(drop=True)
 
 
-def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope,
+def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope,
                       cells: shares.Cells | None = None) -> pd.DataFrame:
     """Monthly downloads of the in-scope models by size bucket and region; share of the region
     within the bucket and the bucket's share of the month. ``cells`` as for ``downloads_by_family``."""
@@ -267,7 +271,7 @@ def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.D
     return g[["month", "size_bucket", "region", "downloads", "share", "bucket_share", "n_models", "scope"]].reset_index(drop=True)
 
 
-def _derivative_pipeline_ok(models: pd.DataFrame, scope: shares.Scope) -> pd.Series:
+def _derivative_pipeline_ok(models: pd.DataFrame, scope: Scope) -> pd.Series:
     """Derivatives count in a pipeline scope when their pipeline is in it or not reported
     (adapters and GGUF repos often carry none)."""
     if scope.pipelines is None:
@@ -277,7 +281,7 @@ def _derivative_pipeline_ok(models: pd.DataFrame, scope: shares.Scope) -> pd.Ser
 
 
 def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFrame,
-                                   scope: shares.Scope, cells: shares.Cells | None = None) -> pd.DataFrame:
+                                   scope: Scope, cells: shares.Cells | None = None) -> pd.DataFrame:
     """Per month, lineage and country: first-party downloads (the headline scope) next to the
     downloads of derivative repos attributed to the country of their root base model. ``cells``
     as for ``downloads_by_family``."""
@@ -314,7 +318,7 @@ def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame
 
 # --------------------------------------------------------------------------- adoption momentum
 
-def adoption_momentum(readings: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: shares.Scope,
+def adoption_momentum(readings: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope,
                       tolerance_days: int = 3, ages=AGES, peer_rank: int = PEER_RANK) -> pd.DataFrame:
     """All-time downloads of each in-scope model ``age`` days after creation (the non-stale reading
     nearest creation + age, within the tolerance; ties: the earlier snapshot), and the score
@@ -371,14 +375,14 @@ def adoption_momentum(readings: pd.DataFrame, models: pd.DataFrame, attrs: pd.Da
 
 def _region_codes(region: pd.Series) -> np.ndarray:
     """Position of each region in ``REGIONS`` (-1 for none)."""
-    return positions(region, pd.Series(shares_regions(), dtype="string"))
+    return positions(region, pd.Series(list(REGIONS), dtype="string"))
 
 
 def _region_totals(downloads: pd.Series, at: np.ndarray, keep: pd.Series, region: np.ndarray) -> pd.DataFrame:
     """Downloads and models per region of the per-model rows whose model (row ``at`` of ``keep``
     and of ``region``, region codes from ``_region_codes``; -1 for none) is kept; integer codes,
     no string keys."""
-    regions = shares_regions()
+    regions = list(REGIONS)
     ok = at >= 0
     k = np.zeros(len(at), dtype=bool)
     k[ok] = keep.fillna(False).to_numpy(dtype=bool)[at[ok]]
@@ -390,16 +394,30 @@ def _region_totals(downloads: pd.Series, at: np.ndarray, keep: pd.Series, region
     return g.rename(columns={"sum": "downloads", "size": "n_models"})
 
 
-def shares_regions() -> list[str]:
-    from ..schemas import REGIONS
-
-    return list(REGIONS)
+def _policy_variants(scope: Scope, mi: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
+    """(rule, variant, mask) for each rule of a policy preset changed on its own."""
+    out = []
+    if scope.pipelines is not None:
+        out.append(("pipelines", "any pipeline", replace(scope, pipelines=None, conditional=()).mask(mi)))
+    if scope.conditional:
+        primary = tuple(p for p in scope.pipelines if p not in scope.conditional)
+        out.append(("conditional_pipelines", f"conditional pipelines out ({', '.join(scope.conditional)})",
+                    replace(scope, pipelines=primary or None, conditional=()).mask(mi)))
+    if scope.orgs == "registry":
+        out.append(("unknown_orgs", "unknown organizations kept (region unknown)", replace(scope, orgs="all").mask(mi)))
+    if scope.created_after is not None:
+        out.append(("pre_chatgpt", f"models created on or before {scope.created_after.isoformat()} in",
+                    replace(scope, created_after=None).mask(mi)))
+    if scope.first_party == "published":
+        out.append(("first_party_definition", "first-party = declares no base model (the rule before scope policy 1: "
+                    "an organization's instruct and chat releases out)", replace(scope, first_party="no_base").mask(mi)))
+    return out
 
 
 def sensitivity(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFrame, attrs: pd.DataFrame,
-                scope: shares.Scope) -> pd.DataFrame:
+                scope: Scope, registry: pd.DataFrame, presets: dict[str, Scope] | None = None) -> pd.DataFrame:
     """The latest month's regional shares under the headline rules and under alternative rules,
-    each changing one rule of the headline scope."""
+    each changing one rule of the headline scope, and under the policy's other presets."""
     cols = ["month", "rule", "variant", "headline", "region", "downloads", "share", "n_models"]
     if per_model.empty:
         return pd.DataFrame({c: [] for c in cols})
@@ -407,36 +425,32 @@ def sensitivity(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFr
     pm = per_model[per_model["month"] == month][["model_id", "downloads"]]
     # every column aligned with the rows of ``models``, looked up by position (no index over ids)
     mi = models.reset_index(drop=True)
-    ai = lookup(mi["model_id"], attrs.set_index("model_id")["official_quantized"])
-    d_at = positions(mi["model_id"], derivs["model_id"])
     region = _region_codes(mi["region"])
-    base = pd.Series(scope.mask(mi).to_numpy(), index=mi.index)
-    flip_pipes = shares.Scope(scope.orgs, None if scope.pipelines is not None else shares.LLM_PIPELINES)
-    flip_orgs = shares.Scope("all" if scope.orgs == "registry" else "registry", scope.pipelines)
-    pre = (mi["created_at"] < CHATGPT_RELEASE).fillna(False).astype(bool)
-    oq = ai.fillna(False).astype(bool)
+    base = scope.mask(mi)
+    oq = lookup(mi["model_id"], attrs.set_index("model_id")["official_quantized"]).fillna(False).astype(bool)
+    hf = isin(mi["registry_org"], registry.loc[registry["name"].str.match(HUGGING_FACE_NAME), "org"])
+    variants = [("headline", "headline rules (the scope of downloads_by_country)", base, region)]
+    variants += [(rule, variant, mask, region) for rule, variant, mask in (_policy_variants(scope, mi) if scope.models is None else [])]
+    variants += [
+        ("official_quantized", "official quantized variants out", base & ~oq, region),
+        ("hugging_face_europe", "Hugging Face's namespaces counted as Europe (its SmolLM and research teams sit in "
+         "Paris; the registry places the company in the US, its headquarters)", base,
+         np.where(hf, REGIONS.index("eu"), region)),
+    ]
     deriv = ~mi["first_party"].astype(bool)
     pipe_ok = pd.Series(_derivative_pipeline_ok(mi, scope).to_numpy(), index=mi.index)
-    reg_ok = mi["registry_org"].notna() if scope.orgs == "registry" else pd.Series(True, index=mi.index)
-    variants = [
-        ("headline", "headline rules (the scope of downloads_by_country)", base, region),
-        ("pipelines", "all pipelines" if scope.pipelines is not None else "LLM pipelines only",
-         pd.Series(flip_pipes.mask(mi).to_numpy(), index=mi.index), region),
-        ("unknown_orgs", "unknown organizations kept (region unknown)" if scope.orgs == "registry" else "unknown organizations dropped",
-         pd.Series(flip_orgs.mask(mi).to_numpy(), index=mi.index), region),
-        ("pre_chatgpt", "models created before 2022-11-30 out", base & ~pre, region),
-        ("official_quantized", "official quantized variants out", base & ~oq, region),
-        ("official_quantized", "official quantized variants in (incl. those declaring a base)", base | (oq & deriv & pipe_ok & reg_ok), region),
-    ]
+    d_at = positions(mi["model_id"], derivs["model_id"])
     for lin, (_, rcol) in LINEAGE_COLUMNS.items():
         dreg = take(derivs[rcol], d_at)
         keep_d = deriv & pipe_ok & dreg.notna() & ((dreg != "unknown") if scope.orgs == "registry" else True)
         variants.append(("ecosystem", f"including derivative downloads ({'declared root region' if lin == 'declared' else 'attributed region, with inference'})",
                          base | keep_d, np.where(deriv.to_numpy(dtype=bool), _region_codes(dreg), region)))
+    variants += [("scope_preset", other.describe(), other.mask(mi), region)
+                 for name, other in (presets or {}).items() if other.label() != scope.label()]
     parts = []
     at = positions(pm["model_id"], mi["model_id"])
     for rule, variant, keep, reg in variants:  # a handful of rules, not models
-        g = _region_totals(pm["downloads"], at, keep, reg).reset_index(names="region")
+        g = _region_totals(pm["downloads"], at, pd.Series(np.asarray(keep, dtype=bool)), reg).reset_index(names="region")
         g.insert(0, "variant", variant)
         g.insert(0, "rule", rule)
         g["headline"] = rule == "headline"
@@ -450,14 +464,15 @@ def sensitivity(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFr
 
 
 def sensitivity_range(sens: pd.DataFrame, region: str) -> tuple[float, float]:
-    """Lowest and highest share of ``region`` over every rule of the sensitivity table."""
-    s = sens.loc[sens["region"] == region, "share"].astype(float)
+    """Lowest and highest share of ``region`` over the rules of the sensitivity table that change one
+    counting rule of the headline (the policy's other presets answer other questions: left out)."""
+    s = sens.loc[(sens["region"] == region) & (sens["rule"] != "scope_preset"), "share"].astype(float)
     return float(s.min()), float(s.max())
 
 
 # --------------------------------------------------------------------------- periods
 
-def downloads_by_period(readings: pd.DataFrame, snaptab: pd.DataFrame, models: pd.DataFrame, scope: shares.Scope,
+def downloads_by_period(readings: pd.DataFrame, snaptab: pd.DataFrame, models: pd.DataFrame, scope: Scope,
                         period: str = "month", tolerance_days: int = 3, by_country: pd.DataFrame | None = None):
     """Downloads by country per ``period`` (week, month or quarter) for the in-scope models, and the
     periods that cannot be measured. For ``month``, ``by_country`` (the ``downloads_by_country``
@@ -499,8 +514,8 @@ def quality_rows(family_table: pd.DataFrame, attrs: pd.DataFrame, period: str, u
 
 
 def build_analyses(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFrame, readings: pd.DataFrame,
-                   snaptab: pd.DataFrame, registry: pd.DataFrame, scope: shares.Scope, tolerance_days: int = 3,
-                   period: str = "month", by_country: pd.DataFrame | None = None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+                   snaptab: pd.DataFrame, registry: pd.DataFrame, scope: Scope, tolerance_days: int = 3,
+                   period: str = "month", by_country: pd.DataFrame | None = None, presets: dict[str, Scope] | None = None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Every analysis table and its ``data_quality`` rows. ``by_country``: the build's
     ``downloads_by_country`` (reused for ``--period month``)."""
     from .inference import load_mirrors
@@ -515,7 +530,7 @@ def build_analyses(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.Dat
         "downloads_by_size": downloads_by_size(per_model, models, attrs, scope, cells),
         "ecosystem_downloads_by_country": ecosystem_downloads_by_country(per_model, models, derivs, scope, cells),
         "adoption_momentum": adoption_momentum(readings, models, attrs, scope, tolerance_days),
-        "sensitivity": sensitivity(per_model, models, derivs, attrs, scope),
+        "sensitivity": sensitivity(per_model, models, derivs, attrs, scope, registry, presets),
         "downloads_by_period": dbp,
     }
     return tables, quality_rows(fam, attrs, period, unmeasured)

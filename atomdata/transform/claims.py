@@ -23,6 +23,7 @@ from ..registry import attribute
 from . import lineage
 from .ids import _arrow, first_rows, namespace_of
 from .monthly import month_of
+from .publisher import counted
 
 #: top-N sizes of the trending table
 TOP_N = (1, 10, 50, 100)
@@ -209,12 +210,13 @@ def organization_summary(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: p
 def derivatives_by_root_org(derivs: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
     """New and cumulative derivatives per month of creation, root organization and relation.
 
-    ``derivs`` is the ``derivatives`` table. Derivatives without a creation date or without a root
+    ``derivs`` is the ``derivatives`` table; only what others built on a base counts
+    (``publisher.counted``): an organization's own releases on its own base do not. Derivatives without a creation date or without a root
     (cycles) are left out. ``relation = all`` rows sum the four relations. Rows exist only for
     months with new derivatives; ``cumulative_derivatives`` is the running total up to and
     including the month.
     """
-    d = derivs[derivs["created_at"].notna() & derivs["root_org"].notna()]
+    d = derivs[derivs["created_at"].notna() & derivs["root_org"].notna() & counted(derivs)]
     d = pd.DataFrame({"month": month_of(d["created_at"]), "root_org": _org_key(d["root_org"], registry),
                       "relation": d["relation"].astype("string")})
     both = pd.concat([d, d.assign(relation="all")], ignore_index=True)

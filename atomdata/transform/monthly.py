@@ -17,6 +17,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from .ids import lookup
+
 PERIODS = ("month", "week", "quarter")
 
 
@@ -283,6 +285,18 @@ def _stale_pass(groups, codes, pos, at, ok, n_models: int, with_previous: bool =
         runmax[c[up]] = x[up]
         has[c[v]] = True
     return stale, prev, prev_ok
+
+
+def highest_reading(readings: pd.DataFrame, ids: pd.Series) -> pd.Series:
+    """The highest all-time counter read of each of ``ids`` (null where none was read). A stale
+    reading is lower than an earlier one by definition, so the highest is the latest valid one;
+    repeated snapshots are not readings. Grouped on integer model codes."""
+    codes, uniq = _model_codes(readings["model_id"])
+    at, ok = _counter(readings["downloads_all_time"])
+    ok = ok & (codes >= 0)
+    best = pd.Series(at[ok]).groupby(codes[ok]).max() if ok.any() else pd.Series([], dtype="int64")
+    values = pd.Series(pd.array(best.to_numpy(), dtype="Int64"), index=pd.Index(np.asarray(uniq, dtype=object)[best.index.to_numpy()], dtype="string"))
+    return lookup(ids, values).astype("Int64")
 
 
 def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:

@@ -1,39 +1,13 @@
 """Share tables: downloads and new derivatives by country and region."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from ..schemas import REGIONS
 from .ids import first_rows, positions, take
 from .monthly import month_of
-
-LLM_PIPELINES = ("text-generation", "image-text-to-text", "any-to-any", "audio-text-to-text", "video-text-to-text")
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which models count in download shares: first-party models of (registry | all) organizations,
-    with a pipeline in ``pipelines`` (None: every pipeline)."""
-
-    orgs: str = "registry"
-    pipelines: tuple[str, ...] | None = LLM_PIPELINES
-
-    def describe(self) -> str:
-        who = "registry organizations" if self.orgs == "registry" else "all organizations (unmapped as unknown)"
-        what = "all pipelines" if self.pipelines is None else "pipelines " + "|".join(self.pipelines)
-        return f"first-party models of {who}; {what}"
-
-    def mask(self, models: pd.DataFrame) -> pd.Series:
-        m = models["first_party"].astype(bool)
-        if self.orgs == "registry":
-            m &= models["registry_org"].notna()
-        if self.pipelines is not None:
-            m &= models["pipeline_tag"].isin(self.pipelines).fillna(False).astype(bool)
-        return m
-
+from .publisher import counted
 
 def region_shares(df: pd.DataFrame | None, by: str, count: str) -> tuple[pd.DataFrame, pd.Series]:
     """``by`` (month, or one overall row) x region shares of ``count``, regions in ``REGIONS`` order,
@@ -157,7 +131,9 @@ class Cells:
         return out
 
 
-def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope) -> pd.DataFrame:
+    """Downloads, share and cumulative downloads per month and country of the models in ``scope``
+    (a ``transform.scope.Scope``)."""
     cells = Cells(monthly, models, values=("downloads", "all_time_end"))
     g = cells.sums(cells.models[["country", "region"]], scope.mask(cells.models))
     g = g.rename(columns={"all_time_end": "cumulative_downloads", "n_rows": "n_models"})
@@ -172,8 +148,9 @@ LINEAGE_COLUMNS = {"declared": ("root_country", "root_region"), "with_inference"
 
 
 def derivatives_by_country(derivs: pd.DataFrame) -> pd.DataFrame:
-    """New derivatives per month, root region and relation, once per lineage (declared; with inference)."""
-    d = derivs[derivs["created_at"].notna()].copy()
+    """New derivatives per month, root region and relation, once per lineage (declared; with
+    inference): those others built on a base (``publisher.counted``), not an organization's own."""
+    d = derivs[derivs["created_at"].notna() & counted(derivs)].copy()
     d["month"] = month_of(d["created_at"])
     parts = []
     for lin, (country, region) in LINEAGE_COLUMNS.items():
