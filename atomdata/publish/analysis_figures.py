@@ -6,36 +6,37 @@
   latest age the snapshots measure, scored against the 10th-best model of the same size bucket
   at the same age.
 
-The helpers (figure frame, legends, stacked bars, number formatting) are those of ``figures.py``;
-rendering (fixed rcParams, no dates, deterministic bytes) is ``figures.render``.
+The helpers (figure frame, legends, stacked bars, number formatting) are those of ``style.py``;
+rendering (fixed rcParams, no dates, deterministic bytes) is ``figures.render``, which lists these
+figures after its own.
 """
 from __future__ import annotations
 
 from ..schemas import SIZE_BUCKETS
-from .figures import (REGION_COLORS, REGION_LABELS, _axes, _new_figure, _no_data, _region_legend, _regions_present,
-                      _stacked_share_bars, human)
+from .style import (REGION_COLORS, axes, human, new_figure, no_data, region_legend, regions_present,
+                    stacked_share_bars)
 
 TABLES_USED = ("downloads_by_size", "adoption_momentum")
 
 
 def fig_downloads_by_size(t, version):
     dbs = t["downloads_by_size"]
-    fig = _new_figure("Downloads by model size and region of origin",
+    fig = new_figure("Downloads by model size and region of origin",
                       "share of each size bucket's downloads, latest month, in-scope first-party models; downloads above bars",
                       version, "Table: downloads_by_size (parameters from safetensors, raw/model_sizes.csv, else the repo name).")
     if dbs.empty:
-        return _no_data(fig, "downloads_by_size has no measured month yet")
+        return no_data(fig, "downloads_by_size has no measured month yet")
     month = dbs["month"].max()
     d = dbs[dbs["month"] == month]
     totals = d.groupby("size_bucket")["downloads"].sum()
     totals = totals[totals > 0]
     if totals.empty:
-        return _no_data(fig, f"no downloads recorded in {month}")
+        return no_data(fig, f"no downloads recorded in {month}")
     order = [b for b in SIZE_BUCKETS if b in totals.index]
     wide = d.groupby(["size_bucket", "region"])["downloads"].sum().unstack("region").reindex(order).astype("Float64")
     shares = wide.div(totals.reindex(order).astype("Float64"), axis=0)
-    ax = _axes(fig)
-    _stacked_share_bars(ax, shares, totals.reindex(order), lambda v: human(float(v)))
+    ax = axes(fig)
+    stacked_share_bars(ax, shares, totals.reindex(order), lambda v: human(float(v)))
     ax.set_xlabel(f"Parameter count (total, billions) - {month}")
     ax.set_ylabel("Share of the bucket's downloads (%)")
     return fig
@@ -43,15 +44,15 @@ def fig_downloads_by_size(t, version):
 
 def fig_adoption_momentum(t, version, top_n=15):
     am = t["adoption_momentum"]
-    fig = _new_figure("Adoption momentum of recent releases",
+    fig = new_figure("Adoption momentum of recent releases",
                       "downloads at age N / the 10th-best same-size peer's (the weakest if fewer); [n] peers",
                       version, "Table: adoption_momentum (relative_score at the latest age measured).")
     d = am.dropna(subset=["relative_score"])
     if d.empty:
-        return _no_data(fig, "adoption_momentum has no model measured at 7 to 365 days after creation")
+        return no_data(fig, "adoption_momentum has no model measured at 7 to 365 days after creation")
     latest = d.sort_values(["model_id", "age_days"], kind="stable").drop_duplicates("model_id", keep="last")
     recent = latest.sort_values(["created_at", "model_id"], ascending=[False, True], kind="stable").head(top_n).iloc[::-1]
-    ax = _axes(fig, left=0.42, right=0.80)
+    ax = axes(fig, left=0.42, right=0.80)
     vals = [float(v) for v in recent["relative_score"]]
     y = list(range(len(recent)))
     ax.barh(y, vals, 0.7, color=[REGION_COLORS.get(r, "#999999") for r in recent["region"]])
@@ -67,7 +68,7 @@ def fig_adoption_momentum(t, version, top_n=15):
     ax.set_xlabel("Relative adoption score (cumulative downloads / reference peer's, ratio; grey: fewer than 10 peers)")
     ax.set_ylabel("Model repo [size bucket, created]")
     ax.set_title(f"{len(recent)} most recent of {latest['model_id'].nunique()} releases measured", loc="left", fontsize=9, color="#444444")
-    _region_legend(ax, _regions_present(recent["region"]))
+    region_legend(ax, regions_present(recent["region"]))
     return fig
 
 
@@ -77,4 +78,4 @@ FIGURES = {
     "adoption_momentum_recent_releases": fig_adoption_momentum,
 }
 
-__all__ = ["FIGURES", "TABLES_USED", "REGION_LABELS"]
+__all__ = ["FIGURES", "TABLES_USED"]
