@@ -13,17 +13,19 @@ figures after its own.
 from __future__ import annotations
 
 from ..schemas import SIZE_BUCKETS
-from .style import (REGION_COLORS, axes, human, new_figure, no_data, region_legend, regions_present,
+from .captions import month_label, month_windows, table_scope
+from .style import (REGION_COLORS, axes, human, new_figure, no_data, note, region_legend, regions_present,
                     stacked_share_bars)
 
-TABLES_USED = ("downloads_by_size", "adoption_momentum")
+TABLES_USED = ("downloads_by_size", "adoption_momentum", "model_downloads_monthly", "downloads_by_country")
 
 
 def fig_downloads_by_size(t, version):
     dbs = t["downloads_by_size"]
     fig = new_figure("Downloads by model size and region of origin",
-                      "share of each size bucket's downloads, latest month, in-scope first-party models; downloads above bars",
-                      version, "Table: downloads_by_size (parameters from safetensors, raw/model_sizes.csv, else the repo name).")
+                     "share of each size bucket's downloads, latest month, in-scope first-party models; downloads above bars",
+                     version, "Table: downloads_by_size (parameters from safetensors, raw/model_sizes.csv, else the repo name).",
+                     scope=table_scope(dbs, "the headline scope (downloads_by_size has no scope column)"))
     if dbs.empty:
         return no_data(fig, "downloads_by_size has no measured month yet")
     month = dbs["month"].max()
@@ -37,16 +39,19 @@ def fig_downloads_by_size(t, version):
     shares = wide.div(totals.reindex(order).astype("Float64"), axis=0)
     ax = axes(fig)
     stacked_share_bars(ax, shares, totals.reindex(order), lambda v: human(float(v)))
-    ax.set_xlabel(f"Parameter count (total, billions) - {month}")
+    ax.set_xlabel("Parameter count (total, billions)")
     ax.set_ylabel("Share of the bucket's downloads (%)")
+    note(ax, f"Latest month measured: {month_label(month, month_windows(t['model_downloads_monthly']))}")
     return fig
 
 
 def fig_adoption_momentum(t, version, top_n=15):
     am = t["adoption_momentum"]
     fig = new_figure("Adoption momentum of recent releases",
-                      "downloads at age N / the 10th-best same-size peer's (the weakest if fewer); [n] peers",
-                      version, "Table: adoption_momentum (relative_score at the latest age measured).")
+                     "downloads at age N / the 10th-best same-size peer's (the weakest if fewer); [n] peers",
+                     version, "Table: adoption_momentum (relative_score at the latest age measured).",
+                     scope=f"the headline scope ({table_scope(t['downloads_by_country'], 'see downloads_by_country')}): "
+                           "models with a creation date, 7 to 365 days after it")
     d = am.dropna(subset=["relative_score"])
     if d.empty:
         return no_data(fig, "adoption_momentum has no model measured at 7 to 365 days after creation")
@@ -67,7 +72,7 @@ def fig_adoption_momentum(t, version, top_n=15):
     ax.xaxis.grid(True)
     ax.set_xlabel("Relative adoption score (cumulative downloads / reference peer's, ratio; grey: fewer than 10 peers)")
     ax.set_ylabel("Model repo [size bucket, created]")
-    ax.set_title(f"{len(recent)} most recent of {latest['model_id'].nunique()} releases measured", loc="left", fontsize=9, color="#444444")
+    note(ax, f"{len(recent)} most recent of {latest['model_id'].nunique()} releases measured")
     region_legend(ax, regions_present(recent["region"]))
     return fig
 

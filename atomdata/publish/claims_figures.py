@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
 from ..schemas import REGIONS
+from .captions import derivatives_scope
 from .style import (HUMAN, REGION_COLORS, REGION_LABELS, axes, human, labelled_bars, month_index, new_figure, no_data,
                     region_legend, regions_present, thin_ticks)
 
@@ -34,8 +35,10 @@ _MARKERS = ("o", "s", "^", "D")
 def fig_trending_by_region(t, version):
     tbc = t["trending_by_country"]
     fig = new_figure("Hugging Face trending leaderboard by region of origin",
-                      "top 10, 50 and 100 models by the Hub's trending score (all pipelines), latest trending snapshot",
-                      version, "Table: trending_by_country (models, share); organizations not in the registry count as Unknown.")
+                     "top 10, 50 and 100 models by the Hub's trending score (all pipelines), latest trending snapshot",
+                     version, "Table: trending_by_country (models, share); organizations not in the registry count as Unknown.",
+                     scope="every model the trending snapshot ranks, of any organization and pipeline "
+                           "(not the download charts' scope)")
     d = tbc[tbc["top_n"].isin(TRENDING_TOP_N)]
     if d.empty:
         return no_data(fig, "trending_by_country has no snapshot with a top 10 by trending score\n"
@@ -50,7 +53,7 @@ def fig_trending_by_region(t, version):
     regions = [r for r in REGIONS if r in counts.columns]
     rows = list(reversed(tops))  # top 10 at the top
     y = list(range(len(rows)))
-    ax = axes(fig, left=0.13, right=0.80, top=0.80)
+    ax = axes(fig, left=0.13, right=0.80)
     left = [0.0] * len(rows)
     for r in regions:
         n = [int(counts.loc[k, r]) for k in rows]
@@ -91,9 +94,9 @@ def fig_cumulative_derivatives_by_root_org(t, version, top_n=TOP_ROOTS):
     note = (" Root namespaces not in the organization registry (community re-uploads and fine-tunes whose own base the "
             "snapshots lack) are not ranked." if left_out else "")
     fig = new_figure(f"Cumulative derivatives of the {top_n} most derived-from root organizations",
-                      "fine-tunes, adapters, quantizations and merges by the organization of their root base model, by month of creation",
-                      version, "Table: derivatives_by_root_org (relation all; cumulative_derivatives carried forward over months "
-                               "without new ones)." + note)
+                     "fine-tunes, adapters, quantizations and merges by the organization of their root base model, by month of creation",
+                     version, "Table: derivatives_by_root_org (relation all; cumulative_derivatives carried forward over months "
+                              "without new ones)." + note, scope=derivatives_scope("with a creation date and a root organization"))
     a = dro[dro["relation"] == "all"]
     if a.empty:
         return no_data(fig, "derivatives_by_root_org has no derivative with a root organization")

@@ -15,7 +15,11 @@ root organizations):
 5. ``derivatives_by_relation_top_roots``: derivatives by relation (finetune, adapter, quantized,
    merge) for the organizations of the most derived-from root base models.
 
-Every figure carries a title, axis labels with units, the data version and a source line.
+Every figure carries a title, axis labels with units, the data version, a source line and a scope
+line: which models it counts, read from the table's ``scope`` column where it has one (charts on
+different scopes must not be read as one). The download charts say how many months they measure
+and over which window (``captions.py``: the boundary snapshots of ``model_downloads_monthly``); a
+month measured over another window than the calendar month is marked.
 Rendering is deterministic: Matplotlib's built-in defaults plus fixed rcParams (the user's
 matplotlibrc and style are ignored), the bundled DejaVu Sans font, a fixed SVG hash salt, no
 dates in the file metadata and no pyplot (no global backend state; Agg canvas). Same tables →
@@ -42,8 +46,9 @@ from ..io import atomic_write_bytes
 from ..schemas import RELATIONS
 from ..transform.shares import region_shares
 from . import analysis_figures, claims_figures
+from .captions import derivatives_scope, measured_months, month_label, month_windows, table_scope
 from .style import (HUMAN, METADATA, RC, REGION_COLORS, REGION_LABELS, RELATION_COLORS, axes, human, labelled_bars,
-                    month_index, new_figure, no_data, region_legend, regions_present, stacked_share_bars, thin_ticks)
+                    month_index, new_figure, no_data, note, region_legend, regions_present, stacked_share_bars, thin_ticks)
 
 FORMATS = ("png", "svg", "pdf")
 __all__ = ["FIGURES", "FORMATS", "REGION_COLORS", "REGION_LABELS", "TABLES_USED", "data_version", "make_figures",
@@ -95,11 +100,15 @@ def read_inputs(processed_dir: Path) -> dict[str, pd.DataFrame]:
 
 # --------------------------------------------------------------------------- the five figures
 
+#: the scope of the download charts when their table has no scope column (or no row)
+HEADLINE_SCOPE = "the headline scope of downloads_by_country (its scope column)"
+
+
 def fig_cumulative_downloads(t, version):
     dbc = t["downloads_by_country"]
     fig = new_figure("Cumulative downloads of open models by region of origin",
-                      "all-time download counters at month end, summed over the in-scope models measured that month",
-                      version, "Table: downloads_by_country (cumulative_downloads).")
+                     "all-time download counters at month end, summed over the in-scope models measured that month",
+                     version, "Table: downloads_by_country (cumulative_downloads).", scope=table_scope(dbc, HEADLINE_SCOPE))
     g = dbc.dropna(subset=["cumulative_downloads"]).groupby(["month", "region"])["cumulative_downloads"].sum()
     if g.empty:
         return no_data(fig, "downloads_by_country has no measured month yet\n(months need snapshots near both month boundaries)")
@@ -109,6 +118,12 @@ def fig_cumulative_downloads(t, version):
     ax = axes(fig)
     ax.yaxis.grid(True)
     ax.yaxis.set_major_formatter(HUMAN)
+    ax.set_ylabel("Cumulative downloads (all-time counter, downloads)")
+    windows = month_windows(t["model_downloads_monthly"])
+    ticks, text = measured_months(months, windows)
+    if len(months) == 1 and months[0] in windows:
+        text += f"; counters as read at the end boundary, {windows[months[0]].end:%Y-%m-%d}"
+    note(ax, text)
     if len(months) == 1:
         m = months[0]
         vals = [float(wide.loc[m, r]) if pd.notna(wide.loc[m, r]) else 0.0 for r in regions]
@@ -124,32 +139,41 @@ def fig_cumulative_downloads(t, version):
                 continue
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3.5, linewidth=2,
                     color=REGION_COLORS[r], label=REGION_LABELS[r])
-        thin_ticks(ax, xs, months)
+        thin_ticks(ax, xs, [ticks.get(m, m) for m in months])
         ax.set_xlabel("Month (end boundary of the measurement)")
         ax.set_ylim(bottom=0)
         ax.legend(title="Region of origin", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_ylabel("Cumulative downloads (all-time counter, downloads)")
     return fig
 
 
-def _share_figure(fig, df: pd.DataFrame, count: str, empty: str, total_label, xlabel: str, ylabel: str):
-    """100 % stacked bars of the monthly region shares of ``count`` (the CHANGELOG's shares)."""
-    shares, totals = region_shares(df, "month", count)
+def _share_figure(fig, shares: pd.DataFrame, totals: pd.Series, empty: str, total_label, xlabel: str, ylabel: str, **bars):
+    """100 % stacked bars of the region ``shares`` per period (``bars``: ``tick_labels`` of
+    ``stacked_share_bars``); the axes, or the figure's "No data" panel."""
     if totals.empty:
-        return no_data(fig, empty)
+        no_data(fig, empty)
+        return None
     ax = axes(fig)
-    stacked_share_bars(ax, shares, totals, total_label)
+    stacked_share_bars(ax, shares, totals, total_label, **bars)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    return fig
+    return ax
 
 
 def fig_download_share(t, version):
+    dbc = t["downloads_by_country"]
     fig = new_figure("Monthly download share of open models by region of origin",
-                      "share of the month's in-scope downloads (first-party models; see the table's scope column)",
-                      version, "Table: downloads_by_country (downloads, share).")
-    return _share_figure(fig, t["downloads_by_country"], "downloads", "downloads_by_country has no measured month with downloads yet",
-                         lambda v: f"{human(float(v))} downloads", "Month measured", "Share of monthly downloads (%)")
+                     "share of the month's downloads of the models in scope (below); downloads measured above each bar",
+                     version, "Table: downloads_by_country (downloads, share); windows: model_downloads_monthly "
+                              "(start_snapshot, end_snapshot).", scope=table_scope(dbc, HEADLINE_SCOPE))
+    shares, totals = region_shares(dbc, "month", "downloads")
+    ticks, text = measured_months(list(totals.index), month_windows(t["model_downloads_monthly"]))
+    ax = _share_figure(fig, shares, totals, "downloads_by_country has no measured month with downloads yet",
+                       lambda v: f"{human(float(v))} downloads",
+                       "Month measured" + (" (* over a window other than the calendar month)" if ticks else ""),
+                       "Share of monthly downloads (%)", tick_labels=ticks)
+    if ax is not None:
+        note(ax, text)
+    return fig
 
 
 def fig_derivative_share(t, version):
@@ -157,17 +181,19 @@ def fig_derivative_share(t, version):
     if "lineage" in dvc:  # declared lineage (root_region); the with_inference rows count the same models again
         dvc = dvc[dvc["lineage"] == "declared"]
     fig = new_figure("Share of new derivative models by region of their root base model",
-                      "declared lineage (unknown: chain leaves the sample); new derivatives per month above each bar",
-                      version, "Table: derivatives_by_country (new_derivatives).")
-    return _share_figure(fig, dvc, "new_derivatives", "derivatives_by_country has no rows (no derivative with a creation date)",
-                         lambda v: f"{int(v)}", "Month the derivative repo was created", "Share of new derivatives (%)")
+                     "declared lineage (unknown: chain leaves the sample); new derivatives per month above each bar",
+                     version, "Table: derivatives_by_country (new_derivatives).", scope=derivatives_scope("with a creation date"))
+    shares, totals = region_shares(dvc, "month", "new_derivatives")
+    _share_figure(fig, shares, totals, "derivatives_by_country has no rows (no derivative with a creation date)",
+                  lambda v: f"{int(v)}", "Month the derivative repo was created", "Share of new derivatives (%)")
+    return fig
 
 
 def fig_top_organizations(t, version, top_n=15):
-    mdm, models = t["model_downloads_monthly"], t["models"]
+    mdm, models, dbc = t["model_downloads_monthly"], t["models"], t["downloads_by_country"]
     fig = new_figure("Top organizations by downloads in the latest measured month",
-                      "all model repos of each namespace measured that month (first-party and derivatives), coloured by region",
-                      version, "Tables: model_downloads_monthly joined to models.")
+                     "all model repos of each namespace (first-party and derivatives, every pipeline), coloured by region",
+                     version, "Tables: model_downloads_monthly joined to models.", scope=_all_repos_scope(dbc))
     if mdm.empty:
         return no_data(fig, "model_downloads_monthly has no measured month yet")
     month = mdm["month"].max()
@@ -191,18 +217,32 @@ def fig_top_organizations(t, version, top_n=15):
     ax.set_xlim(0, max(vals) * 1.12)
     ax.xaxis.set_major_formatter(HUMAN)
     ax.xaxis.grid(True)
-    ax.set_xlabel(f"Downloads in {month} (downloads)")
+    ax.set_xlabel(f"Downloads in {month} (downloads; {_all_repos_total(month, mdm, dbc)})")
     ax.set_ylabel("Organization (Hub namespace)")
-    ax.set_title(f"{month}: top {len(g)} of {d['who'].nunique()} namespaces", loc="left", fontsize=9, color="#444444")
+    note(ax, f"{month_label(month, month_windows(mdm))}: top {len(g)} of {d['who'].nunique()} namespaces")
     region_legend(ax, regions_present(g["region"]))
     return fig
+
+
+def _all_repos_scope(dbc: pd.DataFrame) -> str:
+    """The top-organizations chart's scope, set against the download-share charts'."""
+    return ("every repo measured in the month, of any namespace and pipeline, first-party or derivative; wider than the "
+            f"download-share charts' scope ({table_scope(dbc, HEADLINE_SCOPE)})")
+
+
+def _all_repos_total(month: str, mdm: pd.DataFrame, dbc: pd.DataFrame) -> str:
+    """The month's downloads of all repos next to the download-share charts' total: why a bar here
+    can exceed that whole total."""
+    text = f"all repos: {human(float(mdm.loc[mdm['month'] == month, 'downloads'].sum()))}"
+    head = dbc.loc[dbc["month"] == month, "downloads"]
+    return text + (f"; the download-share charts' scope: {human(float(head.sum()))}" if len(head) else "")
 
 
 def fig_derivatives_by_relation(t, version, top_n=12):
     der = t["derivatives"]
     fig = new_figure("Derivatives by relation for the most derived-from base-model organizations",
-                      "derivative repos grouped by the organization of their root base model (furthest declared ancestor in the snapshots)",
-                      version, "Table: derivatives (relation, root_org, root_region).")
+                     "derivative repos grouped by the organization of their root base model (furthest declared ancestor in the snapshots)",
+                     version, "Table: derivatives (relation, root_org, root_region).", scope=derivatives_scope("with a root in the snapshots"))
     d = der.dropna(subset=["root_org"])
     if d.empty:
         return no_data(fig, "the derivatives table has no derivative with a resolved root")

@@ -1,9 +1,9 @@
 """The look every reference figure shares: colours, fixed rcParams, the figure frame (title,
-subtitle, data version, source line), axes, legends, stacked share bars, number
-formatting and the "No data" panel.
+subtitle, data version, scope line, source line), the note above the plot, axes, legends, stacked
+share bars, number formatting and the "No data" panel.
 
-``figures.py``, ``analysis_figures.py`` and ``claims_figures.py`` draw with these helpers and
-import nothing from each other. Matplotlib is imported by the figure modules only: importing
+``figures.py``, ``analysis_figures.py`` and ``claims_figures.py`` draw with these helpers;
+``analysis_figures`` and ``claims_figures`` import nothing from ``figures``. Matplotlib is imported by the figure modules only: importing
 ``atomdata`` never loads it.
 """
 from __future__ import annotations
@@ -59,7 +59,8 @@ METADATA = {
     "pdf": {"Creator": "atomdata", "Producer": "atomdata", "CreationDate": None},
 }
 FIGSIZE = (10.0, 6.0)
-AXES_TOP = 0.84
+#: top of the plot area: below the title, the subtitle, two lines of scope and a note above the plot
+AXES_TOP = 0.75
 
 
 # --------------------------------------------------------------------------- numbers and ticks
@@ -98,11 +99,24 @@ def regions_present(regions) -> list[str]:
 
 # --------------------------------------------------------------------------- the frame
 
-def new_figure(title: str, subtitle: str, version: str, source: str):
+def wrap(text: str, width: int, max_lines: int | None = None) -> str:
+    """``text`` wrapped at ``width`` characters; beyond ``max_lines`` the last line ends in '…'."""
+    lines = textwrap.wrap(text, width, break_on_hyphens=False)
+    if max_lines and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][: width - 1].rstrip() + "…"
+    return "\n".join(lines)
+
+
+def new_figure(title: str, subtitle: str, version: str, source: str, scope: str | None = None):
+    """A figure with its title, the data version and subtitle, the scope line (``Scope: ...``: which
+    models the chart counts, at most two lines) and the source line at the foot."""
     fig = Figure(figsize=FIGSIZE)
     FigureCanvasAgg(fig)
     fig.text(0.02, 0.965, title, fontsize=13.5, fontweight="bold", va="top", ha="left")
     fig.text(0.02, 0.905, f"Data version {version}  ·  {subtitle}", fontsize=9, color="#444444", va="top", ha="left")
+    if scope:
+        fig.text(0.02, 0.866, wrap(f"Scope: {scope}", 158, 2), fontsize=8, color="#444444", va="top", ha="left")
     foot = (f"Source: atomdata data version {version} ({LICENCE}), built from dated {SAMPLE_NOTE}. {source} "
             "Regenerate with `atomdata figures`.")
     fig.text(0.02, 0.02, "\n".join(textwrap.wrap(foot, 150)), fontsize=7.5, color="#555555", va="bottom", ha="left")
@@ -111,6 +125,13 @@ def new_figure(title: str, subtitle: str, version: str, source: str):
 
 def axes(fig, left=0.09, right=0.80, bottom=0.20, top=AXES_TOP):
     return fig.add_axes((left, bottom, right - left, top - bottom))
+
+
+def note(ax, text: str):
+    """A note just above the plot area, from its left edge to the figure's right, at most two lines:
+    what the chart measures, which bars to read with care."""
+    width = int((0.98 - ax.get_position().x0) * FIGSIZE[0] * 72 / (8.5 * 0.6))  # characters of 8.5 pt that fit
+    ax.set_title(wrap(text, width, 2), loc="left", fontsize=8.5, color="#444444")
 
 
 def no_data(fig, what: str):
@@ -141,31 +162,32 @@ def labelled_bars(ax, labels, vals, colors):
     return bars
 
 
-def stacked_share_bars(ax, shares: pd.DataFrame, totals: pd.Series | None, total_label):
-    """100 % stacked bars: ``shares`` is month x region (fractions)."""
-    months = list(shares.index)
-    x = list(range(len(months)))
-    width = 0.8 if len(months) > 3 else 0.5
-    bottom = [0.0] * len(months)
+def stacked_share_bars(ax, shares: pd.DataFrame, totals: pd.Series | None, total_label, *, tick_labels=None):
+    """100 % stacked bars: ``shares`` is period x region (fractions); ``tick_labels`` (period →
+    label) replaces a period's name under its bar."""
+    periods = list(shares.index)
+    x = list(range(len(periods)))
+    width = 0.8 if len(periods) > 3 else 0.5
+    bottom = [0.0] * len(periods)
     regions = [r for r in REGIONS if r in shares.columns]
     for r in regions:
         vals = [float(v) for v in shares[r].fillna(0.0)]
         ax.bar(x, vals, width, bottom=bottom, color=REGION_COLORS[r], label=REGION_LABELS[r], edgecolor="white", linewidth=0.4)
-        if len(months) <= 8:
+        if len(periods) <= 8:
             for xi, b, v in zip(x, bottom, vals):
                 if v >= 0.04:
                     ax.text(xi, b + v / 2, f"{v:.0%}", ha="center", va="center", fontsize=8, color="white", fontweight="bold")
         bottom = [b + v for b, v in zip(bottom, vals)]
-    if totals is not None and len(months) <= 40:
-        size = 8 if len(months) <= 8 else 6
-        for xi, m in zip(x, months):
-            ax.text(xi, 1.01, total_label(totals[m]), ha="center", va="bottom", fontsize=size, color="#444444",
-                    rotation=0 if len(months) <= 12 else 90)
-    ax.set_ylim(0, 1.12 if len(months) <= 12 else 1.16)
+    if totals is not None and len(periods) <= 40:
+        size = 8 if len(periods) <= 8 else 6
+        for xi, p in zip(x, periods):
+            ax.text(xi, 1.01, total_label(totals[p]), ha="center", va="bottom", fontsize=size, color="#444444",
+                    rotation=0 if len(periods) <= 12 else 90)
+    ax.set_ylim(0, 1.12 if len(periods) <= 12 else 1.16)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.yaxis.grid(True)
-    thin_ticks(ax, x, months)
-    if len(months) <= 3:
-        ax.set_xlim(-1.0, len(months))
+    thin_ticks(ax, x, [(tick_labels or {}).get(p, p) for p in periods])
+    if len(periods) <= 3:
+        ax.set_xlim(-1.0, len(periods))
     region_legend(ax, regions)
