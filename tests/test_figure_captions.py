@@ -1,13 +1,17 @@
 """Figures that do not mislead (issue 20, item 6), on small synthetic tables (no shared data needed):
-measured months give their window, and every chart says which models it counts, read from the
-tables."""
+measured months give their window, momentum scores against oneself draw no bar, and every chart
+says which models it counts, read from the tables."""
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 import pytest
+from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from _publish_fixtures import SCOPE, downloads_tables, figure_tables, typed_table
+from _publish_fixtures import SCOPE, downloads_tables, figure_tables, momentum_row, typed_table
+from atomdata.publish.analysis_figures import own_reference
 from atomdata.publish.captions import Window, measured_months, month_windows, table_scope
 from atomdata.publish.figures import FIGURES, render
 
@@ -21,6 +25,10 @@ def _draw(name: str, tables: dict):
 
 def _plot_axes(fig):
     return fig.axes[0]
+
+
+def _bars(ax) -> list[Rectangle]:
+    return [p for p in ax.patches if isinstance(p, Rectangle) and p.get_width() > 0 and p.get_height() > 0]
 
 
 # --------------------------------------------------------------------------- measured months and their windows
@@ -86,6 +94,45 @@ def test_month_windows_take_the_boundaries_of_most_downloads():
     assert ticks == {"2026-07": "2026-07*"} and "2026-06: " not in note
 
 
+# --------------------------------------------------------------------------- momentum against oneself
+
+def _momentum_tables():
+    return figure_tables(adoption_momentum=typed_table("adoption_momentum", [
+        # 10-50B at 90 days: three peers, the weakest (Qwen/C) is the reference of all three
+        momentum_row("meta-llama/A", "10-50B", 90, 3000, 3, 1000, "2026-03-01"),
+        momentum_row("Qwen/B", "10-50B", 90, 2000, 3, 1000, "2026-03-02"),
+        momentum_row("Qwen/C", "10-50B", 90, 1000, 3, 1000, "2026-03-03"),
+        # <1B at 180 days: alone, its own reference
+        momentum_row("meta-llama/D", "<1B", 180, 5000, 1, 5000, "2026-01-10")]))
+
+
+def test_momentum_draws_no_bar_for_a_score_against_oneself():
+    t = _momentum_tables()
+    fig, text = _draw("adoption_momentum_recent_releases", t)
+    ax = _plot_axes(fig)
+    labels = [lb.get_text() for lb in ax.get_yticklabels()]
+    bars = _bars(ax)
+    assert sorted(round(b.get_width(), 3) for b in bars) == [2.0, 3.0]  # A (3x) and B (2x) only
+    drawn = {labels[round(b.get_y() + b.get_height() / 2)].split(" [")[0] for b in bars}
+    assert drawn == {"A", "B"}
+    assert "no peers yet: the only <1B model measured at 180 d" in text
+    assert "no score: its own reference, the weakest of 3 peers" in text
+    assert not re.search(r"(^| )1x \[", text) and "2 without a bar: scored against themselves" in text
+    svg = render("adoption_momentum_recent_releases", t, "v", "svg").decode()
+    assert "no peers yet" in svg and not re.search(r"[> ]1x \[", svg)
+
+
+def test_own_reference_follows_the_builds_ranking():
+    am = typed_table("adoption_momentum", [
+        momentum_row("a/top", "250B+", 30, 900, 3, 100), momentum_row("a/mid", "250B+", 30, 100, 3, 100),
+        momentum_row("a/low", "250B+", 30, 100, 3, 100),  # level with a/mid, which ranks after it by id: the reference
+        momentum_row("a/one", "<1B", 30, 7, 1, 7),
+        momentum_row("a/cut", "1-5B", 30, 50, 4, 50)])  # its peers are not in the table: level with the reference
+    own = dict(zip(am["model_id"], own_reference(am)))
+    assert own == {"a/top": False, "a/low": False, "a/mid": True, "a/one": True, "a/cut": True}
+    assert own_reference(am.iloc[:0]).empty
+
+
 # --------------------------------------------------------------------------- scopes
 
 def test_every_chart_says_which_models_it_counts():
@@ -118,6 +165,6 @@ def test_scope_text_is_read_not_written():
 
 @pytest.mark.parametrize("fmt", ["svg", "pdf"])
 def test_synthetic_figures_are_deterministic(fmt):
-    t = figure_tables()
+    t = _momentum_tables()
     for name in FIGURES:
         assert render(name, t, "v", fmt) == render(name, t, "v", fmt), name

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -95,6 +96,9 @@ def test_svg_names_title_version_source_and_regions(shared_build, svgs):
     # the scope of the share charts is the table's own, whatever its text
     scope = read_inputs(shared_build / "processed")["downloads_by_country"]["scope"].iloc[0]
     assert scope[:60].replace("'", "&#39;") in texts["download_share_by_region"]
+    # momentum scores against oneself draw no "1x" bar
+    assert not re.search(r"[> ]1x \[", texts["adoption_momentum_recent_releases"])
+    assert "no peers yet" in texts["adoption_momentum_recent_releases"]
 
 
 def test_region_colours_are_fixed_and_shared(svgs):
