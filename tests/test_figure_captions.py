@@ -1,6 +1,7 @@
 """Figures that do not mislead (issue 20, item 6), on small synthetic tables (no shared data needed):
-measured months give their window, momentum scores against oneself draw no bar, and every chart
-says which models it counts, read from the tables."""
+measured months give their window, momentum scores against oneself draw no bar, derivative
+periods with too few derivatives are merged into quarters or drawn pale, and every chart says
+which models it counts, read from the tables."""
 from __future__ import annotations
 
 import re
@@ -10,10 +11,12 @@ import pytest
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from _publish_fixtures import SCOPE, downloads_tables, figure_tables, momentum_row, typed_table
+from _publish_fixtures import (SCOPE, derivative_counts, downloads_tables, figure_tables, momentum_row,
+                               typed_table)
 from atomdata.publish.analysis_figures import own_reference
 from atomdata.publish.captions import Window, measured_months, month_windows, table_scope
-from atomdata.publish.figures import FIGURES, render
+from atomdata.publish.figures import FIGURES, MIN_DERIVATIVES, derivative_periods, render
+from atomdata.publish.style import FAINT_ALPHA
 
 
 def _draw(name: str, tables: dict):
@@ -131,6 +134,35 @@ def test_own_reference_follows_the_builds_ranking():
     own = dict(zip(am["model_id"], own_reference(am)))
     assert own == {"a/top": False, "a/low": False, "a/mid": True, "a/one": True, "a/cut": True}
     assert own_reference(am.iloc[:0]).empty
+
+
+# --------------------------------------------------------------------------- derivative periods with too few
+
+def test_derivative_months_with_too_few_are_merged_into_quarters_or_pale():
+    assert MIN_DERIVATIVES == 30
+    dvc = derivative_counts({"2025-01": {"us": 60, "china": 40}, "2025-02": {"us": 35},
+                             "2025-04": {"china": 5}, "2025-05": {"us": 20, "china": 20},  # Q2: one quarter, 45 in all
+                             "2025-08": {"us": 4, "eu": 1}})  # Q3: 5 in all, pale
+    period, order, faint = derivative_periods(dvc)
+    assert order == ["2025-01", "2025-02", "2025-Q2", "2025-Q3"] and faint == {"2025-Q3"}
+    assert period["2025-04"] == period["2025-05"] == "2025-Q2"
+    fig, text = _draw("derivative_share_by_root_region", figure_tables(derivatives_by_country=dvc))
+    ax = _plot_axes(fig)
+    assert [lb.get_text() for lb in ax.get_xticklabels()] == order
+    alpha = {}
+    for b in _bars(ax):
+        alpha.setdefault(round(b.get_x() + b.get_width() / 2), set()).add(b.get_facecolor()[3])
+    assert alpha == {0: {1.0}, 1: {1.0}, 2: {1.0}, 3: {FAINT_ALPHA}}  # the month of 5 is pale, the merged quarter is not
+    assert f"fewer than {MIN_DERIVATIVES} new derivatives is one bar" in text and "pale bars" in text
+    assert "80%" not in text  # no percentage printed inside the pale bar (4 of 5)
+
+
+def test_a_lone_small_month_is_drawn_pale():
+    dvc = derivative_counts({"2026-04": {"us": 5}})
+    fig, _ = _draw("derivative_share_by_root_region", figure_tables(derivatives_by_country=dvc))
+    ax = _plot_axes(fig)
+    assert [lb.get_text() for lb in ax.get_xticklabels()] == ["2026-Q2"]
+    assert {b.get_facecolor()[3] for b in _bars(ax)} == {FAINT_ALPHA}
 
 
 # --------------------------------------------------------------------------- scopes

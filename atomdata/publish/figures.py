@@ -19,7 +19,9 @@ Every figure carries a title, axis labels with units, the data version, a source
 line: which models it counts, read from the table's ``scope`` column where it has one (charts on
 different scopes must not be read as one). The download charts say how many months they measure
 and over which window (``captions.py``: the boundary snapshots of ``model_downloads_monthly``); a
-month measured over another window than the calendar month is marked.
+month measured over another window than the calendar month is marked. The derivative-share chart
+merges into one quarter bar a quarter with any month of fewer than ``MIN_DERIVATIVES`` new
+derivatives, and draws pale a bar still below it.
 Rendering is deterministic: Matplotlib's built-in defaults plus fixed rcParams (the user's
 matplotlibrc and style are ignored), the bundled DejaVu Sans font, a fixed SVG hash salt, no
 dates in the file metadata and no pyplot (no global backend state; Agg canvas). Same tables →
@@ -102,6 +104,8 @@ def read_inputs(processed_dir: Path) -> dict[str, pd.DataFrame]:
 
 #: the scope of the download charts when their table has no scope column (or no row)
 HEADLINE_SCOPE = "the headline scope of downloads_by_country (its scope column)"
+#: a period of the derivative-share chart with fewer new derivatives than this is too small to read as shares
+MIN_DERIVATIVES = 30
 
 
 def fig_cumulative_downloads(t, version):
@@ -147,8 +151,8 @@ def fig_cumulative_downloads(t, version):
 
 
 def _share_figure(fig, shares: pd.DataFrame, totals: pd.Series, empty: str, total_label, xlabel: str, ylabel: str, **bars):
-    """100 % stacked bars of the region ``shares`` per period (``bars``: ``tick_labels`` of
-    ``stacked_share_bars``); the axes, or the figure's "No data" panel."""
+    """100 % stacked bars of the region ``shares`` per period (``bars``: ``faint``, ``tick_labels``
+    of ``stacked_share_bars``); the axes, or the figure's "No data" panel."""
     if totals.empty:
         no_data(fig, empty)
         return None
@@ -176,16 +180,40 @@ def fig_download_share(t, version):
     return fig
 
 
+def derivative_periods(dvc: pd.DataFrame, min_n: int = MIN_DERIVATIVES) -> tuple[dict[str, str], list[str], set[str]]:
+    """The periods of the derivative-share chart: a calendar quarter in which any month has fewer than
+    ``min_n`` new derivatives is one period (``YYYY-Qn``), other months stay months. Returns month →
+    period, the periods in time order, and the periods with fewer than ``min_n`` in all (drawn pale)."""
+    tot = dvc.groupby("month")["new_derivatives"].sum()
+    tot = tot[tot > 0]
+    quarter = {m: f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in tot.index}
+    merged = {quarter[m] for m in tot.index if tot[m] < min_n}
+    period = {m: quarter[m] if quarter[m] in merged else m for m in tot.index}
+    ptot = tot.groupby(pd.Series(period)).sum()
+    first = {}
+    for m in sorted(tot.index, key=month_index):
+        first.setdefault(period[m], month_index(m))
+    order = sorted(first, key=first.get)
+    return period, order, {p for p in order if ptot[p] < min_n}
+
+
 def fig_derivative_share(t, version):
     dvc = t["derivatives_by_country"]
     if "lineage" in dvc:  # declared lineage (root_region); the with_inference rows count the same models again
         dvc = dvc[dvc["lineage"] == "declared"]
     fig = new_figure("Share of new derivative models by region of their root base model",
-                     "declared lineage (unknown: chain leaves the sample); new derivatives per month above each bar",
+                     "declared lineage (unknown: chain leaves the sample); new derivatives per month or quarter above each bar",
                      version, "Table: derivatives_by_country (new_derivatives).", scope=derivatives_scope("with a creation date"))
-    shares, totals = region_shares(dvc, "month", "new_derivatives")
-    _share_figure(fig, shares, totals, "derivatives_by_country has no rows (no derivative with a creation date)",
-                  lambda v: f"{int(v)}", "Month the derivative repo was created", "Share of new derivatives (%)")
+    period, order, faint = derivative_periods(dvc)
+    d = dvc.assign(period=dvc["month"].map(period))
+    shares, totals = region_shares(d.dropna(subset=["period"]), "period", "new_derivatives")
+    shares, totals = shares.reindex(order), totals.reindex(order)
+    ax = _share_figure(fig, shares, totals, "derivatives_by_country has no rows (no derivative with a creation date)",
+                       lambda v: f"{int(v)}", "Month (or quarter) the derivative repo was created", "Share of new derivatives (%)",
+                       faint=faint)
+    if ax is not None:
+        note(ax, f"Rule: a quarter with any month of fewer than {MIN_DERIVATIVES} new derivatives is one bar (YYYY-Qn); "
+                 f"pale bars have fewer than {MIN_DERIVATIVES} in all, too few to read as shares.")
     return fig
 
 

@@ -61,6 +61,8 @@ METADATA = {
 FIGSIZE = (10.0, 6.0)
 #: top of the plot area: below the title, the subtitle, two lines of scope and a note above the plot
 AXES_TOP = 0.75
+#: opacity of pale bars: periods with too few items to read as shares
+FAINT_ALPHA = 0.3
 
 
 # --------------------------------------------------------------------------- numbers and ticks
@@ -162,20 +164,26 @@ def labelled_bars(ax, labels, vals, colors):
     return bars
 
 
-def stacked_share_bars(ax, shares: pd.DataFrame, totals: pd.Series | None, total_label, *, tick_labels=None):
-    """100 % stacked bars: ``shares`` is period x region (fractions); ``tick_labels`` (period →
-    label) replaces a period's name under its bar."""
+def stacked_share_bars(ax, shares: pd.DataFrame, totals: pd.Series | None, total_label, *, faint=frozenset(),
+                       tick_labels=None):
+    """100 % stacked bars: ``shares`` is period x region (fractions). Periods in ``faint`` are drawn
+    pale and without percentages inside (too few items to read as shares); ``tick_labels`` (period
+    → label) replaces a period's name under its bar."""
+    from matplotlib.colors import to_rgba
+
     periods = list(shares.index)
     x = list(range(len(periods)))
     width = 0.8 if len(periods) > 3 else 0.5
     bottom = [0.0] * len(periods)
+    alpha = [FAINT_ALPHA if p in faint else 1.0 for p in periods]
     regions = [r for r in REGIONS if r in shares.columns]
     for r in regions:
         vals = [float(v) for v in shares[r].fillna(0.0)]
-        ax.bar(x, vals, width, bottom=bottom, color=REGION_COLORS[r], label=REGION_LABELS[r], edgecolor="white", linewidth=0.4)
+        ax.bar(x, vals, width, bottom=bottom, color=[to_rgba(REGION_COLORS[r], a) for a in alpha], label=REGION_LABELS[r],
+               edgecolor="white", linewidth=0.4)
         if len(periods) <= 8:
-            for xi, b, v in zip(x, bottom, vals):
-                if v >= 0.04:
+            for xi, b, v, a in zip(x, bottom, vals, alpha):
+                if v >= 0.04 and a == 1.0:
                     ax.text(xi, b + v / 2, f"{v:.0%}", ha="center", va="center", fontsize=8, color="white", fontweight="bold")
         bottom = [b + v for b, v in zip(bottom, vals)]
     if totals is not None and len(periods) <= 40:
@@ -187,7 +195,7 @@ def stacked_share_bars(ax, shares: pd.DataFrame, totals: pd.Series | None, total
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.yaxis.grid(True)
-    thin_ticks(ax, x, [(tick_labels or {}).get(p, p) for p in periods])
+    thin_ticks(ax, x, [(tick_labels or {}).get(p, p) for p in periods], max_labels=24)
     if len(periods) <= 3:
         ax.set_xlim(-1.0, len(periods))
     region_legend(ax, regions)
