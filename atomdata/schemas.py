@@ -20,6 +20,8 @@ ATTRIBUTIONS = ["declared", "mirror", "architecture", "name_keyword", "unknown"]
 CONFIDENCE = ["high", "medium", "low", "none"]
 LINEAGES = ["declared", "with_inference"]
 PUBLISHERS = ["same_org", "other_org", "community"]
+#: the derivatives that derivative shares count: what others build on a base (methodology, "Who published a model")
+COUNTED_PUBLISHERS = ("other_org", "community")
 SENSITIVITY_RULES = ["headline", "pipelines", "conditional_pipelines", "unknown_orgs", "pre_chatgpt", "first_party_definition",
                      "official_quantized", "hugging_face_europe", "ecosystem", "scope_preset"]
 EU_COUNTRIES = {

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -73,7 +74,7 @@ def test_svg_names_title_version_source_and_regions(shared_build, svgs):
     # units on the axes
     assert "Cumulative downloads (all-time counter, downloads)" in texts["cumulative_downloads_by_region"]
     assert "Share of monthly downloads (%)" in texts["download_share_by_region"]
-    assert "Downloads in 2026-07 (downloads)" in texts["top_organizations_latest_month"]
+    assert "Downloads in 2026-07 (downloads; all repos: " in texts["top_organizations_latest_month"]
     assert "Derivative models (count of repos)" in texts["derivatives_by_relation_top_roots"]
     assert "Share of the bucket&#39;s downloads (%)" in texts["downloads_by_size_and_region"] or \
         "Share of the bucket's downloads (%)" in texts["downloads_by_size_and_region"]
@@ -86,6 +87,18 @@ def test_svg_names_title_version_source_and_regions(shared_build, svgs):
         assert rel in texts["derivatives_by_relation_top_roots"]
     # the real series measures one month: the headline chart is a bar chart, and says why
     assert "only month measured: 2026-07" in texts["cumulative_downloads_by_region"]
+    # ... and over which window, from the boundary snapshots of model_downloads_monthly
+    mdm = read_inputs(shared_build / "processed")["model_downloads_monthly"]
+    start, end = mdm["start_snapshot"].mode()[0], mdm["end_snapshot"].mode()[0]
+    assert (start, end) == ("2026-07-02", "2026-08-01")
+    for name in ("download_share_by_region", "cumulative_downloads_by_region"):
+        assert f"1 month measured, 2026-07: {start} to {end}, 30 of 31 days" in texts[name], name
+    # the scope of the share charts is the table's own, whatever its text
+    scope = read_inputs(shared_build / "processed")["downloads_by_country"]["scope"].iloc[0]
+    assert scope[:60].replace("'", "&#39;") in texts["download_share_by_region"]
+    # momentum scores against oneself draw no "1x" bar
+    assert not re.search(r"[> ]1x \[", texts["adoption_momentum_recent_releases"])
+    assert "no peers yet" in texts["adoption_momentum_recent_releases"]
 
 
 def test_region_colours_are_fixed_and_shared(svgs):
@@ -141,7 +154,7 @@ def test_one_month_everywhere(shared_build, tmp_path):
         assert "No data" not in text, name
     assert "only month measured: 2026-07" in texts["cumulative_downloads_by_region"]
     assert "2026-07" in texts["download_share_by_region"]
-    assert "2026-01" in texts["derivative_share_by_root_region"]
+    assert "2026-Q1" in texts["derivative_share_by_root_region"]  # 2026-01 has too few derivatives: its quarter, pale
     for p in (tmp_path / "fig").glob("*.png"):
         assert p.stat().st_size > 20_000
 

@@ -10,8 +10,8 @@
   chain leaves the snapshot, such as re-uploaders) are left out unless there is nothing else.
 
 The helpers (figure frame, region colours and labels, legends, number formatting, graceful
-degradation) are those of ``figures.py``; rendering (fixed rcParams, no dates, deterministic
-bytes) is ``figures.render``. Import ``figures`` (which loads this module), not this module first.
+degradation) are those of ``style.py``; rendering (fixed rcParams, no dates, deterministic bytes)
+is ``figures.render``, which lists these figures after its own.
 """
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
 from ..schemas import REGIONS
-from .figures import (REGION_COLORS, REGION_LABELS, _HUMAN, _axes, _month_index, _new_figure, _no_data, _region_legend,
-                      _regions_present, _thin_ticks, human)
+from .captions import derivatives_scope
+from .style import (HUMAN, REGION_COLORS, REGION_LABELS, axes, human, labelled_bars, month_index, new_figure, no_data,
+                    region_legend, regions_present, thin_ticks)
 
 TABLES_USED = ("trending_by_country", "derivatives_by_root_org")
 
@@ -33,12 +34,14 @@ _MARKERS = ("o", "s", "^", "D")
 
 def fig_trending_by_region(t, version):
     tbc = t["trending_by_country"]
-    fig = _new_figure("Hugging Face trending leaderboard by region of origin",
-                      "top 10, 50 and 100 models by the Hub's trending score (all pipelines), latest trending snapshot",
-                      version, "Table: trending_by_country (models, share); organizations not in the registry count as Unknown.")
+    fig = new_figure("Hugging Face trending leaderboard by region of origin",
+                     "top 10, 50 and 100 models by the Hub's trending score (all pipelines), latest trending snapshot",
+                     version, "Table: trending_by_country (models, share); organizations not in the registry count as Unknown.",
+                     scope="every model the trending snapshot ranks, of any organization and pipeline "
+                           "(not the download charts' scope)")
     d = tbc[tbc["top_n"].isin(TRENDING_TOP_N)]
     if d.empty:
-        return _no_data(fig, "trending_by_country has no snapshot with a top 10 by trending score\n"
+        return no_data(fig, "trending_by_country has no snapshot with a top 10 by trending score\n"
                              "(take one with `atomdata ingest hub --trending 100`)")
     hub = d[d["ranking"] == HUB_LIST]
     pool = hub if not hub.empty else d
@@ -50,7 +53,7 @@ def fig_trending_by_region(t, version):
     regions = [r for r in REGIONS if r in counts.columns]
     rows = list(reversed(tops))  # top 10 at the top
     y = list(range(len(rows)))
-    ax = _axes(fig, left=0.13, right=0.80, top=0.80)
+    ax = axes(fig, left=0.13, right=0.80)
     left = [0.0] * len(rows)
     for r in regions:
         n = [int(counts.loc[k, r]) for k in rows]
@@ -72,7 +75,7 @@ def fig_trending_by_region(t, version):
     what = ("the Hub's own trending listing" if ranking == HUB_LIST
             else "models ranked within the snapshot's sample (not the Hub's leaderboard)")
     ax.set_title(f"Snapshot {snap} ({date}): {what}", loc="left", fontsize=9, color="#444444")
-    _region_legend(ax, _regions_present(regions))
+    region_legend(ax, regions_present(regions))
     return fig
 
 
@@ -90,36 +93,31 @@ def fig_cumulative_derivatives_by_root_org(t, version, top_n=TOP_ROOTS):
     left_out = (all_regions == "unknown").any() and (all_regions != "unknown").any()
     note = (" Root namespaces not in the organization registry (community re-uploads and fine-tunes whose own base the "
             "snapshots lack) are not ranked." if left_out else "")
-    fig = _new_figure(f"Cumulative derivatives of the {top_n} most derived-from root organizations",
-                      "fine-tunes, adapters, quantizations and merges by the organization of their root base model, by month of creation",
-                      version, "Table: derivatives_by_root_org (relation all; cumulative_derivatives carried forward over months "
-                               "without new ones)." + note)
+    fig = new_figure(f"Cumulative derivatives of the {top_n} most derived-from root organizations",
+                     "fine-tunes, adapters, quantizations and merges by the organization of their root base model, by month of creation",
+                     version, "Table: derivatives_by_root_org (relation all; cumulative_derivatives carried forward over months "
+                              "without new ones)." + note, scope=derivatives_scope("with a creation date and a root organization"))
     a = dro[dro["relation"] == "all"]
     if a.empty:
-        return _no_data(fig, "derivatives_by_root_org has no derivative with a root organization")
+        return no_data(fig, "derivatives_by_root_org has no derivative with a root organization")
     top = _top_roots(a, top_n)
     orgs = list(top["root_org"])
     a = a[a["root_org"].isin(orgs)]
     wide = a.pivot(index="month", columns="root_org", values="cumulative_derivatives").sort_index()
     region = dict(zip(top["root_org"], top["region"]))
     label = {o: f"{o} ({REGION_LABELS.get(region[o], region[o])})" for o in orgs}
-    ax = _axes(fig, left=0.09, right=0.74)
+    ax = axes(fig, left=0.09, right=0.74)
     ax.yaxis.grid(True)
-    ax.yaxis.set_major_formatter(_HUMAN)
+    ax.yaxis.set_major_formatter(HUMAN)
     months = list(wide.index)
     if len(months) == 1:
         m = months[0]
         vals = [float(wide.loc[m, o]) for o in orgs]
-        bars = ax.bar(range(len(orgs)), vals, 0.6, color=[REGION_COLORS[region[o]] for o in orgs])
-        for b, v in zip(bars, vals):
-            ax.text(b.get_x() + b.get_width() / 2, v, human(v), ha="center", va="bottom", fontsize=8.5)
-        ax.set_xticks(range(len(orgs)))
-        ax.set_xticklabels(orgs)
+        labelled_bars(ax, orgs, vals, [REGION_COLORS[region[o]] for o in orgs])
         ax.set_xlabel(f"Root organization, coloured by region (only month with derivatives: {m}; a bar chart until there are two)")
-        ax.set_ylim(0, max(vals) * 1.12 if max(vals) > 0 else 1)
-        _region_legend(ax, _regions_present(region[o] for o in orgs))
+        region_legend(ax, regions_present(region[o] for o in orgs))
     else:
-        first, last = _month_index(months[0]), _month_index(months[-1])
+        first, last = month_index(months[0]), month_index(months[-1])
         xs = list(range(first, last + 1))
         full = wide.reindex([f"{x // 12:04d}-{x % 12 + 1:02d}" for x in xs]).ffill().fillna(0)
         per_region: dict[str, int] = {}
@@ -132,7 +130,7 @@ def fig_cumulative_derivatives_by_root_org(t, version, top_n=TOP_ROOTS):
             ax.plot([xs[-1]], [vals[-1]], marker=_MARKERS[k % 4], markersize=5, color=REGION_COLORS[region[o]])
             ax.annotate(f" {o}: {human(vals[-1])}", (xs[-1], vals[-1]), fontsize=8, va="center", ha="left",
                         color=REGION_COLORS[region[o]])
-        _thin_ticks(ax, xs, list(full.index))
+        thin_ticks(ax, xs, list(full.index))
         ax.set_xlim(xs[0] - 0.5, xs[-1] + 0.5 + max(2, len(xs) // 8))
         ax.set_ylim(bottom=0)
         ax.set_xlabel("Month the derivative repo was created")

@@ -43,9 +43,9 @@ def figures(processed, out, fmt):
     by root region, top organizations in the latest month, derivatives by relation for the top
     base-model organizations, downloads by size bucket and region, adoption momentum of recent
     releases, the trending leaderboard by region, cumulative derivatives of the five largest root
-    organizations. Each carries the data version and a source line. Same tables,
-    same bytes (SVG and PDF carry no dates). Files are written atomically; other files in the
-    folder are left alone.
+    organizations. Each carries the data version, a source line and the scope of the models it
+    counts; measured months give their window. Same tables, same bytes (SVG and PDF carry no
+    dates). Files are written atomically; other files in the folder are left alone.
     """
     from ..paths import figures_dir
     from .figures import make_figures

@@ -15,7 +15,13 @@ root organizations):
 5. ``derivatives_by_relation_top_roots``: derivatives by relation (finetune, adapter, quantized,
    merge) for the organizations of the most derived-from root base models.
 
-Every figure carries a title, axis labels with units, the data version and a source line.
+Every figure carries a title, axis labels with units, the data version, a source line and a scope
+line: which models it counts, read from the table's ``scope`` column where it has one (charts on
+different scopes must not be read as one). The download charts say how many months they measure
+and over which window (``captions.py``: the boundary snapshots of ``model_downloads_monthly``); a
+month measured over another window than the calendar month is marked. The derivative-share chart
+merges into one quarter bar a quarter with any month of fewer than ``MIN_DERIVATIVES`` new
+derivatives, and draws pale a bar still below it.
 Rendering is deterministic: Matplotlib's built-in defaults plus fixed rcParams (the user's
 matplotlibrc and style are ignored), the bundled DejaVu Sans font, a fixed SVG hash salt, no
 dates in the file metadata and no pyplot (no global backend state; Agg canvas). Same tables →
@@ -24,71 +30,31 @@ same bytes.
 A table with a single month still gives a readable figure (bars instead of lines); an empty
 table gives a figure that says so instead of an empty axis.
 
-Matplotlib is imported here and only here: importing ``atomdata`` never loads it.
+The look every figure shares (colours, rcParams, frame, legends, bars) is ``style.py``. Matplotlib
+is imported by the figure modules only (this one, ``style``, ``analysis_figures``,
+``claims_figures``): importing ``atomdata`` never loads it.
 """
 from __future__ import annotations
 
 import io
 import json
-import math
-import textwrap
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from ..errors import InputError
 from ..io import atomic_write_bytes
-from ..schemas import RELATIONS, REGIONS
+from ..schemas import COUNTED_PUBLISHERS, RELATIONS
 from ..transform.shares import region_shares
+from . import analysis_figures, claims_figures
+from .captions import derivatives_scope, measured_months, month_label, month_windows, table_scope
+from .style import (HUMAN, METADATA, RC, REGION_COLORS, REGION_LABELS, RELATION_COLORS, axes, human, labelled_bars,
+                    month_index, new_figure, no_data, note, region_legend, regions_present, stacked_share_bars, thin_ticks)
 
 FORMATS = ("png", "svg", "pdf")
-
-#: fixed colours (Okabe-Ito, colour-blind safe), the same in every figure
-REGION_COLORS = {"us": "#0072B2", "china": "#D55E00", "eu": "#009E73", "other": "#CC79A7", "unknown": "#999999"}
-REGION_LABELS = {"us": "United States", "china": "China", "eu": "Europe", "other": "Other countries", "unknown": "Unknown"}
-#: relations use a palette distinct from the regions' (Paul Tol "muted")
-RELATION_COLORS = {"finetune": "#332288", "adapter": "#88CCEE", "quantized": "#44AA99", "merge": "#DDCC77"}
-
-LICENCE = "CC-BY-4.0"
-SAMPLE_NOTE = "samples of Hugging Face Hub model metadata, not the whole Hub"
-
-RC = {
-    "font.family": "sans-serif",
-    "font.sans-serif": ["DejaVu Sans"],
-    "font.size": 9.5,
-    "axes.titlesize": 10,
-    "axes.labelsize": 9.5,
-    "xtick.labelsize": 8.5,
-    "ytick.labelsize": 8.5,
-    "legend.fontsize": 8.5,
-    "legend.frameon": False,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.axisbelow": True,
-    "axes.grid": False,
-    "grid.color": "#dddddd",
-    "grid.linewidth": 0.6,
-    "figure.facecolor": "white",
-    "savefig.facecolor": "white",
-    "savefig.dpi": 150,
-    "svg.fonttype": "none",  # text stays text: searchable, small; DejaVu Sans named as the font
-    "svg.hashsalt": "atomdata",
-    "svg.image_inline": True,
-    "pdf.fonttype": 42,
-    "pdf.compression": 6,
-    "path.simplify": True,
-}
-METADATA = {
-    "png": {"Software": "atomdata"},
-    "svg": {"Date": None, "Creator": "atomdata"},
-    "pdf": {"Creator": "atomdata", "Producer": "atomdata", "CreationDate": None},
-}
-FIGSIZE = (10.0, 6.0)
-
+__all__ = ["FIGURES", "FORMATS", "REGION_COLORS", "REGION_LABELS", "TABLES_USED", "data_version", "make_figures",
+           "read_inputs", "render", "render_all"]
 
 # --------------------------------------------------------------------------- inputs
 
@@ -114,7 +80,9 @@ def data_version(processed_dir: Path) -> str:
     return "unknown"
 
 
-TABLES_USED = ("downloads_by_country", "derivatives_by_country", "model_downloads_monthly", "models", "derivatives")
+#: the tables every figure reads (those of this module's five, then the analysis and claims figures')
+TABLES_USED = tuple(dict.fromkeys(("downloads_by_country", "derivatives_by_country", "model_downloads_monthly", "models",
+                                   "derivatives") + analysis_figures.TABLES_USED + claims_figures.TABLES_USED))
 
 
 def read_inputs(processed_dir: Path) -> dict[str, pd.DataFrame]:
@@ -132,128 +100,42 @@ def read_inputs(processed_dir: Path) -> dict[str, pd.DataFrame]:
         raise
 
 
-# --------------------------------------------------------------------------- helpers
-
-def human(n: float) -> str:
-    """1234 → 1.23k, 3.4e6 → 3.4M, 1.2e9 → 1.2B (three significant digits)."""
-    if n is None or (isinstance(n, float) and math.isnan(n)):
-        return ""
-    a = abs(n)
-    for div, suf in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= div:
-            return f"{n / div:.3g}{suf}"
-    return f"{n:.0f}"
-
-
-_HUMAN = FuncFormatter(lambda v, _pos: human(v))
-
-
-def _month_index(month: str) -> int:
-    y, m = month.split("-")
-    return int(y) * 12 + int(m) - 1
-
-
-def _thin_ticks(ax, positions, labels, max_labels=14, rotate=True):
-    step = max(1, math.ceil(len(positions) / max_labels))
-    ax.set_xticks(list(positions)[::step])
-    ax.set_xticklabels(list(labels)[::step], rotation=45 if rotate and len(positions) > 6 else 0,
-                       ha="right" if rotate and len(positions) > 6 else "center")
-
-
-def _regions_present(regions) -> list[str]:
-    present = set(regions)
-    return [r for r in REGIONS if r in present]
-
-
-def _new_figure(title: str, subtitle: str, version: str, source: str):
-    fig = Figure(figsize=FIGSIZE)
-    FigureCanvasAgg(fig)
-    fig.text(0.02, 0.965, title, fontsize=13.5, fontweight="bold", va="top", ha="left")
-    fig.text(0.02, 0.905, f"Data version {version}  ·  {subtitle}", fontsize=9, color="#444444", va="top", ha="left")
-    foot = (f"Source: atomdata data version {version} ({LICENCE}), built from dated {SAMPLE_NOTE}. {source} "
-            "Regenerate with `atomdata figures`.")
-    fig.text(0.02, 0.02, "\n".join(textwrap.wrap(foot, 150)), fontsize=7.5, color="#555555", va="bottom", ha="left")
-    return fig
-
-
-def _axes(fig, left=0.09, right=0.80, bottom=0.20, top=0.84):
-    return fig.add_axes((left, bottom, right - left, top - bottom))
-
-
-def _no_data(fig, what: str):
-    ax = _axes(fig)
-    ax.set_axis_off()
-    ax.text(0.5, 0.5, f"No data: {what}", ha="center", va="center", fontsize=12, color="#555555",
-            wrap=True, bbox={"boxstyle": "round,pad=0.8", "facecolor": "#f4f4f4", "edgecolor": "#cccccc"})
-    return fig
-
-
-def _region_legend(ax, regions, **kw):
-    from matplotlib.patches import Patch
-
-    handles = [Patch(facecolor=REGION_COLORS[r], label=REGION_LABELS[r]) for r in regions]
-    ax.legend(handles=handles, title="Region of origin", loc="upper left", bbox_to_anchor=(1.01, 1.0), **kw)
-
-
-def _stacked_share_bars(ax, shares: pd.DataFrame, totals: pd.Series | None, total_label):
-    """100 % stacked bars: ``shares`` is month x region (fractions)."""
-    months = list(shares.index)
-    x = list(range(len(months)))
-    width = 0.8 if len(months) > 3 else 0.5
-    bottom = [0.0] * len(months)
-    regions = [r for r in REGIONS if r in shares.columns]
-    for r in regions:
-        vals = [float(v) for v in shares[r].fillna(0.0)]
-        ax.bar(x, vals, width, bottom=bottom, color=REGION_COLORS[r], label=REGION_LABELS[r], edgecolor="white", linewidth=0.4)
-        if len(months) <= 8:
-            for xi, b, v in zip(x, bottom, vals):
-                if v >= 0.04:
-                    ax.text(xi, b + v / 2, f"{v:.0%}", ha="center", va="center", fontsize=8, color="white", fontweight="bold")
-        bottom = [b + v for b, v in zip(bottom, vals)]
-    if totals is not None and len(months) <= 40:
-        size = 8 if len(months) <= 8 else 6
-        for xi, m in zip(x, months):
-            ax.text(xi, 1.01, total_label(totals[m]), ha="center", va="bottom", fontsize=size, color="#444444",
-                    rotation=0 if len(months) <= 12 else 90)
-    ax.set_ylim(0, 1.12 if len(months) <= 12 else 1.16)
-    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.yaxis.grid(True)
-    _thin_ticks(ax, x, months)
-    if len(months) <= 3:
-        ax.set_xlim(-1.0, len(months))
-    _region_legend(ax, regions)
-
-
 # --------------------------------------------------------------------------- the five figures
+
+#: the scope of the download charts when their table has no scope column (or no row)
+HEADLINE_SCOPE = "the headline scope of downloads_by_country (its scope column)"
+#: a period of the derivative-share chart with fewer new derivatives than this is too small to read as shares
+MIN_DERIVATIVES = 30
+
 
 def fig_cumulative_downloads(t, version):
     dbc = t["downloads_by_country"]
-    fig = _new_figure("Cumulative downloads of open models by region of origin",
-                      "all-time download counters at month end, summed over the in-scope models measured that month",
-                      version, "Table: downloads_by_country (cumulative_downloads).")
+    fig = new_figure("Cumulative downloads of open models by region of origin",
+                     "all-time download counters at month end, summed over the in-scope models measured that month",
+                     version, "Table: downloads_by_country (cumulative_downloads).", scope=table_scope(dbc, HEADLINE_SCOPE))
     g = dbc.dropna(subset=["cumulative_downloads"]).groupby(["month", "region"])["cumulative_downloads"].sum()
     if g.empty:
-        return _no_data(fig, "downloads_by_country has no measured month yet\n(months need snapshots near both month boundaries)")
+        return no_data(fig, "downloads_by_country has no measured month yet\n(months need snapshots near both month boundaries)")
     wide = g.unstack("region").sort_index()
-    regions = _regions_present(wide.columns)
+    regions = regions_present(wide.columns)
     months = list(wide.index)
-    ax = _axes(fig)
+    ax = axes(fig)
     ax.yaxis.grid(True)
-    ax.yaxis.set_major_formatter(_HUMAN)
+    ax.yaxis.set_major_formatter(HUMAN)
+    ax.set_ylabel("Cumulative downloads (all-time counter, downloads)")
+    windows = month_windows(t["model_downloads_monthly"])
+    ticks, text = measured_months(months, windows)
+    if len(months) == 1 and months[0] in windows:
+        text += f"; counters as read at the end boundary, {windows[months[0]].end:%Y-%m-%d}"
+    note(ax, text)
     if len(months) == 1:
         m = months[0]
         vals = [float(wide.loc[m, r]) if pd.notna(wide.loc[m, r]) else 0.0 for r in regions]
-        bars = ax.bar(range(len(regions)), vals, 0.6, color=[REGION_COLORS[r] for r in regions])
-        for b, v in zip(bars, vals):
-            ax.text(b.get_x() + b.get_width() / 2, v, human(v), ha="center", va="bottom", fontsize=8.5)
-        ax.set_xticks(range(len(regions)))
-        ax.set_xticklabels([REGION_LABELS[r] for r in regions])
+        labelled_bars(ax, [REGION_LABELS[r] for r in regions], vals, [REGION_COLORS[r] for r in regions])
         ax.set_xlabel(f"Region of the publishing organization (only month measured: {m}; a bar chart until there are two)")
-        ax.set_ylim(0, max(vals) * 1.12 if max(vals) > 0 else 1)
-        _region_legend(ax, regions)
+        region_legend(ax, regions)
     else:
-        xs = [_month_index(m) for m in months]
+        xs = [month_index(m) for m in months]
         for r in regions:
             s = wide[r]
             pts = [(x, float(v)) for x, v in zip(xs, s) if pd.notna(v)]
@@ -261,52 +143,87 @@ def fig_cumulative_downloads(t, version):
                 continue
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3.5, linewidth=2,
                     color=REGION_COLORS[r], label=REGION_LABELS[r])
-        _thin_ticks(ax, xs, months)
+        thin_ticks(ax, xs, [ticks.get(m, m) for m in months])
         ax.set_xlabel("Month (end boundary of the measurement)")
         ax.set_ylim(bottom=0)
         ax.legend(title="Region of origin", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_ylabel("Cumulative downloads (all-time counter, downloads)")
     return fig
 
 
-def _share_figure(fig, df: pd.DataFrame, count: str, empty: str, total_label, xlabel: str, ylabel: str):
-    """100 % stacked bars of the monthly region shares of ``count`` (the CHANGELOG's shares)."""
-    shares, totals = region_shares(df, "month", count)
+def _share_figure(fig, shares: pd.DataFrame, totals: pd.Series, empty: str, total_label, xlabel: str, ylabel: str, **bars):
+    """100 % stacked bars of the region ``shares`` per period (``bars``: ``faint``, ``tick_labels``
+    of ``stacked_share_bars``); the axes, or the figure's "No data" panel."""
     if totals.empty:
-        return _no_data(fig, empty)
-    ax = _axes(fig)
-    _stacked_share_bars(ax, shares, totals, total_label)
+        no_data(fig, empty)
+        return None
+    ax = axes(fig)
+    stacked_share_bars(ax, shares, totals, total_label, **bars)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    return fig
+    return ax
 
 
 def fig_download_share(t, version):
-    fig = _new_figure("Monthly download share of open models by region of origin",
-                      "share of the month's in-scope downloads (first-party models; see the table's scope column)",
-                      version, "Table: downloads_by_country (downloads, share).")
-    return _share_figure(fig, t["downloads_by_country"], "downloads", "downloads_by_country has no measured month with downloads yet",
-                         lambda v: f"{human(float(v))} downloads", "Month measured", "Share of monthly downloads (%)")
+    dbc = t["downloads_by_country"]
+    fig = new_figure("Monthly download share of open models by region of origin",
+                     "share of the month's downloads of the models in scope (below); downloads measured above each bar",
+                     version, "Table: downloads_by_country (downloads, share); windows: model_downloads_monthly "
+                              "(start_snapshot, end_snapshot).", scope=table_scope(dbc, HEADLINE_SCOPE))
+    shares, totals = region_shares(dbc, "month", "downloads")
+    ticks, text = measured_months(list(totals.index), month_windows(t["model_downloads_monthly"]))
+    ax = _share_figure(fig, shares, totals, "downloads_by_country has no measured month with downloads yet",
+                       lambda v: f"{human(float(v))} downloads",
+                       "Month measured" + (" (* over a window other than the calendar month)" if ticks else ""),
+                       "Share of monthly downloads (%)", tick_labels=ticks)
+    if ax is not None:
+        note(ax, text)
+    return fig
+
+
+def derivative_periods(dvc: pd.DataFrame, min_n: int = MIN_DERIVATIVES) -> tuple[dict[str, str], list[str], set[str]]:
+    """The periods of the derivative-share chart: a calendar quarter in which any month has fewer than
+    ``min_n`` new derivatives is one period (``YYYY-Qn``), other months stay months. Returns month →
+    period, the periods in time order, and the periods with fewer than ``min_n`` in all (drawn pale)."""
+    tot = dvc.groupby("month")["new_derivatives"].sum()
+    tot = tot[tot > 0]
+    quarter = {m: f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in tot.index}
+    merged = {quarter[m] for m in tot.index if tot[m] < min_n}
+    period = {m: quarter[m] if quarter[m] in merged else m for m in tot.index}
+    ptot = tot.groupby(pd.Series(period)).sum()
+    first = {}
+    for m in sorted(tot.index, key=month_index):
+        first.setdefault(period[m], month_index(m))
+    order = sorted(first, key=first.get)
+    return period, order, {p for p in order if ptot[p] < min_n}
 
 
 def fig_derivative_share(t, version):
     dvc = t["derivatives_by_country"]
     if "lineage" in dvc:  # declared lineage (root_region); the with_inference rows count the same models again
         dvc = dvc[dvc["lineage"] == "declared"]
-    fig = _new_figure("Share of new derivative models by region of their root base model",
-                      "declared lineage (unknown: chain leaves the sample); new derivatives per month above each bar",
-                      version, "Table: derivatives_by_country (new_derivatives).")
-    return _share_figure(fig, dvc, "new_derivatives", "derivatives_by_country has no rows (no derivative with a creation date)",
-                         lambda v: f"{int(v)}", "Month the derivative repo was created", "Share of new derivatives (%)")
+    fig = new_figure("Share of new derivative models by region of their root base model",
+                     "declared lineage (unknown: chain leaves the sample); new derivatives per month or quarter above each bar",
+                     version, "Table: derivatives_by_country (new_derivatives).", scope=derivatives_scope("with a creation date"))
+    period, order, faint = derivative_periods(dvc)
+    d = dvc.assign(period=dvc["month"].map(period))
+    shares, totals = region_shares(d.dropna(subset=["period"]), "period", "new_derivatives")
+    shares, totals = shares.reindex(order), totals.reindex(order)
+    ax = _share_figure(fig, shares, totals, "derivatives_by_country has no rows (no derivative with a creation date)",
+                       lambda v: f"{int(v)}", "Month (or quarter) the derivative repo was created", "Share of new derivatives (%)",
+                       faint=faint)
+    if ax is not None:
+        note(ax, f"Rule: a quarter with any month of fewer than {MIN_DERIVATIVES} new derivatives is one bar (YYYY-Qn); "
+                 f"pale bars have fewer than {MIN_DERIVATIVES} in all, too few to read as shares.")
+    return fig
 
 
 def fig_top_organizations(t, version, top_n=15):
-    mdm, models = t["model_downloads_monthly"], t["models"]
-    fig = _new_figure("Top organizations by downloads in the latest measured month",
-                      "all model repos of each namespace measured that month (first-party and derivatives), coloured by region",
-                      version, "Tables: model_downloads_monthly joined to models.")
+    mdm, models, dbc = t["model_downloads_monthly"], t["models"], t["downloads_by_country"]
+    fig = new_figure("Top organizations by downloads in the latest measured month",
+                     "all model repos of each namespace (first-party and derivatives, every pipeline), coloured by region",
+                     version, "Tables: model_downloads_monthly joined to models.", scope=_all_repos_scope(dbc))
     if mdm.empty:
-        return _no_data(fig, "model_downloads_monthly has no measured month yet")
+        return no_data(fig, "model_downloads_monthly has no measured month yet")
     month = mdm["month"].max()
     d = mdm[mdm["month"] == month][["model_id", "downloads"]].merge(
         models[["model_id", "org", "registry_org", "region"]], on="model_id", how="left")
@@ -315,9 +232,9 @@ def fig_top_organizations(t, version, top_n=15):
     g = d.groupby(["who", "region"])["downloads"].sum().reset_index()
     g = g[g["downloads"] > 0].sort_values(["downloads", "who"], ascending=[False, True], kind="stable").head(top_n)
     if g.empty:
-        return _no_data(fig, f"no downloads recorded in {month}")
+        return no_data(fig, f"no downloads recorded in {month}")
     g = g.iloc[::-1]
-    ax = _axes(fig, left=0.22, right=0.80)
+    ax = axes(fig, left=0.22, right=0.80)
     vals = [float(v) for v in g["downloads"]]
     y = list(range(len(g)))
     ax.barh(y, vals, 0.7, color=[REGION_COLORS[r] for r in g["region"]])
@@ -326,23 +243,37 @@ def fig_top_organizations(t, version, top_n=15):
     ax.set_yticks(y)
     ax.set_yticklabels(list(g["who"]))
     ax.set_xlim(0, max(vals) * 1.12)
-    ax.xaxis.set_major_formatter(_HUMAN)
+    ax.xaxis.set_major_formatter(HUMAN)
     ax.xaxis.grid(True)
-    ax.set_xlabel(f"Downloads in {month} (downloads)")
+    ax.set_xlabel(f"Downloads in {month} (downloads; {_all_repos_total(month, mdm, dbc)})")
     ax.set_ylabel("Organization (Hub namespace)")
-    ax.set_title(f"{month}: top {len(g)} of {d['who'].nunique()} namespaces", loc="left", fontsize=9, color="#444444")
-    _region_legend(ax, _regions_present(g["region"]))
+    note(ax, f"{month_label(month, month_windows(mdm))}: top {len(g)} of {d['who'].nunique()} namespaces")
+    region_legend(ax, regions_present(g["region"]))
     return fig
+
+
+def _all_repos_scope(dbc: pd.DataFrame) -> str:
+    """The top-organizations chart's scope, set against the download-share charts'."""
+    return ("every repo measured in the month, of any namespace and pipeline, first-party or derivative; wider than the "
+            f"download-share charts' scope ({table_scope(dbc, HEADLINE_SCOPE)})")
+
+
+def _all_repos_total(month: str, mdm: pd.DataFrame, dbc: pd.DataFrame) -> str:
+    """The month's downloads of all repos next to the download-share charts' total: why a bar here
+    can exceed that whole total."""
+    text = f"all repos: {human(float(mdm.loc[mdm['month'] == month, 'downloads'].sum()))}"
+    head = dbc.loc[dbc["month"] == month, "downloads"]
+    return text + (f"; the download-share charts' scope: {human(float(head.sum()))}" if len(head) else "")
 
 
 def fig_derivatives_by_relation(t, version, top_n=12):
     der = t["derivatives"]
-    fig = _new_figure("Derivatives by relation for the most derived-from base-model organizations",
-                      "derivative repos grouped by the organization of their root base model (furthest declared ancestor in the snapshots)",
-                      version, "Table: derivatives (relation, root_org, root_region).")
-    d = der.dropna(subset=["root_org"])
+    fig = new_figure("Derivatives by relation for the most derived-from base-model organizations",
+                     "derivative repos grouped by the organization of their root base model (furthest declared ancestor in the snapshots)",
+                     version, "Table: derivatives (relation, root_org, root_region).", scope=derivatives_scope("with a root in the snapshots"))
+    d = der[der["publisher"].isin(COUNTED_PUBLISHERS)].dropna(subset=["root_org"])
     if d.empty:
-        return _no_data(fig, "the derivatives table has no derivative with a resolved root")
+        return no_data(fig, "the derivatives table has no derivative others built with a resolved root")
     d = d.assign(root_org=d["root_org"].astype("string"))
     key = d["root_org"].str.lower()
     # one label per organization, whatever the case used in repo ids
@@ -354,7 +285,7 @@ def fig_derivatives_by_relation(t, version, top_n=12):
     order = pd.DataFrame({"total": total, "k": total.index}).sort_values(["total", "k"], ascending=[False, True], kind="stable")
     top = list(order.index[:top_n])[::-1]
     counts = counts.loc[top]
-    ax = _axes(fig, left=0.24, right=0.80)
+    ax = axes(fig, left=0.24, right=0.80)
     y = list(range(len(top)))
     left = [0.0] * len(top)
     for rel in counts.columns:
@@ -385,16 +316,10 @@ FIGURES = {
     "top_organizations_latest_month": fig_top_organizations,
     "derivatives_by_relation_top_roots": fig_derivatives_by_relation,
 }
-# the analyses beyond the headline (sizes, adoption momentum) live in their own module
-from .analysis_figures import FIGURES as _ANALYSIS_FIGURES, TABLES_USED as _ANALYSIS_TABLES  # noqa: E402
-
-FIGURES.update(_ANALYSIS_FIGURES)
-TABLES_USED = TABLES_USED + _ANALYSIS_TABLES
-# the headline-claims figures (trending leaderboard, derivatives per root organization): claims_figures.py
-from .claims_figures import FIGURES as _CLAIMS_FIGURES, TABLES_USED as _CLAIMS_TABLES  # noqa: E402
-
-FIGURES.update(_CLAIMS_FIGURES)
-TABLES_USED = TABLES_USED + _CLAIMS_TABLES
+# the analyses beyond the headline (sizes, adoption momentum) and the headline-claims figures (trending
+# leaderboard, derivatives per root organization) live in modules of their own
+FIGURES.update(analysis_figures.FIGURES)
+FIGURES.update(claims_figures.FIGURES)
 
 
 # --------------------------------------------------------------------------- rendering

@@ -16,11 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..registry import attribute
+from ..schemas import COUNTED_PUBLISHERS as COUNTED
 from ..schemas import PUBLISHERS
 from .ids import namespace
-
-#: the derivatives that derivative shares count: what others build on a base
-COUNTED = ("other_org", "community")
 
 
 def first_party(registry_org: pd.Series, base_id: pd.Series) -> pd.Series:
