@@ -156,6 +156,8 @@ class FakeHub:
             def do_GET(self):
                 hub._handle(self)
 
+            do_HEAD = do_POST = do_GET
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         host, port = self.server.server_address[:2]
         self.url = f"http://{host}:{port}"
@@ -241,25 +243,38 @@ class FakeHub:
         if self.hook is not None:
             self.hook(n)
         parts = urlsplit(h.path)
-        if parts.path != "/api/models":
-            return self._send(h, 404, json.dumps({"error": "Not Found"}).encode())
-        params = parse_qsl(parts.query, keep_blank_values=True)
-        fault = self._fault(n)
+        self.serve(h, parts, n)
+
+    def transport_fault(self, h, fault: str | None) -> bool:
+        """Answer with a fault that needs no body of the API's (dropped connection, 429, 500,
+        HTML page, slow answer); True when the request is answered."""
         if fault == "drop":
             h.close_connection = True
             with _quiet():
                 h.connection.shutdown(socket.SHUT_RDWR)
-            return
+            return True
         if fault in ("429", "ratelimit"):
             headers = {"Retry-After": str(self.retry_after)} if fault == "429" else {"RateLimit": '"api";r=0;t=0', "RateLimit-Policy": '"fixed window";"api";q=500;w=300'}
-            return self._send(h, 429, b'{"error":"rate limited"}', headers)
+            self._send(h, 429, b'{"error":"rate limited"}', headers)
+            return True
         if fault == "500":
-            return self._send(h, 500, b'{"error":"Internal Error"}')
+            self._send(h, 500, b'{"error":"Internal Error"}')
+            return True
         if fault == "html":
-            return self._send(h, 200, b"<html><body>502 Bad Gateway</body></html>", ctype="text/html")
+            self._send(h, 200, b"<html><body>502 Bad Gateway</body></html>", ctype="text/html")
+            return True
         if fault == "slow":
             time.sleep(self.slow)
+        return False
 
+    def serve(self, h: BaseHTTPRequestHandler, parts, n: int):
+        """Request ``n``: ``/api/models``, a page of the listing (subclasses serve other routes)."""
+        if parts.path != "/api/models":
+            return self._send(h, 404, json.dumps({"error": "Not Found"}).encode())
+        params = parse_qsl(parts.query, keep_blank_values=True)
+        fault = self._fault(n)
+        if self.transport_fault(h, fault):
+            return
         expand = [v for k, v in params if k in ("expand", "expand[]")]
         limit = min(int(dict(params).get("limit", self.max_page)), self.max_page)
         cursor = dict(params).get("cursor")
