@@ -206,8 +206,7 @@ class FakeArchive(FakeHub):
         self._send(h, 200, json.dumps(self.tree(self.commits[i].files, sub.strip("/"), recursive)).encode())
 
     def _paths_info(self, h, i, sub, query):
-        length = int(h.headers.get("Content-Length") or 0)
-        form = parse_qsl(h.rfile.read(length).decode()) if length else []
+        form = parse_qsl(h.body.decode())
         files = self.commits[i].files
         out = [self.entry(p, files[p]) for k, p in form if k == "paths" and p in files]
         self._send(h, 200, json.dumps(out).encode())

@@ -242,6 +242,8 @@ class FakeHub:
             self.paths.append(h.path)
         if self.hook is not None:
             self.hook(n)
+        length = int(h.headers.get("Content-Length") or 0)
+        h.body = h.rfile.read(length) if length else b""  # read even when a fault answers: the connection is reused
         parts = urlsplit(h.path)
         self.serve(h, parts, n)
 

@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import httpx2
+
 from .. import __version__
 from ..errors import AtomdataError
 
@@ -178,7 +180,7 @@ class RetryingClient:
 # the same decisions under huggingface_hub's own calls
 
 
-class _CountedStream:
+class _CountedStream(httpx2.SyncByteStream):
     """A response body that adds the bytes it yields to ``stats.bytes``."""
 
     def __init__(self, stream, stats: Stats):
@@ -193,56 +195,45 @@ class _CountedStream:
         self.stream.close()
 
 
-def _transport_class():
-    import httpx2
+class RetryTransport(httpx2.BaseTransport):
+    """An httpx2 transport that retries 429/408/5xx answers and connection failures of every
+    request with a :class:`RetryingClient`'s policy, and counts requests and body bytes."""
 
-    class RetryTransport(httpx2.BaseTransport):
-        """Retries 429/408/5xx answers and connection failures of every request with a
-        :class:`RetryingClient`'s policy, and counts requests and body bytes."""
+    def __init__(self, client: RetryingClient, inner: httpx2.BaseTransport | None = None):
+        self.client = client
+        self.inner = inner or httpx2.HTTPTransport(trust_env=True)
 
-        def __init__(self, client: RetryingClient, inner=None):
-            self.client = client
-            self.inner = inner or httpx2.HTTPTransport(trust_env=True)
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        attempt = 0
+        while True:
+            self.client.count_request()
+            try:
+                response = self.inner.handle_request(request)
+            except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError) as exc:
+                problem, wait_for = f"{type(exc).__name__}: {exc}", None
+            else:
+                self.client.reached = True
+                if response.status_code not in RETRY_STATUS:
+                    return httpx2.Response(response.status_code, headers=response.headers, request=request,
+                                           stream=_CountedStream(response.stream, self.client.stats),
+                                           extensions=response.extensions)
+                response.read()
+                response.close()
+                problem, wait_for = self.client.failure_of(response.status_code, response.headers)
+            attempt += 1
+            self.client.after_failure(attempt, problem, wait_for, f"{request.method} {request.url}")
 
-        def handle_request(self, request):
-            attempt = 0
-            while True:
-                self.client.count_request()
-                try:
-                    response = self.inner.handle_request(request)
-                except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError) as exc:
-                    problem, wait_for = f"{type(exc).__name__}: {exc}", None
-                else:
-                    self.client.reached = True
-                    if response.status_code not in RETRY_STATUS:
-                        stream = _CountedStream(response.stream, self.client.stats)
-                        return httpx2.Response(response.status_code, headers=response.headers, stream=stream,
-                                               extensions=response.extensions, request=request)
-                    response.read()
-                    response.close()
-                    problem, wait_for = self.client.failure_of(response.status_code, response.headers)
-                attempt += 1
-                self.client.after_failure(attempt, problem, wait_for, f"{request.method} {request.url}")
-
-        def close(self):
-            self.inner.close()
-
-    return RetryTransport
-
-
-def RetryTransport(client: RetryingClient, inner=None):
-    """An httpx2 transport with ``client``'s retries and counters (see the module docstring)."""
-    return _transport_class()(client, inner)
+    def close(self) -> None:
+        self.inner.close()
 
 
 @contextlib.contextmanager
 def hub_session(client: RetryingClient):
-    """huggingface_hub's shared session goes through :func:`RetryTransport` inside the block.
+    """huggingface_hub's shared session goes through :class:`RetryTransport` inside the block.
 
     The session's other settings (event hooks that block offline mode and tag requests,
     redirects, timeouts) are taken from the session in place; on exit the same settings come
     back with a plain transport."""
-    import httpx2
     from huggingface_hub.utils import get_session, set_client_factory
 
     template = get_session()
