@@ -115,8 +115,10 @@ def weekly_history(shared: Path = SHARED) -> list[Commit]:
 class FakeArchive(FakeHub):
     """``with FakeArchive("cfahlgren1/hub-stats", daily_history()) as hub: HfApi(endpoint=hub.url)``."""
 
-    def __init__(self, repo: str, commits: list[Commit], *, license: str = "apache-2.0", page_size: int = 50, **kw):
+    def __init__(self, repo: str, commits: list[Commit], *, license: str = "apache-2.0", page_size: int = 50,
+                 fail_paths: str | None = None, **kw):
         super().__init__([], **kw)
+        self.fail_paths = fail_paths  # requests whose path holds this text always get a 500
         self.repo = repo
         self.commits = sorted(commits, key=lambda c: c.time)  # oldest first
         self.by_id = {c.id: i for i, c in enumerate(self.commits)}
@@ -161,7 +163,7 @@ class FakeArchive(FakeHub):
 
     # -- serving
     def serve(self, h, parts, n):
-        fault = self._fault(n)
+        fault = "500" if self.fail_paths and self.fail_paths in parts.path else self._fault(n)
         if self.transport_fault(h, fault):
             return
         api = f"/api/datasets/{self.repo}/"

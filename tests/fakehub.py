@@ -315,7 +315,8 @@ class FakeHub:
             for k, v in (headers or {}).items():
                 h.send_header(k, v)
             h.end_headers()
-            h.wfile.write(body)
+            if h.command != "HEAD":  # a HEAD answer has the headers of a GET, never its body
+                h.wfile.write(body)
 
 
 class _quiet:

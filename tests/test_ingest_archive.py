@@ -315,3 +315,29 @@ def test_help_names_every_option():
     for opt in ("--since", "--until", "--repo", "--raw", "--every", "--tolerance", "--suffix", "--listing", "--license",
                 "--resume", "--token-env", "--endpoint", "--retries", "--backoff", "--max-retry-after"):
         assert opt in out
+
+
+@pytest.mark.parametrize("until", ["2026-03-01", "2026-08-01"])
+def test_a_file_read_that_keeps_failing_stops_the_run_cleanly(daily_run, tmp_path, until):
+    """Retries exhausted inside hf_hub_download (CSV) or inside pyarrow's range reads (Parquet): the
+    transport's error reaches the command as one line, nothing half-written, resumable."""
+    raw, fake, _ = daily_run
+    since = until[:8] + "01"
+    with FakeArchive(REPO, fake.commits, fail_paths="/resolve/") as bad:
+        res = run(["--since", since, "--until", until, "--raw", str(tmp_path / "raw"), "--endpoint", bad.url, *FAST,
+                   "--retries", "1"], expect=1)
+    assert "gave up after 2 attempts (last: HTTP 500)" in res.output and "/resolve/" in res.output
+    assert "Traceback" not in res.output and res.output.count("Error:") == 1
+    assert [p.name for p in (tmp_path / "raw").iterdir()] == [".cache"]  # the file infos only: no snapshot, no temporary folder
+
+
+def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(daily_run, tmp_path):
+    raw, fake, _ = daily_run
+    stale = store.new_snapshot_dir(tmp_path / "raw", "2026-08-01")
+    (stale / a.LOCK).write_text("")
+    (stale / "models.parquet").write_bytes(b"half")
+    other = store.new_snapshot_dir(tmp_path / "raw", "2026-08-02")  # not ours (no lock file): left alone
+    with FakeArchive(REPO, fake.commits) as again:
+        run(["--since", "2026-08-01", "--until", "2026-08-01", "--raw", str(tmp_path / "raw"), "--endpoint", again.url])
+    assert not stale.exists() and other.exists()
+    assert sorted(data_files(tmp_path / "raw")) == ["2026-08-01"]

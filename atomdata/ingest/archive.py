@@ -160,8 +160,8 @@ def _read(obs: Observation, fs, client: RetryingClient) -> tuple:
 class Run:
     """One backfill: the store, the archive's history and the client, boundary by boundary."""
 
-    def __init__(self, raw: Path, opts: Options, client: RetryingClient, progress=None):
-        self.raw, self.opts, self.client, self.progress = Path(raw), opts, client, progress
+    def __init__(self, raw: Path, opts: Options, client: RetryingClient):
+        self.raw, self.opts, self.client = Path(raw), opts, client
         self.history: History | None = None
         self.fs = None
         self.licence = opts.license
@@ -210,29 +210,36 @@ class Run:
 
 def backfill(raw: Path, since: dt.date, until: dt.date, opts: Options, client: RetryingClient,
              progress=None, on_outcome=None) -> Report:
-    """Store the archive's observation nearest each boundary (see the module docstring)."""
+    """Store the archive's observation nearest each boundary (see the module docstring).
+    ``progress``: an ``ingest.progress.Bar``; ``on_outcome``: called with each boundary's Outcome."""
     report = Report()
-    bounds = boundaries(since, until, opts.every)
-    done = {s.manifest["archive"].get("boundary"): s.name for s in _archive_snapshots(raw, opts.repo)}
-    todo = [b for b in bounds if b.isoformat() not in done]
-    for b in bounds:
-        if b.isoformat() in done:
-            report.outcomes.append(Outcome(b, "skipped", f"stored already as {done[b.isoformat()]}", done[b.isoformat()]))
-            on_outcome and on_outcome(report.outcomes[-1])
+
+    def done(out: Outcome) -> None:
+        report.outcomes.append(out)
+        if on_outcome is not None:
+            on_outcome(out)
+
+    stored = {s.manifest["archive"].get("boundary"): s.name for s in _archive_snapshots(raw, opts.repo)}
+    todo = []
+    for b in boundaries(since, until, opts.every):
+        if b.isoformat() in stored:
+            done(Outcome(b, "skipped", f"stored already as {stored[b.isoformat()]}", stored[b.isoformat()]))
+        else:
+            todo.append(b)
     if todo:
         clean_stale_temps(raw)
-        run = Run(raw, opts, client, progress)
+        run = Run(raw, opts, client)
         with hub_session(client), _as_hub_error(client):
             run.open()
-            progress and progress.total(len(todo))
+            if progress is not None:
+                progress.total(len(todo))
             for b in todo:
                 try:
-                    out = run.boundary(b)
+                    done(run.boundary(b))
                 except (InputError, SnapshotError) as exc:
-                    out = Outcome(b, "failed", client.scrub(str(exc)))
-                report.outcomes.append(out)
-                on_outcome and on_outcome(out)
-                progress and progress.advance(1, _status(report, client))
+                    done(Outcome(b, "failed", client.scrub(str(exc))))
+                if progress is not None:
+                    progress.advance(1, _status(report, client))
     report.outcomes.sort(key=lambda o: o.boundary)
     report.requests, report.retries = client.stats.requests, client.stats.retries
     report.rate_limited, report.bytes_read = client.stats.rate_limited, client.stats.bytes
