@@ -1,5 +1,8 @@
 """A fake Hugging Face Hub serving ``/api/models`` on 127.0.0.1, with fault injection.
 
+Subclasses serve other routes by overriding ``serve`` (``fakearchive.FakeArchive``: a dataset
+repo's history); GET, HEAD and POST all reach it, a request body is read first (``h.body``).
+
 Serves real model records (built at test time from ``../shared/data``, never copied) the way the
 Hub API does: a JSON list per page, ``Link: <...>; rel="next"`` pagination with an opaque
 ``cursor``, and the ``author``, ``filter`` (repeatable, all must match a tag), ``search``,

@@ -341,3 +341,25 @@ def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(daily_run, tm
         run(["--since", "2026-08-01", "--until", "2026-08-01", "--raw", str(tmp_path / "raw"), "--endpoint", again.url])
     assert not stale.exists() and other.exists()
     assert sorted(data_files(tmp_path / "raw")) == ["2026-08-01"]
+
+
+def test_a_date_taken_by_another_source_is_refused_unless_a_suffix_keeps_them_apart(daily_run, tmp_path):
+    raw, fake, _ = daily_run
+    import_dump(SHARED / "hub-stats" / "2026-08-01" / "models.parquet", tmp_path / "raw")
+    args = ["--since", "2026-08-01", "--until", "2026-08-01", "--raw", str(tmp_path / "raw")]
+    with FakeArchive(REPO, fake.commits) as again:
+        res = run([*args, "--endpoint", again.url], expect=1)
+        assert "snapshot 2026-08-01 exists from another source (dump); store the archive's 2026-08-01 beside it with --suffix" in res.output
+        run([*args, "--endpoint", again.url, "--suffix", "hubstats"])
+    snaps = {s.name: s for s in store.list_snapshots(tmp_path / "raw")}
+    assert sorted(snaps) == ["2026-08-01", "2026-08-01-hubstats"] and "archive" not in snaps["2026-08-01"].manifest
+
+
+def test_daily_boundaries_store_each_observation_once(daily_run, tmp_path):
+    raw, fake, _ = daily_run
+    with FakeArchive(REPO, fake.commits) as again:
+        res = run(["--since", "2026-07-10", "--until", "2026-07-14", "--every", "day", "--raw", str(tmp_path / "raw"),
+                   "--endpoint", again.url])
+    # 2026-07-13 and 2026-07-14 have no commit: their nearest observation (2026-07-12) is stored once
+    assert sorted(data_files(tmp_path / "raw")) == ["2026-07-10", "2026-07-11", "2026-07-12"]
+    assert "2026-07-13: its nearest observation (2026-07-12" in res.output and "stored already as 2026-07-12" in res.output

@@ -27,7 +27,8 @@ We drive the page loop ourselves instead of iterating ``list_models`` because it
 yields one ``ModelInfo`` at a time with no page boundary or cursor (so no checkpoint and no
 resume), dies on a truncated or non-JSON page (``r.json()`` is outside ``http_backoff``'s retry
 loop), adds a fixed extra second to every ``Retry-After`` wait, gives no request or retry counts
-and cannot be bounded by a request budget. Our retry layer is the only one (huggingface_hub's
+and cannot be bounded by a request budget. Our retry layer (``ingest.client``, shared with
+``ingest archive``) is the only one (huggingface_hub's
 ``http_backoff`` is not stacked under it): bounded exponential backoff on 429 (``Retry-After``
 or the ``RateLimit`` header honoured), 408/5xx, connection errors, timeouts and bodies that are
 cut off or are not a JSON list of models. A page is parsed and validated completely before it is
