@@ -191,10 +191,12 @@ def validate(processed):
     click.echo(f"{folder}: {len(tables)} tables valid ({', '.join(tables)})")
 
 
+from .ingest.archive_cli import archive as _archive_cmd  # noqa: E402
 from .ingest.hub_cli import hub as _hub_cmd  # noqa: E402
 from .publish.commands import figures as _figures_cmd, release as _release_cmd  # noqa: E402
 
 ingest.add_command(_hub_cmd)
+ingest.add_command(_archive_cmd)
 
 main.add_command(_figures_cmd)
 main.add_command(_release_cmd)

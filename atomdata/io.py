@@ -60,6 +60,17 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
+def parquet_bytes(table: pa.Table) -> bytes:
+    """A table as Parquet written with fixed settings: the same table always gives the same bytes."""
+    import io
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(table.combine_chunks(), buf, compression="zstd",
+                   row_group_size=1 << 20, write_statistics=True, store_schema=True)
+    return buf.getvalue()
+
+
 def atomic_write_text(path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 

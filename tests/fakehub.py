@@ -1,5 +1,8 @@
 """A fake Hugging Face Hub serving ``/api/models`` on 127.0.0.1, with fault injection.
 
+Subclasses serve other routes by overriding ``serve`` (``fakearchive.FakeArchive``: a dataset
+repo's history); GET, HEAD and POST all reach it, a request body is read first (``h.body``).
+
 Serves real model records (built at test time from ``../shared/data``, never copied) the way the
 Hub API does: a JSON list per page, ``Link: <...>; rel="next"`` pagination with an opaque
 ``cursor``, and the ``author``, ``filter`` (repeatable, all must match a tag), ``search``,
@@ -156,6 +159,8 @@ class FakeHub:
             def do_GET(self):
                 hub._handle(self)
 
+            do_HEAD = do_POST = do_GET
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         host, port = self.server.server_address[:2]
         self.url = f"http://{host}:{port}"
@@ -240,26 +245,41 @@ class FakeHub:
             self.paths.append(h.path)
         if self.hook is not None:
             self.hook(n)
+        length = int(h.headers.get("Content-Length") or 0)
+        h.body = h.rfile.read(length) if length else b""  # read even when a fault answers: the connection is reused
         parts = urlsplit(h.path)
-        if parts.path != "/api/models":
-            return self._send(h, 404, json.dumps({"error": "Not Found"}).encode())
-        params = parse_qsl(parts.query, keep_blank_values=True)
-        fault = self._fault(n)
+        self.serve(h, parts, n)
+
+    def transport_fault(self, h, fault: str | None) -> bool:
+        """Answer with a fault that needs no body of the API's (dropped connection, 429, 500,
+        HTML page, slow answer); True when the request is answered."""
         if fault == "drop":
             h.close_connection = True
             with _quiet():
                 h.connection.shutdown(socket.SHUT_RDWR)
-            return
+            return True
         if fault in ("429", "ratelimit"):
             headers = {"Retry-After": str(self.retry_after)} if fault == "429" else {"RateLimit": '"api";r=0;t=0', "RateLimit-Policy": '"fixed window";"api";q=500;w=300'}
-            return self._send(h, 429, b'{"error":"rate limited"}', headers)
+            self._send(h, 429, b'{"error":"rate limited"}', headers)
+            return True
         if fault == "500":
-            return self._send(h, 500, b'{"error":"Internal Error"}')
+            self._send(h, 500, b'{"error":"Internal Error"}')
+            return True
         if fault == "html":
-            return self._send(h, 200, b"<html><body>502 Bad Gateway</body></html>", ctype="text/html")
+            self._send(h, 200, b"<html><body>502 Bad Gateway</body></html>", ctype="text/html")
+            return True
         if fault == "slow":
             time.sleep(self.slow)
+        return False
 
+    def serve(self, h: BaseHTTPRequestHandler, parts, n: int):
+        """Request ``n``: ``/api/models``, a page of the listing (subclasses serve other routes)."""
+        if parts.path != "/api/models":
+            return self._send(h, 404, json.dumps({"error": "Not Found"}).encode())
+        params = parse_qsl(parts.query, keep_blank_values=True)
+        fault = self._fault(n)
+        if self.transport_fault(h, fault):
+            return
         expand = [v for k, v in params if k in ("expand", "expand[]")]
         limit = min(int(dict(params).get("limit", self.max_page)), self.max_page)
         cursor = dict(params).get("cursor")
@@ -298,7 +318,8 @@ class FakeHub:
             for k, v in (headers or {}).items():
                 h.send_header(k, v)
             h.end_headers()
-            h.wfile.write(body)
+            if h.command != "HEAD":  # a HEAD answer has the headers of a GET, never its body
+                h.wfile.write(body)
 
 
 class _quiet:

@@ -66,6 +66,27 @@ def test_monthly_difference_stale_counter_and_rolling_fallback():
     assert set(unmeasured["period"]) == {"2026-06", "2026-08"}
 
 
+def test_the_first_snapshots_30_day_counters_measure_the_month_that_ends_at_it():
+    # 30-day counters read on 1 March and 1 April (a backfill's CSV era): February and March
+    r, s = _readings([("2026-03-01", "o/a", None, 40), ("2026-04-01", "o/a", None, 55), ("2026-04-01", "o/b", None, 7)])
+    out, unmeasured = monthly.downloads_per_period(r, s, "month", 3)
+    got = {(p, m): d for p, m, d in zip(out["period"], out["model_id"], out["downloads"])}
+    assert got == {("2026-02", "o/a"): 40, ("2026-03", "o/a"): 55, ("2026-03", "o/b"): 7}
+    assert set(out["method"]) == {"rolling_30d"} and out[out["period"] == "2026-02"]["end_snapshot"].tolist() == ["2026-03-01"]
+    assert unmeasured["period"].tolist() == ["2026-04"]
+    # within the tolerance after the boundary too; beyond it, the month before is not measured
+    r, s = _readings([("2026-03-03", "o/a", None, 40), ("2026-04-01", "o/a", None, 55)])
+    assert monthly.downloads_per_period(r, s, "month", 3)[0]["period"].tolist() == ["2026-02", "2026-03"]
+    assert monthly.downloads_per_period(r, s, "month", 1)[0]["period"].tolist() == ["2026-03"]
+    # a first snapshot without 30-day counters measures nothing before it, and reports nothing either
+    r, s = _readings([("2026-07-02", "o/a", 10, None), ("2026-08-01", "o/a", 20, None)])
+    out, unmeasured = monthly.downloads_per_period(r, s, "month", 3)
+    assert out["period"].tolist() == ["2026-07"] and "2026-06" not in set(unmeasured["period"])
+    # weeks and quarters have no 30-day stand-in: their periods start at the first snapshot as before
+    r, s = _readings([("2026-03-02", "o/a", 5, 40), ("2026-03-09", "o/a", 9, 41)])
+    assert monthly.downloads_per_period(r, s, "week", 3)[0]["period"].tolist() == ["2026-W10"]
+
+
 def test_tolerance_bounds_the_boundary_snapshots():
     r, s = _readings([("2026-06-27", "o/a", 1, None), ("2026-08-01", "o/a", 9, None)])
     out, unmeasured = monthly.downloads_per_period(r, s, "month", 3)

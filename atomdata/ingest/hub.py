@@ -27,7 +27,8 @@ We drive the page loop ourselves instead of iterating ``list_models`` because it
 yields one ``ModelInfo`` at a time with no page boundary or cursor (so no checkpoint and no
 resume), dies on a truncated or non-JSON page (``r.json()`` is outside ``http_backoff``'s retry
 loop), adds a fixed extra second to every ``Retry-After`` wait, gives no request or retry counts
-and cannot be bounded by a request budget. Our retry layer is the only one (huggingface_hub's
+and cannot be bounded by a request budget. Our retry layer (``ingest.client``, shared with
+``ingest archive``) is the only one (huggingface_hub's
 ``http_backoff`` is not stacked under it): bounded exponential backoff on 429 (``Retry-After``
 or the ``RateLimit`` header honoured), 408/5xx, connection errors, timeouts and bodies that are
 cut off or are not a JSON list of models. A page is parsed and validated completely before it is
@@ -74,13 +75,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import email.utils
 import fcntl
 import hashlib
-import io
 import json
 import os
-import random
 import re
 import shutil
 import time
@@ -96,8 +94,9 @@ import pyarrow.parquet as pq
 
 from .. import __version__
 from ..errors import AtomdataError, InputError, SnapshotError
-from ..io import atomic_write_bytes, dumps_json, sha256_file
+from ..io import atomic_write_bytes, dumps_json, parquet_bytes, sha256_file
 from . import store
+from .client import RETRY_STATUS, HubError, RetryingClient, RetryPolicy, Stats
 
 #: Fields requested with ``expand[]``; ``childrenModelCount`` plans the derivative listings.
 EXPAND = (
@@ -107,7 +106,6 @@ EXPAND = (
 MODES = ("first-party", "full", "trending")
 MAX_PAGE_SIZE = 1000
 CHECKPOINT = ".checkpoint"
-RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 ORG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
 BASE_MODELS_TYPE = pa.struct([
@@ -148,10 +146,6 @@ def _check_expand() -> None:
     unknown = sorted(set(EXPAND) - known)
     if unknown:  # pragma: no cover
         raise AtomdataError(f"huggingface_hub does not list these expand fields for models: {', '.join(unknown)}")
-
-
-class HubError(AtomdataError):
-    """The Hub listing failed (after retries), or the checkpoint cannot be used."""
 
 
 class BadPage(Exception):
@@ -212,94 +206,18 @@ def check_orgs(orgs, where="--orgs") -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
-# HTTP with bounded retries
+# HTTP with bounded retries (the retry layer is shared: ``ingest.client``)
 
 
-@dataclass
-class RetryPolicy:
-    max_retries: int = 8          # per page, after the first attempt
-    backoff: float = 1.0          # first wait, doubled each retry (with jitter)
-    max_backoff: float = 60.0     # cap of one backoff wait
-    max_retry_after: float = 900.0  # a server asking for a longer wait stops the run (resumable)
-    timeout: float = 60.0         # per request (connect, read)
-
-
-@dataclass
-class Stats:
-    requests: int = 0           # HTTP requests sent (every attempt, failed ones and retries included)
-    retries: int = 0
-    rate_limited: int = 0
-    waited: float = 0.0
-    pages: int = 0
-    models: int = 0
-    ancestor_requests: int = 0  # of ``requests``: ancestor lookups (``ingest.ancestors``), retries not counted
-
-    def journal_fields(self) -> dict:
-        """The counters a journal line carries (cumulative: the last line read is the run's total)."""
-        return {"requests": self.requests, "retries": self.retries, "rate_limited": self.rate_limited,
-                "waited": round(self.waited, 3), "ancestor_requests": self.ancestor_requests}
-
-    def restore(self, line: dict) -> None:
-        self.requests, self.retries = line["requests"], line["retries"]
-        self.rate_limited, self.waited = line.get("rate_limited", 0), line.get("waited", 0.0)
-        self.ancestor_requests = line.get("ancestor_requests", 0)
-
-
-def _retry_after(headers) -> float | None:
-    """Seconds from ``RateLimit`` (when exhausted) or ``Retry-After`` (delay or HTTP date)."""
-    from huggingface_hub.utils import parse_ratelimit_headers
-
-    with contextlib.suppress(Exception):
-        info = parse_ratelimit_headers(headers)
-        if info is not None and info.remaining == 0 and info.reset_in_seconds is not None:
-            return float(info.reset_in_seconds)
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    value = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    with contextlib.suppress(Exception):
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
-    return None
-
-
-class Client:
+class Client(RetryingClient):
     """GET one listing page at a time through huggingface_hub's session, with our retry layer."""
 
     def __init__(self, endpoint: str, token: str | None, policy: RetryPolicy | None = None, stats: Stats | None = None,
                  max_requests: int | None = None, sleep: Callable[[float], None] = time.sleep,
                  on_wait: Callable[[str, float], None] | None = None, on_request: Callable[[], None] | None = None):
-        from huggingface_hub import HfApi
-        from huggingface_hub.utils import build_hf_headers
-
-        self.api = HfApi(endpoint=endpoint, token=token)
-        self.endpoint = self.api.endpoint.rstrip("/")
-        self._token = token
-        # token=None lets huggingface_hub find HF_TOKEN or the login token, as HfApi would
-        self.headers = build_hf_headers(token=token, library_name="atomdata", library_version=__version__)
-        self.authenticated = "authorization" in {k.lower() for k in self.headers}
-        self._secret = token or self._header_token()
-        self.policy = policy or RetryPolicy()
-        self.stats = stats or Stats()
-        self.max_requests = max_requests
-        self.sleep = sleep
-        self.on_wait = on_wait
-        self.on_request = on_request  # called once a request is counted, just before it is sent
+        super().__init__(endpoint, token, policy, stats, max_requests, sleep, on_wait, on_request)
         origin = urlsplit(self.endpoint)
         self._origin = (origin.scheme, origin.netloc)
-        self.reached = False      # has any request got an HTTP answer yet?
-        self.last_problem = None  # the last failure, for the messages that end a run
-
-    def _header_token(self) -> str | None:
-        for k, v in self.headers.items():
-            if k.lower() == "authorization" and v.lower().startswith("bearer "):
-                return v[7:]
-        return None
-
-    def scrub(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
 
     def listing_url(self, params: list[tuple[str, str]]) -> str:
         import httpx2
@@ -313,12 +231,6 @@ class Client:
             raise HubError(f"{self.endpoint}: the Hub returned a next-page link to {parts.scheme}://{parts.netloc}{parts.path}, "
                            f"outside {self.endpoint}/api/models; refusing to follow it")
 
-    def _wait(self, seconds: float, why: str) -> None:
-        self.stats.waited += seconds
-        if self.on_wait:
-            self.on_wait(why, seconds)
-        self.sleep(seconds)
-
     def get_page(self, url: str) -> tuple[list[dict], str | None]:
         """The models of one page and the next page's URL (None at the end), retried as needed."""
         import httpx2
@@ -326,26 +238,16 @@ class Client:
         from huggingface_hub.utils import close_session, get_session, hf_raise_for_status
 
         self.check_url(url)
-        pol = self.policy
         attempt = 0
         while True:
-            if self.max_requests is not None and self.stats.requests >= self.max_requests:
-                last = f" (last failure: {self.last_problem})" if self.last_problem else ""
-                raise HubError(self.scrub(f"request budget of {self.max_requests} reached ({self.stats.requests} requests made){last}; "
-                                          f"the checkpoint is kept: re-run with --resume and a larger --max-requests"))
-            self.stats.requests += 1
-            if self.on_request is not None:
-                self.on_request()
+            self.count_request()
             problem = None
-            retry_after = None
+            wait_for = None
             try:
-                r = get_session().get(url, headers=self.headers, timeout=pol.timeout)
+                r = get_session().get(url, headers=self.headers, timeout=self.policy.timeout)
                 self.reached = True
                 if r.status_code in RETRY_STATUS:
-                    problem = f"HTTP {r.status_code}"
-                    retry_after = _retry_after(r.headers) if r.status_code in (429, 503) else None
-                    if r.status_code == 429:
-                        self.stats.rate_limited += 1
+                    problem, wait_for = self.failure_of(r.status_code, r.headers)
                 else:
                     try:
                         hf_raise_for_status(r)
@@ -367,23 +269,7 @@ class Client:
                 raise HubError(f"{self.endpoint}: huggingface_hub is in offline mode (HF_HUB_OFFLINE is set); "
                                f"unset it to list the Hub") from None
             attempt += 1
-            self.last_problem = problem
-            if not self.reached and problem.startswith("ConnectError") and attempt > min(1, pol.max_retries):
-                # never reached the endpoint at all: no network or a wrong endpoint, not a passing fault
-                raise HubError(self.scrub(f"cannot connect to {self.endpoint} ({problem}) after {attempt} attempts: "
-                                          f"is the network up? (--endpoint or HF_ENDPOINT); the checkpoint is kept: re-run with --resume"))
-            if attempt > pol.max_retries:
-                raise HubError(self.scrub(f"{url}: gave up after {attempt} attempts (last: {problem}); "
-                                          f"the checkpoint is kept: re-run with --resume"))
-            self.stats.retries += 1
-            if retry_after is not None:
-                if retry_after > pol.max_retry_after:
-                    raise HubError(f"{self.endpoint}: rate-limited, the Hub asks to wait {retry_after:.0f} s "
-                                   f"(more than {pol.max_retry_after:.0f} s); the checkpoint is kept: re-run later with --resume")
-                wait = retry_after
-            else:
-                wait = min(pol.max_backoff, pol.backoff * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-            self._wait(wait, problem)
+            self.after_failure(attempt, problem, wait_for, url)
 
     @staticmethod
     def _parse(r) -> list[dict]:
@@ -450,13 +336,6 @@ def page_table(items: list[dict]) -> pa.Table:
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, AttributeError) as exc:
         raise BadPage(f"a model record has an unexpected field type ({exc})") from None
     return pa.table([cols[f.name] for f in SCHEMA], schema=SCHEMA)
-
-
-def _table_bytes(table: pa.Table) -> bytes:
-    buf = io.BytesIO()
-    pq.write_table(table.combine_chunks(), buf, compression="zstd",
-                   row_group_size=1 << 20, write_statistics=True, store_schema=True)
-    return buf.getvalue()
 
 
 def combine(pages: list[pa.Table]) -> pa.Table:
@@ -575,7 +454,7 @@ class Checkpoint:
         digest = None
         if table.num_rows:
             path = self.page_file(listing, listing.pages)
-            data = _table_bytes(table)
+            data = parquet_bytes(table)
             part = path.with_suffix(".part")
             part.write_bytes(data)
             os.replace(part, path)
@@ -855,7 +734,7 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
             finished_at = _now()
         if store.find(raw, name) is not None:
             raise SnapshotError(f"{raw / name}: a snapshot named {name} appeared while listing; it is never overwritten")
-        atomic_write_bytes(ckpt.tmp / store.DATA_FILE, _table_bytes(table))
+        atomic_write_bytes(ckpt.tmp / store.DATA_FILE, parquet_bytes(table))
     except BaseException:
         with contextlib.suppress(Exception):  # the counters of the last attempt (retries, waits)
             ckpt.note_requests(stats)

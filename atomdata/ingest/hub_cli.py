@@ -12,60 +12,35 @@ from pathlib import Path
 import click
 
 from ..errors import AtomdataError
+from .client import default_endpoint
+from .progress import Bar, for_stderr
 
 
-class _Bar:
-    """A click progress bar over listings (pages, models, retries and waits in its label); TTY only."""
+class _Listings:
+    """ingest hub's progress callbacks (``hub.Progress``) on a shared bar: listings done, with
+    pages, models and retries in its status."""
 
-    def __init__(self):
-        self.bar = None
-        self.status = ""
+    def __init__(self, bar: Bar):
+        self.bar = bar
 
     def listings(self, total):
-        if self.bar is None:
-            self.bar = click.progressbar(length=total, label="listing the Hub", file=sys.stderr,
-                                         show_pos=True, item_show_func=lambda s: s)
-            self.bar.__enter__()
-        if total != self.bar.length:  # a new phase of derivative listings
-            self.bar.length = total
-            self.bar.finished = self.bar.pos >= total
+        self.bar.total(total)
 
-    def _show(self, stats):
-        self.status = f"{stats.pages} pages, {stats.models} models, {stats.retries} retries"
+    @staticmethod
+    def _status(stats):
+        return f"{stats.pages} pages, {stats.models} models, {stats.retries} retries"
 
     def page(self, listing, rows, stats):
-        self._show(stats)
-        self.bar.update(0, self.status)
+        self.bar.advance(0, self._status(stats))
 
     def listing_done(self, listing, stats):
-        self._show(stats)
-        self.bar.update(1, self.status)
+        self.bar.advance(1, self._status(stats))
 
     def wait(self, why, seconds):
-        if self.bar is not None:
-            self.bar.update(0, f"{self.status}; waiting {seconds:.0f} s ({why})")
+        self.bar.wait(why, seconds)
 
     def close(self):
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
-
-
-class _Log:
-    """Off a terminal: no bar, but every retry wait is said on stderr (a silent minute looks hung)."""
-
-    def listings(self, total): ...
-    def page(self, listing, rows, stats): ...
-    def listing_done(self, listing, stats): ...
-
-    def wait(self, why, seconds):
-        click.echo(f"retrying in {seconds:.1f} s: {why}", err=True)
-
-    def close(self): ...
-
-
-def _default_endpoint() -> str:
-    return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+        self.bar.close()
 
 
 @click.command("hub")
@@ -87,7 +62,7 @@ def _default_endpoint() -> str:
 @click.option("--resume", is_flag=True, help="Continue an interrupted run for the same snapshot (starts afresh if there is none).")
 @click.option("--token-env", metavar="NAME", help="Read the Hub token from this environment variable "
               "(default: HF_TOKEN or the `hf auth login` token, if any).")
-@click.option("--endpoint", default=_default_endpoint, show_default="$HF_ENDPOINT or https://huggingface.co",
+@click.option("--endpoint", default=default_endpoint, show_default="$HF_ENDPOINT or https://huggingface.co",
               help="Hub endpoint.")
 @click.option("--max-requests", default=20000, show_default=True, type=click.IntRange(1, None),
               help="Stop (resumably) after this many HTTP requests in total, counting those of the run being resumed.")
@@ -129,7 +104,7 @@ def hub(date, raw, mode, trending, orgs_file, depth, ancestors, suffix, resume, 
         mode = "trending"
         suffix = suffix or "trending"
     store = raw_dir(raw)
-    bar = _Bar() if sys.stderr.isatty() else _Log()
+    bar = _Listings(for_stderr("listing the Hub"))
     try:
         orgs: list[str] = []
         if mode == "first-party":

@@ -38,6 +38,25 @@ def period_starts(first: dt.date, last: dt.date, period: str = "month") -> list[
     return [d for i, d in enumerate(out) if i == 0 or out[i - 1] <= last]
 
 
+def measured_starts(first: dt.date, last: dt.date, period: str, tolerance_days: int) -> tuple[list[dt.date], str | None]:
+    """The boundaries to measure, and the label of a period added before the first one (else None).
+
+    :func:`period_starts` begins at the boundary at or before the first snapshot. When that
+    snapshot lies within the tolerance of a month boundary, its 30-day counters also measure the
+    month that ends there (``rolling_30d``): that month is added. Where nothing measures it,
+    it is not reported as unmeasured either (it was not asked for)."""
+    bounds = period_starts(first, last, period)
+    if period != "month" or not bounds or (first - bounds[0]).days > tolerance_days:
+        return bounds, None
+    before = (pd.Timestamp(bounds[0]) - pd.offsets.MonthBegin(1)).date()
+    return [before] + bounds, period_label(before, period)
+
+
+def _asked(unmeasured: list[dict], added: str | None) -> pd.DataFrame:
+    """The unmeasured periods, less the period :func:`measured_starts` added before the first."""
+    return pd.DataFrame([u for u in unmeasured if u["period"] != added], columns=["period", "detail"])
+
+
 def month_of(dates: pd.Series) -> pd.Series:
     """``YYYY-MM`` of each date (missing where the date is), formatted once per distinct month:
     a derivatives table repeats a few hundred months over millions of rows."""
@@ -113,7 +132,7 @@ def _downloads_per_period_frames(readings: pd.DataFrame, snapshots: pd.DataFrame
     if snaps.empty or readings.empty:
         return empty, pd.DataFrame(columns=["period", "detail"])
     first, last = snaps["date"].min().date(), snaps["date"].max().date()
-    bounds = period_starts(first, last, period)
+    bounds, added = measured_starts(first, last, period, tolerance_days)
     # work on integer model codes; ids are restored at the end
     codes, ids = pd.factorize(readings["model_id"], sort=True)
     readings = readings.assign(model_id=codes)
@@ -175,7 +194,7 @@ def _downloads_per_period_frames(readings: pd.DataFrame, snapshots: pd.DataFrame
     out = out.sort_values(["period", "model_id"], kind="stable").reset_index(drop=True)
     if len(out):
         out["model_id"] = pd.array(np.asarray(ids, dtype=object)[out["model_id"].to_numpy(dtype=np.int64)], dtype="string")
-    return out, pd.DataFrame(unmeasured, columns=["period", "detail"])
+    return out, _asked(unmeasured, added)
 
 
 # --------------------------------------------------------------------------- array implementation
@@ -343,7 +362,7 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     # the flags of flag_stale where the readings carry them already (the build's do), else the same rule here
     stale = readings["stale"].to_numpy(dtype=bool) if "stale" in readings.columns else _stale_pass(groups, codes, pos, at, at_ok, M)[0]
     first, last = snaps["date"].min().date(), snaps["date"].max().date()
-    bounds = period_starts(first, last, period)
+    bounds, added = measured_starts(first, last, period, tolerance_days)
     cand = _boundary_candidates(snaps, bounds, tolerance_days)
     col_of = {n: i for i, n in enumerate(names)}
     order_of = {}
@@ -416,7 +435,7 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     del at_start
     if not labels:
         return _downloads_per_period_frames(readings.iloc[0:0], snapshots, period, tolerance_days)[0], \
-            pd.DataFrame(unmeasured, columns=["period", "detail"])
+            _asked(unmeasured, added)
     # one column at a time, dropping its pieces as it goes: the pieces and the whole are never all held
     c = {k: np.concatenate(cols.pop(k)) for k in list(cols)}
     # rows are in period order, then model-code (= id) order; restore the (period, id) order if labels are not sorted
@@ -448,4 +467,4 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         "all_time_end": pd.arrays.IntegerArray(c["at_end"], ~c["at_end_ok"]),
         "flags": cat(np.where(c["flag"], np.int8(0), np.int8(-1)), ["stale_reading_skipped"]),
     }, copy=False)  # the columns are this function's own arrays: no second copy of models x months rows
-    return out, pd.DataFrame(unmeasured, columns=["period", "detail"])
+    return out, _asked(unmeasured, added)
