@@ -20,6 +20,7 @@ ATTRIBUTIONS = ["declared", "mirror", "architecture", "name_keyword", "unknown"]
 CONFIDENCE = ["high", "medium", "low", "none"]
 LINEAGES = ["declared", "with_inference"]
 PUBLISHERS = ["same_org", "other_org", "community"]
+SNAPSHOT_KINDS = ["dump", "hub", "archive"]
 #: the derivatives that derivative shares count: what others build on a base (methodology, "Who published a model")
 COUNTED_PUBLISHERS = ("other_org", "community")
 SENSITIVITY_RULES = ["headline", "pipelines", "conditional_pipelines", "unknown_orgs", "pre_chatgpt", "first_party_definition",
@@ -220,7 +221,7 @@ class DerivativesByCountry(pa.DataFrameModel):
 class Snapshots(pa.DataFrameModel):
     name: Series[pd.StringDtype] = Field("Snapshot folder name in the store (date, optional suffix).", "Snapshot", unique=True, str_matches=SNAPSHOT_RE)
     date: Series[pa.DateTime] = Field("Date the snapshot describes.", "Date", tstype="date")
-    kind: Series[pd.StringDtype] = Field("dump (imported file) or hub (live API listing).", "Kind", isin=["dump", "hub"])
+    kind: Series[pd.StringDtype] = Field("dump (imported file), hub (live API listing) or archive (a file of a dataset repo that archives Hub dumps, atomdata ingest archive; the manifest names repo, commit and path).", "Kind", isin=SNAPSHOT_KINDS)
     source: Series[pd.StringDtype] = Field("Where the data came from.", "Source")
     license: Series[pd.StringDtype] = Field("Licence of the source data.", "Licence", nullable=True)
     rows: Series[pd.Int64Dtype] = Field("Model records in the snapshot.", "Rows", ge=0, unit="models")

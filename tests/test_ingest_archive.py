@@ -88,7 +88,7 @@ def test_stores_the_observation_nearest_each_month_boundary(daily_run):
     for name, s in snaps.items():
         m, c = s.manifest, commit_of(fake, name)
         src = c.files[m["archive"]["path"]]
-        assert m["kind"] == "dump" and m["archive"]["commit"] == c.id and m["archive"]["repo"] == REPO
+        assert m["kind"] == "archive" and m["archive"]["commit"] == c.id and m["archive"]["repo"] == REPO
         assert m["archive"]["sha256"] == hashlib.sha256(src).hexdigest() and m["archive"]["size"] == len(src)
         assert m["archive"]["commit_time"] == c.time.isoformat().replace("+00:00", "Z")
         assert m["archive"]["observed"] == m["date"] == name and m["license"] == "apache-2.0"

@@ -110,7 +110,7 @@ def _manifest(obs: Observation, opts: Options, boundary: dt.date, table, source_
 
     stored = ("column subset" if obs.format == "parquet" else "the CSV file parsed, written as Parquet: a column subset")
     return {
-        "name": name, "date": obs.observed.isoformat(), "kind": "dump", "listing": opts.listing,
+        "name": name, "date": obs.observed.isoformat(), "kind": "archive", "listing": opts.listing,
         "source": f"Hugging Face dataset {obs.repo}, {obs.path} at commit {obs.commit} ({stored} of the file with "
                   f"sha256 {obs.sha256})",
         "license": licence, "retrieved_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
