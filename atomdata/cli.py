@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from .version import code_version
 from .errors import AtomdataError, InputError
 
 
@@ -68,7 +68,7 @@ class _Main(click.Group):
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="atomdata")
+@click.version_option(code_version(), prog_name="atomdata")
 def main():
     """atomdata: download and derivative shares of open AI models by country of origin.
 

@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .. import __version__
 from ..errors import InputError, SnapshotError
 from ..io import sha256_file
+from ..version import code_version
 from . import store
 
 COUNTER_FIELDS = ("downloads", "downloadsAllTime", "likes")
@@ -217,7 +217,7 @@ def import_dump(path, raw: Path, date: str | None = None, suffix: str | None = N
         "rows": table.num_rows,
         "data_file": store.DATA_FILE,
         "fields": sorted(table.column_names),
-        "atomdata_version": __version__,
+        "atomdata_version": code_version(),
     }
     tmp = store.new_snapshot_dir(raw, name)
     try:

@@ -94,9 +94,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .. import __version__
 from ..errors import AtomdataError, InputError, SnapshotError
 from ..io import atomic_write_bytes, dumps_json, sha256_file
+from ..version import code_version
 from . import store
 
 #: Fields requested with ``expand[]``; ``childrenModelCount`` plans the derivative listings.
@@ -278,7 +278,7 @@ class Client:
         self.endpoint = self.api.endpoint.rstrip("/")
         self._token = token
         # token=None lets huggingface_hub find HF_TOKEN or the login token, as HfApi would
-        self.headers = build_hf_headers(token=token, library_name="atomdata", library_version=__version__)
+        self.headers = build_hf_headers(token=token, library_name="atomdata", library_version=code_version())
         self.authenticated = "authorization" in {k.lower() for k in self.headers}
         self._secret = token or self._header_token()
         self.policy = policy or RetryPolicy()
@@ -890,7 +890,7 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
         "rows": table.num_rows,
         "data_file": store.DATA_FILE,
         "fields": sorted(table.column_names),
-        "atomdata_version": __version__,
+        "atomdata_version": code_version(),
         "query": query_rec,
         "huggingface_hub_version": hfh_version,
         "endpoint": client.endpoint,
