@@ -168,8 +168,12 @@ def build(raw, out, registry, tolerance, orgs, pipelines, datapackage, period):
 @click.option("--processed", type=click.Path(path_type=Path),
               help="Folder of tables (default ./processed; without one, the release shipped with the package).")
 def validate(processed):
-    """Check existing tables against their schemas; exit 1 naming every problem of every table
-    at once (file, column, check, and rows by their line in the file)."""
+    """Check existing tables against their schemas and against each other; exit 1 naming every
+    problem of every table at once (file, column or key, check, and rows by their line in the file).
+
+    Across tables: primary and foreign keys as datapackage.json declares them, and the totals
+    that tie the tables together (downloads by country are the sums of the in-scope models'
+    monthly downloads, every derivative in models has its derivatives row, ...)."""
     from .paths import processed_dir, release_dir
     from .validate import validate_folder
 
