@@ -97,7 +97,7 @@ import pyarrow.parquet as pq
 from ..errors import AtomdataError, InputError, SnapshotError
 from ..io import atomic_write_bytes, dumps_json, sha256_file
 from ..version import code_version
-from . import store
+from . import fields, store
 
 #: Fields requested with ``expand[]``; ``childrenModelCount`` plans the derivative listings.
 EXPAND = (
@@ -152,6 +152,40 @@ def _check_expand() -> None:
 
 class HubError(AtomdataError):
     """The Hub listing failed (after retries), or the checkpoint cannot be used."""
+
+
+class Unreachable(HubError):
+    """No request got an answer from the endpoint (no network, a refused port, an unknown host).
+    The message says why; :func:`ingest` adds what became of the run's folder."""
+
+
+#: an endpoint: http(s), a host name or address, an optional port and path prefix
+ENDPOINT_RULE = "must be an http:// or https:// URL with a host, such as https://huggingface.co"
+HOST_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$|^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$")
+
+
+def check_endpoint(endpoint) -> str:
+    """The endpoint as given, if the client can use it; an :class:`InputError` in one line naming
+    it otherwise (``ftp://x``, ``notaurl``, ``http://``, ``http://256.1.1.1:1``), before anything
+    is written to the store."""
+    import httpx2
+
+    text = str(endpoint)
+    try:
+        url = httpx2.URL(text)
+        port = url.port
+    except (httpx2.InvalidURL, TypeError, ValueError) as exc:
+        raise InputError("--endpoint", f"{text!r} is not a usable URL ({exc}); it {ENDPOINT_RULE}") from None
+    problem = None
+    if url.scheme not in ("http", "https") or not url.host:
+        problem = ENDPOINT_RULE
+    elif not HOST_RE.match(url.host) or (port is not None and not 1 <= port <= 65535):
+        problem = f"has no valid host name and port; it {ENDPOINT_RULE}"
+    elif url.userinfo or url.query or url.fragment:
+        problem = "must not hold a user name, password, query or fragment (give the token with --token-env)"
+    if problem:
+        raise InputError("--endpoint", f"{text!r} {problem}")
+    return text
 
 
 class BadPage(Exception):
@@ -363,6 +397,8 @@ class Client:
                     close_session()
             except BadPage as exc:
                 problem = f"bad page: {exc}"
+            except (httpx2.TransportError, httpx2.InvalidURL) as exc:  # not passing faults: a proxy, a protocol
+                raise (HubError if self.reached else Unreachable)(self.scrub(f"{self.endpoint}: {type(exc).__name__}: {exc}")) from None
             except OfflineModeIsEnabled:
                 raise HubError(f"{self.endpoint}: huggingface_hub is in offline mode (HF_HUB_OFFLINE is set); "
                                f"unset it to list the Hub") from None
@@ -370,9 +406,11 @@ class Client:
             self.last_problem = problem
             if not self.reached and problem.startswith("ConnectError") and attempt > min(1, pol.max_retries):
                 # never reached the endpoint at all: no network or a wrong endpoint, not a passing fault
-                raise HubError(self.scrub(f"cannot connect to {self.endpoint} ({problem}) after {attempt} attempts: "
-                                          f"is the network up? (--endpoint or HF_ENDPOINT); the checkpoint is kept: re-run with --resume"))
+                raise Unreachable(self.scrub(f"cannot connect to {self.endpoint} ({problem}) after {attempt} attempts: "
+                                             f"is the network up? (--endpoint or HF_ENDPOINT)"))
             if attempt > pol.max_retries:
+                if not self.reached:
+                    raise Unreachable(self.scrub(f"{self.endpoint}: no answer after {attempt} attempts (last: {problem})"))
                 raise HubError(self.scrub(f"{url}: gave up after {attempt} attempts (last: {problem}); "
                                           f"the checkpoint is kept: re-run with --resume"))
             self.stats.retries += 1
@@ -449,7 +487,10 @@ def page_table(items: list[dict]) -> pa.Table:
         }
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, AttributeError) as exc:
         raise BadPage(f"a model record has an unexpected field type ({exc})") from None
-    return pa.table([cols[f.name] for f in SCHEMA], schema=SCHEMA)
+    table = pa.table([cols[f.name] for f in SCHEMA], schema=SCHEMA)
+    for problem in fields.problems(table):  # not a record the Hub can hold: refused, not retried
+        raise BadPage(f"column '{problem.column}': {problem.message}; examples: {'; '.join(problem.examples)}")
+    return table
 
 
 def _table_bytes(table: pa.Table) -> bytes:
@@ -769,7 +810,9 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
         raise InputError("--ancestors", "must be 0 or more, and is not for --trending listings (a top N, not a model tree)")
     store.parse_date(date)
     name = store.snapshot_name(date, suffix)
+    query.endpoint = check_endpoint(query.endpoint)
     raw = Path(raw)
+    store_existed = raw.is_dir()
     existing = store.find(raw, name)
     if existing is not None:
         raise SnapshotError(f"{existing.path}: a snapshot named {name} already exists and snapshots are never overwritten; "
@@ -856,10 +899,12 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
         if store.find(raw, name) is not None:
             raise SnapshotError(f"{raw / name}: a snapshot named {name} appeared while listing; it is never overwritten")
         atomic_write_bytes(ckpt.tmp / store.DATA_FILE, _table_bytes(table))
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(Exception):  # the counters of the last attempt (retries, waits)
             ckpt.note_requests(stats)
         ckpt.unlock()
+        if isinstance(exc, Unreachable):
+            raise _unreachable(exc, ckpt, raw, fresh=not resumed and stats.pages == 0, store_existed=store_existed) from None
         raise
 
     fp_mask, deriv_mask = _masks(table, query.orgs)
@@ -911,6 +956,20 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
     snap = store.commit_snapshot(ckpt.tmp, raw, name, manifest)
     return Result(snap, table.num_rows, n_fp, n_deriv, len(query.orgs), len(authors), len(listings), stats,
                   time.monotonic() - t0, resumed, anc)
+
+
+def _unreachable(exc: Unreachable, ckpt: Checkpoint, raw: Path, fresh: bool, store_existed: bool) -> HubError:
+    """The error that ends a run no request of which got an answer. A new run has listed nothing:
+    its folder goes (it would only block the next run), and the store too if this run made it.
+    A resumed run keeps the pages it had."""
+    if not fresh:
+        return HubError(f"{exc}; the checkpoint is kept: re-run with --resume")
+    ckpt.unlock()
+    shutil.rmtree(ckpt.tmp, ignore_errors=True)
+    if not store_existed:
+        with contextlib.suppress(OSError):
+            raw.rmdir()  # only if empty
+    return HubError(f"{exc}; nothing was stored")
 
 
 #: API fields that change over time: left empty in ancestor rows (a cached answer may be old)
