@@ -39,21 +39,15 @@ SEE_FILE_RE = re.compile(r"\bsee ((?:[\w.-]+/)*[\w-]+\.(?:csv|json|md|toml|txt|c
 
 def table_schema(name: str) -> dict:
     """Frictionless Table Schema of one table from its pandera model."""
-    from ..api import _column_kind
+    from ..api import column_facts
 
     model = TABLES[name]
     schema = model.to_schema()
     fields = []
     for cname, col in schema.columns.items():
-        meta = col.metadata or {}
-        kind = meta.get("tstype") or _column_kind(col)
-        f = {"name": cname, "type": TS_TYPES.get(kind, kind)}
-        if col.title:
-            f["title"] = col.title
-        if col.description:
-            f["description"] = col.description
-        if meta.get("unit"):
-            f["unit"] = meta["unit"]
+        facts = column_facts(col)
+        f = {"name": cname, "type": TS_TYPES.get(facts["type"], facts["type"])}
+        f.update({k: facts[k] for k in ("title", "description", "unit") if facts[k]})
         cons = {}
         if not col.nullable:
             cons["required"] = True
