@@ -96,7 +96,7 @@ def test_dump_with_an_id_the_hub_forbids_is_refused(model_id, tmp_path):
     ({"library_name": "y" * 101}, "library_name", "library_name='" + "y" * 101 + "'"),
     ({"tags": ["license:mit", "z" * 1001]}, "tags", "(1,001 characters)"),
     ({"base": ["../evil"]}, "baseModels", "baseModels='../evil'"),
-    ({"tags": ["base_model:finetune:a--b/c"]}, "tags", "tags='a--b/c'"),
+    ({"tags": ["base_model:finetune:a--b/c"]}, "tags", "tags='base_model:finetune:a--b/c'"),
     ({"author": "../.."}, "author", "author='../..'"),
 ])
 def test_dump_with_an_absurd_field_is_refused(row, column, shown, tmp_path):

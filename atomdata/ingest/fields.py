@@ -41,9 +41,9 @@ class Problem:
 
 
 def _strings(arr) -> pa.Array:
+    """One Arrow text array (string or large_string, as given) from a column or a list of str."""
     arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    arr = arr if isinstance(arr, pa.Array) else pa.array(arr, pa.large_string())
-    return arr.cast(pa.large_string()) if not pa.types.is_large_string(arr.type) else arr
+    return arr if isinstance(arr, pa.Array) else pa.array(arr, pa.large_string())
 
 
 def not_repo_ids(arr) -> np.ndarray:
@@ -87,7 +87,9 @@ def _lists(table: pa.Table, name: str):
 
 
 def _base_ids(table: pa.Table):
-    """(lists of declared base ids per row, or None) from ``baseModels``, then ``base_model:`` tags."""
+    """``(column, lists, flat values, bad)`` for the declared bases: ``baseModels`` ids, and the
+    ``base_model:`` tags (only those are parsed: most tags are not); ``bad`` marks the flat
+    values whose id breaks :data:`REPO_ID_RULE`."""
     out = []
     if "baseModels" in table.column_names and pa.types.is_struct(table.column("baseModels").type):
         bm = table.column("baseModels").combine_chunks()
@@ -96,13 +98,15 @@ def _base_ids(table: pa.Table):
             if (pa.types.is_list(models.type) and pa.types.is_struct(models.type.value_type)
                     and "id" in [f.name for f in models.type.value_type]):
                 flat = pc.struct_field(pc.list_flatten(models), "id")
-                out.append(("baseModels", models, flat))
+                out.append(("baseModels", models, flat, not_repo_ids(flat)))
     tags = _lists(table, "tags") if "tags" in table.column_names else None
     if tags is not None and len(tags):
         flat = _strings(pc.list_flatten(tags))
         is_base = pc.fill_null(pc.starts_with(flat, "base_model:"), False)
-        ids = pc.if_else(is_base, pc.replace_substring_regex(flat, BASE_TAG_RE, ""), pa.scalar(None, pa.large_string()))
-        out.append(("tags", tags, ids))
+        at = np.flatnonzero(is_base.to_numpy(zero_copy_only=False))
+        bad = np.zeros(len(flat), dtype=bool)
+        bad[at] = not_repo_ids(pc.replace_substring_regex(pc.filter(flat, is_base), BASE_TAG_RE, ""))
+        out.append(("tags", tags, flat, bad))
     return out
 
 
@@ -120,8 +124,8 @@ def problems(table: pa.Table) -> list[Problem]:
         bad = ~np.asarray(pc.fill_null(pc.match_substring_regex(a, NAMESPACE_RE), True).to_numpy(zero_copy_only=False), dtype=bool)
         if bad.any():
             found.append(_problem(table, "author", bad, a, "have an author that is not a Hub namespace (a repo id's NAMESPACE part)"))
-    for column, lists, flat in _base_ids(table):
-        mask, pick = _per_row(n, lists, not_repo_ids(flat))
+    for column, lists, flat, bad_values in _base_ids(table):
+        mask, pick = _per_row(n, lists, bad_values)
         if mask.any():
             shown = pc.take(flat, pa.array(pick, mask=pick < 0))
             found.append(_problem(table, column, mask, shown, f"declare a base model whose id is not a Hub repo id: {REPO_ID_RULE}"))
