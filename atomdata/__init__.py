@@ -9,16 +9,18 @@ huggingface_hub only by the commands that need them.
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 __all__ = ["__version__", "load", "tables", "package", "data_version"]
 
 
 def __dir__():
-    return sorted(list(globals()) + ["load", "tables", "package", "data_version"])
+    return sorted(list(globals()) + ["__version__", "load", "tables", "package", "data_version"])
 
 
 def __getattr__(name):
+    if name == "__version__":  # from the distribution's metadata (atomdata.version), read on first use
+        from .version import code_version
+
+        return code_version()
     if name in ("load", "tables", "package", "data_version"):
         from . import api
 

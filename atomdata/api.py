@@ -212,18 +212,49 @@ def _release_file(*parts) -> Path:
     return release_dir().joinpath(*parts)
 
 
+def column_facts(col) -> dict:
+    """What a pandera column declares, as ``datapackage.json`` and ``df.attrs`` state it: Table
+    Schema ``type`` (``yearmonth`` for months), ``title``, ``description`` and ``unit`` (None when none)."""
+    meta = col.metadata or {}
+    return {"type": meta.get("tstype") or _column_kind(col), "title": col.title,
+            "description": col.description, "unit": meta.get("unit")}
+
+
+def table_facts(name: str) -> dict:
+    """A table's title, description, keys and columns, from its pandera schema (what ``load``
+    puts in ``df.attrs``)."""
+    model = _schema(name)
+    meta = getattr(model.Config, "metadata", None) or {}
+    return {"table": name, "title": model.Config.title, "description": model.Config.description,
+            "primary_key": list(meta.get("primary_key", [])), "foreign_keys": list(meta.get("foreign_keys", [])),
+            "columns": {c: column_facts(col) for c, col in model.to_schema().columns.items()}}
+
+
 def load(name: str, processed: str | Path | None = None):
     """The named table as a typed pandas DataFrame: from the release shipped in the package, or
-    from a folder of tables you built (``processed``, e.g. the ``--out`` of ``atomdata build``).
+    from a folder of tables you built (``processed``, e.g. the ``--out`` of ``atomdata build``,
+    or the ``processed/`` folder of an unzipped release).
 
-    Dates are datetimes, enumerations (region, relation, ...) are categoricals, counts are
-    nullable integers. ``atomdata.tables()`` lists the names.
+    Types come from the table's pandera schema: dates (``YYYY-MM-DD``, e.g. ``created_at``) are
+    ``datetime64`` values; months (``YYYY-MM``, e.g. ``month``) and periods (``2026-W27``,
+    ``2026-Q3``) stay text, so a month is never mistaken for its first day (sort and compare them
+    as text; ``pd.Period(df["month"].iloc[0], "M")`` if you need a period); enumerations (region,
+    relation, ...) are categoricals with their allowed values as categories; counts are nullable
+    integers (``Int64``), fractions nullable floats (``Float64``), flags nullable booleans; an
+    empty cell is a missing value. ``atomdata.tables()`` lists the names.
+
+    ``df.attrs`` carries the table's description from the schema: ``title``, ``description``,
+    ``primary_key``, ``foreign_keys``, ``source`` (the file read) and ``columns``, mapping each
+    column to its ``type``, ``title``, ``description`` and ``unit``, e.g.
+    ``df.attrs["columns"]["downloads"]["unit"] == "downloads"``.
     """
     _schema(name)
     path = Path(processed) / f"{name}.csv" if processed else _release_file("processed", f"{name}.csv")
     if not path.is_file():
         raise InputError(path, f"table {name} is missing")
-    return read_csv_typed(path, name, categorical=True)
+    df = read_csv_typed(path, name, categorical=True)
+    df.attrs = {**table_facts(name), "source": str(path)}
+    return df
 
 
 def tables() -> dict[str, str]:

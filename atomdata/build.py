@@ -483,6 +483,7 @@ def build_tables(raw: Path, registry_file=None, scope: Scope | None = None, tole
         "first_seen": latest["first_seen"],
         "last_seen": latest["last_seen"],
     }).sort_values("model_id", kind="stable").reset_index(drop=True)
+    models.insert(6, "in_scope", scope.mask(models).to_numpy())
 
     # -- lineage
     roots = lineage.resolve(latest[["model_id", "base_id"]])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from .version import code_version
 from .errors import AtomdataError, InputError
 
 
@@ -68,7 +68,7 @@ class _Main(click.Group):
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="atomdata")
+@click.version_option(code_version(), prog_name="atomdata")
 def main():
     """atomdata: download and derivative shares of open AI models by country of origin.
 
@@ -174,8 +174,12 @@ def build(raw, out, registry, tolerance, scope_name, models_file, datapackage, p
 @click.option("--processed", type=click.Path(path_type=Path),
               help="Folder of tables (default ./processed; without one, the release shipped with the package).")
 def validate(processed):
-    """Check existing tables against their schemas; exit 1 naming every problem of every table
-    at once (file, column, check, and rows by their line in the file)."""
+    """Check existing tables against their schemas and against each other; exit 1 naming every
+    problem of every table at once (file, column or key, check, and rows by their line in the file).
+
+    Across tables: primary and foreign keys as datapackage.json declares them, and the totals
+    that tie the tables together (downloads by country are the sums of the in-scope models'
+    monthly downloads, every derivative in models has its derivatives row, ...)."""
     from .paths import processed_dir, release_dir
     from .validate import validate_folder
 

@@ -87,6 +87,7 @@ class Models(pa.DataFrameModel):
     country: Series[pd.StringDtype] = Field("Country of the organization from the registry; empty when not in the registry or unknown.", "Country", nullable=True, str_matches=COUNTRY_RE)
     region: Series[pd.StringDtype] = Field("Region of the organization; unknown when not in the registry.", "Region", isin=REGIONS)
     first_party: Series[bool] = Field("True for a model its organization published itself: any model under a registry organization's namespace (base, instruct, chat, official quantized, whatever base it declares), or a model of another namespace that declares no base. False for derivatives published by namespaces the registry does not know.", "First party")
+    in_scope: Series[bool] = Field("True when the headline scope of this build (the scope column of downloads_by_country) counts the model: its downloads are in the share tables.", "In scope")
     relation: Series[pd.StringDtype] = Field("For derivatives: relation to the first declared base.", "Relation", nullable=True, isin=RELATIONS)
     base_model_id: Series[pd.StringDtype] = Field("For derivatives: first declared base model.", "Base model", nullable=True)
     created_at: Series[pa.DateTime] = Field("Repo creation date (UTC).", "Created", nullable=True, tstype="date")

@@ -232,23 +232,27 @@ def validate_tables(tables: dict[str, pd.DataFrame], where: str | None = None) -
 def validate_folder(folder, files: dict[str, bytes] | None = None) -> dict[str, pd.DataFrame]:
     """Read and validate every table CSV in ``folder``: one ValidationFailed reports all problems
     of all tables (missing tables and columns, values that cannot be typed, failed checks), rows
-    named by their line in the file. ``files`` (``{"<name>.csv": bytes}``): the folder's files as
-    read already (a release validates the very bytes it packs)."""
+    named by their line in the file; then the keys and totals across the tables that passed
+    (``atomdata.integrity``). ``files`` (``{"<name>.csv": bytes}``): the folder's files as read
+    already (a release validates the very bytes it packs)."""
     import io
 
+    from . import integrity
     from .api import read_csv_columns
 
-    out, errors = {}, []
+    out, errors, rows, where = {}, [], {}, {}
     for name in TABLES:
         path = Path(folder) / f"{name}.csv"
+        where[name] = str(path)
         try:
             if not (path.is_file() if files is None else f"{name}.csv" in files):
                 raise InputError(path, f"table {name} is missing")
             src = path if files is None else io.BytesIO(files[f"{name}.csv"])
-            df, unread, row = read_csv_columns(src, name, label=path)
-            out[name] = validate_table(name, df, str(path), row=row, unread=unread)
+            df, unread, rows[name] = read_csv_columns(src, name, label=path)
+            out[name] = validate_table(name, df, str(path), row=rows[name], unread=unread)
         except (InputError, ValidationFailed) as exc:
             errors.append(str(exc))
+    errors += integrity.check(out, rows, where, skipped=[n for n in TABLES if n not in out])
     if errors:
         raise ValidationFailed("validation failed:\n" + "\n".join(errors))
     return out

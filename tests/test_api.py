@@ -79,3 +79,47 @@ def test_build_out_is_a_self_contained_package(july_build, tmp_path):
     assert json.loads(report.stdout)["valid"] is True
     july = atomdata.load("downloads_by_country", processed=out)
     assert set(july["month"]) == {"2026-07"}
+
+
+def test_load_returns_what_its_docstring_says():
+    """Months stay YYYY-MM text, dates are datetimes, enumerations categoricals, counts Int64."""
+    import pandas as pd
+
+    import atomdata
+
+    dbc = atomdata.load("downloads_by_country")
+    assert pd.api.types.is_string_dtype(dbc["month"].dtype) and not isinstance(dbc["month"].dtype, pd.CategoricalDtype)
+    assert dbc["month"].str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").all()
+    assert isinstance(dbc["region"].dtype, pd.CategoricalDtype) and str(dbc["downloads"].dtype) == "Int64"
+    assert str(dbc["share"].dtype) == "Float64"
+    models = atomdata.load("models")
+    assert pd.api.types.is_datetime64_any_dtype(models["created_at"])
+    doc = " ".join(atomdata.load.__doc__.split())
+    assert "dates (``YYYY-MM-DD``" in doc and "months (``YYYY-MM``" in doc and "stay text" in doc
+
+
+def test_loaded_frames_carry_their_descriptions_from_the_schemas(tmp_path):
+    import shutil
+
+    import atomdata
+    from atomdata.schemas import TABLES
+    from conftest import REPO
+
+    for name, model in TABLES.items():
+        df = atomdata.load(name)
+        a = df.attrs
+        assert (a["table"], a["title"], a["description"]) == (name, model.Config.title, model.Config.description)
+        assert list(a["columns"]) == list(df.columns)
+        for col, facts in a["columns"].items():
+            pcol = model.to_schema().columns[col]
+            assert (facts["title"], facts["description"]) == (pcol.title, pcol.description), (name, col)
+            assert facts["unit"] == (pcol.metadata or {}).get("unit")
+    dbc = atomdata.load("downloads_by_country")
+    assert dbc.attrs["columns"]["downloads"]["unit"] == "downloads"
+    assert dbc.attrs["columns"]["month"]["type"] == "yearmonth"
+    assert dbc.attrs["primary_key"] == ["month", "country", "region"]
+    assert atomdata.load("models").attrs["foreign_keys"][0]["reference"]["resource"] == "organizations"
+    # a folder of one's own: the same descriptions, and the file read
+    shutil.copy(REPO / "processed" / "sensitivity.csv", tmp_path / "sensitivity.csv")
+    s = atomdata.load("sensitivity", processed=tmp_path)
+    assert s.attrs["source"] == str(tmp_path / "sensitivity.csv") and s.attrs["title"] == TABLES["sensitivity"].Config.title

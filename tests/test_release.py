@@ -77,6 +77,128 @@ def test_zip_contents(release_zip):
     assert "Months with measured downloads: 2026-07" in readme
     changelog = m[f"{top}CHANGELOG.md"].decode()
     assert "## 2026.08.03" in changelog and "First release" in changelog
+    # self-contained and citable: the licences, notice and citation travel with the data
+    from conftest import REPO
+
+    for f in ("LICENSE", "LICENSE-DATA", "NOTICE", "docs/methodology.md", "raw/families.csv"):
+        assert m[f"{top}{f}"] == (REPO / f).read_bytes(), f
+    assert "pip install atomdata-hub" in readme and "pip install atomdata`" not in readme
+    assert "data version **2026.08.03**, released 2026-08-03" in readme and "@misc{atomdata_2026_08_03," in readme
+    for f in ("LICENSE", "LICENSE-DATA", "NOTICE", "CITATION.cff"):
+        assert f"`{f}`" in readme, f
+
+
+def test_zip_citation_names_its_data_version_and_date(release_zip):
+    import yaml
+
+    cff = yaml.safe_load(_members(release_zip)["atomdata-2026.08.03/CITATION.cff"])
+    pref = cff["preferred-citation"]
+    assert (str(pref["version"]), str(pref["date-released"])) == ("2026.08.03", "2026-08-03")
+    assert "atomdata-2026.08.03.zip" in pref["notes"] and pref["license"] == "CC-BY-4.0"
+    assert cff["url"].startswith("https://pypi.org/project/atomdata-hub")
+
+
+def test_committed_citation_is_that_of_the_shipped_release():
+    """CITATION.cff names the data version of the committed datapackage.json, and is what a
+    release of that version writes (so the repository's and the zip's citations agree)."""
+    import yaml
+
+    from atomdata.publish.citation import citation_cff
+    from conftest import REPO
+
+    text = (REPO / "CITATION.cff").read_text(encoding="utf-8")
+    version = json.loads((REPO / "datapackage.json").read_text())["version"]
+    assert str(yaml.safe_load(text)["preferred-citation"]["version"]) == version
+    assert yaml.safe_load(citation_cff(text, version)) == yaml.safe_load(text)
+    other = yaml.safe_load(citation_cff(text, "2027.01.31"))["preferred-citation"]
+    assert (other["version"], other["date-released"]) == ("2027.01.31", "2027-01-31")
+
+
+#: a relative file name in a descriptor's text (the upstream files a source describes, .parquet, aside)
+FILE_RE = r"(?<![\w/.:@-])((?:[\w.-]+/)*[\w-]+\.(?:csv|json|md|toml|cff|txt|ya?ml|png|svg|py))\b"
+
+
+def _named_files(node) -> set[str]:
+    import re
+
+    if isinstance(node, dict):
+        return set().union(*(_named_files(v) for v in node.values())) if node else set()
+    if isinstance(node, list):
+        return set().union(*(_named_files(v) for v in node)) if node else set()
+    return set(re.findall(FILE_RE, node)) if isinstance(node, str) else set()
+
+
+def test_every_file_the_zips_datapackage_names_is_in_the_zip(release_zip):
+    """Every path, and every file its text refers to (README.md, docs/methodology.md, raw/families.csv,
+    LICENSE, NOTICE: not shared/data/provenance.csv nor pyproject.toml), is inside the zip."""
+    from atomdata.publish.datapackage import local_paths
+
+    m = _members(release_zip)
+    top = "atomdata-2026.08.03/"
+    desc = json.loads(m[f"{top}datapackage.json"])
+    paths = local_paths(desc)
+    assert len(paths) == len(TABLES)
+    named = _named_files(desc)
+    assert {"README.md", "docs/methodology.md", "raw/families.csv"} <= named
+    missing = sorted(p for p in set(paths) | named if f"{top}{p}" not in m)
+    assert not missing, missing
+    assert desc["code_license"] == "Apache-2.0 (the atomdata code; see LICENSE)"
+
+
+def test_a_descriptor_of_an_older_atomdata_is_brought_up_to_date(tmp_path):
+    """A datapackage.json written before the licence files existed (code licence 'see pyproject.toml',
+    sources 'see shared/data/provenance.csv') still gives a zip that names only files it holds."""
+    from atomdata.publish.datapackage import local_paths
+    from conftest import REPO
+
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "processed", site / "processed")
+    desc = json.loads((REPO / "datapackage.json").read_text())
+    desc["code_license"] = "Apache-2.0 (the atomdata code; see pyproject.toml)"
+    desc["sources"].append({"title": "my dump, see shared/data/provenance.csv"})
+    (site / "datapackage.json").write_text(json.dumps(desc))
+    m = _members(make_release(site / "processed", tmp_path / "dist", figures_dir=REPO / "figures"))
+    top = f"atomdata-{desc['version']}/"
+    packed = json.loads(m[f"{top}datapackage.json"])
+    named = _named_files(packed) | set(local_paths(packed))
+    assert "pyproject.toml" not in named and "shared/data/provenance.csv" not in named
+    assert all(f"{top}{p}" in m for p in named)
+    assert packed["sources"][-1]["title"] == "my dump, see NOTICE"
+
+
+def test_readme_loading_recipes_read_the_tables(release_zip, tmp_path):
+    """The README's pandas, DuckDB (and, where R is installed, R) recipes read the unzipped
+    tables and agree with each other."""
+    import re
+    import shutil as sh
+
+    import duckdb
+
+    with zipfile.ZipFile(release_zip) as zf:
+        zf.extractall(tmp_path)
+    pkg = tmp_path / "atomdata-2026.08.03"
+    readme = (pkg / "README.md").read_text()
+    blocks = dict(re.findall(r"```(python|r|sql)\n(.*?)```", readme, flags=re.S))
+    assert set(blocks) == {"python", "r", "sql"}
+    scope: dict = {}
+    cwd = Path.cwd()
+    try:
+        import os
+
+        os.chdir(pkg)
+        exec(blocks["python"], scope)
+        via_duckdb = duckdb.sql(blocks["sql"].strip().rstrip(";")).df()
+    finally:
+        os.chdir(cwd)
+    df = scope["df"]
+    assert len(df) == len(pd.read_csv(pkg / "processed" / "downloads_by_country.csv")) and df["country"].isna().any()
+    by_region = df.groupby(["month", "region"])["downloads"].sum()
+    assert {(r.month, r.region): int(r.downloads) for r in via_duckdb.itertuples()} == {k: int(v) for k, v in by_region.items()}
+    rscript = sh.which("Rscript")
+    if rscript:
+        code = blocks["r"] + 'cat(nrow(df), sum(is.na(df$country)), sum(df$downloads), "\\n")'
+        out = subprocess.run([rscript, "-e", code], cwd=pkg, capture_output=True, text=True, check=True).stdout.split()
+        assert out == [str(len(df)), str(int(df["country"].isna().sum())), str(int(df["downloads"].sum()))]
 
 
 def test_unpacked_zip_passes_frictionless_validate(release_zip, tmp_path):

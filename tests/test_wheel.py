@@ -41,6 +41,12 @@ def _missing_release() -> str | None:
     return ", ".join(missing) or None
 
 
+def _pyproject() -> dict:
+    import tomllib
+
+    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
 def _run(cmd, **kw):
     r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=900, **kw)
     assert r.returncode == 0, f"{cmd} failed ({r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
@@ -58,21 +64,26 @@ def _build_wheel(out: Path) -> Path:
             cmd.insert(4, "--no-build-isolation")
     out.mkdir(parents=True, exist_ok=True)
     _run(cmd, cwd=out)
-    wheels = sorted(out.glob("atomdata-*.whl"))
+    wheels = sorted(out.glob("atomdata_hub-*.whl"))  # the distribution atomdata-hub
     assert len(wheels) == 1, wheels
     return wheels[0]
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(python, console-script dir, work folder) of a fresh venv with the wheel installed."""
+def wheel(tmp_path_factory) -> Path:
     why = _missing_release()
     if why:
         pytest.skip(f"the release is not committed at the repo root yet (missing: {why}); "
                     "run `atomdata build` and commit processed/ and datapackage.json")
     base = tmp_path_factory.mktemp("wheel")
     assert REPO not in base.parents, "the test environment must live outside the checkout"
-    wheel = _build_wheel(base / "dist")
+    return _build_wheel(base / "dist")
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory):
+    """(python, console-script dir, work folder) of a fresh venv with the wheel installed."""
+    base = wheel.parent.parent
     venv = base / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", venv])
     bindir = venv / ("Scripts" if os.name == "nt" else "bin")
@@ -110,7 +121,7 @@ def test_wheel_loads_every_table_without_heavy_imports(installed):
     info = json.loads(r.stdout.strip().splitlines()[-1])
     assert not Path(info["file"]).resolve().is_relative_to(REPO), f"imported the checkout: {info['file']}"
     assert "_atomdata_test_deps" not in info["file"] and "site-packages" in info["file"]
-    assert info["version"] == "0.1.0"
+    assert info["version"] == _pyproject()["version"]  # from the installed distribution's metadata
     committed = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))
     assert info["data_version"] == committed["version"]
     assert set(info["rows"]) == {r["name"] for r in committed["resources"]}
@@ -144,3 +155,51 @@ def test_wheel_validate_outside_a_project_checks_the_shipped_tables(installed):
     r = subprocess.run([str(script), "validate"], capture_output=True, text=True, cwd=work, env=_env())
     assert r.returncode == 0, r.stdout + r.stderr
     assert "site-packages" in r.stdout and "18 tables valid" in r.stdout
+
+
+LICENCE_FILES = ("LICENSE", "LICENSE-DATA", "NOTICE")
+
+
+def test_wheel_is_atomdata_hub_with_its_licences(wheel):
+    """The distribution is atomdata-hub (`atomdata` on PyPI is someone else's); the licence texts
+    and the notice travel in the wheel's metadata and beside the shipped release."""
+    import zipfile
+
+    project = _pyproject()
+    assert project["name"] == "atomdata-hub"
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        dist_info = f"atomdata_hub-{project['version']}.dist-info"
+        meta = zf.read(f"{dist_info}/METADATA").decode()
+        for f in LICENCE_FILES:
+            assert f"{dist_info}/licenses/{f}" in names, f
+            assert f"atomdata/_release/{f}" in names, f
+            assert zf.read(f"atomdata/_release/{f}") == (REPO / f).read_bytes()
+        assert zf.read("atomdata/_release/CITATION.cff") == (REPO / "CITATION.cff").read_bytes()
+    assert "\nName: atomdata-hub\n" in meta
+    assert "\nLicense-Expression: Apache-2.0 AND CC-BY-4.0\n" in meta
+    assert "Apache License" in (REPO / "LICENSE").read_text() and "Version 2.0, January 2004" in (REPO / "LICENSE").read_text()
+    assert "Creative Commons Attribution 4.0 International Public License" in (REPO / "LICENSE-DATA").read_text()
+
+
+def test_sdist_holds_the_licences(tmp_path):
+    import tarfile
+
+    cmd = [sys.executable, "-m", "build", "--sdist", "--outdir", tmp_path, REPO]
+    if importlib.util.find_spec("hatchling") is not None:
+        cmd.insert(4, "--no-isolation")
+    _run(cmd, cwd=tmp_path)
+    (sdist,) = tmp_path.glob("atomdata_hub-*.tar.gz")
+    with tarfile.open(sdist) as tf:
+        names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
+    assert set(LICENCE_FILES) | {"CITATION.cff", "pyproject.toml"} <= names
+
+
+def test_version_comes_from_the_distribution_metadata(installed):
+    """`atomdata --version` and `atomdata.__version__` read the installed atomdata-hub's metadata:
+    the version is written once, in pyproject.toml."""
+    _, bindir, work = installed
+    script = bindir / ("atomdata.exe" if os.name == "nt" else "atomdata")
+    r = _run([script, "--version"], cwd=work, env=_env())
+    assert r.stdout.strip() == f"atomdata, version {_pyproject()['version']}"
+    assert "__version__ =" not in (REPO / "atomdata" / "__init__.py").read_text()

@@ -156,4 +156,8 @@ def complete(client: hub.Client, table: pa.Table, *, max_fetch: int = 1000, cach
         raise
     if unsaved:
         _save_cache(cache, new)
-    return Completion(hub.page_table(fetched), status, requests)
+    try:
+        table = hub.page_table(fetched)
+    except hub.BadPage as exc:  # an ancestor's record the Hub cannot hold (ingest.fields)
+        raise hub.HubError(client.scrub(f"{client.endpoint}: ancestors fetched: {exc}")) from None
+    return Completion(table, status, requests)

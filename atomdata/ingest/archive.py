@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__
+from ..version import code_version
 from ..errors import AtomdataError, InputError, SnapshotError
 from ..io import atomic_write_bytes, parquet_bytes
 from . import archive_read, store
@@ -115,7 +115,7 @@ def _manifest(obs: Observation, opts: Options, boundary: dt.date, table, source_
                   f"sha256 {obs.sha256})",
         "license": licence, "retrieved_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "rows": table.num_rows, "data_file": store.DATA_FILE, "fields": sorted(table.column_names),
-        "atomdata_version": __version__, "huggingface_hub_version": hfh_version,
+        "atomdata_version": code_version(), "huggingface_hub_version": hfh_version,
         "archive": {
             "repo": obs.repo, "repo_type": "dataset", "endpoint": client.endpoint, "commit": obs.commit,
             "commit_time": obs.commit_time.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),

@@ -64,8 +64,13 @@ def archive(since, until, repo, raw, every, tolerance, suffix, listing, license_
     continues when run again. Exits 1 listing the boundaries whose file could not be read.
     """
     from . import archive as a
-    from .client import RetryingClient, RetryPolicy
+    from .client import RetryingClient, RetryPolicy, check_endpoint
     from ..paths import raw_dir
+
+    try:
+        endpoint = check_endpoint(endpoint)  # an unusable endpoint is one line, before anything is written
+    except AtomdataError as exc:
+        raise click.ClickException(str(exc)) from None
 
     token = None
     if token_env:

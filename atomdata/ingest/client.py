@@ -30,8 +30,8 @@ from typing import Callable
 
 import httpx2
 
-from .. import __version__
-from ..errors import AtomdataError
+from ..errors import AtomdataError, InputError
+from ..version import code_version
 
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -44,6 +44,38 @@ def default_endpoint() -> str:
 
 class HubError(AtomdataError):
     """A request to the Hub failed after its retries, or a run cannot go on (resumable)."""
+
+
+class Unreachable(HubError):
+    """No request got an answer from the endpoint (no network, a refused port, an unknown host).
+    The message says why; the command adds what became of the run's folder."""
+
+
+#: an endpoint: http(s), a host name or address, an optional port and path prefix
+ENDPOINT_RULE = "must be an http:// or https:// URL with a host, such as https://huggingface.co"
+HOST_RE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$|^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$")
+
+
+def check_endpoint(endpoint) -> str:
+    """The endpoint as given, if the client can use it; an :class:`InputError` in one line naming
+    it otherwise (``ftp://x``, ``notaurl``, ``http://``, ``http://256.1.1.1:1``), before anything
+    is written to the store."""
+    text = str(endpoint)
+    try:
+        url = httpx2.URL(text)
+        port = url.port
+    except (httpx2.InvalidURL, TypeError, ValueError) as exc:
+        raise InputError("--endpoint", f"{text!r} is not a usable URL ({exc}); it {ENDPOINT_RULE}") from None
+    problem = None
+    if url.scheme not in ("http", "https") or not url.host:
+        problem = ENDPOINT_RULE
+    elif not HOST_RE.match(url.host) or (port is not None and not 1 <= port <= 65535):
+        problem = f"has no valid host name and port; it {ENDPOINT_RULE}"
+    elif url.userinfo or url.query or url.fragment:
+        problem = "must not hold a user name, password, query or fragment (give the token with --token-env)"
+    if problem:
+        raise InputError("--endpoint", f"{text!r} {problem}")
+    return text
 
 
 @dataclass
@@ -113,7 +145,7 @@ class RetryingClient:
         self.endpoint = self.api.endpoint.rstrip("/")
         self.token = token
         # token=None lets huggingface_hub find HF_TOKEN or the login token, as HfApi would
-        self.headers = build_hf_headers(token=token, library_name="atomdata", library_version=__version__)
+        self.headers = build_hf_headers(token=token, library_name="atomdata", library_version=code_version())
         self.authenticated = "authorization" in {k.lower() for k in self.headers}
         self._secret = token or self.header_token()
         self.policy = policy or RetryPolicy()
@@ -156,9 +188,11 @@ class RetryingClient:
         self.last_problem = problem
         if not self.reached and problem.startswith("ConnectError") and attempt > min(1, pol.max_retries):
             # never reached the endpoint at all: no network or a wrong endpoint, not a passing fault
-            raise HubError(self.scrub(f"cannot connect to {self.endpoint} ({problem}) after {attempt} attempts: "
-                                      f"is the network up? (--endpoint or HF_ENDPOINT); {self.resume_hint}"))
+            raise Unreachable(self.scrub(f"cannot connect to {self.endpoint} ({problem}) after {attempt} attempts: "
+                                         f"is the network up? (--endpoint or HF_ENDPOINT)"))
         if attempt > pol.max_retries:
+            if not self.reached:
+                raise Unreachable(self.scrub(f"{self.endpoint}: no answer after {attempt} attempts (last: {problem})"))
             raise HubError(self.scrub(f"{url}: gave up after {attempt} attempts (last: {problem}); {self.resume_hint}"))
         self.stats.retries += 1
         if wait_for is not None:

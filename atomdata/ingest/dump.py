@@ -1,6 +1,7 @@
 """Import Hub metadata dumps (hub-stats ``models.parquet`` layout) into the snapshot store.
 
-The dump is checked first (readable parquet, ``id`` present, no control characters in ids,
+The dump is checked first (readable parquet, ``id`` present, no control characters in ids, ids,
+authors and declared bases as the Hub allows them and no absurdly long text (``ingest.fields``),
 counters are non-negative integers, no duplicate ids, no creation date after the snapshot) and then stored byte for byte, so the
 snapshot's sha256 is the dump's own and anyone can check our numbers against the source file.
 """
@@ -18,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .. import __version__
 from ..errors import InputError, SnapshotError
 from ..io import sha256_file
-from . import store
+from ..version import code_version
+from . import fields, store
 
 COUNTER_FIELDS = ("downloads", "downloadsAllTime", "likes")
 #: C0 and C1 control characters and DEL (Unicode category Cc), in RE2 syntax
@@ -93,6 +94,9 @@ def check_dump(path: Path, date: dt.date) -> DumpInfo:
     if ctrl.any():
         raise InputError(path, f"{int(ctrl.sum())} ids contain control characters (newline, tab, NUL, escape, ...), "
                          "which no Hub repo id can hold", column="id", examples=_examples(ids, ctrl))
+    # ids, authors, declared bases and text sizes as the Hub allows them (ingest.fields)
+    for problem in fields.problems(table):
+        raise InputError(path, problem.message, column=problem.column, examples=problem.examples)
     counts = pc.value_counts(ids)
     dup_ids = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
     if len(dup_ids):
@@ -217,7 +221,7 @@ def import_dump(path, raw: Path, date: str | None = None, suffix: str | None = N
         "rows": table.num_rows,
         "data_file": store.DATA_FILE,
         "fields": sorted(table.column_names),
-        "atomdata_version": __version__,
+        "atomdata_version": code_version(),
     }
     tmp = store.new_snapshot_dir(raw, name)
     try:

@@ -92,11 +92,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .. import __version__
 from ..errors import AtomdataError, InputError, SnapshotError
 from ..io import atomic_write_bytes, dumps_json, parquet_bytes, sha256_file
-from . import store
-from .client import RETRY_STATUS, HubError, RetryingClient, RetryPolicy, Stats
+from ..version import code_version
+from . import fields, store
+from .client import RETRY_STATUS, HubError, RetryingClient, RetryPolicy, Stats, Unreachable, check_endpoint
 
 #: Fields requested with ``expand[]``; ``childrenModelCount`` plans the derivative listings.
 EXPAND = (
@@ -265,6 +265,8 @@ class Client(RetryingClient):
                     close_session()
             except BadPage as exc:
                 problem = f"bad page: {exc}"
+            except (httpx2.TransportError, httpx2.InvalidURL) as exc:  # not passing faults: a proxy, a protocol
+                raise (HubError if self.reached else Unreachable)(self.scrub(f"{self.endpoint}: {type(exc).__name__}: {exc}")) from None
             except OfflineModeIsEnabled:
                 raise HubError(f"{self.endpoint}: huggingface_hub is in offline mode (HF_HUB_OFFLINE is set); "
                                f"unset it to list the Hub") from None
@@ -335,7 +337,10 @@ def page_table(items: list[dict]) -> pa.Table:
         }
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, AttributeError) as exc:
         raise BadPage(f"a model record has an unexpected field type ({exc})") from None
-    return pa.table([cols[f.name] for f in SCHEMA], schema=SCHEMA)
+    table = pa.table([cols[f.name] for f in SCHEMA], schema=SCHEMA)
+    for problem in fields.problems(table):  # not a record the Hub can hold: refused, not retried
+        raise BadPage(f"column '{problem.column}': {problem.message}; examples: {'; '.join(problem.examples)}")
+    return table
 
 
 def combine(pages: list[pa.Table]) -> pa.Table:
@@ -648,7 +653,9 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
         raise InputError("--ancestors", "must be 0 or more, and is not for --trending listings (a top N, not a model tree)")
     store.parse_date(date)
     name = store.snapshot_name(date, suffix)
+    query.endpoint = check_endpoint(query.endpoint)
     raw = Path(raw)
+    store_existed = raw.is_dir()
     existing = store.find(raw, name)
     if existing is not None:
         raise SnapshotError(f"{existing.path}: a snapshot named {name} already exists and snapshots are never overwritten; "
@@ -735,10 +742,12 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
         if store.find(raw, name) is not None:
             raise SnapshotError(f"{raw / name}: a snapshot named {name} appeared while listing; it is never overwritten")
         atomic_write_bytes(ckpt.tmp / store.DATA_FILE, parquet_bytes(table))
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(Exception):  # the counters of the last attempt (retries, waits)
             ckpt.note_requests(stats)
         ckpt.unlock()
+        if isinstance(exc, Unreachable):
+            raise _unreachable(exc, ckpt, raw, fresh=not resumed and stats.pages == 0, store_existed=store_existed) from None
         raise
 
     fp_mask, deriv_mask = _masks(table, query.orgs)
@@ -769,7 +778,7 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
         "rows": table.num_rows,
         "data_file": store.DATA_FILE,
         "fields": sorted(table.column_names),
-        "atomdata_version": __version__,
+        "atomdata_version": code_version(),
         "query": query_rec,
         "huggingface_hub_version": hfh_version,
         "endpoint": client.endpoint,
@@ -790,6 +799,20 @@ def ingest(raw: Path, date: str, query: Query, *, token: str | None = None, suff
     snap = store.commit_snapshot(ckpt.tmp, raw, name, manifest)
     return Result(snap, table.num_rows, n_fp, n_deriv, len(query.orgs), len(authors), len(listings), stats,
                   time.monotonic() - t0, resumed, anc)
+
+
+def _unreachable(exc: Unreachable, ckpt: Checkpoint, raw: Path, fresh: bool, store_existed: bool) -> HubError:
+    """The error that ends a run no request of which got an answer. A new run has listed nothing:
+    its folder goes (it would only block the next run), and the store too if this run made it.
+    A resumed run keeps the pages it had."""
+    if not fresh:
+        return HubError(f"{exc}; the checkpoint is kept: re-run with --resume")
+    ckpt.unlock()
+    shutil.rmtree(ckpt.tmp, ignore_errors=True)
+    if not store_existed:
+        with contextlib.suppress(OSError):
+            raw.rmdir()  # only if empty
+    return HubError(f"{exc}; nothing was stored")
 
 
 #: API fields that change over time: left empty in ancestor rows (a cached answer may be old)

@@ -68,13 +68,16 @@ def figures(processed, out, fmt):
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"), show_default=True,
               help="Folder for the zip; an older release zip there is what the CHANGELOG compares with.")
 def release(processed, figures_, out):
-    """Build the downloadable zip: tables, datapackage.json, figures, README, CHANGELOG.
+    """Build the downloadable zip: tables, datapackage.json, figures, README, CHANGELOG, licences.
 
-    The zip (atomdata-<data version>.zip) unpacks into a Frictionless data package; its README
-    holds the data dictionary generated from the schemas, the methodology pointer, citation and
-    licences; its CHANGELOG states what changed since the previous release zip in --out (months
-    added, regional shares that moved by more than one percentage point). The same inputs give
-    the same zip, byte for byte.
+    The zip (atomdata-<data version>.zip) unpacks into a self-contained Frictionless data package
+    (every file its datapackage.json names is inside); its README says how to load the tables
+    (pandas, R, DuckDB) and holds the data dictionary generated from the schemas, the
+    methodology, how to cite this data version, and the licences (LICENSE, LICENSE-DATA, NOTICE,
+    CITATION.cff travel with it); its CHANGELOG states what changed since the previous release
+    zip in --out (months added, regional shares that moved by more than one percentage point).
+    Tables that fail their schemas or disagree with each other (keys, totals; see `atomdata
+    validate`) are refused and nothing is written. The same inputs give the same zip, byte for byte.
     """
     import zipfile
 

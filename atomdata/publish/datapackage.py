@@ -1,38 +1,53 @@
 """datapackage.json generated from the pandera schemas (no hand-kept duplicate)."""
 from __future__ import annotations
 
+import copy
 import os
+import re
 from pathlib import Path
 
-from .. import __version__
 from ..io import atomic_write_json
 from ..schemas import TABLES
+from ..version import code_version
 
 TS_TYPES = {"integer": "integer", "number": "number", "boolean": "boolean", "date": "date", "string": "string"}
 LICENSES = [
     {"name": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0 (the atomdata tables and figures)",
      "path": "https://creativecommons.org/licenses/by/4.0/"},
 ]
-CODE_LICENSE = "Apache-2.0 (the atomdata code; see pyproject.toml)"
+CODE_LICENSE = "Apache-2.0 (the atomdata code; see LICENSE)"
+#: files of the project that every release zip ships beside its tables (``publish.release``, from
+#: the package's copies), and what each is
+PROJECT_FILES = {
+    "CITATION.cff": "how to cite this release, in Citation File Format",
+    "LICENSE": "the Apache License 2.0 of the atomdata code",
+    "LICENSE-DATA": "the CC BY 4.0 legal code of the data",
+    "NOTICE": "the third-party sources of the snapshots and their licences",
+    "docs/methodology.md": "how the tables are made",
+    # the curated tables the build read beside the registry (column descriptions name them)
+    "raw/families.csv": "the curated model families (`model_attributes.family`)",
+    "raw/model_sizes.csv": "the curated parameter counts (`model_attributes.params_source` = override)",
+    "raw/mirrors.csv": "the curated mirror namespaces (`derivatives.attribution` = mirror)",
+    "raw/architectures.csv": "the curated model types and family keywords (`derivatives.attribution`)",
+}
+#: the files a package holds beside its tables (the repository holds them too): the only files
+#: its text may name
+PACKAGE_FILES = ("README.md", *PROJECT_FILES)
+#: "see FILE" in a source's text, FILE a relative path
+SEE_FILE_RE = re.compile(r"\bsee ((?:[\w.-]+/)*[\w-]+\.(?:csv|json|md|toml|txt|cff|ya?ml|parquet))\b")
 
 
 def table_schema(name: str) -> dict:
     """Frictionless Table Schema of one table from its pandera model."""
-    from ..api import _column_kind
+    from ..api import column_facts
 
     model = TABLES[name]
     schema = model.to_schema()
     fields = []
     for cname, col in schema.columns.items():
-        meta = col.metadata or {}
-        kind = meta.get("tstype") or _column_kind(col)
-        f = {"name": cname, "type": TS_TYPES.get(kind, kind)}
-        if col.title:
-            f["title"] = col.title
-        if col.description:
-            f["description"] = col.description
-        if meta.get("unit"):
-            f["unit"] = meta["unit"]
+        facts = column_facts(col)
+        f = {"name": cname, "type": TS_TYPES.get(facts["type"], facts["type"])}
+        f.update({k: facts[k] for k in ("title", "description", "unit") if facts[k]})
         cons = {}
         if not col.nullable:
             cons["required"] = True
@@ -60,6 +75,38 @@ def table_schema(name: str) -> dict:
     return out
 
 
+def source_title(text: str) -> str:
+    """A snapshot's source (its manifest's text) as the package names it: a reference to a file the
+    package does not ship (``see shared/data/provenance.csv``, the shared folder's record) becomes
+    ``see NOTICE``, which states every source's origin and licence. The manifest's own text stays
+    verbatim in ``snapshots.csv``."""
+    return SEE_FILE_RE.sub(lambda m: m.group(0) if m.group(1) in PACKAGE_FILES else "see NOTICE", text)
+
+
+def packaged(desc: dict) -> dict:
+    """A copy of a descriptor for a release zip: tables under ``processed/`` and every file it
+    names one the zip holds (a descriptor written by an older atomdata is brought up to date)."""
+    out = copy.deepcopy(desc)
+    for r in out.get("resources", []):
+        r["path"] = f"processed/{Path(r['path']).name}"
+    if "code_license" in out:
+        out["code_license"] = CODE_LICENSE
+    for src in out.get("sources", []):
+        if isinstance(src.get("title"), str):
+            src["title"] = source_title(src["title"])
+    return out
+
+
+def local_paths(node) -> list[str]:
+    """Every ``path`` in a descriptor that is not a URL (resources, licences, sources)."""
+    if isinstance(node, dict):
+        own = [node["path"]] if isinstance(node.get("path"), str) and "://" not in node["path"] else []
+        return own + [p for k, v in node.items() if k != "path" for p in local_paths(v)]
+    if isinstance(node, list):
+        return [p for v in node for p in local_paths(v)]
+    return []
+
+
 def descriptor(result, processed: Path, root: Path) -> dict:
     """The package descriptor for a build result whose tables are in ``processed``."""
     snaps = result.snapshots
@@ -72,7 +119,7 @@ def descriptor(result, processed: Path, root: Path) -> dict:
         if src and src not in seen:
             seen.add(src)
     for src in sorted(seen):
-        sources.append({"title": src})
+        sources.append({"title": source_title(src)})
     resources = []
     for name, model in TABLES.items():
         resources.append({
@@ -97,7 +144,7 @@ def descriptor(result, processed: Path, root: Path) -> dict:
         "sources": sources,
         "contributors": [{"title": "atomdata contributors", "role": "author"}],
         "keywords": ["open models", "Hugging Face", "AI policy", "downloads", "country of origin", "ATOM Project"],
-        "atomdata_version": __version__,
+        "atomdata_version": code_version(),
         "resources": resources,
     }
 

@@ -1,15 +1,25 @@
-"""The downloadable release: one zip with the tables, datapackage.json, figures, README and CHANGELOG.
+"""The downloadable release: one zip with the tables, datapackage.json, figures, README, CHANGELOG,
+licences, notice and citation: a self-contained Frictionless data package.
 
 Layout inside ``atomdata-<data version>.zip`` (one top folder, so unzipping never spills files)::
 
     atomdata-2026.08.03/
-        datapackage.json          resource paths point at processed/<table>.csv
+        datapackage.json          resource paths point at processed/<table>.csv; every file it
+                                  names is in the zip (`frictionless validate` passes on it alone)
         processed/<table>.csv     every table datapackage.json describes (other CSVs are left out)
         figures/<figure>.png|svg  the reference figures (regenerated from these tables by default)
-        README.md                 coverage, data dictionary generated from the pandera schemas,
-                                  methodology pointer, citation, licences
+        README.md                 coverage, how to load the tables (pandas, R, DuckDB), data
+                                  dictionary generated from the pandera schemas, methodology
+                                  pointer, citation of this data version, licences
         CHANGELOG.md              what changed since the previous release zip in the output folder
-        CITATION.cff, docs/methodology.md   when present next to the processed folder
+        CITATION.cff              the project's, with this release's data version and date
+        LICENSE, LICENSE-DATA     Apache-2.0 (code) and CC BY 4.0 (data), full texts
+        NOTICE                    the third-party sources of the snapshots and their licences
+        docs/methodology.md       how the tables are made
+        raw/<curated>.csv         the curated families, sizes, mirrors and model types the build read
+
+Only tables that pass their schemas and agree with each other (``atomdata.integrity``: keys and
+totals across tables) are packed; otherwise nothing is written.
 
 The zip is deterministic: sorted entries, fixed timestamps (1980-01-01), fixed permissions and
 compression, no build dates in any text, so the same inputs give the same bytes. It is written
@@ -26,20 +36,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__
 from ..errors import AtomdataError, InputError
 from ..io import atomic_write_bytes, dumps_json
 from ..schemas import REGIONS, TABLES
 from ..transform.shares import region_shares
+from ..version import code_version
+from .citation import CODE_LICENSE, DATA_LICENSE, DATA_LICENSE_URL, bibtex, citation, release_date
+from .datapackage import PROJECT_FILES, local_paths, packaged
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 ZIP_MODE = 0o100644
 RELEASE_RE = re.compile(r"^atomdata-(\d{4}\.\d{2}\.\d{2})\.zip$")
 SHARE_THRESHOLD = 0.01  # shares that moved by more than one percentage point are reported
 FIGURE_FORMATS = ("png", "svg")
-DATA_LICENSE = "CC-BY-4.0"
-CODE_LICENSE = "Apache-2.0"
-TITLE = "atomdata: who builds the open AI models the world uses"
 
 
 # --------------------------------------------------------------------------- inputs
@@ -129,12 +138,6 @@ def data_dictionary(rows: dict[str, int] | None = None) -> str:
     return "\n".join(lines)
 
 
-def citation(version: str) -> str:
-    year = version[:4] if re.match(r"^\d{4}", version) else "n.d."
-    return (f"atomdata contributors ({year}). *{TITLE}* (data version {version}, atomdata {__version__}) "
-            f"[Data set]. Licensed {DATA_LICENSE}.")
-
-
 def readme(descriptor: dict, tables: dict[str, pd.DataFrame], rows: dict[str, int], figures: list[str], extras: list[str]) -> str:
     version = descriptor.get("version", "unknown")
     snaps = tables.get("snapshots")
@@ -143,7 +146,8 @@ def readme(descriptor: dict, tables: dict[str, pd.DataFrame], rows: dict[str, in
     dq = tables.get("data_quality")
     out = [f"# atomdata release {version}", "",
            descriptor.get("description", ""), "",
-           f"Data version **{version}** (the date of the newest snapshot), built with atomdata {descriptor.get('atomdata_version', __version__)}.", ""]
+           f"Data version **{version}** (the date of the newest snapshot)" + (f", released {release_date(version)}" if release_date(version) else "") +
+           f"; built with atomdata-hub {descriptor.get('atomdata_version', code_version())}.", ""]
     out += ["## What this release covers", ""]
     if snaps is not None and len(snaps):
         dates = snaps["date"].dropna()
@@ -168,31 +172,62 @@ def readme(descriptor: dict, tables: dict[str, pd.DataFrame], rows: dict[str, in
             ]
     if figures:
         out.append("- `figures/`: the reference figures, regenerated from these tables (`atomdata figures`): " + ", ".join(f"`{f}`" for f in figures) + ".")
-    for e in extras:
-        out.append(f"- `{e}`")
+    out += [f"- `{e}`: {PROJECT_FILES[e]}." for e in extras]
     out += ["- `CHANGELOG.md`: what changed since the previous release.", ""]
-    out += ["## Load the data", "", "```python",
-            "import pandas as pd",
-            'df = pd.read_csv("processed/downloads_by_country.csv", keep_default_na=False, na_values=[""])',
-            "```", "",
-            "or, with the Python package (`pip install atomdata`): `atomdata.load(\"downloads_by_country\")` returns the same table typed.", ""]
+    out += load_section()
     out += ["## Methodology", "",
             "How snapshots become monthly downloads, how organizations are attributed to countries, how lineage is "
-            "resolved and what the build flags are described in `docs/methodology.md` of the atomdata source "
-            "distribution" + (" (included in this release)" if "docs/methodology.md" in extras else "") + ". In brief: downloads in a month are the "
+            "resolved and what the build flags are described in `docs/methodology.md` (included in this release). "
+            "In brief: downloads in a month are the "
             "difference of all-time download counters at snapshots near the month's boundaries (never negative: a counter "
             "lower than an earlier reading is treated as stale); country is the headquarters of the publishing organization "
             "from a curated registry (`processed/organizations.csv`, with a source URL per row).", ""]
     out += ["## Data dictionary", "", "Generated from the pandera schemas that validate every table (the same source as `datapackage.json`).", "",
             data_dictionary(rows)]
-    out += ["## Citation", "", citation(version), ""]
-    if "CITATION.cff" in extras:
-        out += ["`CITATION.cff` holds the same in machine-readable form.", ""]
+    out += citation_section(version)
     out += ["## Licence", "",
-            f"- Data (tables and figures): {DATA_LICENSE}, https://creativecommons.org/licenses/by/4.0/ — attribute \"atomdata contributors\".",
-            f"- Code (the atomdata package that built them): {CODE_LICENSE}.",
-            "- Source snapshots: see the `source` and `license` columns of `processed/snapshots.csv`.", ""]
+            f"- Data (tables, figures, `datapackage.json`): {DATA_LICENSE}, {DATA_LICENSE_URL}; the legal code is in `LICENSE-DATA`. "
+            "Attribute \"atomdata contributors\" and the data version (see Citation).",
+            f"- Code (the atomdata-hub package that built them): {CODE_LICENSE}; the licence text is in `LICENSE`.",
+            "- Source snapshots: their origins and licences are in `NOTICE`; each snapshot's source, licence and sha256 "
+            "in `processed/snapshots.csv`.", ""]
     return "\n".join(out)
+
+
+def load_section() -> list[str]:
+    """How to read the tables with pandas, the atomdata package, R and DuckDB (tested on a release)."""
+    return ["## Load the data", "",
+            "Every table is a plain CSV file: UTF-8, comma-separated, a header row, an empty cell for a missing value "
+            "(so read the text `NA`, Namibia's country code, as text), dates `YYYY-MM-DD`, months `YYYY-MM`. Text cells that "
+            "a spreadsheet would run as a formula are prefixed with `'` (methodology, \"CSV conventions\").", "",
+            "Python, with pandas:", "", "```python",
+            "import pandas as pd",
+            'df = pd.read_csv("processed/downloads_by_country.csv", keep_default_na=False, na_values=[""])',
+            "```", "",
+            "Python, with the package (`pip install atomdata-hub`): `atomdata.load(\"downloads_by_country\", processed=\"processed\")` "
+            "reads the same file typed from the schemas (nullable integers, categories, dates; months stay `YYYY-MM` text), "
+            "with the table's and columns' titles, descriptions and units in `df.attrs`.", "",
+            "R:", "", "```r",
+            'df <- read.csv("processed/downloads_by_country.csv", na.strings = "", encoding = "UTF-8")',
+            "```", "",
+            "DuckDB (SQL):", "", "```sql",
+            "SELECT month, region, sum(downloads) AS downloads",
+            "FROM read_csv('processed/downloads_by_country.csv', header = true, nullstr = '',",
+            "              types = {'month': 'VARCHAR', 'country': 'VARCHAR'})",
+            "GROUP BY month, region ORDER BY month, downloads DESC;",
+            "```", ""]
+
+
+def citation_section(version: str) -> list[str]:
+    date = release_date(version)
+    released = f", released {date} (the date of its newest snapshot)" if date else ""
+    return ["## Citation", "",
+            f"Cite the data version you used. This release is data version **{version}**{released}, "
+            f"file `atomdata-{version}.zip`; the same data version always means the same tables, and a later "
+            "release has a later data version.", "",
+            citation(version), "",
+            "```bibtex", bibtex(version), "```", "",
+            "`CITATION.cff` holds the same in Citation File Format.", ""]
 
 
 # --------------------------------------------------------------------------- CHANGELOG
@@ -213,13 +248,13 @@ def changelog_entry(version: str, tables: dict, prev_version: str | None, prev_t
     dbc, dvc = tables.get("downloads_by_country"), tables.get("derivatives_by_country")
     months = sorted(dbc["month"].unique()) if dbc is not None else []
     if prev_tables is None:
-        lines.append(f"First release (atomdata {__version__}).")
+        lines.append(f"First release (atomdata {code_version()}).")
         if snaps is not None:
             lines.append(f"- Snapshots: {len(snaps)}" + (f" ({snaps['name'].min()} … {snaps['name'].max()})" if len(snaps) else "") + ".")
         lines.append("- Months with measured downloads: " + (", ".join(months) if months else "none") + ".")
         lines.append("")
         return "\n".join(lines)
-    lines.append(f"Changes since the previous release {prev_version} (`{prev_name}`); built with atomdata {__version__}.")
+    lines.append(f"Changes since the previous release {prev_version} (`{prev_name}`); built with atomdata {code_version()}.")
     lines.append("")
     ps = prev_tables.get("snapshots")
     if snaps is not None and ps is not None:
@@ -346,58 +381,38 @@ def _figures(processed: Path, figures_dir: Path | None, version: str) -> dict[st
     return files
 
 
-def make_release(processed, out_dir, figures_dir=None, datapackage=None) -> Path:
-    """Build ``atomdata-<data version>.zip`` in ``out_dir`` and return its path.
-
-    ``processed`` is the folder of tables (or the project folder holding ``processed/``);
-    ``datapackage`` defaults to the ``datapackage.json`` next to it; ``figures_dir`` is a folder of
-    figures to ship (default: render PNG and SVG from the tables, so they always match them).
-    """
-    processed = _resolve_processed(processed)
-    root = processed.parent
-    # the project layout keeps datapackage.json beside processed/, `build --out DIR` inside DIR
+def _read_descriptor(processed: Path, datapackage) -> tuple[Path, dict]:
+    """The descriptor of the tables in ``processed``: ``datapackage``, else inside the folder
+    (`build --out DIR`), else beside it (the project layout)."""
     inside = processed / "datapackage.json"
-    dp_path = Path(datapackage) if datapackage else (inside if inside.is_file() else root / "datapackage.json")
+    dp_path = Path(datapackage) if datapackage else (inside if inside.is_file() else processed.parent / "datapackage.json")
     if not dp_path.is_file():
         raise InputError(dp_path, "datapackage.json not found (looked inside and beside the tables' folder); "
                                   "`atomdata build` writes it beside ./processed, `atomdata build --out DIR` inside DIR")
     try:
-        descriptor = json.loads(dp_path.read_text(encoding="utf-8"))
+        return dp_path, json.loads(dp_path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise InputError(dp_path, f"not valid JSON: {exc}") from None
-    version = str(descriptor.get("version", "unknown"))
 
-    # the tables datapackage.json describes, and nothing else: a CSV of one's own left in the folder
-    # (notes, a copy of a table) is not published in a package that does not describe it
-    described = {Path(r.get("path", "")).name for r in descriptor.get("resources", [])}
-    csvs = {p.name: p.read_bytes() for p in sorted(processed.glob("*.csv")) if p.name in described}
-    missing = [r.get("name") for r in descriptor.get("resources", []) if Path(r.get("path", "")).name not in csvs]
-    if missing:
-        raise InputError(processed, "tables named in datapackage.json are missing: " + ", ".join(map(str, missing)))
-    # keep the processed/… layout inside the zip, whatever the folder was called here
-    descriptor = json.loads(json.dumps(descriptor))
-    for r in descriptor.get("resources", []):
-        r["path"] = f"processed/{Path(r['path']).name}"
 
-    # never pack tables that fail their schemas (a hand-edited or damaged folder): every problem of
-    # every table in one report, on the very bytes that go into the zip
-    from ..validate import validate_folder
-
-    tables = validate_folder(processed, files=csvs)
-    rows = {n: len(df) for n, df in tables.items()}
-    figures = _figures(processed, figures_dir, version)
-
-    extras = {}
+def _project_files(version: str) -> dict[str, bytes]:
+    """:data:`PROJECT_FILES` as the atomdata package ships them (the checkout's own, in a
+    checkout), whatever folder the tables are in: the licences and the citation are atomdata's.
+    CITATION.cff is made this release's (``citation_cff``)."""
     from ..paths import release_dir
+    from .citation import citation_cff
 
-    for rel in ("CITATION.cff", "docs/methodology.md"):
-        # beside the tables, else the copy shipped with the package
-        for base in (root, processed, release_dir()):
-            if (base / rel).is_file():
-                extras[rel] = (base / rel).read_bytes()
-                break
+    base = release_dir()
+    missing = [rel for rel in PROJECT_FILES if not (base / rel).is_file()]
+    if missing:
+        raise AtomdataError(f"{base}: {', '.join(missing)} missing from the atomdata package; reinstall atomdata-hub "
+                            "(a release must carry its licences, notice, citation and methodology)")
+    out = {rel: (base / rel).read_bytes() for rel in PROJECT_FILES}
+    out["CITATION.cff"] = citation_cff(out["CITATION.cff"].decode("utf-8"), version).encode("utf-8")
+    return out
 
-    out_dir = Path(out_dir)
+
+def _changelog(out_dir: Path, version: str, tables: dict) -> str:
     prev = find_previous(out_dir, version)
     if prev is not None:
         prev_version, prev_tables, prev_cl = read_release(prev)
@@ -405,19 +420,52 @@ def make_release(processed, out_dir, figures_dir=None, datapackage=None) -> Path
         body = _previous_body(prev_cl)
     else:
         entry, body = changelog_entry(version, tables, None, None, None), ""
-    changelog = "# Changelog\n\nOne entry per release, newest first.\n\n" + entry + ("\n" + body if body else "")
+    return "# Changelog\n\nOne entry per release, newest first.\n\n" + entry + ("\n" + body if body else "")
+
+
+def make_release(processed, out_dir, figures_dir=None, datapackage=None) -> Path:
+    """Build ``atomdata-<data version>.zip`` in ``out_dir`` and return its path.
+
+    ``processed`` is the folder of tables (or the project folder holding ``processed/``);
+    ``datapackage`` defaults to the ``datapackage.json`` next to it; ``figures_dir`` is a folder of
+    figures to ship (default: render PNG and SVG from the tables, so they always match them).
+    Tables that fail their schemas or disagree with each other (keys, totals) are refused and
+    nothing is written.
+    """
+    from ..validate import validate_folder
+
+    processed = _resolve_processed(processed)
+    dp_path, descriptor = _read_descriptor(processed, datapackage)
+    version = str(descriptor.get("version", "unknown"))
+    # the tables datapackage.json describes, and nothing else: a CSV of one's own left in the folder
+    # (notes, a copy of a table) is not published in a package that does not describe it
+    described = {Path(r.get("path", "")).name for r in descriptor.get("resources", [])}
+    csvs = {p.name: p.read_bytes() for p in sorted(processed.glob("*.csv")) if p.name in described}
+    missing = [r.get("name") for r in descriptor.get("resources", []) if Path(r.get("path", "")).name not in csvs]
+    if missing:
+        raise InputError(processed, "tables named in datapackage.json are missing: " + ", ".join(map(str, missing)))
+    descriptor = packaged(descriptor)  # the processed/… layout, whatever the folder was called here
+    # never pack tables that fail their schemas or each other's keys and totals (a hand-edited or
+    # damaged folder): every problem of every table in one report, on the very bytes that go into the zip
+    tables = validate_folder(processed, files=csvs)
+    rows = {n: len(df) for n, df in tables.items()}
+    figures = _figures(processed, figures_dir, version)
+    extras = _project_files(version)
 
     top = f"atomdata-{version}"
     entries = {
-        f"{top}/datapackage.json": dumps_json(descriptor).encode("utf-8"),
-        f"{top}/README.md": readme(descriptor, tables, rows, sorted(figures), sorted(extras)).encode("utf-8"),
-        f"{top}/CHANGELOG.md": changelog.encode("utf-8"),
+        "datapackage.json": dumps_json(descriptor).encode("utf-8"),
+        "README.md": readme(descriptor, tables, rows, sorted(figures), sorted(extras)).encode("utf-8"),
+        "CHANGELOG.md": _changelog(Path(out_dir), version, tables).encode("utf-8"),
+        **{f"processed/{n}": b for n, b in csvs.items()},
+        **{f"figures/{n}": b for n, b in figures.items()},
+        **extras,
     }
-    entries.update({f"{top}/processed/{n}": b for n, b in csvs.items()})
-    entries.update({f"{top}/figures/{n}": b for n, b in figures.items()})
-    entries.update({f"{top}/{n}": b for n, b in extras.items()})
-    path = out_dir / f"{top}.zip"
-    data = zip_bytes(entries)
+    absent = [p for p in local_paths(descriptor) if p not in entries]
+    if absent:  # a package whose descriptor names files it lacks cannot be validated on its own
+        raise InputError(dp_path, "names files the release would not hold: " + ", ".join(absent))
+    path = Path(out_dir) / f"{top}.zip"
+    data = zip_bytes({f"{top}/{n}": b for n, b in entries.items()})
     if path.is_file() and path.read_bytes() != data:
         # a release is cited by its version: the same version must always mean the same bytes
         raise AtomdataError(f"{path}: a release of data version {version} exists with other contents; a release is "

@@ -24,10 +24,10 @@ def _code_hash() -> str:
     """Everything typing depends on: its code, the model-type vocabulary, library versions."""
     import pyarrow
 
-    from .. import __version__
+    from ..version import code_version
     from . import ids, inference
 
-    h = hashlib.sha256(f"{__version__} {pd.__version__} {pyarrow.__version__}".encode())
+    h = hashlib.sha256(f"{code_version()} {pd.__version__} {pyarrow.__version__}".encode())
     for path in (Path(records.__file__), Path(inference.__file__), Path(ids.__file__), inference.architectures_path()):
         h.update(path.read_bytes() if path.is_file() else b"")
     return h.hexdigest()[:12]
