@@ -207,7 +207,7 @@ def read_tables(folder: Path, names=None) -> dict:
 
 
 def _release_file(*parts) -> Path:
-    from .paths import release_dir
+    from .settings import release_dir
 
     return release_dir().joinpath(*parts)
 

@@ -97,7 +97,7 @@ def ingest_dump(paths, date, suffix, raw, source, license_):
     manifest. Every dump is checked before any is stored: if one fails, nothing is written.
     """
     from .ingest.dump import import_dump
-    from .paths import raw_dir
+    from .settings import raw_dir
 
     if date and len(paths) > 1:
         raise click.UsageError("--date applies to a single dump; give one PATH or keep dumps in YYYY-MM-DD folders")
@@ -141,7 +141,7 @@ def build(raw, out, registry, tolerance, scope_name, models_file, datapackage, p
     """
     from . import build as b
     from .io import dumps_json
-    from .paths import processed_dir, raw_dir
+    from .settings import processed_dir, raw_dir
     from .transform.scope import load_scope, model_list_scope
 
     store, dest = raw_dir(raw), processed_dir(out)
@@ -180,7 +180,7 @@ def validate(processed):
     Across tables: primary and foreign keys as datapackage.json declares them, and the totals
     that tie the tables together (downloads by country are the sums of the in-scope models'
     monthly downloads, every derivative in models has its derivatives row, ...)."""
-    from .paths import processed_dir, release_dir
+    from .settings import processed_dir, release_dir
     from .validate import validate_folder
 
     folder = processed_dir(processed)

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from .errors import InputError, ValidationFailed
-from .paths import registry_path
+from .settings import curated
 from .transform.ids import _arrow
 from .validate import validate_table
 
@@ -18,7 +18,7 @@ def load_registry(path: str | Path | None = None) -> pd.DataFrame:
     """Read and validate the registry (unique orgs, known regions, country consistent with region)."""
     from .api import CsvRows, read_csv_text
 
-    path = Path(path) if path else registry_path()
+    path = Path(path) if path else curated("organizations.csv").path
     df = read_csv_text(path, "registry")
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:

@@ -7,32 +7,18 @@ types the CSVs with them.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
+import pandera.extensions as extensions
 import pandera.pandas as pa
 from pandera.typing import Series
 
-REGIONS = ["us", "china", "eu", "other", "unknown"]
-ORG_TYPES = ["company", "academic", "nonprofit", "government", "community"]
-RELATIONS = ["finetune", "adapter", "quantized", "merge"]
-METHODS = ["all_time_diff", "rolling_30d"]
-LINEAGE_STATUS = ["complete", "outside_snapshot", "cycle", "self_reference"]
-ATTRIBUTIONS = ["declared", "mirror", "architecture", "name_keyword", "unknown"]
-CONFIDENCE = ["high", "medium", "low", "none"]
-LINEAGES = ["declared", "with_inference"]
-PUBLISHERS = ["same_org", "other_org", "community"]
-SNAPSHOT_KINDS = ["dump", "hub", "archive"]
-#: the derivatives that derivative shares count: what others build on a base (methodology, "Who published a model")
-COUNTED_PUBLISHERS = ("other_org", "community")
-SENSITIVITY_RULES = ["headline", "pipelines", "conditional_pipelines", "unknown_orgs", "pre_chatgpt", "first_party_definition",
-                     "official_quantized", "hugging_face_europe", "ecosystem", "scope_preset"]
-EU_COUNTRIES = {
-    "AD", "AL", "AT", "BA", "BE", "BG", "BY", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FO", "FR", "GB",
-    "GI", "GR", "HR", "HU", "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MC", "MD", "ME", "MK", "MT", "NL", "NO",
-    "PL", "PT", "RO", "RS", "SE", "SI", "SK", "SM", "UA", "VA", "XK",
-}
-MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
-COUNTRY_RE = r"^[A-Z]{2}$"
-SNAPSHOT_RE = r"^\d{4}-\d{2}-\d{2}(-[a-z0-9-]+)?$"  # a snapshot folder name: date, optional suffix
+
+from .vocab import (AGES, ATTRIBUTIONS, CONFIDENCE, COUNTRY_RE, EU_COUNTRIES, LINEAGE_STATUS, LINEAGES, METHODS, MONTH_RE,
+                    NAMESPACE_RE, ORG_TYPES, PARAMS_SOURCES, PERIOD_RE, PERIODS, PUBLISHERS, REGIONS, RELATIONS,
+                    SENSITIVITY_RULES, SIZE_BUCKETS, SIZE_UNKNOWN, SNAPSHOT_KINDS, SNAPSHOT_RE, TREE_COVERAGE,
+                    TRENDING_RANKINGS)
 
 
 def region_of_country(country: pd.Series) -> pd.Series:
@@ -43,10 +29,24 @@ def region_of_country(country: pd.Series) -> pd.Series:
     return out.mask(c.isna() | (c == ""), "unknown")
 
 
-def _shares_sum_to_one(df: pd.DataFrame, by: list[str], count: str) -> pd.Series:
+@extensions.register_check_method(statistics=["by", "count"])
+def shares_sum_to_one(df: pd.DataFrame, *, by: list[str], count: str) -> pd.Series:
+    """Within each group of ``by``, ``share`` sums to 1 (or the group counts nothing)."""
     totals = df.groupby(by, dropna=False)[count].transform("sum")
     sums = df.groupby(by, dropna=False)["share"].transform("sum")
     return ((sums - 1.0).abs() < 1e-9) | (totals == 0)
+
+
+@extensions.register_check_method(statistics=["nullable"])
+def country_matches_region(df: pd.DataFrame, *, nullable: bool) -> pd.Series:
+    """``region`` follows from ``country`` (``region_of_country``); with ``nullable``, an empty country passes."""
+    ok = region_of_country(df["country"]) == df["region"]
+    return (df["country"].isna() | ok) if nullable else ok
+
+
+def _shares(by: list[str], count: str, what: str) -> dict:
+    """Config entry of the registered check ``shares_sum_to_one``."""
+    return {"by": by, "count": count, "error": f"shares must sum to 1 within each {what}"}
 
 
 def Field(description: str, title: str | None = None, unit: str | None = None, tstype: str | None = None, **kw):
@@ -55,11 +55,27 @@ def Field(description: str, title: str | None = None, unit: str | None = None, t
     return pa.Field(description=description, title=title, metadata=meta or None, **kw)
 
 
-class Organizations(pa.DataFrameModel):
-    org: Series[pd.StringDtype] = Field("Hugging Face namespace (user or organization name).", "Organization namespace", unique=True, str_matches=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: the repeated fields of the tables, each defined once
+Month = partial(Field, "Calendar month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+Share = partial(Field, title="Share", ge=0, le=1, unit="fraction")
+Region = partial(Field, isin=REGIONS)
+Country = partial(Field, nullable=True, str_matches=COUNTRY_RE)
+Downloads = partial(Field, ge=0, unit="downloads")
+
+
+class Table(pa.DataFrameModel):
+    """The base of every published table: values coerced to their types, no column left unsaid."""
+
+    class Config:
+        coerce = True
+        strict = True
+
+
+class Organizations(Table):
+    org: Series[pd.StringDtype] = Field("Hugging Face namespace (user or organization name).", "Organization namespace", unique=True, str_matches=NAMESPACE_RE)
     name: Series[pd.StringDtype] = Field("Human-readable name of the organization.", "Name")
-    country: Series[pd.StringDtype] = Field("ISO 3166-1 alpha-2 code of the headquarters; empty when unknown (distributed collectives).", "Country", nullable=True, str_matches=COUNTRY_RE)
-    region: Series[pd.StringDtype] = Field("us, china, eu (Europe incl. UK and Switzerland), other, or unknown.", "Region", isin=REGIONS)
+    country: Series[pd.StringDtype] = Country("ISO 3166-1 alpha-2 code of the headquarters; empty when unknown (distributed collectives).", "Country")
+    region: Series[pd.StringDtype] = Region("us, china, eu (Europe incl. UK and Switzerland), other, or unknown.", "Region")
     org_type: Series[pd.StringDtype] = Field("company, academic, nonprofit, government or community.", "Organization type", isin=ORG_TYPES)
     source_url: Series[pd.StringDtype] = Field("Public page that supports the country attribution.", "Source", str_startswith="https://")
     notes: Series[pd.StringDtype] = Field("Renamed or legacy namespaces, parent organization, judgement calls.", "Notes", nullable=True)
@@ -68,24 +84,19 @@ class Organizations(pa.DataFrameModel):
         title = "Organizations"
         description = "Curated registry of Hugging Face namespaces of model publishers, with country and region of origin."
         metadata = {"primary_key": ["org"]}
-        coerce = True
-        strict = True
-
-    @pa.dataframe_check(error="region must follow from country (US→us, CN→china, Europe→eu, other codes→other, empty→unknown)")
-    def country_matches_region(cls, df: pd.DataFrame) -> pd.Series:
-        return region_of_country(df["country"]) == df["region"]
+        country_matches_region = {"nullable": False, "error": "region must follow from country (US→us, CN→china, Europe→eu, other codes→other, empty→unknown)"}
 
     @pa.dataframe_check(error="org must be unique ignoring case (the Hub treats namespaces case-insensitively)")
     def unique_ignoring_case(cls, df: pd.DataFrame) -> pd.Series:
         return ~df["org"].str.lower().duplicated(keep=False)
 
 
-class Models(pa.DataFrameModel):
+class Models(Table):
     model_id: Series[pd.StringDtype] = Field("Hugging Face repo id (namespace/name).", "Model id", unique=True)
     org: Series[pd.StringDtype] = Field("Namespace of the repo as written in the snapshot.", "Namespace", nullable=True)
     registry_org: Series[pd.StringDtype] = Field("The namespace as spelled in the registry; empty when the registry lacks it.", "Registry organization", nullable=True)
-    country: Series[pd.StringDtype] = Field("Country of the organization from the registry; empty when not in the registry or unknown.", "Country", nullable=True, str_matches=COUNTRY_RE)
-    region: Series[pd.StringDtype] = Field("Region of the organization; unknown when not in the registry.", "Region", isin=REGIONS)
+    country: Series[pd.StringDtype] = Country("Country of the organization from the registry; empty when not in the registry or unknown.", "Country")
+    region: Series[pd.StringDtype] = Region("Region of the organization; unknown when not in the registry.", "Region")
     first_party: Series[bool] = Field("True for a model its organization published itself: any model under a registry organization's namespace (base, instruct, chat, official quantized, whatever base it declares), or a model of another namespace that declares no base. False for derivatives published by namespaces the registry does not know.", "First party")
     in_scope: Series[bool] = Field("True when the headline scope of this build (the scope column of downloads_by_country) counts the model: its downloads are in the share tables.", "In scope")
     relation: Series[pd.StringDtype] = Field("For derivatives: relation to the first declared base.", "Relation", nullable=True, isin=RELATIONS)
@@ -95,7 +106,7 @@ class Models(pa.DataFrameModel):
     library_name: Series[pd.StringDtype] = Field("Library as reported by the Hub.", "Library", nullable=True)
     license: Series[pd.StringDtype] = Field("License id from the repo's license: tag.", "License", nullable=True)
     params_b: Series[pd.Float64Dtype] = Field("Parameter count in billions, from safetensors metadata where present.", "Parameters", nullable=True, ge=0, unit="billion parameters")
-    downloads_all_time: Series[pd.Int64Dtype] = Field("Highest all-time download counter read in any snapshot (stale readings are lower by definition; repeated snapshots are not readings); empty when no snapshot has the counter for it.", "All-time downloads", nullable=True, ge=0, unit="downloads")
+    downloads_all_time: Series[pd.Int64Dtype] = Downloads("Highest all-time download counter read in any snapshot (stale readings are lower by definition; repeated snapshots are not readings); empty when no snapshot has the counter for it.", "All-time downloads", nullable=True)
     first_seen: Series[pd.StringDtype] = Field("Name of the first snapshot containing the model.", "First seen", str_matches=SNAPSHOT_RE)
     last_seen: Series[pd.StringDtype] = Field("Name of the last snapshot containing the model.", "Last seen", str_matches=SNAPSHOT_RE)
 
@@ -103,18 +114,16 @@ class Models(pa.DataFrameModel):
         title = "Models"
         description = "Every model repo seen in any snapshot (latest record), with its organization, country and whether it is first-party or a derivative."
         metadata = {"primary_key": ["model_id"], "foreign_keys": [{"fields": ["registry_org"], "reference": {"resource": "organizations", "fields": ["org"]}}]}
-        coerce = True
-        strict = True
 
 
-class ModelDownloadsMonthly(pa.DataFrameModel):
-    month: Series[pd.StringDtype] = Field("Calendar month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+class ModelDownloadsMonthly(Table):
+    month: Series[pd.StringDtype] = Month()
     model_id: Series[pd.StringDtype] = Field("Hugging Face repo id.", "Model id")
-    downloads: Series[pd.Int64Dtype] = Field("Downloads in the month: all-time count at the end boundary minus at the start boundary (or the 30-day count at the end boundary, see method).", "Downloads", ge=0, unit="downloads")
+    downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the month: all-time count at the end boundary minus at the start boundary (or the 30-day count at the end boundary, see method).", "Downloads")
     method: Series[pd.StringDtype] = Field("all_time_diff: difference of all-time counters at the month boundaries; rolling_30d: 30-day counter at the end boundary.", "Method", isin=METHODS)
     start_snapshot: Series[pd.StringDtype] = Field("Snapshot used for the start boundary (empty for rolling_30d).", "Start snapshot", nullable=True, str_matches=SNAPSHOT_RE)
     end_snapshot: Series[pd.StringDtype] = Field("Snapshot used for the end boundary.", "End snapshot", str_matches=SNAPSHOT_RE)
-    all_time_end: Series[pd.Int64Dtype] = Field("All-time download counter at the end boundary, where published.", "All-time downloads at month end", nullable=True, ge=0, unit="downloads")
+    all_time_end: Series[pd.Int64Dtype] = Downloads("All-time download counter at the end boundary, where published.", "All-time downloads at month end", nullable=True)
     flags: Series[pd.StringDtype] = Field("Quality flags, ';'-separated: stale_reading_skipped (the reading nearest a boundary was stale, lower than an earlier reading, and the nearest valid reading within the tolerance was used instead).", "Flags", nullable=True)
 
     class Config:
@@ -122,17 +131,15 @@ class ModelDownloadsMonthly(pa.DataFrameModel):
         description = "Downloads of each model in each calendar month that snapshots near both boundaries can measure. Months without such snapshots are absent, never invented."
         metadata = {"primary_key": ["month", "model_id"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}}]}
         unique = ["month", "model_id"]
-        coerce = True
-        strict = True
 
 
-class DownloadsByCountry(pa.DataFrameModel):
-    month: Series[pd.StringDtype] = Field("Calendar month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
-    country: Series[pd.StringDtype] = Field("ISO 3166-1 alpha-2 country of the publishing organization; empty when unknown.", "Country", nullable=True, str_matches=COUNTRY_RE)
-    region: Series[pd.StringDtype] = Field("Region of the publishing organization.", "Region", isin=REGIONS)
-    downloads: Series[pd.Int64Dtype] = Field("Downloads in the month of in-scope models of this country.", "Downloads", ge=0, unit="downloads")
-    share: Series[pd.Float64Dtype] = Field("Share of the month's in-scope downloads (0 to 1).", "Share", ge=0, le=1, unit="fraction")
-    cumulative_downloads: Series[pd.Int64Dtype] = Field("Sum of all-time download counters at the month's end boundary, for the in-scope models measured that month.", "Cumulative downloads", ge=0, nullable=True, unit="downloads")
+class DownloadsByCountry(Table):
+    month: Series[pd.StringDtype] = Month()
+    country: Series[pd.StringDtype] = Country("ISO 3166-1 alpha-2 country of the publishing organization; empty when unknown.", "Country")
+    region: Series[pd.StringDtype] = Region("Region of the publishing organization.", "Region")
+    downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the month of in-scope models of this country.", "Downloads")
+    share: Series[pd.Float64Dtype] = Share("Share of the month's in-scope downloads (0 to 1).")
+    cumulative_downloads: Series[pd.Int64Dtype] = Downloads("Sum of all-time download counters at the month's end boundary, for the in-scope models measured that month.", "Cumulative downloads", nullable=True)
     n_models: Series[pd.Int64Dtype] = Field("Number of in-scope models measured in the month.", "Models", ge=0)
     scope: Series[pd.StringDtype] = Field("Which models count (see methodology): organizations and pipelines.", "Scope")
 
@@ -141,19 +148,11 @@ class DownloadsByCountry(pa.DataFrameModel):
         description = "Monthly downloads and download share of open models by country of the publishing organization."
         metadata = {"primary_key": ["month", "country", "region"]}
         unique = ["month", "country", "region"]
-        coerce = True
-        strict = True
-
-    @pa.dataframe_check(error="shares must sum to 1 within each month")
-    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
-        return _shares_sum_to_one(df, ["month"], "downloads")
-
-    @pa.dataframe_check(error="country must be consistent with region")
-    def country_matches_region(cls, df: pd.DataFrame) -> pd.Series:
-        return df["country"].isna() | (region_of_country(df["country"]) == df["region"])
+        shares_sum_to_one = _shares(["month"], "downloads", "month")
+        country_matches_region = {"nullable": True, "error": "country must be consistent with region"}
 
 
-class Derivatives(pa.DataFrameModel):
+class Derivatives(Table):
     model_id: Series[pd.StringDtype] = Field("Derivative repo id.", "Model id", unique=True)
     created_at: Series[pa.DateTime] = Field("Repo creation date (UTC).", "Created", nullable=True, tstype="date")
     relation: Series[pd.StringDtype] = Field("Relation to the first declared base: finetune, adapter, quantized or merge.", "Relation", isin=RELATIONS)
@@ -161,16 +160,16 @@ class Derivatives(pa.DataFrameModel):
     n_bases: Series[pd.Int64Dtype] = Field("Number of declared bases (more than one for merges).", "Bases", ge=1)
     root_model_id: Series[pd.StringDtype] = Field("Furthest ancestor reached by following first bases; empty for cycles.", "Root model", nullable=True)
     root_org: Series[pd.StringDtype] = Field("Namespace of the root model.", "Root organization", nullable=True)
-    root_country: Series[pd.StringDtype] = Field("Country of the root organization (registry); empty when unknown.", "Root country", nullable=True, str_matches=COUNTRY_RE)
-    root_region: Series[pd.StringDtype] = Field("Region of the root organization; unknown when not in the registry.", "Root region", isin=REGIONS)
+    root_country: Series[pd.StringDtype] = Country("Country of the root organization (registry); empty when unknown.", "Root country")
+    root_region: Series[pd.StringDtype] = Region("Region of the root organization; unknown when not in the registry.", "Root region")
     publisher: Series[pd.StringDtype] = Field("Who published the derivative, relative to the organization of its root: same_org (the root's registry organization itself: its own instruct, chat or quantized release, first-party in models), other_org (another registry organization, first-party for it), community (a namespace the registry does not know). Derivative shares count other_org and community.", "Publisher", isin=PUBLISHERS)
     depth: Series[pd.Int64Dtype] = Field("Number of declared base links followed to reach the root.", "Depth", ge=0, nullable=True)
     lineage_status: Series[pd.StringDtype] = Field("complete: root declares no base; outside_snapshot: the chain leaves the snapshots at root_model_id; cycle; self_reference.", "Lineage status", isin=LINEAGE_STATUS)
     attribution: Series[pd.StringDtype] = Field("Rule that attributed the derivative to an organization (methodology, 'Attribution beyond the declared chain'): declared (the declared root is a registry organization), mirror (root is a re-upload whose name matches an original), architecture (model-type tag), name_keyword (family keyword in the root's name), unknown.", "Attribution", isin=ATTRIBUTIONS)
     confidence: Series[pd.StringDtype] = Field("high (declared; mirror name match), medium (mirror keyword; architecture), low (name keyword), none (unknown).", "Confidence", isin=CONFIDENCE)
     attributed_org: Series[pd.StringDtype] = Field("Registry organization the derivative is attributed to, with inference; empty when unknown.", "Attributed organization", nullable=True)
-    attributed_country: Series[pd.StringDtype] = Field("Country of the attributed organization; empty when unknown.", "Attributed country", nullable=True, str_matches=COUNTRY_RE)
-    attributed_region: Series[pd.StringDtype] = Field("Region of the attributed organization (equal to root_region when attribution is declared); unknown when nothing applies.", "Attributed region", isin=REGIONS)
+    attributed_country: Series[pd.StringDtype] = Country("Country of the attributed organization; empty when unknown.", "Attributed country")
+    attributed_region: Series[pd.StringDtype] = Region("Region of the attributed organization (equal to root_region when attribution is declared); unknown when nothing applies.", "Attributed region")
     attribution_evidence: Series[pd.StringDtype] = Field("What the rule saw: the declared root, the original a mirror's name matched, the model-type tag, or the keyword found.", "Attribution evidence", nullable=True)
 
     class Config:
@@ -178,8 +177,6 @@ class Derivatives(pa.DataFrameModel):
         description = "One row per derivative model (fine-tune, adapter, quantization, merge) with its declared base, resolved root base model, and attribution with inference where the declared chain does not reach a registry organization."
         metadata = {"primary_key": ["model_id"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}},
                                                                 {"fields": ["attributed_org"], "reference": {"resource": "organizations", "fields": ["org"]}}]}
-        coerce = True
-        strict = True
 
     @pa.dataframe_check(error="attributed_org is empty exactly when attribution is unknown; declared attribution keeps root_region")
     def attribution_consistent(cls, df: pd.DataFrame) -> pd.Series:
@@ -188,14 +185,14 @@ class Derivatives(pa.DataFrameModel):
         return ok & ((df["attribution"] != "declared") | (df["attributed_region"] == df["root_region"]))
 
 
-class DerivativesByCountry(pa.DataFrameModel):
+class DerivativesByCountry(Table):
     lineage: Series[pd.StringDtype] = Field("declared: by the region of the declared root (root_region); with_inference: by the attributed region (attributed_region), see derivatives.attribution.", "Lineage", isin=LINEAGES)
     month: Series[pd.StringDtype] = Field("Month of creation of the derivatives (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
-    country: Series[pd.StringDtype] = Field("Country of the root base model's organization; empty when unknown.", "Root country", nullable=True, str_matches=COUNTRY_RE)
-    region: Series[pd.StringDtype] = Field("Region of the root base model's organization.", "Root region", isin=REGIONS)
+    country: Series[pd.StringDtype] = Country("Country of the root base model's organization; empty when unknown.", "Root country")
+    region: Series[pd.StringDtype] = Region("Region of the root base model's organization.", "Root region")
     relation: Series[pd.StringDtype] = Field("Relation of the derivative to its base.", "Relation", isin=RELATIONS)
     new_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created in the month.", "New derivatives", ge=0, unit="models")
-    share: Series[pd.Float64Dtype] = Field("Share within the lineage, month and relation (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+    share: Series[pd.Float64Dtype] = Share("Share within the lineage, month and relation (0 to 1).")
 
     class Config:
         title = "Derivatives by country"
@@ -203,12 +200,7 @@ class DerivativesByCountry(pa.DataFrameModel):
                        "Every derivative is counted twice, once per lineage (declared; with_inference): filter on lineage before summing.")
         metadata = {"primary_key": ["lineage", "month", "country", "region", "relation"]}
         unique = ["lineage", "month", "country", "region", "relation"]
-        coerce = True
-        strict = True
-
-    @pa.dataframe_check(error="shares must sum to 1 within each lineage, month and relation")
-    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
-        return _shares_sum_to_one(df, ["lineage", "month", "relation"], "new_derivatives")
+        shares_sum_to_one = _shares(["lineage", "month", "relation"], "new_derivatives", "lineage, month and relation")
 
     @pa.dataframe_check(error="each lineage must count the same derivatives per month and relation")
     def lineages_count_the_same(cls, df: pd.DataFrame) -> pd.Series:
@@ -219,7 +211,7 @@ class DerivativesByCountry(pa.DataFrameModel):
         return (spread == 0) & (n_lineages == df["lineage"].nunique())
 
 
-class Snapshots(pa.DataFrameModel):
+class Snapshots(Table):
     name: Series[pd.StringDtype] = Field("Snapshot folder name in the store (date, optional suffix).", "Snapshot", unique=True, str_matches=SNAPSHOT_RE)
     date: Series[pa.DateTime] = Field("Date the snapshot describes.", "Date", tstype="date")
     kind: Series[pd.StringDtype] = Field("dump (imported file), hub (live API listing) or archive (a file of a dataset repo that archives Hub dumps, atomdata ingest archive; the manifest names repo, commit and path).", "Kind", isin=SNAPSHOT_KINDS)
@@ -233,11 +225,9 @@ class Snapshots(pa.DataFrameModel):
         title = "Snapshots"
         description = "Every snapshot the build used, from its manifest (source, date, rows, checksum)."
         metadata = {"primary_key": ["name"]}
-        coerce = True
-        strict = True
 
 
-class DataQuality(pa.DataFrameModel):
+class DataQuality(Table):
     kind: Series[pd.StringDtype] = Field("What was found (see methodology for the list).", "Kind")
     snapshot: Series[pd.StringDtype] = Field("Snapshot where it was found, where it applies.", "Snapshot", nullable=True)
     month: Series[pd.StringDtype] = Field("Month concerned, where it applies.", "Month", nullable=True, str_matches=MONTH_RE)
@@ -250,19 +240,17 @@ class DataQuality(pa.DataFrameModel):
     class Config:
         title = "Data quality"
         description = "One row per data-quality issue found while building: counters that went backwards, unmapped organizations, broken lineage, months that cannot be measured, coverage."
-        coerce = True
-        strict = True
 
 
-class TrendingByCountry(pa.DataFrameModel):
+class TrendingByCountry(Table):
     date: Series[pa.DateTime] = Field("Date of the snapshot.", "Date", tstype="date")
     snapshot: Series[pd.StringDtype] = Field("Snapshot the ranking comes from (one with the Hub's trendingScore).", "Snapshot")
-    ranking: Series[pd.StringDtype] = Field("'hub trending listing': the snapshot is the Hub's own top-N trending list, so this is the Hub's leaderboard; 'within sample': the snapshot's models ranked by their trending score, which misses trending models the sample lacks.", "Ranking", isin=["hub trending listing", "within sample"])
+    ranking: Series[pd.StringDtype] = Field("'hub trending listing': the snapshot is the Hub's own top-N trending list, so this is the Hub's leaderboard; 'within sample': the snapshot's models ranked by their trending score, which misses trending models the sample lacks.", "Ranking", isin=TRENDING_RANKINGS)
     top_n: Series[pd.Int64Dtype] = Field("Size of the leaderboard: the top 1, 10, 50 or 100 models by trending score (ties broken by model id).", "Top N", ge=1, unit="models")
-    country: Series[pd.StringDtype] = Field("ISO 3166-1 alpha-2 country of the publishing organization; empty when unknown or not in the registry.", "Country", nullable=True, str_matches=COUNTRY_RE)
-    region: Series[pd.StringDtype] = Field("Region of the publishing organization; unknown when the registry lacks it.", "Region", isin=REGIONS)
+    country: Series[pd.StringDtype] = Country("ISO 3166-1 alpha-2 country of the publishing organization; empty when unknown or not in the registry.", "Country")
+    region: Series[pd.StringDtype] = Region("Region of the publishing organization; unknown when the registry lacks it.", "Region")
     models: Series[pd.Int64Dtype] = Field("Models of this country among the top N (all pipelines).", "Models", ge=1, unit="models")
-    share: Series[pd.Float64Dtype] = Field("models / top_n (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+    share: Series[pd.Float64Dtype] = Share("models / top_n (0 to 1).")
 
     class Config:
         title = "Trending leaderboard by country"
@@ -271,35 +259,27 @@ class TrendingByCountry(pa.DataFrameModel):
         metadata = {"primary_key": ["snapshot", "top_n", "country", "region"],
                     "foreign_keys": [{"fields": ["snapshot"], "reference": {"resource": "snapshots", "fields": ["name"]}}]}
         unique = ["snapshot", "top_n", "country", "region"]
-        coerce = True
-        strict = True
-
-    @pa.dataframe_check(error="shares must sum to 1 within each snapshot and top_n")
-    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
-        return _shares_sum_to_one(df, ["snapshot", "top_n"], "models")
+        shares_sum_to_one = _shares(["snapshot", "top_n"], "models", "snapshot and top_n")
+        country_matches_region = {"nullable": True, "error": "country must be consistent with region"}
 
     @pa.dataframe_check(error="models must sum to top_n within each snapshot and top_n")
     def models_sum_to_top_n(cls, df: pd.DataFrame) -> pd.Series:
         return df.groupby(["snapshot", "top_n"])["models"].transform("sum") == df["top_n"]
 
-    @pa.dataframe_check(error="country must be consistent with region")
-    def country_matches_region(cls, df: pd.DataFrame) -> pd.Series:
-        return df["country"].isna() | (region_of_country(df["country"]) == df["region"])
 
-
-class OrganizationSummary(pa.DataFrameModel):
+class OrganizationSummary(Table):
     date: Series[pa.DateTime] = Field("Date of the snapshot.", "Date", tstype="date")
     snapshot: Series[pd.StringDtype] = Field("Snapshot the counts come from.", "Snapshot")
     org: Series[pd.StringDtype] = Field("Organization: the namespace as spelled in the registry, or as written on the Hub when the registry lacks it. Each namespace is its own row (Meta's meta-llama, facebook and codellama are separate, as are Alibaba's Qwen, Alibaba-NLP, Wan-AI, ...).", "Organization")
-    country: Series[pd.StringDtype] = Field("Country of the organization (registry); empty when unknown.", "Country", nullable=True, str_matches=COUNTRY_RE)
-    region: Series[pd.StringDtype] = Field("Region of the organization; unknown when not in the registry.", "Region", isin=REGIONS)
+    country: Series[pd.StringDtype] = Country("Country of the organization (registry); empty when unknown.", "Country")
+    region: Series[pd.StringDtype] = Region("Region of the organization; unknown when not in the registry.", "Region")
     models: Series[pd.Int64Dtype] = Field("Repos published under the namespace in the snapshot (originals and the organization's own fine-tunes such as Instruct models).", "Models", ge=0, unit="models")
-    downloads_30d: Series[pd.Int64Dtype] = Field("Sum of the 30-day download counters of those repos; empty when the snapshot lacks the field or the organization has no repos in it.", "Downloads (30 days)", nullable=True, ge=0, unit="downloads")
-    downloads_all_time: Series[pd.Int64Dtype] = Field("Sum of the all-time download counters of those repos; empty when the snapshot lacks the field or the organization has no repos in it.", "Downloads (all time)", nullable=True, ge=0, unit="downloads")
+    downloads_30d: Series[pd.Int64Dtype] = Downloads("Sum of the 30-day download counters of those repos; empty when the snapshot lacks the field or the organization has no repos in it.", "Downloads (30 days)", nullable=True)
+    downloads_all_time: Series[pd.Int64Dtype] = Downloads("Sum of the all-time download counters of those repos; empty when the snapshot lacks the field or the organization has no repos in it.", "Downloads (all time)", nullable=True)
     likes: Series[pd.Int64Dtype] = Field("Sum of the likes of those repos; empty when the snapshot lacks the field or the organization has no repos in it.", "Likes", nullable=True, ge=0, unit="likes")
     derivatives_direct: Series[pd.Int64Dtype] = Field("Repos of other namespaces in the snapshot whose first declared base is a repo of this organization.", "Direct derivatives", ge=0, unit="models")
     derivatives_all: Series[pd.Int64Dtype] = Field("Repos of other namespaces in the snapshot whose root base (first bases followed within the snapshot) is a repo of this organization.", "All derivatives", ge=0, unit="models")
-    tree_coverage: Series[pd.StringDtype] = Field("'full listing' when the snapshot lists the whole Hub, so the derivative counts are complete; 'sample' otherwise (dumps, first-party and trending listings): the counts are lower bounds for this sample, not the Hub's totals.", "Tree coverage", isin=["full listing", "sample"])
+    tree_coverage: Series[pd.StringDtype] = Field("'full listing' when the snapshot lists the whole Hub, so the derivative counts are complete; 'sample' otherwise (dumps, first-party and trending listings): the counts are lower bounds for this sample, not the Hub's totals.", "Tree coverage", isin=TREE_COVERAGE)
 
     class Config:
         title = "Organization summary"
@@ -309,19 +289,14 @@ class OrganizationSummary(pa.DataFrameModel):
         metadata = {"primary_key": ["snapshot", "org"],
                     "foreign_keys": [{"fields": ["snapshot"], "reference": {"resource": "snapshots", "fields": ["name"]}}]}
         unique = ["snapshot", "org"]
-        coerce = True
-        strict = True
-
-    @pa.dataframe_check(error="country must be consistent with region")
-    def country_matches_region(cls, df: pd.DataFrame) -> pd.Series:
-        return df["country"].isna() | (region_of_country(df["country"]) == df["region"])
+        country_matches_region = {"nullable": True, "error": "country must be consistent with region"}
 
 
-class DerivativesByRootOrg(pa.DataFrameModel):
+class DerivativesByRootOrg(Table):
     month: Series[pd.StringDtype] = Field("Month of creation of the derivatives (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
     root_org: Series[pd.StringDtype] = Field("Organization of the root base model (registry spelling, else the namespace as written). Meta's meta-llama, facebook and codellama are separate rows, as are Alibaba's namespaces.", "Root organization")
-    country: Series[pd.StringDtype] = Field("Country of the root organization (registry); empty when unknown.", "Root country", nullable=True, str_matches=COUNTRY_RE)
-    region: Series[pd.StringDtype] = Field("Region of the root organization; unknown when not in the registry.", "Root region", isin=REGIONS)
+    country: Series[pd.StringDtype] = Country("Country of the root organization (registry); empty when unknown.", "Root country")
+    region: Series[pd.StringDtype] = Region("Region of the root organization; unknown when not in the registry.", "Root region")
     relation: Series[pd.StringDtype] = Field("Relation of the derivative to its base; 'all' sums the four relations.", "Relation", isin=RELATIONS + ["all"])
     new_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created in the month.", "New derivatives", ge=1, unit="models")
     cumulative_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created up to the end of the month (running sum of new_derivatives over months, per root organization and relation).", "Cumulative derivatives", ge=1, unit="models")
@@ -332,8 +307,7 @@ class DerivativesByRootOrg(pa.DataFrameModel):
                        "relation. Rows exist only for months with new derivatives; carry the cumulative count forward to compare organizations.")
         metadata = {"primary_key": ["month", "root_org", "relation"]}
         unique = ["month", "root_org", "relation"]
-        coerce = True
-        strict = True
+        country_matches_region = {"nullable": True, "error": "country must be consistent with region"}
 
     @pa.dataframe_check(error="cumulative_derivatives must be the running sum of new_derivatives per root_org and relation")
     def cumulative_is_running_sum(cls, df: pd.DataFrame) -> pd.Series:
@@ -341,42 +315,32 @@ class DerivativesByRootOrg(pa.DataFrameModel):
         run = s.groupby(["root_org", "relation"])["new_derivatives"].cumsum()
         return (run == s["cumulative_derivatives"]).reindex(df.index)
 
-    @pa.dataframe_check(error="country must be consistent with region")
-    def country_matches_region(cls, df: pd.DataFrame) -> pd.Series:
-        return df["country"].isna() | (region_of_country(df["country"]) == df["region"])
 
-
-SIZE_BUCKETS = ["<1B", "1-5B", "5-10B", "10-50B", "50-100B", "100-250B", "250B+", "unknown"]
-PERIOD_RE = r"^\d{4}-((0[1-9]|1[0-2])|W(0[1-9]|[1-4]\d|5[0-3])|Q[1-4])$"
-
-
-class ModelAttributes(pa.DataFrameModel):
+class ModelAttributes(Table):
     model_id: Series[pd.StringDtype] = Field("Hugging Face repo id.", "Model id", unique=True)
     family: Series[pd.StringDtype] = Field("For first-party models: the family of the first row of raw/families.csv whose organization is the model's and whose pattern matches the repo name, else 'other'; empty for derivatives.", "Family", nullable=True)
     params_b: Series[pd.Float64Dtype] = Field("Total parameters in billions (all experts of a mixture of experts): from safetensors metadata, else the curated raw/model_sizes.csv, else parsed from the repo name (8x7B, 30B-A3B, 0.5B, 270M).", "Parameters", nullable=True, ge=0, unit="billion parameters")
-    params_source: Series[pd.StringDtype] = Field("Where params_b comes from: safetensors, override (raw/model_sizes.csv), name, or unknown.", "Parameter source", isin=["safetensors", "override", "name", "unknown"])
-    size_bucket: Series[pd.StringDtype] = Field("Size bucket of params_b (lower bound inclusive): <1B, 1-5B, 5-10B, 10-50B, 50-100B, 100-250B, 250B+; unknown without a count.", "Size bucket", isin=SIZE_BUCKETS)
+    params_source: Series[pd.StringDtype] = Field("Where params_b comes from: safetensors, override (raw/model_sizes.csv), name, or unknown.", "Parameter source", isin=PARAMS_SOURCES)
+    size_bucket: Series[pd.StringDtype] = Field("Size bucket of params_b (lower bound inclusive): <1B, 1-5B, 5-10B, 10-50B, 50-100B, 100-250B, 250B+; unknown without a count.", "Size bucket", isin=SIZE_BUCKETS + [SIZE_UNKNOWN])
     official_quantized: Series[bool] = Field("True for a quantized variant published by a registry organization itself (not a mirror): declared relation quantized, or a quantization format in the repo name (FP8, AWQ, GPTQ, GGUF, ...; BF16 does not count).", "Official quantized variant")
 
     class Config:
         title = "Model attributes"
         description = "Per model: family, parameter count with its source, size bucket and whether it is an official quantized variant."
         metadata = {"primary_key": ["model_id"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}}]}
-        coerce = True
-        strict = True
 
     @pa.dataframe_check(error="params_source is unknown exactly when params_b is empty")
     def source_consistent(cls, df: pd.DataFrame) -> pd.Series:
         return (df["params_source"] == "unknown") == df["params_b"].isna()
 
 
-class DownloadsByFamily(pa.DataFrameModel):
-    month: Series[pd.StringDtype] = Field("Calendar month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+class DownloadsByFamily(Table):
+    month: Series[pd.StringDtype] = Month()
     family: Series[pd.StringDtype] = Field("Model family (model_attributes.family); 'other' for in-scope models no family row matches.", "Family")
-    region: Series[pd.StringDtype] = Field("Region of the publishing organization.", "Region", isin=REGIONS)
+    region: Series[pd.StringDtype] = Region("Region of the publishing organization.", "Region")
     organizations: Series[pd.StringDtype] = Field("Registry organizations of the models counted, '|'-separated.", "Organizations", nullable=True)
-    downloads: Series[pd.Int64Dtype] = Field("Downloads in the month of the in-scope models of the family and region.", "Downloads", ge=0, unit="downloads")
-    share: Series[pd.Float64Dtype] = Field("Share of the month's in-scope downloads (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+    downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the month of the in-scope models of the family and region.", "Downloads")
+    share: Series[pd.Float64Dtype] = Share("Share of the month's in-scope downloads (0 to 1).")
     n_models: Series[pd.Int64Dtype] = Field("In-scope models measured in the month.", "Models", ge=1, unit="models")
     family_coverage: Series[pd.Float64Dtype] = Field("Share of the month's in-scope downloads from models assigned a named family (not 'other'); the same on every row of the month.", "Family coverage", ge=0, le=1, unit="fraction")
     scope: Series[pd.StringDtype] = Field("Which models count (the headline scope of downloads_by_country).", "Scope")
@@ -386,19 +350,14 @@ class DownloadsByFamily(pa.DataFrameModel):
         description = "Monthly downloads of in-scope first-party models by model family (raw/families.csv) and region, with the share of downloads the families cover."
         metadata = {"primary_key": ["month", "family", "region"]}
         unique = ["month", "family", "region"]
-        coerce = True
-        strict = True
-
-    @pa.dataframe_check(error="shares must sum to 1 within each month")
-    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
-        return _shares_sum_to_one(df, ["month"], "downloads")
+        shares_sum_to_one = _shares(["month"], "downloads", "month")
 
 
-class DownloadsBySize(pa.DataFrameModel):
-    month: Series[pd.StringDtype] = Field("Calendar month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
-    size_bucket: Series[pd.StringDtype] = Field("Size bucket of the models (model_attributes.size_bucket).", "Size bucket", isin=SIZE_BUCKETS)
-    region: Series[pd.StringDtype] = Field("Region of the publishing organization.", "Region", isin=REGIONS)
-    downloads: Series[pd.Int64Dtype] = Field("Downloads in the month of the in-scope models of the bucket and region.", "Downloads", ge=0, unit="downloads")
+class DownloadsBySize(Table):
+    month: Series[pd.StringDtype] = Month()
+    size_bucket: Series[pd.StringDtype] = Field("Size bucket of the models (model_attributes.size_bucket).", "Size bucket", isin=SIZE_BUCKETS + [SIZE_UNKNOWN])
+    region: Series[pd.StringDtype] = Region("Region of the publishing organization.", "Region")
+    downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the month of the in-scope models of the bucket and region.", "Downloads")
     share: Series[pd.Float64Dtype] = Field("Share of the region within the month and size bucket (0 to 1).", "Share in bucket", ge=0, le=1, unit="fraction")
     bucket_share: Series[pd.Float64Dtype] = Field("Share of the bucket (all regions) in the month's in-scope downloads (0 to 1).", "Bucket share", ge=0, le=1, unit="fraction")
     n_models: Series[pd.Int64Dtype] = Field("In-scope models measured in the month.", "Models", ge=1, unit="models")
@@ -409,28 +368,23 @@ class DownloadsBySize(pa.DataFrameModel):
         description = "Monthly downloads of in-scope first-party models by parameter-count bucket and region."
         metadata = {"primary_key": ["month", "size_bucket", "region"]}
         unique = ["month", "size_bucket", "region"]
-        coerce = True
-        strict = True
-
-    @pa.dataframe_check(error="shares must sum to 1 within each month and size bucket")
-    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
-        return _shares_sum_to_one(df, ["month", "size_bucket"], "downloads")
+        shares_sum_to_one = _shares(["month", "size_bucket"], "downloads", "month and size bucket")
 
 
-class EcosystemDownloadsByCountry(pa.DataFrameModel):
+class EcosystemDownloadsByCountry(Table):
     lineage: Series[pd.StringDtype] = Field("How derivatives are attributed: declared (region of the declared root, derivatives.root_region) or with_inference (derivatives.attributed_region).", "Lineage", isin=LINEAGES)
-    month: Series[pd.StringDtype] = Field("Calendar month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
-    country: Series[pd.StringDtype] = Field("Country of the publishing organization (first-party) or of the root base model's organization (derivatives); empty when unknown.", "Country", nullable=True, str_matches=COUNTRY_RE)
-    region: Series[pd.StringDtype] = Field("Region of the publishing or root organization.", "Region", isin=REGIONS)
-    first_party_downloads: Series[pd.Int64Dtype] = Field("Downloads in the month of in-scope first-party models (as in downloads_by_country).", "First-party downloads", ge=0, unit="downloads")
-    derivative_downloads: Series[pd.Int64Dtype] = Field("Downloads in the month of derivative repos attributed to this country (sum of the four relations).", "Derivative downloads", ge=0, unit="downloads")
-    finetune_downloads: Series[pd.Int64Dtype] = Field("Of which fine-tunes.", "Fine-tune downloads", ge=0, unit="downloads")
-    adapter_downloads: Series[pd.Int64Dtype] = Field("Of which adapters.", "Adapter downloads", ge=0, unit="downloads")
-    quantized_downloads: Series[pd.Int64Dtype] = Field("Of which quantizations.", "Quantization downloads", ge=0, unit="downloads")
-    merge_downloads: Series[pd.Int64Dtype] = Field("Of which merges.", "Merge downloads", ge=0, unit="downloads")
-    total_downloads: Series[pd.Int64Dtype] = Field("first_party_downloads + derivative_downloads.", "Total downloads", ge=0, unit="downloads")
+    month: Series[pd.StringDtype] = Month()
+    country: Series[pd.StringDtype] = Country("Country of the publishing organization (first-party) or of the root base model's organization (derivatives); empty when unknown.", "Country")
+    region: Series[pd.StringDtype] = Region("Region of the publishing or root organization.", "Region")
+    first_party_downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the month of in-scope first-party models (as in downloads_by_country).", "First-party downloads")
+    derivative_downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the month of derivative repos attributed to this country (sum of the four relations).", "Derivative downloads")
+    finetune_downloads: Series[pd.Int64Dtype] = Downloads("Of which fine-tunes.", "Fine-tune downloads")
+    adapter_downloads: Series[pd.Int64Dtype] = Downloads("Of which adapters.", "Adapter downloads")
+    quantized_downloads: Series[pd.Int64Dtype] = Downloads("Of which quantizations.", "Quantization downloads")
+    merge_downloads: Series[pd.Int64Dtype] = Downloads("Of which merges.", "Merge downloads")
+    total_downloads: Series[pd.Int64Dtype] = Downloads("first_party_downloads + derivative_downloads.", "Total downloads")
     derivative_fraction: Series[pd.Float64Dtype] = Field("derivative_downloads / total_downloads (0 to 1); empty when total is 0.", "Derivative fraction", nullable=True, ge=0, le=1, unit="fraction")
-    share: Series[pd.Float64Dtype] = Field("Share of total_downloads within the lineage and month (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+    share: Series[pd.Float64Dtype] = Share("Share of total_downloads within the lineage and month (0 to 1).")
     scope: Series[pd.StringDtype] = Field("Which models count.", "Scope")
 
     class Config:
@@ -439,35 +393,27 @@ class EcosystemDownloadsByCountry(pa.DataFrameModel):
                        "attributed to the country of their root base model, by declared lineage and with inference.")
         metadata = {"primary_key": ["lineage", "month", "country", "region"]}
         unique = ["lineage", "month", "country", "region"]
-        coerce = True
-        strict = True
+        shares_sum_to_one = _shares(["lineage", "month"], "total_downloads", "lineage and month")
+        country_matches_region = {"nullable": True, "error": "country must be consistent with region"}
 
     @pa.dataframe_check(error="derivative_downloads must be the sum of the relations and total the sum of first-party and derivative downloads")
     def sums(cls, df: pd.DataFrame) -> pd.Series:
         rel = df[["finetune_downloads", "adapter_downloads", "quantized_downloads", "merge_downloads"]].sum(axis=1)
         return (rel == df["derivative_downloads"]) & (df["first_party_downloads"] + df["derivative_downloads"] == df["total_downloads"])
 
-    @pa.dataframe_check(error="shares must sum to 1 within each lineage and month")
-    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
-        return _shares_sum_to_one(df, ["lineage", "month"], "total_downloads")
 
-    @pa.dataframe_check(error="country must be consistent with region")
-    def country_matches_region(cls, df: pd.DataFrame) -> pd.Series:
-        return df["country"].isna() | (region_of_country(df["country"]) == df["region"])
-
-
-class AdoptionMomentum(pa.DataFrameModel):
+class AdoptionMomentum(Table):
     model_id: Series[pd.StringDtype] = Field("Hugging Face repo id of an in-scope first-party model.", "Model id")
     org: Series[pd.StringDtype] = Field("Registry organization; empty when the scope includes unmapped organizations.", "Organization", nullable=True)
-    region: Series[pd.StringDtype] = Field("Region of the publishing organization.", "Region", isin=REGIONS)
+    region: Series[pd.StringDtype] = Region("Region of the publishing organization.", "Region")
     created_at: Series[pa.DateTime] = Field("Repo creation date (UTC).", "Created", tstype="date")
-    size_bucket: Series[pd.StringDtype] = Field("Size bucket (model_attributes.size_bucket).", "Size bucket", isin=SIZE_BUCKETS)
-    age_days: Series[pd.Int64Dtype] = Field("Days after creation: 7, 14, 30, 60, 90, 180 or 365.", "Age", isin=[7, 14, 30, 60, 90, 180, 365], unit="days")
+    size_bucket: Series[pd.StringDtype] = Field("Size bucket (model_attributes.size_bucket).", "Size bucket", isin=SIZE_BUCKETS + [SIZE_UNKNOWN])
+    age_days: Series[pd.Int64Dtype] = Field("Days after creation: 7, 14, 30, 60, 90, 180 or 365.", "Age", isin=list(AGES), unit="days")
     snapshot: Series[pd.StringDtype] = Field("Snapshot whose all-time counter is used: the non-stale reading nearest creation + age, within the build tolerance (ties: the earlier).", "Snapshot")
-    cumulative_downloads: Series[pd.Int64Dtype] = Field("All-time downloads at that snapshot.", "Cumulative downloads", ge=0, unit="downloads")
+    cumulative_downloads: Series[pd.Int64Dtype] = Downloads("All-time downloads at that snapshot.", "Cumulative downloads")
     n_peers: Series[pd.Int64Dtype] = Field("In-scope models of the same size bucket measured at the same age (this model included).", "Peers", ge=1, unit="models")
     reference_rank: Series[pd.Int64Dtype] = Field("Rank of the reference peer: 10, or n_peers when fewer than 10 peers.", "Reference rank", ge=1, le=10)
-    reference_downloads: Series[pd.Int64Dtype] = Field("Cumulative downloads of the reference peer (the 10th best of the bucket at that age).", "Reference downloads", ge=0, unit="downloads")
+    reference_downloads: Series[pd.Int64Dtype] = Downloads("Cumulative downloads of the reference peer (the 10th best of the bucket at that age).", "Reference downloads")
     relative_score: Series[pd.Float64Dtype] = Field("cumulative_downloads / reference_downloads; above 1: ahead of the 10th-best peer. Empty when the reference has 0 downloads.", "Relative adoption score", nullable=True, ge=0, unit="ratio")
 
     class Config:
@@ -476,22 +422,20 @@ class AdoptionMomentum(pa.DataFrameModel):
                        "and its score relative to the 10th-best model of the same size bucket at the same age.")
         metadata = {"primary_key": ["model_id", "age_days"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}}]}
         unique = ["model_id", "age_days"]
-        coerce = True
-        strict = True
 
     @pa.dataframe_check(error="reference_rank must be min(10, n_peers)")
     def reference_rank_rule(cls, df: pd.DataFrame) -> pd.Series:
         return df["reference_rank"] == df["n_peers"].clip(upper=10)
 
 
-class Sensitivity(pa.DataFrameModel):
+class Sensitivity(Table):
     month: Series[pd.StringDtype] = Field("The latest measured month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
     rule: Series[pd.StringDtype] = Field("Rule changed from the headline: " + ", ".join(SENSITIVITY_RULES) + " (see methodology, 'Sensitivity').", "Rule", isin=SENSITIVITY_RULES)
     variant: Series[pd.StringDtype] = Field("The alternative counting rule, in words.", "Variant")
     headline: Series[bool] = Field("True for the headline rule (the scope of downloads_by_country).", "Headline")
-    region: Series[pd.StringDtype] = Field("Region of origin.", "Region", isin=REGIONS)
-    downloads: Series[pd.Int64Dtype] = Field("Downloads in the month counted under the variant.", "Downloads", ge=0, unit="downloads")
-    share: Series[pd.Float64Dtype] = Field("Share of the region under the variant (0 to 1).", "Share", ge=0, le=1, unit="fraction")
+    region: Series[pd.StringDtype] = Region("Region of origin.", "Region")
+    downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the month counted under the variant.", "Downloads")
+    share: Series[pd.Float64Dtype] = Share("Share of the region under the variant (0 to 1).")
     n_models: Series[pd.Int64Dtype] = Field("Models counted.", "Models", ge=0, unit="models")
 
     class Config:
@@ -499,22 +443,17 @@ class Sensitivity(pa.DataFrameModel):
         description = "The latest month's download shares by region recomputed under alternative counting rules, one rule changed at a time, so that the headline comes with its range."
         metadata = {"primary_key": ["rule", "variant", "region"]}
         unique = ["rule", "variant", "region"]
-        coerce = True
-        strict = True
-
-    @pa.dataframe_check(error="shares must sum to 1 within each variant")
-    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
-        return _shares_sum_to_one(df, ["rule", "variant"], "downloads")
+        shares_sum_to_one = _shares(["rule", "variant"], "downloads", "variant")
 
 
-class DownloadsByPeriod(pa.DataFrameModel):
-    period_type: Series[pd.StringDtype] = Field("week (ISO, Monday to Monday), month or quarter: the --period of the build.", "Period type", isin=["week", "month", "quarter"])
+class DownloadsByPeriod(Table):
+    period_type: Series[pd.StringDtype] = Field("week (ISO, Monday to Monday), month or quarter: the --period of the build.", "Period type", isin=list(PERIODS))
     period: Series[pd.StringDtype] = Field("Period label: YYYY-Www (ISO week), YYYY-MM or YYYY-Qn.", "Period", str_matches=PERIOD_RE)
-    country: Series[pd.StringDtype] = Field("ISO 3166-1 alpha-2 country of the publishing organization; empty when unknown.", "Country", nullable=True, str_matches=COUNTRY_RE)
-    region: Series[pd.StringDtype] = Field("Region of the publishing organization.", "Region", isin=REGIONS)
-    downloads: Series[pd.Int64Dtype] = Field("Downloads in the period of in-scope models of this country.", "Downloads", ge=0, unit="downloads")
-    share: Series[pd.Float64Dtype] = Field("Share of the period's in-scope downloads (0 to 1).", "Share", ge=0, le=1, unit="fraction")
-    cumulative_downloads: Series[pd.Int64Dtype] = Field("Sum of all-time download counters at the period's end boundary, for the in-scope models measured.", "Cumulative downloads", ge=0, nullable=True, unit="downloads")
+    country: Series[pd.StringDtype] = Country("ISO 3166-1 alpha-2 country of the publishing organization; empty when unknown.", "Country")
+    region: Series[pd.StringDtype] = Region("Region of the publishing organization.", "Region")
+    downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the period of in-scope models of this country.", "Downloads")
+    share: Series[pd.Float64Dtype] = Share("Share of the period's in-scope downloads (0 to 1).")
+    cumulative_downloads: Series[pd.Int64Dtype] = Downloads("Sum of all-time download counters at the period's end boundary, for the in-scope models measured.", "Cumulative downloads", nullable=True)
     n_models: Series[pd.Int64Dtype] = Field("Number of in-scope models measured in the period.", "Models", ge=0)
     scope: Series[pd.StringDtype] = Field("Which models count (see methodology).", "Scope")
 
@@ -524,12 +463,7 @@ class DownloadsByPeriod(pa.DataFrameModel):
                        "Periods without snapshots near both boundaries are absent, never invented.")
         metadata = {"primary_key": ["period_type", "period", "country", "region"]}
         unique = ["period_type", "period", "country", "region"]
-        coerce = True
-        strict = True
-
-    @pa.dataframe_check(error="shares must sum to 1 within each period")
-    def shares_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
-        return _shares_sum_to_one(df, ["period_type", "period"], "downloads")
+        shares_sum_to_one = _shares(["period_type", "period"], "downloads", "period")
 
 
 #: table name -> schema, in publishing order

@@ -107,7 +107,7 @@ def test_a_damaged_manifest_is_a_snapshot_error_not_a_crash(tmp_path, text, expe
 def test_validate_outside_a_project_checks_the_shipped_release(tmp_path, monkeypatch):
     """After `pip install atomdata-hub`, the README's `atomdata validate && atomdata figures` from any
     folder checks the shipped tables, as `figures` and `release` fall back to them."""
-    from atomdata.paths import release_dir
+    from atomdata.settings import release_dir
 
     monkeypatch.chdir(tmp_path)
     res = CliRunner().invoke(main, ["validate"])

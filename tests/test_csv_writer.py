@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from atomdata import io
 from atomdata.api import read_csv_typed
-from atomdata.paths import PACKAGE_DIR
+from atomdata.settings import PACKAGE_DIR
 from atomdata.schemas import TABLES
 
 

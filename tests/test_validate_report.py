@@ -15,7 +15,7 @@ from atomdata.api import CsvRows, read_csv_typed
 from atomdata.cli import main
 from atomdata.errors import InputError
 from atomdata.io import write_csv
-from atomdata.paths import release_dir
+from atomdata.settings import release_dir
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_rows_with_a_field_too_many_are_named_not_a_traceback(folder, tmp_path):
     """A trailing comma on every row (pandas would take the first column for an index): a clear
     error naming the file, for a table, the registry and a curated file alike."""
     from atomdata.errors import InputError
-    from atomdata.paths import registry_path
+    from atomdata.settings import curated
     from atomdata.registry import load_registry
     from atomdata.transform import analyses
 
@@ -147,7 +147,7 @@ def test_rows_with_a_field_too_many_are_named_not_a_traceback(folder, tmp_path):
     assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.exception  # a report, not a crash
     assert f"{snaps}: table snapshots: the rows have more fields than the header (a trailing comma?)" in res.output
     with pytest.raises(InputError, match="more fields than the header"):
-        load_registry(trailing_commas(registry_path(), tmp_path / "organizations.csv"))
+        load_registry(trailing_commas(curated("organizations.csv").path, tmp_path / "organizations.csv"))
     with pytest.raises(InputError, match="more fields than the header"):
         analyses.load_model_sizes(trailing_commas(analyses.model_sizes_path(), tmp_path / "model_sizes.csv"))
 

@@ -65,7 +65,7 @@ def archive(since, until, repo, raw, every, tolerance, suffix, listing, license_
     """
     from . import archive as a
     from .client import RetryingClient, RetryPolicy, check_endpoint
-    from ..paths import raw_dir
+    from ..settings import raw_dir
 
     try:
         endpoint = check_endpoint(endpoint)  # an unusable endpoint is one line, before anything is written

@@ -88,7 +88,7 @@ def hub(date, raw, mode, trending, orgs_file, depth, ancestors, suffix, resume, 
     complete and an existing one is never overwritten.
     """
     from . import hub as h
-    from ..paths import raw_dir
+    from ..settings import raw_dir
 
     token = None
     if token_env:

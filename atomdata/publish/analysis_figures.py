@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..schemas import SIZE_BUCKETS
+from ..vocab import SIZE_BUCKETS, SIZE_UNKNOWN
 from .captions import month_label, month_windows, table_scope
 from .style import (REGION_COLORS, axes, human, new_figure, no_data, note, region_legend, regions_present,
                     stacked_share_bars)
@@ -37,7 +37,7 @@ def fig_downloads_by_size(t, version):
     totals = totals[totals > 0]
     if totals.empty:
         return no_data(fig, f"no downloads recorded in {month}")
-    order = [b for b in SIZE_BUCKETS if b in totals.index]
+    order = [b for b in [*SIZE_BUCKETS, SIZE_UNKNOWN] if b in totals.index]
     wide = d.groupby(["size_bucket", "region"])["downloads"].sum().unstack("region").reindex(order).astype("Float64")
     shares = wide.div(totals.reindex(order).astype("Float64"), axis=0)
     ax = axes(fig)

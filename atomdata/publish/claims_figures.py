@@ -18,7 +18,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
-from ..schemas import REGIONS
+from ..vocab import REGIONS
 from .captions import derivatives_scope
 from .style import (HUMAN, REGION_COLORS, REGION_LABELS, axes, human, labelled_bars, month_index, new_figure, no_data,
                     region_legend, regions_present, thin_ticks)

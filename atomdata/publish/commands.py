@@ -16,7 +16,7 @@ FORMATS = ("png", "svg", "pdf")  # = atomdata.publish.figures.FORMATS, repeated 
 
 def _default_processed(option) -> Path:
     """``--processed``, else ``processed/`` of the project, else the release shipped in the package."""
-    from ..paths import processed_dir, release_dir
+    from ..settings import processed_dir, release_dir
 
     if option:
         return Path(option)
@@ -47,7 +47,7 @@ def figures(processed, out, fmt):
     counts; measured months give their window. Same tables, same bytes (SVG and PDF carry no
     dates). Files are written atomically; other files in the folder are left alone.
     """
-    from ..paths import figures_dir
+    from ..settings import figures_dir
     from .figures import make_figures
 
     src, dest = _default_processed(processed), figures_dir(out)

@@ -45,7 +45,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..io import atomic_write_bytes
-from ..schemas import COUNTED_PUBLISHERS, RELATIONS
+from ..vocab import COUNTED_PUBLISHERS, RELATIONS
 from ..transform.shares import region_shares
 from . import analysis_figures, claims_figures
 from .captions import derivatives_scope, measured_months, month_label, month_windows, table_scope

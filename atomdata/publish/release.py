@@ -38,7 +38,8 @@ import pandas as pd
 
 from ..errors import AtomdataError, InputError
 from ..io import atomic_write_bytes, dumps_json
-from ..schemas import REGIONS, TABLES
+from ..schemas import TABLES
+from ..vocab import REGIONS
 from ..transform.shares import region_shares
 from ..version import code_version
 from .citation import CODE_LICENSE, DATA_LICENSE, DATA_LICENSE_URL, bibtex, citation, release_date
@@ -399,7 +400,7 @@ def _project_files(version: str) -> dict[str, bytes]:
     """:data:`PROJECT_FILES` as the atomdata package ships them (the checkout's own, in a
     checkout), whatever folder the tables are in: the licences and the citation are atomdata's.
     CITATION.cff is made this release's (``citation_cff``)."""
-    from ..paths import release_dir
+    from ..settings import release_dir
     from .citation import citation_cff
 
     base = release_dir()

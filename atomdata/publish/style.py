@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from ..schemas import REGIONS
+from ..vocab import REGIONS
 
 #: fixed colours (Okabe-Ito, colour-blind safe), the same in every figure
 REGION_COLORS = {"us": "#0072B2", "china": "#D55E00", "eu": "#009E73", "other": "#CC79A7", "unknown": "#999999"}

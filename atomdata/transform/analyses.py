@@ -33,8 +33,8 @@ import pyarrow.compute as pc
 from pandera.typing import Series
 
 from ..errors import ValidationFailed
-from ..schemas import REGIONS
-from ..paths import release_dir
+from ..vocab import REGIONS
+from ..settings import release_dir
 from . import monthly, shares
 from .ids import _arrow as _arrow_strings
 from .ids import isin, lookup, positions, take

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from pandera.typing import Series
 
 from ..errors import ValidationFailed
-from ..paths import release_dir
+from ..settings import release_dir
 from ..registry import attribute
 from .ids import _arrow, _series, first_rows, isin, lookup, namespace, positions, split_id
 from .ids import take as take_at

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..registry import attribute
-from ..schemas import COUNTED_PUBLISHERS as COUNTED
-from ..schemas import PUBLISHERS
+from ..vocab import COUNTED_PUBLISHERS as COUNTED
+from ..vocab import PUBLISHERS
 from .ids import namespace
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..schemas import REGIONS
+from ..vocab import REGIONS
 from . import lineage
 from .ids import isin, positions, split_id, take
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
-from ..paths import release_dir
+from ..settings import release_dir
 from .ids import _arrow, split_id
 
 POLICY_FILE = "scope_policy.toml"

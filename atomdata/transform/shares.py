@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..schemas import REGIONS
+from ..vocab import REGIONS
 from .ids import first_rows, positions, take
 from .monthly import month_of
 from .publisher import counted
