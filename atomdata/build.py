@@ -26,14 +26,16 @@ import pyarrow.parquet as pq
 from .errors import AtomdataError
 from .ingest import store
 from .io import staging_dir, write_csv
-from .registry import attribute, load_registry
+from .rules.organizations import attribute, load_registry
 from .schemas import TABLES
-from .transform import inference, lineage, monthly, publisher, quality, shares
-from .transform import cache, ids
-from .transform import claims
-from .transform import scope as scope_rules
-from .transform.scope import Scope
-from .transform import analyses
+from .rules import inference, lineage, monthly, publisher
+from .rules import presence as presence_rules
+from .steps import shares
+from .rules import cache, ids
+from .steps import claims
+from .rules import scope as scope_rules
+from .rules.scope import Scope
+from .steps import analyses
 from .validate import validate_tables
 
 #: the latest record's columns that come from Hub fields a snapshot may lack, by those fields (any one
@@ -664,8 +666,8 @@ def data_quality(readings, snaptab, unmeasured, models, derivs, per_model, scope
                                    "detail": "chain leaves the snapshots at " + out["root_model_id"],
                                    "action": "root taken as the last known ancestor; region from its namespace"}))
     # models that vanish and come back, renamed repos, merges of bases from different regions
-    parts += quality.presence_issues(presence, snapshot_order or [])
-    parts += quality.merge_issues(edges, derivs, registry)
+    parts += presence_rules.presence_issues(presence, snapshot_order or [])
+    parts += presence_rules.merge_issues(edges, derivs, registry)
     return _concat_quality(parts)
 
 

@@ -142,7 +142,7 @@ def build(raw, out, registry, tolerance, scope_name, models_file, datapackage, p
     from . import build as b
     from .io import dumps_json
     from .settings import processed_dir, raw_dir
-    from .transform.scope import load_scope, model_list_scope
+    from .rules.scope import load_scope, model_list_scope
 
     store, dest = raw_dir(raw), processed_dir(out)
     if models_file and click.get_current_context().get_parameter_source("scope_name").name != "DEFAULT":

@@ -103,8 +103,8 @@ def main():
         import_dump({files[0]!r}, __import__('pathlib').Path({str(store)!r}))
     """, "import")
     step("lineage over one snapshot", f"""
-        from atomdata.transform.records import load_snapshot
-        from atomdata.transform import lineage
+        from atomdata.rules.records import load_snapshot
+        from atomdata.rules import lineage
         r, e = load_snapshot({files[-1]!r})
         t = time.perf_counter()
         roots = lineage.resolve(r[["model_id", "base_id"]])
@@ -123,7 +123,7 @@ def main():
         step(f"full build, {k} snapshots (cold cache)", f"""
             from pathlib import Path
             from atomdata.build import build
-            from atomdata.transform.scope import Scope
+            from atomdata.rules.scope import Scope
             build(Path({str(kstore)!r}), Path({str(a.work / 'out')!r}), scope=Scope(orgs="all", pipelines=None))
         """, "build")
         if k < a.months:
@@ -131,14 +131,14 @@ def main():
                 from pathlib import Path
                 from atomdata.build import build
                 from atomdata.ingest.dump import import_dump
-                from atomdata.transform.scope import Scope
+                from atomdata.rules.scope import Scope
                 import_dump({files[k]!r}, Path({str(kstore)!r}))
                 build(Path({str(kstore)!r}), Path({str(a.work / 'out')!r}), scope=Scope(orgs="all", pipelines=None))
             """, "build")
     k = min(12, a.months)
     step("monthly aggregation (atomdata, reading the files included)", f"""
         import numpy as np, pandas as pd, pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq
-        from atomdata.transform import monthly
+        from atomdata.rules import monthly
         files = {files[:k]!r}
         t = time.perf_counter()
         # as the build does (build._History): model ids coded once against the sorted vocabulary
@@ -198,7 +198,7 @@ def main():
             r = step(f"fit: full build, {k} snapshots (cold cache)", f"""
                 from pathlib import Path
                 from atomdata.build import build
-                from atomdata.transform.scope import Scope
+                from atomdata.rules.scope import Scope
                 build(Path({str(kstore)!r}), Path({str(a.work / 'fitout')!r}), scope=Scope(orgs="all", pipelines=None))
             """, "fit")
             ks.append(k)

@@ -30,7 +30,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from fakehub import FakeHub, load_records, scaled  # noqa: E402
 
 from atomdata.ingest import hub as h  # noqa: E402
-from atomdata.registry import load_registry  # noqa: E402
+from atomdata.rules.organizations import load_registry  # noqa: E402
 
 
 def one(records, query_kw, page_size, faults=None):

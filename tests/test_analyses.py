@@ -11,10 +11,11 @@ from click.testing import CliRunner
 
 from atomdata.build import build_tables
 from atomdata.ingest.dump import import_dump
-from atomdata.registry import load_registry
+from atomdata.rules.organizations import load_registry
 from atomdata.schemas import TABLES
-from atomdata.transform import analyses, inference, monthly, shares
-from atomdata.transform.scope import Scope, load_scope
+from atomdata.steps import analyses, shares
+from atomdata.rules import inference, monthly
+from atomdata.rules.scope import Scope, load_scope
 from conftest import REPO, write_dump
 
 NEW = ["model_attributes", "downloads_by_family", "downloads_by_size", "ecosystem_downloads_by_country",

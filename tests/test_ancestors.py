@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from atomdata.ingest import ancestors, hub
-from atomdata.registry import load_registry
-from atomdata.transform import inference, lineage
-from atomdata.transform.records import load_snapshot
+from atomdata.rules.organizations import load_registry
+from atomdata.rules import inference, lineage
+from atomdata.rules.records import load_snapshot
 from fakehub import FakeHub, _object_id
 
 

@@ -30,8 +30,8 @@ def test_warm_build_is_byte_identical_and_reuses_claims(tmp_path, shared_data):
 
 
 def test_claims_cache_key_follows_the_registry(tmp_path, shared_data):
-    from atomdata.registry import load_registry
-    from atomdata.transform.cache import claims_key
+    from atomdata.rules.organizations import load_registry
+    from atomdata.rules.cache import claims_key
 
     reg = load_registry()
     info = {"date": pd.Timestamp("2026-07-01"), "has_trending": False, "listing": "sample", "tree_coverage": "sample"}
@@ -84,7 +84,7 @@ def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path,
 def test_a_store_whose_cache_cannot_be_written_builds_the_same_tables(tmp_path, shared_data, monkeypatch):
     """When no cache entry can be written (a read-only store), the build types each snapshot
     itself, holds those frames for its pass, and writes the same tables."""
-    from atomdata.transform import cache
+    from atomdata.rules import cache
 
     raw = tmp_path / "raw"
     for d in ("2026-07-01", "2026-08-01"):

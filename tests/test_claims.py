@@ -9,8 +9,8 @@ import pytest
 
 from atomdata.build import build_tables
 from atomdata.ingest.dump import import_dump
-from atomdata.registry import load_registry
-from atomdata.transform import claims
+from atomdata.rules.organizations import load_registry
+from atomdata.steps import claims
 from conftest import REPO
 
 TRENDING = "hub-trending/2026-05-04/models.parquet"

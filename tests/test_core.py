@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from atomdata.schemas import TABLES
-from atomdata.transform.scope import Scope
+from atomdata.rules.scope import Scope
 from conftest import REPO
 
 LLM = {"text-generation", "image-text-to-text", "any-to-any", "audio-text-to-text", "video-text-to-text"}
@@ -147,7 +147,7 @@ def test_help_everywhere(args):
 def test_a_bad_registry_is_named_with_every_failure_and_its_line(tmp_path):
     """A hand-edited registry fails with the file, each failed check and the lines, all at once."""
     from atomdata.errors import ValidationFailed
-    from atomdata.registry import load_registry
+    from atomdata.rules.organizations import load_registry
 
     lines = (REPO / "raw" / "organizations.csv").read_text(encoding="utf-8").splitlines()
     header = next(csv.reader([lines[0]]))
@@ -200,7 +200,7 @@ def test_a_snapshot_without_lineage_fields_does_not_erase_what_earlier_ones_decl
 
     from atomdata.build import build_tables
     from atomdata.ingest.dump import import_dump
-    from atomdata.transform import shares
+    from atomdata.steps import shares
     from conftest import write_dump
 
     rows = [
@@ -245,7 +245,7 @@ def test_a_snapshot_whose_counters_repeat_earlier_readings_is_not_a_reading_of_i
     month boundary falls to the nearest real reading. Taken at face value, June would be 0 here."""
     from atomdata.build import build_tables
     from atomdata.ingest.dump import import_dump
-    from atomdata.transform import shares
+    from atomdata.steps import shares
     from conftest import write_dump
 
     n = 120
@@ -272,7 +272,7 @@ def test_a_second_listing_of_the_same_day_is_not_a_repeat_of_that_day(tmp_path):
     was 'read by 2026-07-01, not on 2026-07-01', value 0)."""
     from atomdata.build import build_tables
     from atomdata.ingest.dump import import_dump
-    from atomdata.transform import shares
+    from atomdata.steps import shares
     from conftest import write_dump
 
     sample = [{"id": f"Qwen/m{i}", "downloadsAllTime": 1000 + i} for i in range(120)]
@@ -296,7 +296,7 @@ def test_a_repeat_names_the_snapshot_whose_counters_it_repeats(tmp_path):
     shares no model with it: the row said 4 days after 2026-06-01-x instead of 16 after 2026-05-20)."""
     from atomdata.build import build_tables
     from atomdata.ingest.dump import import_dump
-    from atomdata.transform import shares
+    from atomdata.steps import shares
     from conftest import write_dump
 
     sample = [{"id": f"Qwen/m{i}", "downloadsAllTime": 1000 + i} for i in range(120)]
@@ -320,7 +320,7 @@ def test_a_copy_of_a_repeated_file_repeats_the_counters_of_the_original_reading(
 
     from atomdata.build import build_tables
     from atomdata.ingest.dump import import_dump
-    from atomdata.transform import shares
+    from atomdata.steps import shares
     from conftest import write_dump
 
     sample = [{"id": f"Qwen/m{i}", "downloadsAllTime": 1000 + i} for i in range(120)]

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import atomdata
 from atomdata.cli import main
 from atomdata.errors import InputError
-from atomdata.transform import scope as scope_rules
+from atomdata.rules import scope as scope_rules
 from conftest import REPO
 
 LLM = {"text-generation", "image-text-to-text", "any-to-any", "audio-text-to-text", "video-text-to-text"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from atomdata.registry import load_registry
-from atomdata.transform import inference
+from atomdata.rules.organizations import load_registry
+from atomdata.rules import inference
 
 
 @pytest.fixture(scope="module")

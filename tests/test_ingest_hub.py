@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from atomdata.ingest import hub as h
 from atomdata.ingest import store
 from atomdata.ingest.hub_cli import hub
-from atomdata.registry import load_registry
-from atomdata.transform.records import load_snapshot
+from atomdata.rules.organizations import load_registry
+from atomdata.rules.records import load_snapshot
 
 from fakehub import FAULTS, HUB_STATS, FakeHub, load_records
 

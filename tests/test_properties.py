@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 
 from atomdata.build import build_tables
 from atomdata.ingest.dump import import_dump
-from atomdata.registry import attribute, load_registry
-from atomdata.transform import lineage, monthly, publisher, shares
-from atomdata.transform.scope import Scope
+from atomdata.rules.organizations import attribute, load_registry
+from atomdata.rules import lineage, monthly, publisher
+from atomdata.steps import shares
+from atomdata.rules.scope import Scope
 from conftest import write_dump
 
 #: from the shipped registry (china, us, eu, other, and RWKV with no country: unknown) plus two unmapped
@@ -327,7 +328,7 @@ def _summary_by_hand(recs: pd.DataFrame, registry: pd.DataFrame) -> dict:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(record_frames())
 def test_organization_summary_matches_its_definition_row_by_row(recs):
-    from atomdata.transform import claims
+    from atomdata.steps import claims
 
     registry = load_registry()
     info = pd.DataFrame({"snapshot": ["s1", "s2"], "date": pd.to_datetime(["2026-07-01", "2026-08-01"]),

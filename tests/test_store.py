@@ -168,7 +168,7 @@ def test_float_counters_with_nan_are_missing_counts(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from atomdata.transform.records import load_snapshot
+    from atomdata.rules.records import load_snapshot
 
     path = tmp_path / "2026-07-01" / "models.parquet"
     path.parent.mkdir()

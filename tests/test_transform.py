@@ -10,7 +10,7 @@ import pytest
 from atomdata.build import build, build_tables
 from atomdata.errors import ValidationFailed
 from atomdata.ingest.dump import import_dump
-from atomdata.transform import lineage, monthly
+from atomdata.rules import lineage, monthly
 from conftest import write_dump
 
 
@@ -223,7 +223,7 @@ def test_long_tables_are_validated_in_slices_with_the_same_verdict():
 
 
 def test_positions_never_match_missing_keys():
-    from atomdata.transform import ids
+    from atomdata.rules import ids
 
     got = ids.positions(pd.Series(["b", None, "a", "x"], dtype="string"), pd.Series(["a", None, "b"], dtype="string"))
     assert got.tolist() == [2, -1, 0, -1]
@@ -238,7 +238,7 @@ def test_cells_sum_as_a_group_by_would(scale, chunk, monkeypatch):
     with missing keys as groups of their own and missing values adding nothing."""
     import numpy as np
 
-    from atomdata.transform import shares
+    from atomdata.steps import shares
 
     monkeypatch.setattr(shares.Cells, "CHUNK", chunk)
 
@@ -268,7 +268,7 @@ def test_cells_sum_as_a_group_by_would(scale, chunk, monkeypatch):
 
 def test_inner_join_refuses_a_column_both_frames_hold():
     """A column on both sides would be silently overwritten by the table's; it is an error instead."""
-    from atomdata.transform import shares
+    from atomdata.steps import shares
 
     per_model = pd.DataFrame({"model_id": pd.array(["a/x", "b/y"], dtype="string"), "org": ["per-model", "per-model"]})
     table = pd.DataFrame({"model_id": pd.array(["a/x", "b/y"], dtype="string"), "org": ["a", "b"], "region": ["us", "china"]})
@@ -279,7 +279,7 @@ def test_inner_join_refuses_a_column_both_frames_hold():
 
 
 def test_month_labels_and_uniqueness_on_codes():
-    from atomdata.transform.monthly import month_of
+    from atomdata.rules.monthly import month_of
     from atomdata.validate import _surely_unique
 
     dates = pd.Series(pd.to_datetime(["2024-01-31", None, "2023-12-01", "2024-01-01"]))

@@ -134,8 +134,8 @@ def test_rows_with_a_field_too_many_are_named_not_a_traceback(folder, tmp_path):
     error naming the file, for a table, the registry and a curated file alike."""
     from atomdata.errors import InputError
     from atomdata.settings import curated
-    from atomdata.registry import load_registry
-    from atomdata.transform import analyses
+    from atomdata.rules.organizations import load_registry
+    from atomdata.steps import analyses
 
     def trailing_commas(src, dest):
         lines = src.read_text(encoding="utf-8").splitlines()

@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import InputError
-from ..transform.records import SOURCE_FIELDS
+from ..rules.records import SOURCE_FIELDS
 from .archive_history import Observation
 
 TIMESTAMPS = ("createdAt",)

@@ -111,7 +111,7 @@ def hub(date, raw, mode, trending, orgs_file, depth, ancestors, suffix, resume, 
             if orgs_file:
                 orgs = h.read_orgs_file(orgs_file)
             else:
-                from ..registry import load_registry
+                from ..rules.organizations import load_registry
 
                 orgs = load_registry()["org"].tolist()
         query = h.Query(mode=mode, orgs=orgs, depth=depth, trending=trending, page_size=page_size, endpoint=endpoint)

@@ -21,9 +21,9 @@ from typing import Callable
 
 import pandas as pd
 
-from ..transform import scope as scope_rules
-from ..transform import shares
-from ..transform.scope import Scope
+from ..rules import scope as scope_rules
+from ..steps import shares
+from ..rules.scope import Scope
 from .compare import ROW, compare, group_sums, with_rows
 
 
@@ -116,13 +116,13 @@ def _from_monthly(t):
 
 
 def _ecosystem(t):
-    from ..transform.analyses import ecosystem_downloads_by_country
+    from ..steps.analyses import ecosystem_downloads_by_country
 
     return ecosystem_downloads_by_country(t["model_downloads_monthly"], t["models"], t["derivatives"], headline_scope(t))
 
 
 def _by_root_org(t):
-    from ..transform.claims import derivatives_by_root_org
+    from ..steps.claims import derivatives_by_root_org
 
     return derivatives_by_root_org(t["derivatives"], t["organizations"])
 

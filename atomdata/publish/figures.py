@@ -46,7 +46,7 @@ import pandas as pd
 from ..errors import InputError
 from ..io import atomic_write_bytes
 from ..vocab import COUNTED_PUBLISHERS, RELATIONS
-from ..transform.shares import region_shares
+from ..steps.shares import region_shares
 from . import analysis_figures, claims_figures
 from .captions import derivatives_scope, measured_months, month_label, month_windows, table_scope
 from .style import (HUMAN, METADATA, RC, REGION_COLORS, REGION_LABELS, RELATION_COLORS, axes, human, labelled_bars,

@@ -40,7 +40,7 @@ from ..errors import AtomdataError, InputError
 from ..io import atomic_write_bytes, dumps_json
 from ..schemas import TABLES
 from ..vocab import REGIONS
-from ..transform.shares import region_shares
+from ..steps.shares import region_shares
 from ..version import code_version
 from .citation import CODE_LICENSE, DATA_LICENSE, DATA_LICENSE_URL, bibtex, citation, release_date
 from .datapackage import PROJECT_FILES, local_paths, packaged

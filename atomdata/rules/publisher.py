@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..registry import attribute
+from .organizations import attribute
 from ..vocab import COUNTED_PUBLISHERS as COUNTED
 from ..vocab import PUBLISHERS
 from .ids import namespace

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 
 from ..vocab import REGIONS
-from .ids import first_rows, positions, take
-from .monthly import month_of
-from .publisher import counted
+from ..rules.ids import first_rows, positions, take
+from ..rules.monthly import month_of
+from ..rules.publisher import counted
 
 def region_shares(df: pd.DataFrame | None, by: str, count: str) -> tuple[pd.DataFrame, pd.Series]:
     """``by`` (month, or one overall row) x region shares of ``count``, regions in ``REGIONS`` order,

@@ -148,7 +148,7 @@ def _series_presence_issues(presence: pd.DataFrame, order: list[str]) -> list[pd
 
 def merge_issues(edges: pd.DataFrame, derivs: pd.DataFrame, registry: pd.DataFrame) -> list[pd.DataFrame]:
     """``merge_mixed_roots``: derivatives with several bases whose roots lie in different regions."""
-    from ..registry import attribute
+    from .organizations import attribute
 
     if edges is None or edges.empty or registry is None:
         return []

@@ -38,10 +38,10 @@ from pandera.typing import Series
 
 from ..errors import ValidationFailed
 from ..settings import release_dir
-from ..registry import attribute
+from .organizations import attribute
 from .ids import _arrow, _series, first_rows, isin, lookup, namespace, positions, split_id
 from .ids import take as take_at
-from .quality import COLUMNS as QUALITY_COLUMNS
+from .presence import COLUMNS as QUALITY_COLUMNS
 
 ATTRIBUTIONS = ["declared", "mirror", "architecture", "name_keyword", "unknown"]
 CONFIDENCE = ["high", "medium", "low", "none"]

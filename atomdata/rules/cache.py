@@ -76,8 +76,9 @@ def cached_load(snap, without: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.D
 def claims_key(registry: pd.DataFrame, info: dict) -> str:
     """Everything a snapshot's claims rows depend on besides the snapshot itself: the typing and
     claims code, the registry's content and the snapshot's row of ``snapinfo``."""
-    from .. import registry as registry_mod
-    from . import claims, lineage
+    from . import organizations as registry_mod
+    from ..steps import claims
+    from . import lineage
 
     h = hashlib.sha256(_code_hash().encode())
     for path in (Path(claims.__file__), Path(lineage.__file__), Path(registry_mod.__file__)):

@@ -35,11 +35,12 @@ from pandera.typing import Series
 from ..errors import ValidationFailed
 from ..vocab import REGIONS
 from ..settings import release_dir
-from . import monthly, shares
-from .ids import _arrow as _arrow_strings
-from .ids import isin, lookup, positions, take
-from .records import RELATIONS
-from .scope import Scope
+from ..rules import monthly
+from . import shares
+from ..rules.ids import _arrow as _arrow_strings
+from ..rules.ids import isin, lookup, positions, take
+from ..rules.records import RELATIONS
+from ..rules.scope import Scope
 from .shares import LINEAGE_COLUMNS
 
 FAMILY_OTHER = "other"
@@ -113,7 +114,7 @@ def model_sizes_path() -> Path:
 def load_families(path=None, registry: pd.DataFrame | None = None) -> pd.DataFrame:
     """The curated families (``raw/families.csv``), validated, in file order; with ``registry``,
     every org must be a registry organization."""
-    from .inference import _load
+    from ..rules.inference import _load
 
     path = Path(path) if path else families_path()
     fam = _load(path, Families, "families registry").reset_index(drop=True)
@@ -126,7 +127,7 @@ def load_families(path=None, registry: pd.DataFrame | None = None) -> pd.DataFra
 
 def load_model_sizes(path=None) -> pd.DataFrame:
     """The curated parameter counts (``raw/model_sizes.csv``), validated."""
-    from .inference import _load
+    from ..rules.inference import _load
 
     return _load(Path(path) if path else model_sizes_path(), ModelSizes, "model size overrides").reset_index(drop=True)
 
@@ -518,7 +519,7 @@ def build_analyses(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.Dat
                    period: str = "month", by_country: pd.DataFrame | None = None, presets: dict[str, Scope] | None = None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Every analysis table and its ``data_quality`` rows. ``by_country``: the build's
     ``downloads_by_country`` (reused for ``--period month``)."""
-    from .inference import load_mirrors
+    from ..rules.inference import load_mirrors
 
     attrs = model_attributes(models, load_families(registry=registry), load_model_sizes(), load_mirrors())
     cells = shares.Cells(per_model, models)  # once for the family, size and ecosystem sums

@@ -19,11 +19,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..registry import attribute
-from . import lineage
-from .ids import _arrow, first_rows, namespace_of
-from .monthly import month_of
-from .publisher import counted
+from ..rules.organizations import attribute
+from ..rules import lineage
+from ..rules.ids import _arrow, first_rows, namespace_of
+from ..rules.monthly import month_of
+from ..rules.publisher import counted
 
 #: top-N sizes of the trending table
 TOP_N = (1, 10, 50, 100)

@@ -6,17 +6,17 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.compute as pc
 
-from .errors import InputError, ValidationFailed
-from .settings import curated
-from .transform.ids import _arrow
-from .validate import validate_table
+from ..errors import InputError, ValidationFailed
+from ..settings import curated
+from .ids import _arrow
+from ..validate import validate_table
 
 COLUMNS = ["org", "name", "country", "region", "org_type", "source_url", "notes"]
 
 
 def load_registry(path: str | Path | None = None) -> pd.DataFrame:
     """Read and validate the registry (unique orgs, known regions, country consistent with region)."""
-    from .api import CsvRows, read_csv_text
+    from ..api import CsvRows, read_csv_text
 
     path = Path(path) if path else curated("organizations.csv").path
     df = read_csv_text(path, "registry")

@@ -1,0 +1,1 @@
+"""The rules of the method, one module per rule, named as the methodology names it."""

@@ -1,1 +1,0 @@
-"""Harmonise and compute: typed records, lineage, attribution, monthly downloads and shares."""
