@@ -131,8 +131,8 @@ def test_release_attribution_on_the_real_snapshots(july_build, data_root):
     last = set(res.tables["models"].query("last_seen == '2026-08-01'")["model_id"])
     d8 = d[d["model_id"].isin(last)]
     # every model of the 2026-08-01 file that declares a base (2513 in the full shared snapshot)
-    declared = pd.read_parquet(data_root / "hub-stats/2026-08-01/models.parquet", columns=["id", "baseModels"])
-    assert set(d8["model_id"]) == set(declared.loc[declared["baseModels"].notna(), "id"])
+    dump = pd.read_parquet(data_root / "hub-stats/2026-08-01/models.parquet", columns=["id", "baseModels"])
+    assert set(d8["model_id"]) == set(dump.loc[dump["baseModels"].notna(), "id"])
     declared = (d8["root_region"] != "unknown").mean()
     inferred = (d8["attributed_region"] != "unknown").mean()
     assert inferred >= 0.70 and inferred > declared
