@@ -1,4 +1,5 @@
-"""Fixtures for the publishing tests (figures, release): tables built from the shared snapshots.
+"""Fixtures for the publishing tests (figures, release): tables built from the real snapshots
+(the full shared series, else the committed fixtures; see testdata.py).
 
 Import the fixtures into a test module with ``from _publish_fixtures import shared_build``.
 The builds are cached for the whole session, so modules that import them share one build.
@@ -35,17 +36,17 @@ def _cached(key: str, tmp_path_factory, make) -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_build(tmp_path_factory, shared_data) -> Path:
-    """Every dated snapshot in ../shared/data/hub-stats built into a project folder (raw/,
-    processed/, datapackage.json), once per session."""
-    dumps = sorted((shared_data / "hub-stats").glob("*/models.parquet"))
+def shared_build(tmp_path_factory, data_root) -> Path:
+    """Every dated snapshot in hub-stats/ of the test data (../shared/data, else tests/fixtures/data)
+    built into a project folder (raw/, processed/, datapackage.json), once per session."""
+    dumps = sorted((data_root / "hub-stats").glob("*/models.parquet"))
     return _cached("publish_full", tmp_path_factory, lambda root: build_release_inputs(root, dumps))
 
 
 @pytest.fixture(scope="session")
-def early_build(tmp_path_factory, shared_data) -> Path:
+def early_build(tmp_path_factory, data_root) -> Path:
     """The same series cut at 2026-07-20: fewer snapshots, no measurable month of downloads yet."""
-    dumps = sorted(p for p in (shared_data / "hub-stats").glob("*/models.parquet") if p.parent.name <= "2026-07-20")
+    dumps = sorted(p for p in (data_root / "hub-stats").glob("*/models.parquet") if p.parent.name <= "2026-07-20")
     return _cached("publish_early", tmp_path_factory, lambda root: build_release_inputs(root, dumps))
 
 

@@ -1,17 +1,15 @@
-"""Shared fixtures: paths to the real snapshots in ../shared/data and small dumps written by tests."""
+"""Shared fixtures: the real snapshots (the full shared series, else the committed subset of it;
+see testdata.py) and small dumps written by tests."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("ATOMDATA_SHARED", REPO.parent / "shared")) / "data"
-HUB_STATS = SHARED / "hub-stats"
+from testdata import DATA, FIXTURES, FULL, NEEDS_FULL, REPO, SHARED, SHARED_ENV  # noqa: F401  (FULL, REPO: for the tests)
 
 BASE_TYPE = pa.struct([("relation", pa.string()), ("models", pa.list_(pa.struct([("_id", pa.string()), ("id", pa.string())])))])
 SAFETENSORS_TYPE = pa.struct([("total", pa.float64())])
@@ -43,22 +41,42 @@ def write_dump(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def pytest_configure(config):
+    if SHARED_ENV and not (SHARED / "hub-stats").is_dir():
+        raise pytest.UsageError(f"ATOMDATA_SHARED={SHARED_ENV}: no data/hub-stats there (unset it to use ../shared "
+                                f"or the committed fixtures {FIXTURES})")
+
+
+def pytest_report_header(config):
+    if FULL:
+        return f"test data: the full shared snapshots at {SHARED}"
+    return f"test data: the committed fixtures at {FIXTURES} (tests that need the full series skip)"
+
+
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not (HUB_STATS / "2026-07-01" / "models.parquet").is_file():
-        pytest.fail(f"real snapshots not found at {SHARED} (set ATOMDATA_SHARED to the folder holding data/)")
+def data_root() -> Path:
+    """The folder holding hub-stats/ and hub-trending/: the full shared series when it is there,
+    else the committed fixtures (real rows cut from it). ``FULL`` says which."""
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def full_shared() -> Path:
+    """The full shared series (../shared/data or $ATOMDATA_SHARED/data); skips without it."""
+    if not FULL:
+        pytest.skip(NEEDS_FULL)
     return SHARED
 
 
 @pytest.fixture(scope="session")
-def july_build(tmp_path_factory, shared_data):
-    """The shared 2026-07-01 and 2026-08-01 snapshots imported and built (once per session)."""
+def july_build(tmp_path_factory, data_root):
+    """The 2026-07-01 and 2026-08-01 snapshots imported and built (once per session)."""
     from atomdata.build import build
     from atomdata.ingest.dump import import_dump
 
     root = tmp_path_factory.mktemp("july")
     raw = root / "raw"
     for d in ("2026-07-01", "2026-08-01"):
-        import_dump(shared_data / "hub-stats" / d / "models.parquet", raw)
+        import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
     res = build(raw, root / "processed")
     return root, res

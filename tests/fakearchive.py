@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, quote, unquote
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from fakehub import SHARED, FakeHub
+from fakehub import DATA as SHARED, FakeHub  # the full shared series, else the committed fixtures
 
 
 @dataclass
@@ -81,10 +81,10 @@ def daily_history(shared: Path = SHARED, extra: list[Commit] | None = None) -> l
     commit on 2026-07-31 that refreshes only another file."""
     commits: list[Commit] = []
     files: dict[str, bytes] = {"README.md": b"---\nlicense: apache-2.0\n---\n# hub-stats\n"}
-    for day in sorted(p.name for p in (shared / "llm-catalog").iterdir()):
+    for day in sorted(p.name for p in (shared / "llm-catalog").iterdir() if p.is_dir()):
         files = dict(files, **{"models.csv": csv_bytes(shared / "llm-catalog" / day / "models.parquet")})
         commits.append(Commit(_at(day), f"Update models.csv ({day})", files))
-    for day in sorted(p.name for p in (shared / "hub-stats").iterdir()):
+    for day in sorted(p.name for p in (shared / "hub-stats").iterdir() if p.is_dir()):
         files = {k: v for k, v in files.items() if k != "models.csv"}
         files["models.parquet"] = (shared / "hub-stats" / day / "models.parquet").read_bytes()
         files["datasets.parquet"] = f"datasets of {day}".encode()
@@ -96,18 +96,31 @@ def daily_history(shared: Path = SHARED, extra: list[Commit] | None = None) -> l
     return sorted(commits, key=lambda c: c.time)
 
 
-#: (label, shared hub-stats day whose file the week holds: the label's last day, label + 6)
-WEEKS = [("2026-06-29", "2026-07-05"), ("2026-07-06", "2026-07-12"), ("2026-07-13", "2026-07-19"),
-         ("2026-07-20", "2026-07-26"), ("2026-07-27", "2026-08-02")]
+#: the weekly archive's folder labels: the Monday that starts each interval
+LABELS = ("2026-06-29", "2026-07-06", "2026-07-13", "2026-07-20", "2026-07-27")
+
+
+def weeks(shared: Path = SHARED) -> list[tuple[str, str, str]]:
+    """(label, label + 6 days, the hub-stats day whose file the week holds): the interval's last
+    day where the data has it (the full shared series does), else the latest earlier day no other
+    week holds (the committed fixtures hold fewer days): every week a file of its own."""
+    days = sorted(p.name for p in (shared / "hub-stats").iterdir() if p.is_dir())
+    out, used = [], set()
+    for label in LABELS:
+        last = (dt.date.fromisoformat(label) + dt.timedelta(days=6)).isoformat()
+        source = max(d for d in days if d <= last and d not in used)
+        used.add(source)
+        out.append((label, last, source))
+    return out
 
 
 def weekly_history(shared: Path = SHARED) -> list[Commit]:
     """A weekly archive: one commit a week adding ``models/<label>/models.parquet``, the file of
-    the interval's last day, committed the day after."""
+    the interval's last day (``weeks``), committed the day after."""
     commits, files = [], {"README.md": b"---\nlicense: odbl\n---\n"}
-    for label, day in WEEKS:
-        files = dict(files, **{f"models/{label}/models.parquet": (shared / "hub-stats" / day / "models.parquet").read_bytes()})
-        nxt = dt.date.fromisoformat(day) + dt.timedelta(days=1)
+    for label, last, source in weeks(shared):
+        files = dict(files, **{f"models/{label}/models.parquet": (shared / "hub-stats" / source / "models.parquet").read_bytes()})
+        nxt = dt.date.fromisoformat(last) + dt.timedelta(days=1)
         commits.append(Commit(_at(nxt.isoformat(), 2), f"Add week {label}", files))
     return commits
 

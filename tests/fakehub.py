@@ -3,7 +3,8 @@
 Subclasses serve other routes by overriding ``serve`` (``fakearchive.FakeArchive``: a dataset
 repo's history); GET, HEAD and POST all reach it, a request body is read first (``h.body``).
 
-Serves real model records (built at test time from ``../shared/data``, never copied) the way the
+Serves real model records (read at test time from ``../shared/data``, else from the committed
+subset ``tests/fixtures/data``) the way the
 Hub API does: a JSON list per page, ``Link: <...>; rel="next"`` pagination with an opaque
 ``cursor``, and the ``author``, ``filter`` (repeatable, all must match a tag), ``search``,
 ``sort``/``direction``, ``limit`` and ``expand``/``expand[]`` parameters. ``childrenModelCount``
@@ -37,11 +38,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pyarrow.parquet as pq
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not SHARED.is_dir():  # the checkout is /work/main, the data /work/shared/data
-    SHARED = Path("/work/shared/data")
-HUB_STATS = SHARED / "hub-stats" / "2026-08-01" / "models.parquet"
-TRENDING = SHARED / "hub-trending" / "2026-05-04" / "models.parquet"
+from testdata import DATA, SHARED  # noqa: F401  (SHARED: the full series, which may be absent)
+
+# the full shared series when it is there, else the committed fixtures (see testdata.py)
+HUB_STATS = DATA / "hub-stats" / "2026-08-01" / "models.parquet"
+TRENDING = DATA / "hub-trending" / "2026-05-04" / "models.parquet"
 
 DEFAULT_FIELDS = ("likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag", "library_name", "createdAt")
 FAULTS = ("429", "ratelimit", "500", "drop", "truncate", "short", "slow", "html")

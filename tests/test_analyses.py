@@ -253,9 +253,9 @@ def test_cli_build_period_week(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def shared_store(tmp_path_factory, shared_data):
+def shared_store(tmp_path_factory, data_root):
     raw = tmp_path_factory.mktemp("shared") / "raw"
-    for dump in sorted((shared_data / "hub-stats").glob("*/models.parquet")):
+    for dump in sorted((data_root / "hub-stats").glob("*/models.parquet")):
         import_dump(dump, raw)
     return raw
 

@@ -11,11 +11,11 @@ def _tables(folder):
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.csv"))}
 
 
-def test_warm_build_is_byte_identical_and_reuses_claims(tmp_path, shared_data):
+def test_warm_build_is_byte_identical_and_reuses_claims(tmp_path, data_root):
     raw = tmp_path / "raw"
     for d in ("2026-07-01", "2026-08-01"):
-        import_dump(shared_data / "hub-stats" / d / "models.parquet", raw)
-    import_dump(shared_data / "hub-trending" / "2026-05-04" / "models.parquet", raw, suffix="trending")
+        import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
+    import_dump(data_root / "hub-trending" / "2026-05-04" / "models.parquet", raw, suffix="trending")
     build(raw, tmp_path / "cold")
     done = sorted((raw / ".cache").glob("claims-*.done"))
     assert len(done) == 3  # one entry of claims rows per snapshot
@@ -29,7 +29,7 @@ def test_warm_build_is_byte_identical_and_reuses_claims(tmp_path, shared_data):
     assert _tables(tmp_path / "cold") == _tables(tmp_path / "damaged")
 
 
-def test_claims_cache_key_follows_the_registry(tmp_path, shared_data):
+def test_claims_cache_key_follows_the_registry(tmp_path, data_root):
     from atomdata.rules.organizations import load_registry
     from atomdata.rules.cache import claims_key
 
@@ -42,7 +42,7 @@ def test_claims_cache_key_follows_the_registry(tmp_path, shared_data):
     assert claims_key(reg, {**info, "tree_coverage": "full listing"}) != claims_key(reg, info)
 
 
-def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path, shared_data, monkeypatch):
+def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path, data_root, monkeypatch):
     """Hub-sized cold snapshots are typed two at a time in worker processes (build.prepare_snapshots);
     the tables are byte-identical to a build that types them itself, and a snapshot a worker
     cannot read is still reported by the build (nothing swallowed)."""
@@ -51,8 +51,8 @@ def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path,
     raw_serial, raw_parallel = tmp_path / "serial", tmp_path / "parallel"
     for raw in (raw_serial, raw_parallel):
         for d in ("2026-07-01", "2026-08-01", "2026-08-03"):
-            import_dump(shared_data / "hub-stats" / d / "models.parquet", raw)
-        import_dump(shared_data / "hub-trending" / "2026-05-04" / "models.parquet", raw, suffix="trending")
+            import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
+        import_dump(data_root / "hub-trending" / "2026-05-04" / "models.parquet", raw, suffix="trending")
     build(raw_serial, tmp_path / "out_serial")
     monkeypatch.setattr(build_mod, "PARALLEL_MIN_ROWS", 0)  # the shared snapshots are small: make them count
     from atomdata.ingest import store
@@ -69,7 +69,7 @@ def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path,
 
     fresh = tmp_path / "fresh"
     for d in ("2026-07-01", "2026-08-01"):
-        import_dump(shared_data / "hub-stats" / d / "models.parquet", fresh)
+        import_dump(data_root / "hub-stats" / d / "models.parquet", fresh)
     build(fresh, tmp_path / "out_fresh")  # a cold build that goes through the workers
     damaged = store.list_snapshots(fresh)[0].data_path
     damaged.write_bytes(damaged.read_bytes()[:-10] + b"0123456789")
@@ -81,14 +81,14 @@ def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path,
     assert (tmp_path / "out_fresh" / "models.csv").is_file()  # the previous outputs stay
 
 
-def test_a_store_whose_cache_cannot_be_written_builds_the_same_tables(tmp_path, shared_data, monkeypatch):
+def test_a_store_whose_cache_cannot_be_written_builds_the_same_tables(tmp_path, data_root, monkeypatch):
     """When no cache entry can be written (a read-only store), the build types each snapshot
     itself, holds those frames for its pass, and writes the same tables."""
     from atomdata.rules import cache
 
     raw = tmp_path / "raw"
     for d in ("2026-07-01", "2026-08-01"):
-        import_dump(shared_data / "hub-stats" / d / "models.parquet", raw)
+        import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
     build(raw, tmp_path / "normal")
     import shutil
 

@@ -17,12 +17,12 @@ TRENDING = "hub-trending/2026-05-04/models.parquet"
 
 
 @pytest.fixture(scope="module")
-def claims_build(tmp_path_factory, shared_data):
+def claims_build(tmp_path_factory, data_root):
     """Two hub-stats snapshots and the trending listing (stored as 2026-05-04-trending), built."""
     raw = tmp_path_factory.mktemp("claims") / "raw"
     for d in ("2026-07-01", "2026-08-01"):
-        import_dump(shared_data / "hub-stats" / d / "models.parquet", raw)
-    import_dump(shared_data / TRENDING, raw, suffix="trending")
+        import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
+    import_dump(data_root / TRENDING, raw, suffix="trending")
     return build_tables(raw)
 
 
@@ -31,8 +31,8 @@ def _registry_regions() -> dict[str, str]:
     return {o.lower(): r for o, r in zip(reg["org"], reg["region"])}
 
 
-def test_trending_top10_by_region_matches_a_hand_count(claims_build, shared_data):
-    df = pq.read_table(shared_data / TRENDING, columns=["id", "trendingScore"]).to_pandas()
+def test_trending_top10_by_region_matches_a_hand_count(claims_build, data_root):
+    df = pq.read_table(data_root / TRENDING, columns=["id", "trendingScore"]).to_pandas()
     top = df.sort_values(["trendingScore", "id"], ascending=[False, True]).head(10)
     regions = _registry_regions()
     expected = Counter(regions.get(i.split("/")[0].lower(), "unknown") for i in top["id"])
@@ -50,8 +50,8 @@ def test_trending_top10_by_region_matches_a_hand_count(claims_build, shared_data
     assert top1["region"].tolist() == [regions.get(top["id"].iloc[0].split("/")[0].lower(), "unknown")]
 
 
-def test_unmapped_trending_orgs_are_listed_in_data_quality(claims_build, shared_data):
-    df = pq.read_table(shared_data / TRENDING, columns=["id", "trendingScore"]).to_pandas()
+def test_unmapped_trending_orgs_are_listed_in_data_quality(claims_build, data_root):
+    df = pq.read_table(data_root / TRENDING, columns=["id", "trendingScore"]).to_pandas()
     top = df.sort_values(["trendingScore", "id"], ascending=[False, True]).head(100)
     regions = _registry_regions()
     unmapped = {i.split("/")[0] for i in top["id"] if i.split("/")[0].lower() not in regions}
@@ -60,11 +60,11 @@ def test_unmapped_trending_orgs_are_listed_in_data_quality(claims_build, shared_
     assert set(listed["org"]) == unmapped and listed["value"].sum() == sum(1 for i in top["id"] if i.split("/")[0] in unmapped)
 
 
-def test_trending_listing_stays_out_of_models_lineage_and_downloads(claims_build, shared_data):
+def test_trending_listing_stays_out_of_models_lineage_and_downloads(claims_build, data_root):
     t = claims_build.tables
-    trending_ids = set(pq.read_table(shared_data / TRENDING, columns=["id"]).column("id").to_pylist())
-    hub_ids = set(pq.read_table(shared_data / "hub-stats/2026-08-01/models.parquet", columns=["id"]).column("id").to_pylist()) | \
-        set(pq.read_table(shared_data / "hub-stats/2026-07-01/models.parquet", columns=["id"]).column("id").to_pylist())
+    trending_ids = set(pq.read_table(data_root / TRENDING, columns=["id"]).column("id").to_pylist())
+    hub_ids = set(pq.read_table(data_root / "hub-stats/2026-08-01/models.parquet", columns=["id"]).column("id").to_pylist()) | \
+        set(pq.read_table(data_root / "hub-stats/2026-07-01/models.parquet", columns=["id"]).column("id").to_pylist())
     assert not (set(t["models"]["model_id"]) & (trending_ids - hub_ids))
     m = t["model_downloads_monthly"]
     assert set(m["month"]) == {"2026-07"} and not m["end_snapshot"].str.contains("trending").any()
@@ -73,8 +73,8 @@ def test_trending_listing_stays_out_of_models_lineage_and_downloads(claims_build
     assert set(osum.loc[osum["snapshot"] == "2026-05-04-trending", "tree_coverage"]) == {"sample"}
 
 
-def test_qwen_direct_derivatives_equal_a_count_from_base_models(claims_build, shared_data):
-    df = pq.read_table(shared_data / "hub-stats/2026-08-01/models.parquet", columns=["id", "baseModels"]).to_pylist()
+def test_qwen_direct_derivatives_equal_a_count_from_base_models(claims_build, data_root):
+    df = pq.read_table(data_root / "hub-stats/2026-08-01/models.parquet", columns=["id", "baseModels"]).to_pylist()
     n = 0
     for row in df:
         bm = row["baseModels"]

@@ -50,10 +50,10 @@ def _independent(shared, listed: set[str] | None = None) -> pd.Series:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, shared_data):
+def store(tmp_path_factory, data_root):
     raw = tmp_path_factory.mktemp("headline") / "raw"
     for d in ("2026-07-02", "2026-08-01"):
-        res = CliRunner().invoke(main, ["ingest", "dump", str(shared_data / "hub-stats" / d / "models.parquet"), "--raw", str(raw)])
+        res = CliRunner().invoke(main, ["ingest", "dump", str(data_root / "hub-stats" / d / "models.parquet"), "--raw", str(raw)])
         assert res.exit_code == 0, res.output
     return raw
 
@@ -74,8 +74,8 @@ def _july(t) -> pd.Series:
     return d[d["month"] == "2026-07"].groupby("region", observed=True)["downloads"].sum()
 
 
-def test_default_july_matches_the_independent_computation_within_3_percent(default_build, shared_data):
-    expected, got = _independent(shared_data), _july(default_build)
+def test_default_july_matches_the_independent_computation_within_3_percent(default_build, data_root):
+    expected, got = _independent(data_root), _july(default_build)
     for region in ("china", "us"):
         assert abs(int(got[region]) - int(expected[region])) <= 0.03 * int(expected[region]), (region, got[region], expected[region])
     # what the policy's name rules leave out is listed, model by model, in data_quality
@@ -101,11 +101,12 @@ def test_an_organizations_own_releases_are_first_party(default_build):
     assert (d.loc[d.index.str.split("/").str[0].isin(["unsloth", "bartowski"]), "publisher"] == "community").all()
 
 
-def test_atom_list_july_matches_the_independent_computation_within_2_percent(store, tmp_path, shared_data):
-    listed_file = shared_data / "atom-tracked" / "models.csv"
+def test_atom_list_july_matches_the_independent_computation_within_2_percent(store, tmp_path, full_shared):
+    """ATOM's list is read from ../shared at test time, never copied: without it, this skips."""
+    listed_file = full_shared / "atom-tracked" / "models.csv"
     listed = set(pd.read_csv(listed_file)["modelId"].str.lower())
     t = _build(store, tmp_path / "atom", "--models", str(listed_file))
-    expected, got = _independent(shared_data, listed), _july(t)
+    expected, got = _independent(full_shared, listed), _july(t)
     for region in ("china", "us"):
         assert abs(int(got[region]) - int(expected[region])) <= 0.02 * int(expected[region]), region
     dq = t["data_quality"]
@@ -138,11 +139,11 @@ def test_models_and_scope_are_one_or_the_other(store, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_registry_covers_atom_regions(shared_data):
+def test_registry_covers_atom_regions(full_shared):
     """Every namespace of ATOM's organization_regions.csv is in the registry, and the regions agree
     but for the accepted disagreements (read from ../shared at test time, never copied)."""
     reg = _registry()
-    atom = pd.read_csv(shared_data / "atom-tracked" / "organization_regions.csv")
+    atom = pd.read_csv(full_shared / "atom-tracked" / "organization_regions.csv")
     missing = [o for o in atom["hf_org"] if o.lower() not in reg]
     assert not missing, missing
     disagree = {o.lower(): (r, reg[o.lower()]["region"]) for o, r in zip(atom["hf_org"], atom["region"])

@@ -28,10 +28,9 @@ from atomdata.ingest import archive as a
 from atomdata.ingest import archive_read, store
 from atomdata.ingest.dump import import_dump
 
-from fakearchive import Commit, FakeArchive, WEEKS, daily_history, weekly_history
-from fakehub import SHARED
+from fakearchive import Commit, FakeArchive, weeks, daily_history, weekly_history
+from fakehub import DATA as SHARED  # the full shared series, else the committed fixtures
 
-pytestmark = pytest.mark.skipif(not (SHARED / "hub-stats").is_dir(), reason="shared Hub data not available")
 
 REPO = "cfahlgren1/hub-stats"
 RANGE = ["--since", "2026-02-01", "--until", "2026-08-01"]
@@ -137,7 +136,10 @@ def test_july_equals_a_build_from_the_dumps_and_february_march_come_from_30_day_
     cols = ["month", "model_id", "downloads", "method", "start_snapshot", "end_snapshot", "all_time_end"]
     july = [t["model_downloads_monthly"].astype({"month": "string", "model_id": "string"}).query("month == '2026-07'")[cols]
             .reset_index(drop=True) for t in (got, want)]
-    assert len(july[0]) > 3000
+    start = pq.read_table(SHARED / "hub-stats" / "2026-07-02" / "models.parquet", columns=["id", "downloadsAllTime"]).to_pandas()
+    end = pq.read_table(SHARED / "hub-stats" / "2026-08-01" / "models.parquet", columns=["id", "downloadsAllTime"]).to_pandas()
+    both = start.dropna().merge(end.dropna(), on="id")
+    assert len(july[0]) == len(both) > 2000  # every model read on both days (no 2026-07-02 reading is stale)
     pd.testing.assert_frame_equal(july[0], july[1], check_categorical=False)
     by_country = [t["downloads_by_country"].query("month == '2026-07'").reset_index(drop=True) for t in (got, want)]
     pd.testing.assert_frame_equal(by_country[0], by_country[1])
@@ -275,13 +277,13 @@ def test_weekly_archive_labels_are_dated_by_the_documented_rule(tmp_path):
                    "--every", "week", "--raw", str(tmp_path / "raw"), "--endpoint", fake.url])
         head = fake.commits[-1].id
     snaps = {s.name: s.manifest for s in store.list_snapshots(tmp_path / "raw")}
-    assert sorted(snaps) == [day for _, day in WEEKS]  # label + 6 days, each the Monday boundary's nearest
-    for label, day in WEEKS:
+    assert sorted(snaps) == [day for _, day, _ in weeks()]  # label + 6 days, each the Monday boundary's nearest
+    for label, day, source in weeks():
         m = snaps[day]
         assert m["archive"]["label"] == label and m["archive"]["observed"] == day and m["license"] == "odbl"
         assert m["archive"]["path"] == f"models/{label}/models.parquet" and m["archive"]["commit"] == head
         assert "label + 6 days" in m["archive"]["observation_rule"]
-        src = pq.read_table(SHARED / "hub-stats" / day / "models.parquet")
+        src = pq.read_table(SHARED / "hub-stats" / source / "models.parquet")
         stored = pq.read_table(tmp_path / "raw" / day / "models.parquet")
         assert stored.equals(src.select(stored.column_names))
     assert "5 stored" in res.output
@@ -360,6 +362,10 @@ def test_daily_boundaries_store_each_observation_once(daily_run, tmp_path):
     with FakeArchive(REPO, fake.commits) as again:
         res = run(["--since", "2026-07-10", "--until", "2026-07-14", "--every", "day", "--raw", str(tmp_path / "raw"),
                    "--endpoint", again.url])
-    # 2026-07-13 and 2026-07-14 have no commit: their nearest observation (2026-07-12) is stored once
-    assert sorted(data_files(tmp_path / "raw")) == ["2026-07-10", "2026-07-11", "2026-07-12"]
+    # each day's nearest observation within 3 days (ties: the earlier), stored once: on the full series
+    # 2026-07-10, -11 and -12 (2026-07-13 and -14 have no commit: 2026-07-12 stands for them)
+    days = [dt.date.fromisoformat(p.name) for p in (SHARED / "hub-stats").iterdir() if p.is_dir()]
+    nearest = {min((abs((d - b).days), d) for d in days if abs((d - b).days) <= 3)[1].isoformat()
+               for b in (dt.date(2026, 7, 10) + dt.timedelta(days=i) for i in range(5))}
+    assert sorted(data_files(tmp_path / "raw")) == sorted(nearest) and "2026-07-12" in nearest
     assert "2026-07-13: its nearest observation (2026-07-12" in res.output and "stored already as 2026-07-12" in res.output

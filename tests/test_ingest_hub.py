@@ -208,7 +208,7 @@ def test_trending_top_n(records, tmp_path):
 def test_full_listing(records, tmp_path):
     with FakeHub(records) as fake:
         run(["--mode", "full", "--date", DATE, "--raw", str(tmp_path), "--endpoint", fake.url, *FAST])
-        assert fake.requests == 5
+        assert fake.requests == -(-len(records) // 1000) > 1  # pages of 1000 (5 for the full shared series)
     t = pq.read_table(store.find(tmp_path, DATE).data_path, columns=["id"])
     assert t.column("id").to_pylist() == [r["id"] for r in records]
 

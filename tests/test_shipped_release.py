@@ -1,4 +1,5 @@
-"""The committed release can never drift from the code: rebuild it from the shared snapshots."""
+"""The committed release can never drift from the code: rebuild it from the shared snapshots (the
+full series: without it, the rebuild tests skip; the committed package is still validated)."""
 from __future__ import annotations
 
 import json
@@ -21,12 +22,12 @@ TRENDING_SOURCE = ("hub-trending models.parquet: top 1,000 models by the Hub's t
 
 
 @pytest.fixture(scope="module")
-def rebuilt(tmp_path_factory, shared_data):
+def rebuilt(tmp_path_factory, full_shared):
     root = tmp_path_factory.mktemp("release")
-    for dump in sorted((shared_data / "hub-stats").glob("*/models.parquet")):
+    for dump in sorted((full_shared / "hub-stats").glob("*/models.parquet")):
         import_dump(dump, root / "raw", source=SOURCE, license="Apache-2.0")
     # the trending listing feeds only trending_by_country and organization_summary (see methodology)
-    import_dump(shared_data / "hub-trending" / "2026-05-04" / "models.parquet", root / "raw", suffix="trending",
+    import_dump(full_shared / "hub-trending" / "2026-05-04" / "models.parquet", root / "raw", suffix="trending",
                 source=TRENDING_SOURCE, license="MIT")
     res = build(root / "raw", root / "processed")
     write_datapackage(res, root / "processed", root)
