@@ -181,7 +181,7 @@ def validate(processed):
     that tie the tables together (downloads by country are the sums of the in-scope models'
     monthly downloads, every derivative in models has its derivatives row, ...)."""
     from .settings import processed_dir, release_dir
-    from .validate import validate_folder
+    from .integrity import validate_folder
 
     folder = processed_dir(processed)
     if processed is None and not folder.exists() and (release_dir() / "processed").is_dir():

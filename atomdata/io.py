@@ -142,7 +142,7 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) with a quote.
 
     A cell that already starts with a quote gets a second one, so the reader
-    (:func:`atomdata.api.read_csv_typed`) removes exactly one leading quote from every cell that
+    (:func:`atomdata.tableio.read_csv_typed`) removes exactly one leading quote from every cell that
     starts with one and any text round-trips unchanged. Applies to text columns only; numbers
     keep their sign. Documented in the methodology.
     """

@@ -64,7 +64,8 @@ Downloads = partial(Field, ge=0, unit="downloads")
 
 
 class Table(pa.DataFrameModel):
-    """The base of every published table: values coerced to their types, no column left unsaid."""
+    """The base of every schema (published tables and curated inputs): values coerced to their
+    types, no column left unsaid."""
 
     class Config:
         coerce = True
@@ -487,3 +488,46 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "snapshots": Snapshots,
     "data_quality": DataQuality,
 }
+
+
+# --------------------------------------------------------------------------- what the schemas declare
+
+def schema_of(name: str):
+    """The pandera model of the published table ``name``."""
+    if name not in TABLES:
+        raise KeyError(f"unknown table {name!r}; atomdata.tables() lists {', '.join(TABLES)}")
+    return TABLES[name]
+
+
+def column_kind(col) -> str:
+    meta = col.metadata or {}
+    if meta.get("tstype") in ("date", "datetime"):
+        return "date"
+    dt = str(col.dtype).lower()
+    if "int" in dt:
+        return "integer"
+    if "float" in dt:
+        return "number"
+    if "bool" in dt:
+        return "boolean"
+    if "datetime" in dt:
+        return "date"
+    return "string"
+
+
+def column_facts(col) -> dict:
+    """What a pandera column declares, as ``datapackage.json`` and ``df.attrs`` state it: Table
+    Schema ``type`` (``yearmonth`` for months), ``title``, ``description`` and ``unit`` (None when none)."""
+    meta = col.metadata or {}
+    return {"type": meta.get("tstype") or column_kind(col), "title": col.title,
+            "description": col.description, "unit": meta.get("unit")}
+
+
+def table_facts(name: str) -> dict:
+    """A table's title, description, keys and columns, from its pandera schema (what ``load``
+    puts in ``df.attrs``)."""
+    model = schema_of(name)
+    meta = getattr(model.Config, "metadata", None) or {}
+    return {"table": name, "title": model.Config.title, "description": model.Config.description,
+            "primary_key": list(meta.get("primary_key", [])), "foreign_keys": list(meta.get("foreign_keys", [])),
+            "columns": {c: column_facts(col) for c, col in model.to_schema().columns.items()}}

@@ -58,7 +58,8 @@ def figures_dir(option=None) -> Path:
 
 @dataclass(frozen=True)
 class CuratedFile:
-    """A curated input as a build used it: its name, the file and whether it is the project's own."""
+    """A curated input as a build used it: its name, the file and whether it is the project's own
+    (another file than the shipped one: in a checkout of atomdata, ``raw/`` holds the shipped files)."""
 
     name: str
     path: Path
@@ -74,9 +75,11 @@ def curated(name: str, raw: str | os.PathLike | None = None) -> CuratedFile:
     has one, else the shipped copy."""
     if name not in CURATED:
         raise KeyError(f"unknown curated input {name!r}; known: {', '.join(CURATED)}")
-    if raw is not None and (Path(raw) / name).is_file():
-        return CuratedFile(name, Path(raw) / name, True)
-    return CuratedFile(name, release_dir() / "raw" / name, False)
+    shipped = release_dir() / "raw" / name
+    own = Path(raw) / name if raw is not None else None
+    if own is not None and own.is_file():
+        return CuratedFile(name, own, own.resolve() != shipped.resolve())
+    return CuratedFile(name, shipped, False)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ import pandera.errors as pae
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import InputError, ValidationFailed
+from .errors import ValidationFailed
+from .tableio import CsvRows, read_csv_text
 from .schemas import TABLES
 
 
@@ -22,7 +23,7 @@ def _failed(table: str, where: str | None, lines: list[str]) -> ValidationFailed
     return ValidationFailed("\n".join([f"table '{table}'" + (f" ({where})" if where else "") + ":", *lines]))
 
 
-def _report(exc: pae.SchemaErrors, df: pd.DataFrame, row=_row) -> list[str]:
+def failure_lines(exc: pae.SchemaErrors, df: pd.DataFrame, row=_row) -> list[str]:
     """One line per failed check: column, check, how many rows, example rows (named by ``row``)."""
     fc = exc.failure_cases
     lines = []
@@ -84,7 +85,7 @@ def validate_table(name: str, df: pd.DataFrame, where: str | None = None, slice_
     try:
         out = TABLES[name].validate(text, lazy=True)
     except pae.SchemaErrors as exc:
-        raise _failed(name, where, _report(exc, text, row)) from None
+        raise _failed(name, where, failure_lines(exc, text, row)) from None
     # categorical text stays categorical (validated as text, same values): a per-model table holds
     # one code per row instead of one string, here and when written
     if cats and out.index.equals(df.index):
@@ -107,7 +108,7 @@ def _partial_report(name: str, df: pd.DataFrame, where: str | None, row, unread:
     try:
         schema.validate(df, lazy=True)
     except pae.SchemaErrors as exc:
-        lines += _report(exc, df, row)
+        lines += failure_lines(exc, df, row)
     if waiting:
         lines.append("  not checked until every column can be read: " + "; ".join(waiting))
     return _failed(name, where, lines)
@@ -143,7 +144,7 @@ def _validate_slices(name: str, df: pd.DataFrame, where: str | None, slice_rows:
             try:
                 per_slice.validate(text, lazy=True)
             except pae.SchemaErrors as exc:
-                lines += _report(exc, text, row)
+                lines += failure_lines(exc, text, row)
     for keys in ([list(unique)] if unique else []) + [[c] for c in unique_cols]:
         if _surely_unique(df, keys):
             continue
@@ -212,7 +213,7 @@ def _validate_distinct_text(df, slice_rows, per_slice, row) -> list[str] | None:
         try:
             rest.validate(part, lazy=True)
         except pae.SchemaErrors as exc:
-            lines += _report(exc, part, row)
+            lines += failure_lines(exc, part, row)
     return lines
 
 
@@ -229,30 +230,12 @@ def validate_tables(tables: dict[str, pd.DataFrame], where: str | None = None) -
     return out
 
 
-def validate_folder(folder, files: dict[str, bytes] | None = None) -> dict[str, pd.DataFrame]:
-    """Read and validate every table CSV in ``folder``: one ValidationFailed reports all problems
-    of all tables (missing tables and columns, values that cannot be typed, failed checks), rows
-    named by their line in the file; then the keys and totals across the tables that passed
-    (``atomdata.integrity``). ``files`` (``{"<name>.csv": bytes}``): the folder's files as read
-    already (a release validates the very bytes it packs)."""
-    import io
-
-    from . import integrity
-    from .api import read_csv_columns
-
-    out, errors, rows, where = {}, [], {}, {}
-    for name in TABLES:
-        path = Path(folder) / f"{name}.csv"
-        where[name] = str(path)
-        try:
-            if not (path.is_file() if files is None else f"{name}.csv" in files):
-                raise InputError(path, f"table {name} is missing")
-            src = path if files is None else io.BytesIO(files[f"{name}.csv"])
-            df, unread, rows[name] = read_csv_columns(src, name, label=path)
-            out[name] = validate_table(name, df, str(path), row=rows[name], unread=unread)
-        except (InputError, ValidationFailed) as exc:
-            errors.append(str(exc))
-    errors += integrity.check(out, rows, where, skipped=[n for n in TABLES if n not in out])
-    if errors:
-        raise ValidationFailed("validation failed:\n" + "\n".join(errors))
-    return out
+def read_curated(path, schema, what: str) -> pd.DataFrame:
+    """A curated input CSV (mirrors, architectures, families, model sizes) read as text and
+    validated against its pandera ``schema``: every failure at once, rows named by their line."""
+    path = Path(path)
+    df = read_csv_text(path, what)
+    try:
+        return schema.validate(df, lazy=True)
+    except pae.SchemaErrors as exc:
+        raise ValidationFailed(f"{path}: {what} is invalid\n" + "\n".join(failure_lines(exc, df, CsvRows(path, len(df))))) from None

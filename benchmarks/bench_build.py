@@ -104,8 +104,9 @@ def main():
     """, "import")
     step("lineage over one snapshot", f"""
         from atomdata.rules.records import load_snapshot
+        from atomdata.steps.cache import default_typing
         from atomdata.rules import lineage
-        r, e = load_snapshot({files[-1]!r})
+        r, e = load_snapshot({files[-1]!r}, default_typing().model_types)
         t = time.perf_counter()
         roots = lineage.resolve(r[["model_id", "base_id"]])
         out["lineage_seconds"] = round(time.perf_counter() - t, 2)
@@ -138,10 +139,10 @@ def main():
     k = min(12, a.months)
     step("monthly aggregation (atomdata, reading the files included)", f"""
         import numpy as np, pandas as pd, pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq
-        from atomdata.rules import monthly
+        from atomdata.rules import boundaries
         files = {files[:k]!r}
         t = time.perf_counter()
-        # as the build does (build._History): model ids coded once against the sorted vocabulary
+        # as the build does (steps.history): model ids coded once against the sorted vocabulary
         tabs = [pq.read_table(f, columns=["id", "downloadsAllTime", "downloads"]) for f in files]
         enc = pc.dictionary_encode(pa.chunked_array([c for x in tabs for c in x.column("id").chunks]))
         order = pc.sort_indices(enc.chunks[0].dictionary).to_numpy()
@@ -165,7 +166,7 @@ def main():
         }}, copy=False)  # the arrays are its own, as in the build (no second copy of 21 M rows)
         snaps = pd.DataFrame({{"snapshot": names, "date": pd.to_datetime(names)}})
         out["reading_seconds"] = round(time.perf_counter() - t, 2)
-        pm, _ = monthly.downloads_per_period(r, snaps)
+        pm, _ = boundaries.downloads_per_period(r, snaps)
         out["aggregation_seconds"] = round(time.perf_counter() - t, 2)
         # the DuckDB query computes the all-time differences only (no 30-day fallback)
         out["total"] = int(pm.loc[pm["method"] == "all_time_diff", "downloads"].sum())

@@ -72,7 +72,7 @@ SCOPE = "default (scope policy 1): first-party models of a test registry; pipeli
 def typed_table(name: str, rows: list[dict], columns: list[str] | None = None):
     """A table of a few rows, typed from its schema as the figures read it (``read_inputs``: the
     columns given, the others left out). ``columns`` names them for an empty table."""
-    from atomdata.api import read_csv_columns
+    from atomdata.tableio import read_csv_columns
 
     fields = list(rows[0]) if rows else list(columns or [])
     buf = io.StringIO()

@@ -13,8 +13,10 @@ from atomdata.build import build_tables
 from atomdata.ingest.dump import import_dump
 from atomdata.rules.organizations import load_registry
 from atomdata.schemas import TABLES
-from atomdata.steps import analyses, shares
-from atomdata.rules import inference, monthly
+from atomdata.rules import attributes
+from atomdata.settings import curated
+from atomdata.steps import momentum, sensitivity, shares
+from atomdata.rules import boundaries, inference
 from atomdata.rules.scope import Scope, load_scope
 from conftest import REPO, write_dump
 
@@ -72,10 +74,10 @@ def test_model_attributes_family_size_and_quantized(small):
 def test_params_from_name_forms():
     ids = pd.Series(["a/Qwen2.5-0.5B", "a/internlm2-1_8b", "a/gemma-3-270m", "a/Mixtral-8x22B", "a/Qwen3-30B-A3B",
                      "a/model-4bit", "a/bert-base", "a/Llama-3_3-Nemotron-Super-49B-v1", "a/x-7b-GGUF"])
-    got = analyses.params_from_name(ids).tolist()
+    got = attributes.params_from_name(ids).tolist()
     assert got[:5] == [0.5, 1.8, 0.27, 176.0, 30.0]
     assert pd.isna(got[5]) and pd.isna(got[6]) and got[7:] == [49.0, 7.0]
-    b = analyses.size_bucket(pd.Series([0.999, 1.0, 4.99, 5.0, 10.0, 50.0, 100.0, 250.0, None], dtype="Float64")).tolist()
+    b = attributes.size_bucket(pd.Series([0.999, 1.0, 4.99, 5.0, 10.0, 50.0, 100.0, 250.0, None], dtype="Float64")).tolist()
     assert b == ["<1B", "1-5B", "1-5B", "5-10B", "10-50B", "50-100B", "100-250B", "250B+", "unknown"]
 
 
@@ -93,7 +95,7 @@ def test_size_bucket_is_that_of_the_published_params_b(tmp_path):
     import atomdata
 
     shipped = atomdata.load("model_attributes")
-    expect = analyses.size_bucket(shipped["params_b"].astype("Float64"))
+    expect = attributes.size_bucket(shipped["params_b"].astype("Float64"))
     assert (shipped["size_bucket"].astype("string") == expect).all()
 
 
@@ -153,7 +155,7 @@ def test_adoption_momentum_scores_against_the_tenth_best():
                              "date": models["created_at"] + pd.Timedelta(days=30),
                              "downloads_all_time": pd.array([(i + 1) * 100 for i in range(n)], dtype="Int64"),
                              "downloads_30d": pd.array([None] * n, dtype="Int64")})
-    out = analyses.adoption_momentum(readings, models, attrs, Scope(), tolerance_days=3).set_index("model_id")
+    out = momentum.adoption_momentum(readings, models, attrs, Scope(), tolerance_days=3).set_index("model_id")
     assert (out["age_days"] == 30).all() and (out["n_peers"] == 12).all() and (out["reference_rank"] == 10).all()
     # ranked by downloads: 1200, 1100, ..., the 10th best is 300
     assert (out["reference_downloads"] == 300).all()
@@ -192,7 +194,7 @@ def test_sensitivity_small(small):
 
 def test_families_registry_is_curated_and_aligned():
     registry = load_registry()
-    fam = analyses.load_families(registry=registry)
+    fam = attributes.load_families(registry=registry)
     for f in ("Qwen", "Llama", "Gemma", "DeepSeek", "Mistral", "Phi", "gpt-oss", "Nemotron", "OLMo", "GLM", "Kimi",
               "MiniMax", "InternLM", "Yi", "Falcon", "EXAONE", "Granite", "SmolLM"):
         assert f in set(fam["family"]), f
@@ -200,7 +202,7 @@ def test_families_registry_is_curated_and_aligned():
     arch = inference.load_architectures()
     kw_orgs = set(arch.loc[arch["kind"] == "keyword", "org"])
     assert kw_orgs <= set(fam["org"]), kw_orgs - set(fam["org"])
-    sizes = analyses.load_model_sizes()
+    sizes = attributes.load_model_sizes()
     assert sizes["model_id"].is_unique and (sizes["params_b"] > 0).all()
 
 
@@ -209,7 +211,7 @@ def test_a_bad_curated_file_is_named_with_its_column_and_line(tmp_path):
     failure at once), never a traceback."""
     from atomdata.errors import ValidationFailed
 
-    src = (analyses.model_sizes_path()).read_text(encoding="utf-8").splitlines()
+    src = curated("model_sizes.csv").path.read_text(encoding="utf-8").splitlines()
     header = src[0].split(",")
     bad = src[:3]
     cells = bad[2].split(",")
@@ -219,7 +221,7 @@ def test_a_bad_curated_file_is_named_with_its_column_and_line(tmp_path):
     path = tmp_path / "model_sizes.csv"
     path.write_text("\n".join(bad) + "\n", encoding="utf-8")
     with pytest.raises(ValidationFailed) as err:
-        analyses.load_model_sizes(path)
+        attributes.load_model_sizes(path)
     msg = str(err.value)
     assert msg.startswith(f"{path}: model size overrides is invalid")
     assert "column params_b: check greater_than(0) failed for 1 row(s); e.g. line 3: '-7.0'" in msg
@@ -286,7 +288,7 @@ def test_weeks_on_the_july_daily_snapshots_sum_consistently(shared_store):
                                       "downloads_all_time": r["downloadsAllTime"].astype("Int64"),
                                       "downloads_30d": pd.array([None] * len(r), dtype="Int64")}))
     readings = pd.concat(readings, ignore_index=True)
-    per, _ = monthly.downloads_per_period(readings, snaps.rename(columns={"name": "snapshot"})[["snapshot", "date"]], "week", 3)
+    per, _ = boundaries.downloads_per_period(readings, snaps.rename(columns={"name": "snapshot"})[["snapshot", "date"]], "week", 3)
     w = per[per["period"].isin(["2026-W28", "2026-W29", "2026-W30"])].sort_values(["model_id", "period"])
     full = w.groupby("model_id").filter(lambda g: len(g) == 3)
     assert len(full) > 3000
@@ -327,7 +329,7 @@ def test_sensitivity_on_the_shared_snapshots(july_build):
     eu = s[(s["region"] == "eu")].set_index("rule")["share"]
     assert us.loc["hugging_face_europe", "share"] < head["us"] and eu["hugging_face_europe"] > eu["headline"]
     # the range quoted with the headline changes one rule at a time: the other presets answer other questions
-    lo, hi = analyses.sensitivity_range(s, "china")
+    lo, hi = sensitivity.sensitivity_range(s, "china")
     assert lo == s[(s["region"] == "china") & (s["rule"] != "scope_preset")]["share"].min()
 
 
@@ -337,5 +339,5 @@ def test_readme_quotes_the_shipped_sensitivity_range():
     s = atomdata.load("sensitivity")
     readme = (REPO / "README.md").read_text()
     for region, label in (("china", "China"), ("us", "US")):
-        lo, hi = analyses.sensitivity_range(s, region)
+        lo, hi = sensitivity.sensitivity_range(s, region)
         assert f"{label} {lo:.1%} to {hi:.1%}" in readme, (label, lo, hi)

@@ -14,6 +14,7 @@ from atomdata.ingest import ancestors, hub
 from atomdata.rules.organizations import load_registry
 from atomdata.rules import inference, lineage
 from atomdata.rules.records import load_snapshot
+from atomdata.steps.cache import default_typing
 from fakehub import FakeHub, _object_id
 
 
@@ -47,7 +48,7 @@ def test_ancestor_completion(tmp_path):
         assert "not_fetched" in budget.status.values() and budget.requests == 1
     path = tmp_path / "completed.parquet"
     pq.write_table(pa.concat_tables([listing, res.table]), path)
-    recs, _ = load_snapshot(path)
+    recs, _ = load_snapshot(path, default_typing().model_types)
     roots = lineage.resolve(recs[["model_id", "base_id"]]).set_index("model_id")
     assert roots.loc["user/ft-2", "root_model_id"] == "Qwen/Qwen2.5-7B" and roots.loc["user/ft-2", "lineage_status"] == "complete"
     assert roots.loc["user/orphan", "lineage_status"] == "outside_snapshot" and roots.loc["user/orphan", "root_model_id"] == "gone/deleted"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from atomdata.api import read_csv_typed, read_tables
+from atomdata.tableio import read_csv_typed, read_tables
 from atomdata.errors import InputError
 from conftest import REPO
 

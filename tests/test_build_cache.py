@@ -31,7 +31,7 @@ def test_warm_build_is_byte_identical_and_reuses_claims(tmp_path, data_root):
 
 def test_claims_cache_key_follows_the_registry(tmp_path, data_root):
     from atomdata.rules.organizations import load_registry
-    from atomdata.rules.cache import claims_key
+    from atomdata.steps.cache import claims_key
 
     reg = load_registry()
     info = {"date": pd.Timestamp("2026-07-01"), "has_trending": False, "listing": "sample", "tree_coverage": "sample"}
@@ -43,10 +43,11 @@ def test_claims_cache_key_follows_the_registry(tmp_path, data_root):
 
 
 def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path, data_root, monkeypatch):
-    """Hub-sized cold snapshots are typed two at a time in worker processes (build.prepare_snapshots);
+    """Hub-sized cold snapshots are typed two at a time in worker processes (steps.prepare.prepare_snapshots);
     the tables are byte-identical to a build that types them itself, and a snapshot a worker
     cannot read is still reported by the build (nothing swallowed)."""
-    import atomdata.build as build_mod
+    import atomdata.steps.history as history_mod
+    import atomdata.steps.prepare as prepare_mod
 
     raw_serial, raw_parallel = tmp_path / "serial", tmp_path / "parallel"
     for raw in (raw_serial, raw_parallel):
@@ -54,12 +55,12 @@ def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path,
             import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
         import_dump(data_root / "hub-trending" / "2026-05-04" / "models.parquet", raw, suffix="trending")
     build(raw_serial, tmp_path / "out_serial")
-    monkeypatch.setattr(build_mod, "PARALLEL_MIN_ROWS", 0)  # the shared snapshots are small: make them count
+    monkeypatch.setattr(prepare_mod, "PARALLEL_MIN_ROWS", 0)  # the shared snapshots are small: make them count
     from atomdata.ingest import store
 
     prepared = []
-    real = build_mod.prepare_snapshots
-    monkeypatch.setattr(build_mod, "prepare_snapshots", lambda *a, **k: prepared.append(real(*a, **k)) or prepared[-1])
+    real = prepare_mod.prepare_snapshots
+    monkeypatch.setattr(history_mod, "prepare_snapshots", lambda *a, **k: prepared.append(real(*a, **k)) or prepared[-1])
     build(raw_parallel, tmp_path / "out_parallel")
     assert prepared == [{s.name for s in store.list_snapshots(raw_parallel)}]  # every snapshot typed by a worker
     assert _tables(tmp_path / "out_serial") == _tables(tmp_path / "out_parallel")
@@ -84,7 +85,7 @@ def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path,
 def test_a_store_whose_cache_cannot_be_written_builds_the_same_tables(tmp_path, data_root, monkeypatch):
     """When no cache entry can be written (a read-only store), the build types each snapshot
     itself, holds those frames for its pass, and writes the same tables."""
-    from atomdata.rules import cache
+    from atomdata.steps import cache
 
     raw = tmp_path / "raw"
     for d in ("2026-07-01", "2026-08-01"):

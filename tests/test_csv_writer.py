@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from atomdata import io
-from atomdata.api import read_csv_typed
+from atomdata.tableio import read_csv_typed
 from atomdata.settings import PACKAGE_DIR
 from atomdata.schemas import TABLES
 

@@ -9,6 +9,7 @@ import pytest
 
 from atomdata.rules.organizations import load_registry
 from atomdata.rules import inference
+from atomdata.steps.cache import default_typing
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def test_curated_tables_are_valid_and_name_registry_orgs(registry):
     a = arch[arch["kind"] == "architecture"].set_index("value")["org"]
     assert a["qwen3_moe"] == "Qwen" and a["gemma3"] == "google" and a["phi3"] == "microsoft"
     assert pd.isna(a["llama"])  # ambiguous: in the vocabulary, never attributed
-    assert "llama" in inference.model_type_tags()
+    assert "llama" in default_typing().model_types  # the vocabulary of model_type
 
 
 @pytest.mark.parametrize("name,stripped", [

@@ -21,6 +21,7 @@ from atomdata.ingest import store
 from atomdata.ingest.hub_cli import hub
 from atomdata.rules.organizations import load_registry
 from atomdata.rules.records import load_snapshot
+from atomdata.steps.cache import default_typing
 
 from fakehub import FAULTS, HUB_STATS, FakeHub, load_records
 
@@ -156,7 +157,7 @@ def test_derivatives_with_relations(registry_run):
     assert len(filters) == with_children and filters == sorted(filters)
     assert snap.manifest["requests"] < len(orgs) + with_children + 60
     # relations as the server holds them, read by the unchanged transform
-    recs, edges = load_snapshot(snap.data_path)
+    recs, edges = load_snapshot(snap.data_path, default_typing().model_types)
     server = {r["id"]: r for r in fake.records}
     first = edges[edges["position"] == 0].set_index("model_id")
     checked = 0
@@ -201,7 +202,7 @@ def test_trending_top_n(records, tmp_path):
     assert snap.manifest["mode"] == "trending" and snap.manifest["query"]["sort"] == "trendingScore"
     assert snap.manifest["query"]["top_n"] == 45
     assert "45 models" in res.output
-    recs, _ = load_snapshot(snap.data_path)
+    recs, _ = load_snapshot(snap.data_path, default_typing().model_types)
     assert recs["trending_score"].notna().all()
 
 

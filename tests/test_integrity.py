@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from atomdata.cli import main
 from atomdata.errors import ValidationFailed
-from atomdata.validate import validate_folder
+from atomdata.integrity import validate_folder
 from conftest import REPO
 
 FRICTIONLESS = Path(sys.executable).parent / "frictionless"

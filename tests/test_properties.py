@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from atomdata.build import build_tables
 from atomdata.ingest.dump import import_dump
 from atomdata.rules.organizations import attribute, load_registry
-from atomdata.rules import lineage, monthly, publisher
+from atomdata.rules import boundaries, lineage, publisher, stale
+import reference_rules
 from atomdata.steps import shares
 from atomdata.rules.scope import Scope
 from conftest import write_dump
@@ -134,7 +135,7 @@ def test_share_tables_properties_on_the_transforms(world):
         readings[c] = readings[c].astype("Int64")
     readings["model_id"] = readings["model_id"].astype("string")
     snaps = pd.DataFrame({"snapshot": [d1.isoformat(), d2.isoformat()], "date": [pd.Timestamp(d1), pd.Timestamp(d2)]})
-    per_model, _ = monthly.downloads_per_period(readings, snaps, "month", 3)
+    per_model, _ = boundaries.downloads_per_period(readings, snaps, "month", 3)
     per_model = per_model.rename(columns={"period": "month"})
     ids = pd.Series([m["id"] for m in models], dtype="string")
     att = attribute(ids.str.split("/").str[0], registry)
@@ -196,8 +197,8 @@ def readings_frames(draw):
 def test_stale_flags_on_dense_arrays_match_the_frame_rule(readings):
     """flag_stale (a running maximum over dense snapshot x model arrays) equals the pandas rule
     (cumulative maximum per model in date order), row for row, including the previous maximum."""
-    got = monthly.flag_stale(readings)
-    want = monthly._flag_stale_frames(readings)
+    got = stale.flag_stale(readings)
+    want = reference_rules.flag_stale_frames(readings)
     cols = ["snapshot", "model_id", "downloads_all_time", "stale", "previous_max"]
     key = ["model_id", "date", "snapshot"]
     pd.testing.assert_frame_equal(got.sort_values(key, kind="stable")[cols].reset_index(drop=True),
@@ -235,11 +236,11 @@ def test_downloads_per_period_on_arrays_match_the_frame_rule(data, period, toler
     """downloads_per_period (arrays, one pass per snapshot) gives the rows of the plain pandas
     implementation of the documented rule, value for value, and the same unmeasured periods."""
     readings, snaps = data
-    want, want_un = monthly._downloads_per_period_frames(readings, snaps, period, tolerance)
+    want, want_un = reference_rules.downloads_per_period_frames(readings, snaps, period, tolerance)
     cols = ["period", "model_id", "downloads", "method", "start_snapshot", "end_snapshot", "all_time_end", "flags"]
     # as they come, and flagged by flag_stale first (as the build passes them: the flags are reused)
-    for given_readings in (readings, monthly.flag_stale(readings)):
-        got, got_un = monthly.downloads_per_period(given_readings, snaps, period, tolerance)
+    for given_readings in (readings, stale.flag_stale(readings)):
+        got, got_un = boundaries.downloads_per_period(given_readings, snaps, period, tolerance)
         pd.testing.assert_frame_equal(_as_objects(got[cols]), _as_objects(want[cols]))
         pd.testing.assert_frame_equal(_as_objects(got_un), _as_objects(want_un))
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from atomdata.api import read_csv_typed
+from atomdata.tableio import read_csv_typed
 from atomdata.build import build, build_tables, write_tables
 from atomdata.errors import InputError
 from atomdata.ingest.dump import import_dump

@@ -169,12 +169,13 @@ def test_float_counters_with_nan_are_missing_counts(tmp_path):
     import pyarrow.parquet as pq
 
     from atomdata.rules.records import load_snapshot
+    from atomdata.steps.cache import default_typing
 
     path = tmp_path / "2026-07-01" / "models.parquet"
     path.parent.mkdir()
     pq.write_table(pa.table({"id": ["Qwen/A", "Qwen/B"], "downloadsAllTime": [4.0, float("nan")]}), path)
     snap, _ = import_dump(path, tmp_path / "raw")
-    recs, _ = load_snapshot(snap.data_path)
+    recs, _ = load_snapshot(snap.data_path, default_typing().model_types)
     assert recs["downloads_all_time"].tolist()[0] == 4 and recs["downloads_all_time"].isna().tolist() == [False, True]
     pq.write_table(pa.table({"id": ["Qwen/A"], "downloadsAllTime": [4.5]}), path)
     with pytest.raises(InputError, match="whole numbers"):

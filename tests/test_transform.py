@@ -10,7 +10,7 @@ import pytest
 from atomdata.build import build, build_tables
 from atomdata.errors import ValidationFailed
 from atomdata.ingest.dump import import_dump
-from atomdata.rules import lineage, monthly
+from atomdata.rules import boundaries, lineage
 from conftest import write_dump
 
 
@@ -53,7 +53,7 @@ def test_monthly_difference_stale_counter_and_rolling_fallback():
         ("2026-06-30", "o/b", 10, None), ("2026-08-01", "o/b", 30, None),
         ("2026-08-01", "o/c", None, 77),
     ])
-    out, unmeasured = monthly.downloads_per_period(r, s, "month", 3)
+    out, unmeasured = boundaries.downloads_per_period(r, s, "month", 3)
     july = out[out["period"] == "2026-07"].set_index("model_id")
     # o/a: 2026-08-01 is stale (50 < 100) and skipped; the next valid reading (2026-08-02) is used
     assert july.loc["o/a", "downloads"] == 80 and july.loc["o/a", "end_snapshot"] == "2026-08-02"
@@ -69,36 +69,36 @@ def test_monthly_difference_stale_counter_and_rolling_fallback():
 def test_the_first_snapshots_30_day_counters_measure_the_month_that_ends_at_it():
     # 30-day counters read on 1 March and 1 April (a backfill's CSV era): February and March
     r, s = _readings([("2026-03-01", "o/a", None, 40), ("2026-04-01", "o/a", None, 55), ("2026-04-01", "o/b", None, 7)])
-    out, unmeasured = monthly.downloads_per_period(r, s, "month", 3)
+    out, unmeasured = boundaries.downloads_per_period(r, s, "month", 3)
     got = {(p, m): d for p, m, d in zip(out["period"], out["model_id"], out["downloads"])}
     assert got == {("2026-02", "o/a"): 40, ("2026-03", "o/a"): 55, ("2026-03", "o/b"): 7}
     assert set(out["method"]) == {"rolling_30d"} and out[out["period"] == "2026-02"]["end_snapshot"].tolist() == ["2026-03-01"]
     assert unmeasured["period"].tolist() == ["2026-04"]
     # within the tolerance after the boundary too; beyond it, the month before is not measured
     r, s = _readings([("2026-03-03", "o/a", None, 40), ("2026-04-01", "o/a", None, 55)])
-    assert monthly.downloads_per_period(r, s, "month", 3)[0]["period"].tolist() == ["2026-02", "2026-03"]
-    assert monthly.downloads_per_period(r, s, "month", 1)[0]["period"].tolist() == ["2026-03"]
+    assert boundaries.downloads_per_period(r, s, "month", 3)[0]["period"].tolist() == ["2026-02", "2026-03"]
+    assert boundaries.downloads_per_period(r, s, "month", 1)[0]["period"].tolist() == ["2026-03"]
     # a first snapshot without 30-day counters measures nothing before it, and reports nothing either
     r, s = _readings([("2026-07-02", "o/a", 10, None), ("2026-08-01", "o/a", 20, None)])
-    out, unmeasured = monthly.downloads_per_period(r, s, "month", 3)
+    out, unmeasured = boundaries.downloads_per_period(r, s, "month", 3)
     assert out["period"].tolist() == ["2026-07"] and "2026-06" not in set(unmeasured["period"])
     # weeks and quarters have no 30-day stand-in: their periods start at the first snapshot as before
     r, s = _readings([("2026-03-02", "o/a", 5, 40), ("2026-03-09", "o/a", 9, 41)])
-    assert monthly.downloads_per_period(r, s, "week", 3)[0]["period"].tolist() == ["2026-W10"]
+    assert boundaries.downloads_per_period(r, s, "week", 3)[0]["period"].tolist() == ["2026-W10"]
 
 
 def test_tolerance_bounds_the_boundary_snapshots():
     r, s = _readings([("2026-06-27", "o/a", 1, None), ("2026-08-01", "o/a", 9, None)])
-    out, unmeasured = monthly.downloads_per_period(r, s, "month", 3)
+    out, unmeasured = boundaries.downloads_per_period(r, s, "month", 3)
     assert out.empty and "2026-07-01" in " ".join(unmeasured["detail"])
-    out, _ = monthly.downloads_per_period(r, s, "month", 4)
+    out, _ = boundaries.downloads_per_period(r, s, "month", 4)
     assert out["downloads"].tolist() == [8]
 
 
 def test_model_missing_at_a_boundary_uses_the_nearest_snapshot_that_has_it():
     r, s = _readings([("2026-07-01", "o/b", 5, None), ("2026-07-02", "o/a", 10, None),
                       ("2026-07-02", "o/b", 6, None), ("2026-08-01", "o/a", 20, None), ("2026-08-01", "o/b", 9, None)])
-    out, _ = monthly.downloads_per_period(r, s, "month", 3)
+    out, _ = boundaries.downloads_per_period(r, s, "month", 3)
     got = out.set_index("model_id")
     assert got.loc["o/a", "downloads"] == 10 and got.loc["o/a", "start_snapshot"] == "2026-07-02"
     assert got.loc["o/b", "downloads"] == 4 and got.loc["o/b", "start_snapshot"] == "2026-07-01"
@@ -177,7 +177,7 @@ def test_stale_flag_marks_substituted_boundaries_only():
         # o/b: a stale reading mid-month is never a boundary -> not flagged
         ("2026-07-01", "o/b", 10, None), ("2026-07-15", "o/b", 5, None), ("2026-08-01", "o/b", 30, None),
     ])
-    out, _ = monthly.downloads_per_period(r, s, "month", 3)
+    out, _ = boundaries.downloads_per_period(r, s, "month", 3)
     july = out[out["period"] == "2026-07"].set_index("model_id")
     assert july.loc["o/a", "start_snapshot"] == "2026-07-02" and july.loc["o/a", "downloads"] == 15
     assert july.loc["o/a", "flags"] == "stale_reading_skipped"
@@ -279,7 +279,7 @@ def test_inner_join_refuses_a_column_both_frames_hold():
 
 
 def test_month_labels_and_uniqueness_on_codes():
-    from atomdata.rules.monthly import month_of
+    from atomdata.rules.periods import month_of
     from atomdata.validate import _surely_unique
 
     dates = pd.Series(pd.to_datetime(["2024-01-31", None, "2023-12-01", "2024-01-01"]))

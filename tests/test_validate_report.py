@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import atomdata
-from atomdata.api import CsvRows, read_csv_typed
+from atomdata.tableio import CsvRows, read_csv_typed
 from atomdata.cli import main
 from atomdata.errors import InputError
 from atomdata.io import write_csv
@@ -135,7 +135,7 @@ def test_rows_with_a_field_too_many_are_named_not_a_traceback(folder, tmp_path):
     from atomdata.errors import InputError
     from atomdata.settings import curated
     from atomdata.rules.organizations import load_registry
-    from atomdata.steps import analyses
+    from atomdata.rules import attributes as analyses
 
     def trailing_commas(src, dest):
         lines = src.read_text(encoding="utf-8").splitlines()
@@ -149,7 +149,7 @@ def test_rows_with_a_field_too_many_are_named_not_a_traceback(folder, tmp_path):
     with pytest.raises(InputError, match="more fields than the header"):
         load_registry(trailing_commas(curated("organizations.csv").path, tmp_path / "organizations.csv"))
     with pytest.raises(InputError, match="more fields than the header"):
-        analyses.load_model_sizes(trailing_commas(analyses.model_sizes_path(), tmp_path / "model_sizes.csv"))
+        analyses.load_model_sizes(trailing_commas(curated("model_sizes.csv").path, tmp_path / "model_sizes.csv"))
 
 
 def test_a_column_the_schema_lacks_is_named(folder):
@@ -163,7 +163,7 @@ def test_a_column_the_schema_lacks_is_named(folder):
 def test_integers_are_exact_at_any_size_and_never_rounded():
     """Digits are read as integers at any size within 64 bits; other spellings only while a float
     holds them exactly; anything else is named."""
-    from atomdata.api import _convert
+    from atomdata.tableio import _convert
 
     s = pd.Series(["1.0", "9007199254740993", "1e3", "9223372036854775807", "9007199254740993.0", "99999999999999999999", None],
                   dtype="string")

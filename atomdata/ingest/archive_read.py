@@ -2,7 +2,7 @@
 
 A Parquet file is opened through ``HfFileSystem`` (HTTP range requests, no read-ahead cache)
 and pyarrow reads its footer and then only the column chunks of the fields the build uses
-(``transform.records.SOURCE_FIELDS``): a Hub-sized file is mostly card text, file lists and
+(``vocab.SOURCE_FIELDS``): a Hub-sized file is mostly card text, file lists and
 configs that atomdata never reads. A CSV file (the archive's early history) has no such layout
 and is downloaded whole with ``hf_hub_download``, checked against the archive's sha256 and parsed.
 
@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import InputError
-from ..rules.records import SOURCE_FIELDS
+from ..vocab import SOURCE_FIELDS
 from .archive_history import Observation
 
 TIMESTAMPS = ("createdAt",)

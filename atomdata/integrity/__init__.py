@@ -13,8 +13,15 @@ example rows by their line in the CSV file.
 """
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import pandas as pd
 
+from ..errors import InputError, ValidationFailed
+from ..schemas import TABLES
+from ..tableio import read_csv_columns
+from ..validate import validate_table
 from . import keys, totals
 
 
@@ -49,3 +56,27 @@ def check(tables: dict[str, pd.DataFrame], rows: dict, where: dict[str, str], sk
     if skipped:
         blocks.append("keys and totals that involve " + ", ".join(skipped) + " are not checked until they pass their schemas")
     return blocks
+
+
+def validate_folder(folder, files: dict[str, bytes] | None = None) -> dict[str, pd.DataFrame]:
+    """Read and validate every table CSV in ``folder``: one ValidationFailed reports all problems
+    of all tables (missing tables and columns, values that cannot be typed, failed checks), rows
+    named by their line in the file; then the keys and totals across the tables that passed
+    (``atomdata.integrity``). ``files`` (``{"<name>.csv": bytes}``): the folder's files as read
+    already (a release validates the very bytes it packs)."""
+    out, errors, rows, where = {}, [], {}, {}
+    for name in TABLES:
+        path = Path(folder) / f"{name}.csv"
+        where[name] = str(path)
+        try:
+            if not (path.is_file() if files is None else f"{name}.csv" in files):
+                raise InputError(path, f"table {name} is missing")
+            src = path if files is None else io.BytesIO(files[f"{name}.csv"])
+            df, unread, rows[name] = read_csv_columns(src, name, label=path)
+            out[name] = validate_table(name, df, str(path), row=rows[name], unread=unread)
+        except (InputError, ValidationFailed) as exc:
+            errors.append(str(exc))
+    errors += check(out, rows, where, skipped=[n for n in TABLES if n not in out])
+    if errors:
+        raise ValidationFailed("validation failed:\n" + "\n".join(errors))
+    return out

@@ -116,7 +116,7 @@ def _from_monthly(t):
 
 
 def _ecosystem(t):
-    from ..steps.analyses import ecosystem_downloads_by_country
+    from ..steps.breakdowns import ecosystem_downloads_by_country
 
     return ecosystem_downloads_by_country(t["model_downloads_monthly"], t["models"], t["derivatives"], headline_scope(t))
 

@@ -39,7 +39,7 @@ SEE_FILE_RE = re.compile(r"\bsee ((?:[\w.-]+/)*[\w-]+\.(?:csv|json|md|toml|txt|c
 
 def table_schema(name: str) -> dict:
     """Frictionless Table Schema of one table from its pandera model."""
-    from ..api import column_facts
+    from ..schemas import column_facts
 
     model = TABLES[name]
     schema = model.to_schema()

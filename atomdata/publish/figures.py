@@ -72,7 +72,7 @@ def data_version(processed_dir: Path) -> str:
             return str(version)
     snaps = processed_dir / "snapshots.csv"
     if snaps.is_file():
-        from ..api import read_csv_typed
+        from ..tableio import read_csv_typed
 
         dates = read_csv_typed(snaps, "snapshots")["date"].dropna()
         if len(dates):
@@ -87,7 +87,7 @@ TABLES_USED = tuple(dict.fromkeys(("downloads_by_country", "derivatives_by_count
 
 def read_inputs(processed_dir: Path) -> dict[str, pd.DataFrame]:
     """The tables the figures use, typed from their schemas; InputError names a missing one."""
-    from ..api import read_tables
+    from ..tableio import read_tables
 
     processed_dir = Path(processed_dir)
     if not processed_dir.is_dir():

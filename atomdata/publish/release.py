@@ -69,7 +69,7 @@ def _resolve_processed(path) -> Path:
 def _read_tables(files: dict[str, bytes], where: str) -> dict[str, pd.DataFrame]:
     """Typed tables from ``{"<name>.csv": bytes}`` for every schema table present; errors name
     the file as ``<where>/<name>.csv``."""
-    from ..api import read_csv_typed
+    from ..tableio import read_csv_typed
 
     out = {}
     for name in TABLES:
@@ -433,7 +433,7 @@ def make_release(processed, out_dir, figures_dir=None, datapackage=None) -> Path
     Tables that fail their schemas or disagree with each other (keys, totals) are refused and
     nothing is written.
     """
-    from ..validate import validate_folder
+    from ..integrity import validate_folder
 
     processed = _resolve_processed(processed)
     dp_path, descriptor = _read_descriptor(processed, datapackage)

@@ -30,22 +30,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.errors as pae
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 from pandera.typing import Series
 
 from ..errors import ValidationFailed
-from ..settings import release_dir
-from .organizations import attribute
-from .ids import _arrow, _series, first_rows, isin, lookup, namespace, positions, split_id
+from ..issues import issue
+from ..schemas import Table
+from ..settings import curated
+from ..validate import read_curated
+from ..vocab import ATTRIBUTIONS, CONFIDENCE, MIRROR_KINDS, NAMESPACE_RE
+from .ids import as_arrow, as_series, first_rows, isin, lookup, namespace, positions, split_id
 from .ids import take as take_at
-from .presence import COLUMNS as QUALITY_COLUMNS
+from .organizations import attribute
 
-ATTRIBUTIONS = ["declared", "mirror", "architecture", "name_keyword", "unknown"]
-CONFIDENCE = ["high", "medium", "low", "none"]
-MIRROR_KINDS = ["re-upload", "quantizer", "converter"]
 
 #: format and quantization suffixes that mirrors append to the original repo name (stripped repeatedly)
 SUFFIX_RE = (
@@ -56,32 +55,24 @@ SUFFIX_RE = (
 PREFIX_RE = r"^(huihui[-_])"
 
 
-class Mirrors(pa.DataFrameModel):
-    namespace: Series[pd.StringDtype] = pa.Field(unique=True, str_matches=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+class Mirrors(Table):
+    namespace: Series[pd.StringDtype] = pa.Field(unique=True, str_matches=NAMESPACE_RE,
                                                  description="Hub namespace that republishes other organizations' models.")
     kind: Series[pd.StringDtype] = pa.Field(isin=MIRROR_KINDS, description="re-upload, quantizer or converter.")
     notes: Series[pd.StringDtype] = pa.Field(description="What the namespace publishes and how it names repos.")
-
-    class Config:
-        coerce = True
-        strict = True
 
     @pa.dataframe_check(error="namespace must be unique ignoring case")
     def unique_ignoring_case(cls, df: pd.DataFrame) -> pd.Series:
         return ~df["namespace"].str.lower().duplicated(keep=False)
 
 
-class Architectures(pa.DataFrameModel):
+class Architectures(Table):
     kind: Series[pd.StringDtype] = pa.Field(isin=["architecture", "keyword"],
                                             description="architecture: a model-type tag; keyword: a family name pattern.")
     value: Series[pd.StringDtype] = pa.Field(description="Model-type tag (exact), or a case-insensitive regular expression on the repo name.")
-    org: Series[pd.StringDtype] = pa.Field(nullable=True, str_matches=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    org: Series[pd.StringDtype] = pa.Field(nullable=True, str_matches=NAMESPACE_RE,
                                            description="Registry organization that defines the family; empty for ambiguous model types.")
     notes: Series[pd.StringDtype] = pa.Field(nullable=True, description="Family, renames, known failure cases.")
-
-    class Config:
-        coerce = True
-        strict = True
 
     @pa.dataframe_check(error="architecture values must be unique")
     def unique_architectures(cls, df: pd.DataFrame) -> pd.Series:
@@ -102,46 +93,22 @@ class Architectures(pa.DataFrameModel):
         return (df["kind"] != "keyword") | df["value"].map(ok).astype(bool)
 
 
-def mirrors_path() -> Path:
-    return release_dir() / "raw" / "mirrors.csv"
-
-
-def architectures_path() -> Path:
-    return release_dir() / "raw" / "architectures.csv"
-
-
-def _load(path: Path, schema, what: str) -> pd.DataFrame:
-    from ..api import CsvRows, read_csv_text
-    from ..validate import _report
-
-    df = read_csv_text(path, what)
-    try:
-        return schema.validate(df, lazy=True)
-    except pae.SchemaErrors as exc:
-        raise ValidationFailed(f"{path}: {what} is invalid\n" + "\n".join(_report(exc, df, CsvRows(path, len(df))))) from None
-
-
 def load_mirrors(path=None) -> pd.DataFrame:
-    """The curated mirror namespaces (``raw/mirrors.csv``), validated."""
-    return _load(Path(path) if path else mirrors_path(), Mirrors, "mirror list")
+    """The curated mirror namespaces (``mirrors.csv``: the project's, else the shipped one), validated."""
+    return read_curated(Path(path) if path else curated("mirrors.csv").path, Mirrors, "mirror list")
 
 
 def load_architectures(path=None) -> pd.DataFrame:
     """The curated model types and family keywords (``raw/architectures.csv``), validated, in file order."""
-    return _load(Path(path) if path else architectures_path(), Architectures, "architecture table").reset_index(drop=True)
+    return read_curated(Path(path) if path else curated("architectures.csv").path, Architectures,
+                        "architecture table").reset_index(drop=True)
 
 
-def model_type_tags(path=None) -> list[str]:
-    """Every model-type tag of the curated table (ambiguous ones included): the vocabulary of ``model_type``."""
-    a = load_architectures(path)
-    return a.loc[a["kind"] == "architecture", "value"].tolist()
-
-
-def check_orgs(architectures: pd.DataFrame, registry: pd.DataFrame) -> None:
-    """Every org of the curated table must be a registry organization (exact spelling)."""
+def check_orgs(architectures: pd.DataFrame, registry: pd.DataFrame, path="architectures.csv") -> None:
+    """Every org of the curated table (``path``) must be a registry organization (exact spelling)."""
     missing = sorted(set(architectures["org"].dropna()) - set(registry["org"]))
     if missing:
-        raise ValidationFailed(f"{architectures_path()}: org not in the registry: {', '.join(missing)}")
+        raise ValidationFailed(f"{path}: org not in the registry: {', '.join(missing)}")
 
 
 @functools.cache
@@ -170,13 +137,13 @@ def _re2(pattern: str) -> str:
 def strip_suffixes(names: pd.Series) -> pd.Series:
     """Repo names without mirror prefixes and format/quantization suffixes (``Qwen2.5-7B-Instruct-bnb-4bit`` → ``Qwen2.5-7B-Instruct``)."""
     text = names.astype("string")
-    out = pc.replace_substring_regex(_arrow(text), _re2(PREFIX_RE), "")
+    out = pc.replace_substring_regex(as_arrow(text), _re2(PREFIX_RE), "")
     for _ in range(8):  # a few passes strip stacked suffixes (-unsloth-bnb-4bit, -i1-GGUF)
         nxt = pc.replace_substring_regex(out, _re2(SUFFIX_RE), r"\1")
         if nxt.equals(out):
             break
         out = nxt
-    return _series(out, text.index).rename(text.name)
+    return as_series(out, text.index).rename(text.name)
 
 
 @functools.cache
@@ -207,7 +174,7 @@ def keyword_org(names: pd.Series, architectures: pd.DataFrame) -> tuple[pd.Serie
     uniq = pd.Series(names.dropna().unique(), dtype="string")
     filters = [_prefilter(v) for v in kw["value"]]
     if len(uniq) and filters and all(f is not None for f in filters):
-        maybe = pc.fill_null(pc.match_substring_regex(_arrow(uniq), "(?i)" + "|".join(f"(?:{f})" for f in filters)), False)
+        maybe = pc.fill_null(pc.match_substring_regex(as_arrow(uniq), "(?i)" + "|".join(f"(?:{f})" for f in filters)), False)
         cand = uniq[maybe.to_numpy(zero_copy_only=False)].reset_index(drop=True)
     else:
         cand = uniq
@@ -229,8 +196,8 @@ def keyword_org(names: pd.Series, architectures: pd.DataFrame) -> tuple[pd.Serie
 
 def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.DataFrame) -> pd.DataFrame:
     """Known models of registry organizations by stripped lower-case repo name (names claimed by one org only)."""
-    known = _arrow(pd.Series(known_ids, dtype="string"))
-    ids = _series(pc.unique(known).drop_null(), None)  # distinct ids, in order of first appearance
+    known = as_arrow(pd.Series(known_ids, dtype="string"))
+    ids = as_series(pc.unique(known).drop_null(), None)  # distinct ids, in order of first appearance
     ids = ids[attribute(namespace(ids), registry)["registry_org"].notna().to_numpy()]  # registry orgs first: few
     ns, name = split_id(ids)
     reg = attribute(ns, registry)["registry_org"]
@@ -248,6 +215,77 @@ def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.
     return df.iloc[np.sort(first[n_orgs == 1])].set_index("key")[["model_id", "org"]]
 
 
+class _Attribution:
+    """What the rules found so far for a set of rows: organization, rule, confidence, evidence."""
+
+    def __init__(self, index):
+        self.cols = {c: pd.Series(pd.NA, index=index, dtype="string") for c in ("org", "rule", "conf", "evid")}
+
+    def take(self, mask, org, rule, conf, evid) -> None:
+        """Attribute the rows of ``mask`` that no earlier rule attributed and for which ``org`` is known."""
+        index = self.cols["rule"].index
+        new = self.cols["rule"].isna() & mask.fillna(False) & pd.Series(org, index=index).notna()
+        for key, value in (("org", org), ("rule", rule), ("conf", conf), ("evid", evid)):
+            self.cols[key] = self.cols[key].mask(new, value)
+
+    def spread(self, inv: np.ndarray, index) -> "_Attribution":
+        """The attribution of row ``inv[i]`` for every row ``i`` of ``index``."""
+        out = _Attribution(index)
+        out.cols = {k: take_at(v, inv, index) for k, v in self.cols.items()}
+        return out
+
+
+def _anchors(frame: pd.DataFrame):
+    """The distinct anchors (the last known ancestor, or the derivative itself for cycles) with
+    whether each is a declared root; rules 0, 1 and 3 read only the anchor, so they run once per
+    distinct anchor (derivatives share ancestors) and are spread back (``inv``)."""
+    root = frame["root_model_id"].astype("string")
+    anchor = root.fillna(frame["model_id"].astype("string"))
+    has_root = root.notna().to_numpy()
+    codes, _ = pd.factorize(anchor)
+    _, first, inv = np.unique(codes.astype(np.int64) * 2 + has_root, return_index=True, return_inverse=True)
+    u = pd.RangeIndex(len(first))
+    return pd.Series(anchor.array.take(first), index=u), pd.Series(has_root[first], index=u), inv.reshape(-1)
+
+
+def _mirror(found: _Attribution, anchor: pd.Series, name: pd.Series, is_mirror: pd.Series, registry, index,
+            declared_org: pd.Series | None, architectures) -> tuple[pd.Series, pd.Series]:
+    """Rule 1: a mirror's repo name (stripped of format suffixes) names its original: by a
+    ``<org>_`` prefix, a known model of one registry organization, else a family keyword. Returns
+    the family keywords found in the plain names (rule 3 reads them)."""
+    stripped = strip_suffixes(name)
+    prefix = name.str.extract(r"^([^_]+)_", expand=False).astype("string")
+    found.take(is_mirror, attribute(prefix, registry)["registry_org"], "mirror", "high", anchor + ": namespace prefix " + prefix)
+    u = anchor.index
+    at = positions(stripped.str.lower(), index.index)
+    match_id = take_at(index["model_id"].astype("string"), at, u)
+    match_org = take_at(index["org"].astype("string"), at, u)
+    if declared_org is not None:  # the matched model is itself a derivative: use its declared origin
+        match_org = lookup(match_id, declared_org[~declared_org.index.duplicated()]).astype("string").fillna(match_org)
+    found.take(is_mirror, match_org, "mirror", "high", anchor + " matches " + match_id)
+    # keywords per name are matched once for the stripped and the plain names together (mostly the same text)
+    both_org, both_hit = keyword_org(pd.concat([stripped, name], ignore_index=True), architectures)
+    n = len(u)
+    kw_org = pd.Series(both_org.iloc[:n].to_numpy(), index=u, dtype="string")
+    kw_hit = pd.Series(both_hit.iloc[:n].to_numpy(), index=u, dtype="string")
+    found.take(is_mirror, kw_org, "mirror", "medium", anchor + ": name keyword " + kw_hit)
+    return (pd.Series(both_org.iloc[n:].to_numpy(), index=u, dtype="string"),
+            anchor + ": name keyword " + pd.Series(both_hit.iloc[n:].to_numpy(), index=u, dtype="string"))
+
+
+def _architecture_org(frame: pd.DataFrame, architectures: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Rule 2: the organization the model-type tag of the derivative (else of its root) maps to,
+    where unambiguous, and the tag."""
+    arch = architectures[(architectures["kind"] == "architecture") & architectures["org"].notna()].set_index("value")["org"]
+    tag = frame["model_type"].astype("string")
+    tag_org = lookup(tag, arch).astype("string")
+    if "root_model_type" in frame:
+        rtag = frame["root_model_type"].astype("string")
+        tag = tag.mask(tag_org.isna(), rtag)
+        tag_org = tag_org.fillna(lookup(rtag, arch).astype("string"))
+    return tag_org, tag
+
+
 def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mirrors: pd.DataFrame | None = None,
           architectures: pd.DataFrame | None = None, use_declared: bool = True, declared_org: pd.Series | None = None,
           index: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -256,6 +294,7 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
     ``root_model_type``. ``index``: ``known_model_index(known_ids, registry, mirrors)`` when the
     caller has it already. ``declared_org`` maps model ids whose own declared chain reaches a
     registry organization to that organization (a mirror matched to such a model inherits it).
+    ``mirrors``, ``architectures``: the curated tables (default: the shipped ones).
 
     Returns, aligned with ``frame``: attribution, confidence, attributed_org, attributed_country,
     attributed_region, attribution_evidence.
@@ -263,87 +302,27 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
     mirrors = load_mirrors() if mirrors is None else mirrors
     architectures = load_architectures() if architectures is None else architectures
     check_orgs(architectures, registry)
-    idx = frame.index
-    root = frame["root_model_id"].astype("string")
-    anchor = root.fillna(frame["model_id"].astype("string"))
-    # rules 0, 1 and 3 read only the anchor (and whether it is the declared root): they run once per
-    # distinct anchor (derivatives share ancestors) and are spread back to the derivatives
-    has_root = root.notna().to_numpy()
-    codes, _ = pd.factorize(anchor)
-    _, first, inv = np.unique(codes.astype(np.int64) * 2 + has_root, return_index=True, return_inverse=True)
-    inv = inv.reshape(-1)
-    u = pd.RangeIndex(len(first))
-    u_anchor = pd.Series(anchor.array.take(first), index=u)
-    ns, name = split_id(u_anchor)
-    is_mirror = pd.Series(isin(ns.str.lower(), mirrors["namespace"].str.lower()), index=u)
-    reg_org = attribute(ns, registry)["registry_org"]
-
-    def attribution(index):
-        return {c: pd.Series(pd.NA, index=index, dtype="string") for c in ("org", "rule", "conf", "evid")}
-
-    def take(state, mask, o, r, c, e):
-        """Attribute the rows of ``mask`` that no earlier rule attributed and for which ``o`` is known."""
-        new = state["rule"].isna() & mask.fillna(False) & pd.Series(o, index=state["rule"].index).notna()
-        for key, value in (("org", o), ("rule", r), ("conf", c), ("evid", e)):
-            state[key] = state[key].mask(new, value)
-
-    per_anchor = attribution(u)
-    # 0. declared: the declared chain reaches a registry organization
-    if use_declared:
-        take(per_anchor, pd.Series(has_root[first], index=u) & ~is_mirror, reg_org, "declared", "high", "declared root " + u_anchor)
+    anchor, is_root, inv = _anchors(frame)
+    ns, name = split_id(anchor)
+    is_mirror = pd.Series(isin(ns.str.lower(), mirrors["namespace"].str.lower()), index=anchor.index)
+    per_anchor = _Attribution(anchor.index)
+    if use_declared:  # 0. declared: the declared chain reaches a registry organization
+        per_anchor.take(is_root & ~is_mirror, attribute(ns, registry)["registry_org"], "declared", "high", "declared root " + anchor)
         if declared_org is None:
-            dec = (per_anchor["rule"] == "declared").fillna(False).to_numpy(dtype=bool)[inv]
-            declared_org = pd.Series(per_anchor["org"].array.take(inv[dec]), index=frame["model_id"].to_numpy()[dec], dtype="string")
-
-    # 1. mirror re-upload: match the stripped repo name to a known model of a registry organization
-    stripped = strip_suffixes(name)
-    prefix = name.str.extract(r"^([^_]+)_", expand=False).astype("string")
-    prefix_org = attribute(prefix, registry)["registry_org"]
-    take(per_anchor, is_mirror, prefix_org, "mirror", "high", u_anchor + ": namespace prefix " + prefix)
+            dec = (per_anchor.cols["rule"] == "declared").fillna(False).to_numpy(dtype=bool)[inv]
+            declared_org = pd.Series(per_anchor.cols["org"].array.take(inv[dec]), index=frame["model_id"].to_numpy()[dec], dtype="string")
     index = known_model_index(known_ids, registry, mirrors) if index is None else index
-    at = positions(stripped.str.lower(), index.index)
-    match_id = take_at(index["model_id"].astype("string"), at, u)
-    match_org = take_at(index["org"].astype("string"), at, u)
-    if declared_org is not None:  # the matched model is itself a derivative: use its declared origin
-        match_org = lookup(match_id, declared_org[~declared_org.index.duplicated()]).astype("string").fillna(match_org)
-    take(per_anchor, is_mirror, match_org, "mirror", "high", u_anchor + " matches " + match_id)
-    # keywords per name are matched once for the stripped and the plain names together (mostly the same text)
-    both_org, both_hit = keyword_org(pd.concat([stripped, name], ignore_index=True), architectures)
-    n = len(u)
-    kw_org = pd.Series(both_org.iloc[:n].to_numpy(), index=u, dtype="string")
-    kw_hit = pd.Series(both_hit.iloc[:n].to_numpy(), index=u, dtype="string")
-    name_kw_org = pd.Series(both_org.iloc[n:].to_numpy(), index=u, dtype="string")
-    name_kw_evid = u_anchor + ": name keyword " + pd.Series(both_hit.iloc[n:].to_numpy(), index=u, dtype="string")
-    take(per_anchor, is_mirror, kw_org, "mirror", "medium", u_anchor + ": name keyword " + kw_hit)
-
-    # every derivative gets its anchor's attribution so far
-    state = {k: take_at(v, inv, idx) for k, v in per_anchor.items()}
-
-    # 2. architecture: model-type tag of the derivative, else of its root, where unambiguous
-    arch = architectures[(architectures["kind"] == "architecture") & architectures["org"].notna()].set_index("value")["org"]
-    tag = frame["model_type"].astype("string")
-    tag_org = lookup(tag, arch).astype("string")
-    if "root_model_type" in frame:
-        rtag = frame["root_model_type"].astype("string")
-        use_root = tag_org.isna()
-        tag = tag.mask(use_root, rtag)
-        tag_org = tag_org.fillna(lookup(rtag, arch).astype("string"))
-    take(state, pd.Series(True, index=idx), tag_org, "architecture", "medium", "model type " + tag)
-
+    kw_org, kw_evid = _mirror(per_anchor, anchor, name, is_mirror, registry, index, declared_org, architectures)
+    found = per_anchor.spread(inv, frame.index)  # every derivative gets its anchor's attribution so far
+    every = pd.Series(True, index=frame.index)
+    tag_org, tag = _architecture_org(frame, architectures)
+    found.take(every, tag_org, "architecture", "medium", "model type " + tag)
     # 3. family keywords in the repo name of the last known ancestor
-    take(state, pd.Series(True, index=idx), take_at(name_kw_org, inv, idx), "name_keyword", "low", take_at(name_kw_evid, inv, idx))
-    org, rule, conf, evid = state["org"], state["rule"], state["conf"], state["evid"]
-
-    att = attribute(org, registry)
-    out = pd.DataFrame({
-        "attribution": rule.fillna("unknown"),
-        "confidence": conf.fillna("none"),
-        "attributed_org": att["registry_org"],
-        "attributed_country": att["country"],
-        "attributed_region": att["region"],
-        "attribution_evidence": evid,
-    }, index=idx)
-    return out
+    found.take(every, take_at(kw_org, inv, frame.index), "name_keyword", "low", take_at(kw_evid, inv, frame.index))
+    att = attribute(found.cols["org"], registry)
+    return pd.DataFrame({"attribution": found.cols["rule"].fillna("unknown"), "confidence": found.cols["conf"].fillna("none"),
+                         "attributed_org": att["registry_org"], "attributed_country": att["country"],
+                         "attributed_region": att["region"], "attribution_evidence": found.cols["evid"]}, index=frame.index)
 
 
 def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mirrors: pd.DataFrame | None = None,
@@ -392,8 +371,6 @@ def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, 
 
 def _counts_by_code(presence: pd.DataFrame, rule: pd.Series) -> pd.DataFrame:
     """Derivatives per snapshot and attribution rule from categorical presence rows (one row per model per snapshot)."""
-    import numpy as np
-
     mid, snap = presence["model_id"].array, presence["snapshot"].array
     # each id's rule looked up in Arrow (a pandas map over millions of ids hashes them one by one)
     rule_code = pd.Series(pd.Categorical(lookup(pd.Series(mid.categories), rule), categories=ATTRIBUTIONS).codes)
@@ -407,7 +384,7 @@ def _counts_by_code(presence: pd.DataFrame, rule: pd.Series) -> pd.DataFrame:
     return counts.sort_index(kind="stable")
 
 
-def quality_rows(derivs: pd.DataFrame, presence: pd.DataFrame, held_out_summary: pd.DataFrame | None = None) -> pd.DataFrame:
+def quality_rows(derivs: pd.DataFrame, presence: pd.DataFrame, held_out_summary: pd.DataFrame | None = None) -> list[pd.DataFrame]:
     """``data_quality`` rows: per snapshot, the share of its derivatives attributed by each rule
     (``attribution_share``; attribution from lineage over all snapshots), and the held-out accuracy
     of the inference rules (``attribution_held_out``; value = accuracy, detail = counts)."""
@@ -420,21 +397,17 @@ def quality_rows(derivs: pd.DataFrame, presence: pd.DataFrame, held_out_summary:
         counts = p.groupby(["snapshot", "attribution"]).size().unstack(fill_value=0).reindex(columns=ATTRIBUTIONS, fill_value=0)
     long = counts.stack().rename("n").reset_index()
     long["total"] = long["snapshot"].map(counts.sum(axis=1))
-    parts = [] if long.empty else [pd.DataFrame({
-        "kind": "attribution_share", "snapshot": long["snapshot"], "month": None, "model_id": None, "org": None,
-        "value": (long["n"] / long["total"]).astype("Float64"),
-        "detail": "attribution " + long["attribution"] + ": " + long["n"].astype(str) + " of " + long["total"].astype(str) + " derivatives in the snapshot",
-        "action": "declared: region of the declared root; other rules: inferred (derivatives.attribution); lineage resolved over all snapshots",
-    })]
+    out = [] if long.empty else [issue("attribution_share", snapshot=long["snapshot"], value=(long["n"] / long["total"]).astype("Float64"),
+                 detail="attribution " + long["attribution"] + ": " + long["n"].astype(str) + " of " + long["total"].astype(str)
+                        + " derivatives in the snapshot",
+                 action="declared: region of the declared root; other rules: inferred (derivatives.attribution); "
+                        "lineage resolved over all snapshots")]
     if held_out_summary is not None and len(held_out_summary):
         h = held_out_summary
-        parts.append(pd.DataFrame({
-            "kind": "attribution_held_out", "snapshot": None, "month": None, "model_id": None, "org": h["rule"],
-            "value": h["accuracy"].astype("Float64"),
-            "detail": "rule " + h["rule"] + ": region right for " + h["correct_region"].astype(str) + " of " + h["attributed"].astype(str)
-                      + " attributed; " + h["attributed"].astype(str) + " of " + h["held_out"].astype(str) + " held-out derivatives attributed",
-            "action": "held-out test: community derivatives whose declared chain reaches a registry organization, chains hidden; value = accuracy (right region / attributed)",
-        }))
-    if not parts:
-        return pd.DataFrame(columns=QUALITY_COLUMNS)
-    return pd.concat(parts, ignore_index=True)
+        out.append(issue("attribution_held_out", org=h["rule"], value=h["accuracy"].astype("Float64"),
+                         detail="rule " + h["rule"] + ": region right for " + h["correct_region"].astype(str) + " of "
+                                + h["attributed"].astype(str) + " attributed; " + h["attributed"].astype(str) + " of "
+                                + h["held_out"].astype(str) + " held-out derivatives attributed",
+                         action="held-out test: community derivatives whose declared chain reaches a registry organization, "
+                                "chains hidden; value = accuracy (right region / attributed)"))
+    return out

@@ -12,11 +12,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .ids import _arrow, lookup, namespace, positions
+from ..issues import issue
+from ..vocab import LINEAGE_STATUS, REGIONS
+from .ids import as_arrow, isin, lookup, namespace, positions
+from .organizations import attribute
 
 
 #: ``lineage_status`` values, in the order of the codes ``resolve_codes`` returns
-STATUSES = ("complete", "outside_snapshot", "self_reference", "cycle")
+STATUSES = tuple(LINEAGE_STATUS)
 
 
 def resolve_codes(id_codes: np.ndarray, base_codes: np.ndarray) -> dict[str, np.ndarray]:
@@ -52,7 +55,8 @@ def resolve_codes(id_codes: np.ndarray, base_codes: np.ndarray) -> dict[str, np.
     root_code = np.where(leaves, base_codes[root], id_codes[root])
     depth = depth + leaves.astype(np.int64)
     # a code into STATUSES per model (text is made once per status, not per model)
-    status = np.select([cycle, self_ref[root] & ~leaves, leaves], [3, 2, 1], 0).astype(np.int8)
+    status = np.select([cycle, self_ref[root] & ~leaves, leaves], [STATUSES.index("cycle"), STATUSES.index("self_reference"),
+                                                                   STATUSES.index("outside_snapshot")], 0).astype(np.int8)
     return {"root_code": np.where(cycle, -1, root_code), "depth": np.where(cycle, -1, depth),
             "status": status, "has_base": has_base}
 
@@ -63,10 +67,10 @@ def code_ids(ids: pd.Series, base: pd.Series) -> tuple[np.ndarray, np.ndarray, p
     Returns (id codes, base codes, the id string of every code)."""
     n = len(ids)
     pos = positions(base, ids)
-    ids_arr = _arrow(ids)
+    ids_arr = as_arrow(ids)
     outside = pos < 0
     outside &= base.notna().to_numpy()
-    extra = _arrow(base[outside]).dictionary_encode()
+    extra = as_arrow(base[outside]).dictionary_encode()
     pos[outside] = n + extra.indices.to_numpy(zero_copy_only=False)
     return np.arange(n, dtype=np.int64), pos, pa.concat_arrays([ids_arr, extra.dictionary.cast(pa.string())])
 
@@ -106,3 +110,56 @@ def edge_roots(edges: pd.DataFrame, roots: pd.DataFrame) -> pd.DataFrame:
     out["root_model_id"] = lookup(out["base_id"], r).astype("string").fillna(out["base_id"]).array
     out["root_org"] = namespace(out["root_model_id"])
     return out
+
+
+# --------------------------------------------------------------------------- data_quality
+
+MERGE_ACTION = "attributed to the root of the first declared base (root_region in derivatives); other bases not counted"
+STATUS_ACTIONS = {"cycle": "no root; counted as unknown", "self_reference": "self-link ignored; the model is its own root"}
+
+
+def issues(derivs: pd.DataFrame) -> list[pd.DataFrame]:
+    """``lineage_cycle``, ``lineage_self_reference`` and ``lineage_outside_snapshot`` rows."""
+    out = []
+    for status, action in STATUS_ACTIONS.items():
+        bad = derivs[derivs["lineage_status"] == status]
+        out.append(issue(f"lineage_{status}", model_id=bad["model_id"], detail="declared base chain: " + status.replace("_", " "),
+                         action=action))
+    gone = derivs[derivs["lineage_status"] == "outside_snapshot"]
+    out.append(issue("lineage_outside_snapshot", model_id=gone["model_id"], org=gone["root_org"],
+                     value=gone["depth"].astype("Float64"), detail="chain leaves the snapshots at " + gone["root_model_id"],
+                     action="root taken as the last known ancestor; region from its namespace"))
+    return out
+
+
+def merge_issues(edges: pd.DataFrame, derivs: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
+    """``merge_mixed_roots``: derivatives with several declared bases whose roots lie in at least
+    two different known regions (``unknown`` roots do not count as a region of their own); the
+    attribution stays with the first declared base."""
+    none = issue("merge_mixed_roots", [], [])
+    multi = derivs[derivs["n_bases"].fillna(0) > 1]
+    if edges is None or edges.empty or multi.empty:
+        return none
+    e = edges[isin(edges["model_id"], multi["model_id"])].drop_duplicates(["model_id", "base_id"])
+    er = edge_roots(e, derivs[["model_id", "root_model_id"]].dropna())
+    # which regions each merge's roots lie in: a (merge x region) boolean table on integer codes
+    mcode, merges = pd.factorize(er["model_id"], sort=True)
+    rcode = pd.Categorical(attribute(er["root_org"], registry)["region"], categories=REGIONS).codes
+    cells = np.zeros((len(merges), len(REGIONS)), dtype=bool)
+    cells[mcode[rcode >= 0], rcode[rcode >= 0]] = True
+    has = pd.DataFrame(cells, index=pd.Index(merges, name="model_id"), columns=list(REGIONS))
+    n_regions = has[[r for r in REGIONS if r != "unknown"]].sum(axis=1)
+    mixed = has[n_regions > 1]
+    if mixed.empty:
+        return none
+    listing = pd.Series("", index=mixed.index, dtype="string")
+    for r in REGIONS:  # five fixed regions, not a loop over models
+        listing = listing + np.where(mixed[r], r + " ", "")
+    listing = listing.str.strip().str.replace(" ", ", ", regex=False)
+    d = multi.set_index("model_id").loc[mixed.index]
+    return issue("merge_mixed_roots", model_id=pd.array(mixed.index, dtype="string"), org=d["root_org"].astype("string").to_numpy(),
+                 value=n_regions[mixed.index].astype(float).to_numpy(),
+                 detail=("roots of the " + d["n_bases"].astype("string").to_numpy() + " declared bases lie in regions "
+                         + listing.to_numpy() + "; first base's root " + d["root_model_id"].astype("string").fillna("none").to_numpy()
+                         + " (" + d["root_region"].astype("string").to_numpy() + ")"),
+                 action=MERGE_ACTION)

@@ -8,7 +8,8 @@ import pyarrow.compute as pc
 
 from ..errors import InputError, ValidationFailed
 from ..settings import curated
-from .ids import _arrow
+from .ids import as_arrow
+from ..tableio import CsvRows, read_csv_text
 from ..validate import validate_table
 
 COLUMNS = ["org", "name", "country", "region", "org_type", "source_url", "notes"]
@@ -16,8 +17,6 @@ COLUMNS = ["org", "name", "country", "region", "org_type", "source_url", "notes"
 
 def load_registry(path: str | Path | None = None) -> pd.DataFrame:
     """Read and validate the registry (unique orgs, known regions, country consistent with region)."""
-    from ..api import CsvRows, read_csv_text
-
     path = Path(path) if path else curated("organizations.csv").path
     df = read_csv_text(path, "registry")
     missing = [c for c in COLUMNS if c not in df.columns]
@@ -34,13 +33,13 @@ def attribute(orgs: pd.Series, registry: pd.DataFrame) -> pd.DataFrame:
 
     Looks up each distinct namespace once (there are few), then broadcasts by integer code (Arrow).
     """
-    enc = pc.dictionary_encode(_arrow(orgs))
-    keys = _arrow(registry["org"])
+    enc = pc.dictionary_encode(as_arrow(orgs))
+    keys = as_arrow(registry["org"])
     per_code = pc.index_in(pc.utf8_lower(enc.dictionary), value_set=pc.utf8_lower(keys))
     row = pc.take(per_code, enc.indices)  # registry row of each namespace, null when absent
     out = pd.DataFrame(index=orgs.index)
     for col, src in (("registry_org", "org"), ("country", "country"), ("region", "region")):
-        vals = _arrow(registry[src]).take(row)
+        vals = as_arrow(registry[src]).take(row)
         out[col] = pd.array(vals, dtype="string") if len(vals) else pd.array([], dtype="string")
     out["region"] = out["region"].fillna("unknown")
     return out

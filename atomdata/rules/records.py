@@ -11,15 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .ids import _series, first_rows, namespace_of, take
-
-RELATIONS = ("finetune", "adapter", "quantized", "merge")
-#: Hub field -> typed column name
-COUNTERS = {"downloads": "downloads_30d", "downloadsAllTime": "downloads_all_time", "likes": "likes"}
-SOURCE_FIELDS = (
-    "id", "author", "createdAt", "downloads", "downloadsAllTime", "likes", "trendingScore",
-    "tags", "pipeline_tag", "library_name", "baseModels", "safetensors",
-)
+from ..vocab import COUNTERS, RELATIONS, SOURCE_FIELDS
+from .ids import as_series, first_rows, namespace_of, take
 
 
 def _null_array(n: int, type_: pa.DataType) -> pa.Array:
@@ -146,16 +139,16 @@ def records(table: pa.Table) -> pd.DataFrame:
     org = namespace_of(ids)
     if "author" in table.column_names:
         org = pc.coalesce(org, _col(table, "author", pa.string()))
-    out = pd.DataFrame({"model_id": _series(ids, None), "org": _series(org, None)})
+    out = pd.DataFrame({"model_id": as_series(ids, None), "org": as_series(org, None)})
     created = _col(table, "createdAt", pa.timestamp("us"))
     out["created_at"] = pd.Series(created.to_pandas(), dtype="datetime64[us]")
     for src, dst in COUNTERS.items():
         out[dst] = pd.Series(_col(table, src, pa.int64()).to_pandas(), dtype="Int64")
     out["trending_score"] = pd.Series(_col(table, "trendingScore", pa.float64()).to_pandas(), dtype="Float64")
     for c in ("pipeline_tag", "library_name"):
-        out[c] = _series(_col(table, c, pa.string()), None)
+        out[c] = as_series(_col(table, c, pa.string()), None)
     tags = table.column("tags").combine_chunks() if "tags" in table.column_names else _null_array(n, pa.list_(pa.string()))
-    out["license"] = _series(_first_tag_value(tags, "license:"), None)
+    out["license"] = as_series(_first_tag_value(tags, "license:"), None)
     if "safetensors" in table.column_names and not pa.types.is_null(table.column("safetensors").type):
         st = table.column("safetensors").combine_chunks()
         total = pc.struct_field(st, "total").cast(pa.float64())
@@ -165,19 +158,16 @@ def records(table: pa.Table) -> pd.DataFrame:
     return out
 
 
-def load_snapshot(path, columns=None, model_types=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_snapshot(path, model_types, columns=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-model records and declared base edges of one snapshot data file.
 
     Besides the ``records`` columns, ``model_type`` is the model's first tag among ``model_types``
-    (default: the model types of the curated ``raw/architectures.csv``), null when it has none.
+    (the model types of the curated ``architectures.csv``), null when it has none.
     """
     table = read_table(path, columns)
     recs = records(table)
-    if model_types is None:
-        from .inference import model_type_tags
-        model_types = model_type_tags()
     tags = table.column("tags").combine_chunks() if "tags" in table.column_names else _null_array(table.num_rows, pa.list_(pa.string()))
-    recs["model_type"] = _series(first_tag_in(tags, model_types), None)
+    recs["model_type"] = as_series(first_tag_in(tags, model_types), None)
     edges = base_edges(table)
     # the first declared base of each model, and how many it declares (ids are unique in a snapshot)
     row = edges["record_row"].to_numpy().astype(np.int64)

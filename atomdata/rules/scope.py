@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
-from ..settings import release_dir
-from .ids import _arrow, split_id
+from ..settings import curated
+from .ids import as_arrow, re2_error, split_id
 
 POLICY_FILE = "scope_policy.toml"
 ORGANIZATIONS = ("registry", "all")
@@ -92,7 +92,7 @@ class Scope:
     def rejected_names(self, ids: pd.Series) -> np.ndarray:
         """True where the repo name (official precision suffix removed) matches a reject pattern."""
         _, names = split_id(ids.astype("string"))
-        arr = _arrow(names)
+        arr = as_arrow(names)
         if self.keep_suffixes:
             suffixes = "|".join(re.escape(s) for s in self.keep_suffixes)
             arr = pc.replace_substring_regex(arr, f"(?i)[-_.](?:{suffixes})$", "")
@@ -111,24 +111,14 @@ class Scope:
 
 
 def _lower(ids: pd.Series) -> np.ndarray:
-    return pc.utf8_lower(_arrow(ids.astype("string"))).to_numpy(zero_copy_only=False)
+    return pc.utf8_lower(as_arrow(ids.astype("string"))).to_numpy(zero_copy_only=False)
 
 
 # --------------------------------------------------------------------------- the policy file
 
 def policy_path(raw: str | Path | None = None) -> Path:
     """The project's policy (``POLICY_FILE`` in the snapshot store's folder) if it has one, else the shipped one."""
-    if raw is not None and (Path(raw) / POLICY_FILE).is_file():
-        return Path(raw) / POLICY_FILE
-    return release_dir() / "raw" / POLICY_FILE
-
-
-def _re2_error(pattern: str) -> str | None:
-    try:
-        pc.match_substring_regex(pa.array(["x"]), pattern)
-        return None
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        return str(exc).splitlines()[0]
+    return curated(POLICY_FILE, raw).path
 
 
 def _check_value(path: Path, where: str, key: str, value) -> None:
@@ -145,7 +135,7 @@ def _check_value(path: Path, where: str, key: str, value) -> None:
         except ValueError:
             raise InputError(path, f"{where}: {key} must be {what}", examples=[repr(value)]) from None
     for pattern in value if key == "reject_name_patterns" else ():
-        err = _re2_error(pattern)
+        err = re2_error(pattern)
         if err:
             raise InputError(path, f"{where}: {key}: not an RE2 regular expression ({err})", examples=[repr(pattern)])
 

@@ -21,16 +21,19 @@ import pyarrow.compute as pc
 
 from ..rules.organizations import attribute
 from ..rules import lineage
-from ..rules.ids import _arrow, first_rows, namespace_of
-from ..rules.monthly import month_of
+from ..rules.ids import as_arrow, first_rows, namespace_of
+from ..rules.periods import month_of
 from ..rules.publisher import counted
+from ..issues import issue
+from ..vocab import TREE_COVERAGE, TRENDING_RANKINGS, TRENDING_TOP_N
+from .step import Built
 
 #: top-N sizes of the trending table
-TOP_N = (1, 10, 50, 100)
+TOP_N = TRENDING_TOP_N
 #: ``tree_coverage`` values
-FULL, SAMPLE = "full listing", "sample"
+FULL, SAMPLE = TREE_COVERAGE
 #: ``ranking`` values of trending_by_country: the Hub's own top-N list, or a ranking of a sample's models
-HUB_LIST, WITHIN_SAMPLE = "hub trending listing", "within sample"
+HUB_LIST, WITHIN_SAMPLE = TRENDING_RANKINGS
 
 
 def listing_kind(manifest: dict, name: str = "") -> str:
@@ -94,13 +97,10 @@ def trending_by_country(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd
     lim = max(top_n) if top_n else 0
     um = r[(r["rank"] <= lim) & r["registry_org"].isna()]
     um = um.groupby(["snapshot", "org"]).agg(models=("model_id", "size"), best=("rank", "min")).reset_index()
-    dq = pd.DataFrame({
-        "kind": "unmapped_org_trending", "snapshot": um["snapshot"], "month": None, "model_id": None, "org": um["org"],
-        "value": um["models"].astype("Float64"),
-        "detail": f"organization not in the registry; value = its models in the top {lim} by trending score (best rank "
-                  + um["best"].astype("string") + ")",
-        "action": "counted as region unknown in trending_by_country",
-    })
+    dq = issue("unmapped_org_trending", snapshot=um["snapshot"], org=um["org"], value=um["models"].astype("Float64"),
+               detail=f"organization not in the registry; value = its models in the top {lim} by trending score (best rank "
+                      + um["best"].astype("string") + ")",
+               action="counted as region unknown in trending_by_country")
     return out, dq
 
 
@@ -112,7 +112,7 @@ def _key_codes(arrays: list[pa.Array], registry: pd.DataFrame) -> tuple[list[np.
     case share it)."""
     enc = pc.dictionary_encode(pa.chunked_array(arrays, type=pa.string()))
     ns = enc.chunks[0].dictionary.cast(pa.string()) if enc.num_chunks else pa.array([], pa.string())
-    reg = _arrow(attribute(pd.Series(pd.array(ns, dtype="string") if len(ns) else pd.array([], dtype="string")), registry)["registry_org"])
+    reg = as_arrow(attribute(pd.Series(pd.array(ns, dtype="string") if len(ns) else pd.array([], dtype="string")), registry)["registry_org"])
     kenc = pc.dictionary_encode(pc.coalesce(reg, ns))
     keys = kenc.dictionary.cast(pa.string())
     key_of_ns = np.append(kenc.indices.to_numpy(zero_copy_only=False).astype(np.int64), -1)  # position -1: no namespace
@@ -126,7 +126,7 @@ def _key_codes(arrays: list[pa.Array], registry: pd.DataFrame) -> tuple[list[np.
 
 def _org_key(orgs: pd.Series, registry: pd.DataFrame) -> pd.Series:
     """The organization key (``_key_codes``) of each namespace, as text."""
-    (codes,), keys, _ = _key_codes([_arrow(orgs)], registry)
+    (codes,), keys, _ = _key_codes([as_arrow(orgs)], registry)
     return pd.Series(pd.array(keys.take(pa.array(codes, mask=codes < 0)), dtype="string") if len(codes)
                      else pd.array([], dtype="string"), index=orgs.index)
 
@@ -162,7 +162,7 @@ def organization_summary(recs: pd.DataFrame, snapinfo: pd.DataFrame, registry: p
         res = lineage.resolve_codes(id_codes, base_codes)
         keep = res["has_base"]
         lineages.append((rows[keep], res["root_code"][keep], id_codes[keep], namespace_of(vocab)))
-    codes, keys, low = _key_codes([_arrow(r["org"]), namespace_of(_arrow(base[has_base]))] + [v for *_, v in lineages], registry)
+    codes, keys, low = _key_codes([as_arrow(r["org"]), namespace_of(as_arrow(base[has_base]))] + [v for *_, v in lineages], registry)
     own, base_key, vocab_keys = codes[0], codes[1], codes[2:]
     counters = ["downloads_30d", "downloads_all_time", "likes"]
     mine = own >= 0
@@ -230,3 +230,35 @@ def derivatives_by_root_org(derivs: pd.DataFrame, registry: pd.DataFrame) -> pd.
     g["root_org"] = g["root_org"].astype("string")
     cols = ["month", "root_org", "country", "region", "relation", "new_derivatives", "cumulative_derivatives"]
     return g[cols].sort_values(["month", "root_org", "relation"], kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- per snapshot, then the history
+
+def snapshot_claims(r: pd.DataFrame, snap, snapinfo: pd.DataFrame, registry: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The claims rows of one snapshot (cached by its sha256, see ``steps.cache``)."""
+    parts = {}
+    if len(r):
+        parts["org"] = organization_summary(r, snapinfo, registry)
+    info = snapinfo.set_index("snapshot").loc[snap.name]
+    if info["has_trending"] and r["trending_score"].notna().any():
+        parts["trend"], parts["trenddq"] = trending_by_country(r, snapinfo, registry)
+    return parts
+
+
+def build_organization_summary(org_parts: list, no_records: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd.DataFrame) -> Built:
+    """``organization_summary`` over every snapshot of the pass (its per-snapshot rows)."""
+    if not org_parts:
+        return Built(organization_summary(no_records.assign(snapshot=pd.Series([], dtype="string")), snapinfo, registry))
+    out = pd.concat(org_parts, ignore_index=True)
+    return Built(out.sort_values(["date", "snapshot", "org"], kind="stable").reset_index(drop=True))
+
+
+def build_trending_by_country(trend_parts: list, no_records: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd.DataFrame) -> Built:
+    """``trending_by_country`` over every snapshot of the pass, with its data_quality rows."""
+    if not trend_parts:
+        table, found = trending_by_country(no_records.assign(snapshot=pd.Series([], dtype="string")), snapinfo, registry)
+        return Built(table, [found])
+    out = pd.concat([t for t, _ in trend_parts], ignore_index=True)
+    out = out.sort_values(["date", "snapshot", "top_n", "models", "region", "country"],
+                          ascending=[True, True, True, False, True, True], na_position="last", kind="stable")
+    return Built(out.reset_index(drop=True), [pd.concat([d for _, d in trend_parts], ignore_index=True)])

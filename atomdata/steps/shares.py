@@ -6,7 +6,7 @@ import pandas as pd
 
 from ..vocab import REGIONS
 from ..rules.ids import first_rows, positions, take
-from ..rules.monthly import month_of
+from ..rules.periods import month_of
 from ..rules.publisher import counted
 
 def region_shares(df: pd.DataFrame | None, by: str, count: str) -> tuple[pd.DataFrame, pd.Series]:

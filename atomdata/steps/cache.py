@@ -1,8 +1,8 @@
 """Incremental builds: a snapshot's typed records are cached by its sha256.
 
 Adding one month to a long history then types only the new snapshot. The cache key also holds
-a hash of the typing code (``records.py``), so a change to how records are typed can never
-serve stale rows. The cache lives in ``<store>/.cache`` (git-ignored); if the store is read-only
+a hash of the typing code (``records.py``) and of the model-type vocabulary (:class:`Typing`), so
+a change to how records are typed can never serve stale rows. The cache lives in ``<store>/.cache`` (git-ignored); if the store is read-only
 the build simply recomputes.
 """
 from __future__ import annotations
@@ -10,31 +10,49 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pandas as pd
+import pyarrow
 import pyarrow.parquet as pq
 
-from . import records
+from ..rules import ids, inference, lineage, records
+from ..rules import organizations as registry_mod
+from ..version import code_version
+from . import claims
+
+
+@dataclass(frozen=True)
+class Typing:
+    """How snapshots are typed: the model-type tags a record looks for (the ``architecture`` rows
+    of the curated ``architectures.csv`` the build uses). Part of every cache key, with the
+    typing code and library versions: another table, or another code, types anew."""
+
+    model_types: tuple[str, ...]
+
+    @cached_property
+    def key(self) -> str:
+        h = hashlib.sha256(f"{code_version()} {pd.__version__} {pyarrow.__version__}".encode())
+        for path in (Path(records.__file__), Path(ids.__file__)):
+            h.update(path.read_bytes())
+        h.update("\n".join(self.model_types).encode())
+        return h.hexdigest()[:12]
+
+
+def typing_of(architectures: pd.DataFrame) -> Typing:
+    return Typing(tuple(architectures.loc[architectures["kind"] == "architecture", "value"]))
 
 
 @lru_cache(maxsize=1)
-def _code_hash() -> str:
-    """Everything typing depends on: its code, the model-type vocabulary, library versions."""
-    import pyarrow
-
-    from ..version import code_version
-    from . import ids, inference
-
-    h = hashlib.sha256(f"{code_version()} {pd.__version__} {pyarrow.__version__}".encode())
-    for path in (Path(records.__file__), Path(inference.__file__), Path(ids.__file__), inference.architectures_path()):
-        h.update(path.read_bytes() if path.is_file() else b"")
-    return h.hexdigest()[:12]
+def default_typing() -> Typing:
+    """The typing of the shipped ``architectures.csv`` (for callers outside a build)."""
+    return typing_of(inference.load_architectures())
 
 
-def cache_paths(snap) -> tuple[Path, Path]:
-    key = f"{snap.sha256[:32]}-{_code_hash()}"
+def cache_paths(snap, typing: Typing | None = None) -> tuple[Path, Path]:
+    key = f"{snap.sha256[:32]}-{(typing or default_typing()).key}"
     folder = snap.path.parent / ".cache"
     return folder / f"records-{key}.parquet", folder / f"edges-{key}.parquet"
 
@@ -52,16 +70,17 @@ def _read(path: Path, without: tuple[str, ...]) -> pd.DataFrame:
     return pd.read_parquet(path, columns=[c for c in names if c not in without and not c.startswith("__index")])
 
 
-def cached_load(snap, without: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+def cached_load(snap, without: tuple[str, ...] = (), typing: Typing | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Typed records and base edges of a verified snapshot, from the cache when possible; a
     cached entry is read without the columns in ``without`` (a freshly typed one comes whole)."""
-    rpath, epath = cache_paths(snap)
+    typing = typing or default_typing()
+    rpath, epath = cache_paths(snap, typing)
     if rpath.is_file() and epath.is_file():
         try:
             return _read(rpath, without), _read(epath, without)
         except (OSError, ValueError, ImportError, KeyError):  # a damaged cache entry is recomputed, never trusted
             pass
-    recs, edges = records.load_snapshot(snap.data_path)
+    recs, edges = records.load_snapshot(snap.data_path, model_types=typing.model_types)
     try:
         rpath.parent.mkdir(exist_ok=True)
         _write(recs, rpath)
@@ -73,14 +92,10 @@ def cached_load(snap, without: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.D
 
 # -- per-snapshot claims rows (organization_summary, trending_by_country) ---------------------------
 
-def claims_key(registry: pd.DataFrame, info: dict) -> str:
+def claims_key(registry: pd.DataFrame, info: dict, typing: Typing | None = None) -> str:
     """Everything a snapshot's claims rows depend on besides the snapshot itself: the typing and
     claims code, the registry's content and the snapshot's row of ``snapinfo``."""
-    from . import organizations as registry_mod
-    from ..steps import claims
-    from . import lineage
-
-    h = hashlib.sha256(_code_hash().encode())
+    h = hashlib.sha256((typing or default_typing()).key.encode())
     for path in (Path(claims.__file__), Path(lineage.__file__), Path(registry_mod.__file__)):
         h.update(path.read_bytes())
     h.update(repr((list(registry.columns), [str(t) for t in registry.dtypes], len(registry))).encode())

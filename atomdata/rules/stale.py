@@ -1,0 +1,79 @@
+"""Counters that go backwards: stale readings.
+
+The Hub's counters only grow. A reading lower than an earlier reading of the same model is
+*stale* (the shared 2026-08-03 snapshot is a real case: most all-time counters fell back to cached
+values). Stale readings are flagged, listed in ``data_quality`` (``counter_decreased``) and never
+used as a period boundary, so downloads can never come out negative.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..issues import issue
+from .ids import lookup
+from .readings import counter, layout, model_codes
+
+def stale_pass(groups, codes, pos, at, ok, n_models: int, with_previous: bool = False):
+    """Per row: is the all-time reading below the highest earlier valid reading of its model
+    (snapshots in (date, name) order)? One running maximum per model, one snapshot at a time.
+    With ``with_previous``, also that maximum and whether there was one."""
+    n = len(codes)
+    stale = np.zeros(n, dtype=bool)
+    prev = np.zeros(n, dtype=np.int64) if with_previous else None
+    prev_ok = np.zeros(n, dtype=bool) if with_previous else None
+    runmax = np.zeros(n_models, dtype=np.int64)
+    has = np.zeros(n_models, dtype=bool)
+    for j in np.argsort(pos, kind="stable"):
+        rows = groups[j]
+        c, x, v = codes[rows], at[rows], ok[rows]
+        h, rm = has[c], runmax[c]
+        stale[rows] = v & h & (x < rm)
+        if with_previous:
+            prev[rows] = rm
+            prev_ok[rows] = h
+        up = v & (~h | (x > rm))
+        runmax[c[up]] = x[up]
+        has[c[v]] = True
+    return stale, prev, prev_ok
+
+
+def highest_reading(readings: pd.DataFrame, ids: pd.Series) -> pd.Series:
+    """The highest all-time counter read of each of ``ids`` (null where none was read). A stale
+    reading is lower than an earlier one by definition, so the highest is the latest valid one;
+    repeated snapshots are not readings. Grouped on integer model codes."""
+    codes, uniq = model_codes(readings["model_id"])
+    at, ok = counter(readings["downloads_all_time"])
+    ok = ok & (codes >= 0)
+    best = pd.Series(at[ok]).groupby(codes[ok]).max() if ok.any() else pd.Series([], dtype="int64")
+    values = pd.Series(pd.array(best.to_numpy(), dtype="Int64"), index=pd.Index(np.asarray(uniq, dtype=object)[best.index.to_numpy()], dtype="string"))
+    return lookup(ids, values).astype("Int64")
+
+
+def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:
+    """Add ``stale``: the all-time counter is lower than an earlier reading of the same model.
+
+    Also adds ``previous_max`` (highest earlier reading). Snapshot by snapshot, the rows keep their
+    order. Readings flagged already
+    (that have ``stale``: this function's output, or rows of it, with or without ``previous_max``)
+    come back as they are.
+    """
+    if "stale" in readings.columns:
+        return readings
+    lay = layout(readings)
+    if lay is None:
+        return readings.assign(stale=np.zeros(0, dtype=bool), previous_max=pd.array([], dtype="Int64"))
+    groups, codes, _, _, pos, ids = lay
+    at, ok = counter(readings["downloads_all_time"])
+    stale, prev, prev_ok = stale_pass(groups, codes, pos, at, ok, len(ids), with_previous=True)
+    # rows stay in their input order (a frame of models x snapshots is not copied to sort it)
+    return readings.assign(stale=stale, previous_max=pd.arrays.IntegerArray(prev, ~prev_ok))
+
+
+def issues(stale: pd.DataFrame) -> pd.DataFrame:
+    """One ``counter_decreased`` row per stale reading (``stale``: flagged readings with ``previous_max``)."""
+    return issue("counter_decreased", snapshot=stale["snapshot"], model_id=stale["model_id"],
+                 value=(stale["previous_max"] - stale["downloads_all_time"]).astype("Float64"),
+                 detail="all-time downloads " + stale["downloads_all_time"].astype("string") + " below an earlier reading of "
+                        + stale["previous_max"].astype("Int64").astype("string"),
+                 action="reading treated as stale: not used as a month boundary; no negative downloads")

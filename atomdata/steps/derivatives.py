@@ -1,0 +1,63 @@
+"""The derivative tables: ``derivatives`` (every model that declares a base, its declared root and
+its attribution with inference), ``derivatives_by_country`` and ``derivatives_by_root_org``."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..rules import inference, lineage, publisher
+from ..rules.ids import lookup, take
+from ..rules.organizations import attribute
+from .claims import derivatives_by_root_org
+from .shares import derivatives_by_country
+from .step import Built
+
+
+def _declared(latest: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
+    """One row per model that declares a base: its declared root (``rules.lineage``) and who
+    published it relative to that root (``rules.publisher``), in model id order."""
+    roots = lineage.resolve(latest[["model_id", "base_id"]])
+    ratt = attribute(roots["root_org"], registry)
+    # each derivative's row in ``latest``: resolve keeps the rows with a declared base, in order
+    at = np.flatnonzero(latest["base_id"].notna().to_numpy())
+    assert len(at) == len(roots)
+    return pd.DataFrame({
+        "model_id": roots["model_id"],
+        "created_at": take(latest["created_at"], at, roots.index).dt.normalize(),
+        "relation": take(latest["relation"], at, roots.index),
+        "base_model_id": take(latest["base_id"], at, roots.index),
+        "n_bases": take(latest["n_bases"], at, roots.index).astype("Int64"),
+        "root_model_id": roots["root_model_id"],
+        "root_org": roots["root_org"],
+        "root_country": ratt["country"],
+        "root_region": ratt["region"],
+        "publisher": publisher.publisher(roots["model_id"], roots["root_org"], registry),
+        "depth": roots["depth"],
+        "lineage_status": roots["lineage_status"],
+        "_model_type": take(latest["model_type"], at, roots.index),  # for the inference below
+    }).sort_values("model_id", kind="stable").reset_index(drop=True)
+
+
+def build_derivatives(latest, edges, presence, registry, mirrors, architectures) -> Built:
+    """``derivatives`` with the attribution beyond the declared chain (``rules.inference``), and
+    the lineage, merge and attribution rows of data_quality."""
+    derivs = _declared(latest, registry)
+    known_ids = pd.concat([latest["model_id"], edges["base_id"]], ignore_index=True)
+    mtype = pd.Series(latest["model_type"].array, index=pd.Index(latest["model_id"]))
+    iframe = pd.DataFrame({"model_id": derivs["model_id"], "root_model_id": derivs["root_model_id"],
+                           "model_type": derivs.pop("_model_type"),
+                           "root_model_type": lookup(derivs["root_model_id"], mtype)})
+    index = inference.known_model_index(known_ids, registry, mirrors)
+    derivs = pd.concat([derivs, inference.infer(iframe, registry, known_ids, mirrors, architectures, index=index)], axis=1)
+    held_out = inference.held_out(iframe, registry, known_ids, mirrors, architectures, truth=derivs, index=index)[1]
+    issues = lineage.issues(derivs) + [lineage.merge_issues(edges, derivs, registry)]
+    issues += inference.quality_rows(derivs, presence[["snapshot", "model_id"]], held_out)
+    return Built(derivs, issues)
+
+
+def build_derivatives_by_country(derivatives: pd.DataFrame) -> Built:
+    return Built(derivatives_by_country(derivatives))
+
+
+def build_derivatives_by_root_org(derivatives: pd.DataFrame, registry: pd.DataFrame) -> Built:
+    return Built(derivatives_by_root_org(derivatives, registry))

@@ -1,0 +1,89 @@
+"""Snapshots typed before the pass: cold cache entries filled in worker processes.
+
+When two or more Hub-sized snapshots (``PARALLEL_MIN_ROWS`` rows or more) are not cached yet, two
+worker processes type them side by side and fill their cache entries (typed records, edges,
+claims rows); the build then reads them from the cache. The tables are the same bytes either way
+(tested). Also here: the glibc setting that gives freed memory back to the system during a build.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import pandas as pd
+
+from . import cache
+from .claims import snapshot_claims
+
+#: snapshots of at least this many rows are typed in worker processes when two or more are cold
+PARALLEL_MIN_ROWS = 100_000
+
+
+def return_freed_memory() -> None:
+    """Have glibc map blocks of 1 MB and more on their own and give them back to the system when
+    freed. By default it raises that threshold as large blocks are freed (up to 32 MB) and serves
+    such blocks from its heap, where freed ones stay held: a build over millions of rows would keep
+    GBs it no longer uses. Linux with glibc only; elsewhere nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.gnu_get_libc_version  # glibc, not musl
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
+def _prepare(snap, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing) -> str:
+    """Fill the cache of one snapshot (typed records, edges, claims rows); run in a worker process."""
+    ckey = cache.claims_key(registry, snapinfo.set_index("snapshot").loc[snap.name].to_dict(), typing)
+    snap.verify()
+    r, _ = cache.cached_load(snap, typing=typing)
+    if not cache.has_claims(snap, ckey):
+        r["snapshot"] = snap.name
+        r["date"] = pd.Timestamp(snap.date)
+        cache.store_claims(snap, ckey, snapshot_claims(r, snap, snapinfo, registry))
+    if not (all(p.is_file() for p in cache.cache_paths(snap, typing)) and cache.has_claims(snap, ckey)):
+        raise OSError(f"{snap.name}: cache entry not written")  # the build types it itself
+    return snap.name
+
+
+def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing, progress=None) -> set[str]:
+    """Type the snapshots whose cache is cold in parallel worker processes (one per core, at most
+    two: each holds one snapshot in memory). Returns the names prepared; the build then reads
+    them from the cache. Anything a worker cannot do (a read-only store, a damaged snapshot) is
+    left to the build's own pass, which reports it."""
+    info = snapinfo.set_index("snapshot")
+    cold = []
+    for snap in snaps:
+        ckey = cache.claims_key(registry, info.loc[snap.name].to_dict(), typing)
+        if not (all(p.is_file() for p in cache.cache_paths(snap, typing)) and cache.has_claims(snap, ckey)):
+            cold.append(snap)
+    # a worker pays off for Hub-sized snapshots only (starting one costs more than typing a small sample)
+    cold = [s for s in cold if (s.manifest.get("rows") or 0) >= PARALLEL_MIN_ROWS]
+    workers = min(2, os.cpu_count() or 1, len(cold))
+    folder = snaps[0].path.parent / ".cache" if snaps else None
+    try:
+        folder.mkdir(exist_ok=True)
+    except (OSError, AttributeError):
+        return set()
+    # fork only where it is safe and cheap (Linux); elsewhere the build types the snapshots itself
+    if workers < 2 or not os.access(folder, os.W_OK) or not sys.platform.startswith("linux"):
+        return set()
+    done = set()
+    # fork: the workers inherit the (still small) build state and never re-run the caller's script
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_prepare, snap, snapinfo, registry, typing) for snap in cold]
+        for f in as_completed(futures):
+            try:
+                done.add(f.result())
+            except Exception:  # noqa: BLE001 - redone (and reported) by the build's own pass
+                continue
+            if progress:
+                progress(1)
+    return done
