@@ -44,9 +44,25 @@ def country_matches_region(df: pd.DataFrame, *, nullable: bool) -> pd.Series:
     return (df["country"].isna() | ok) if nullable else ok
 
 
-def _shares(by: list[str], count: str, what: str) -> dict:
-    """Config entry of the registered check ``shares_sum_to_one``."""
-    return {"by": by, "count": count, "error": f"shares must sum to 1 within each {what}"}
+def config(title: str, description: str, key: list[str] | None = None, foreign_keys: list[dict] | None = None,
+           shares: tuple[list[str], str, str] | None = None, country_matches_region: dict | None = None) -> type:
+    """A table's pandera ``Config``: its title and description, primary key (a key of several
+    columns is also checked unique), foreign keys (``datapackage.json`` declares both), and the
+    registered checks it takes: ``shares`` = (columns the shares sum to 1 within, the count they
+    share, those columns in words) for ``shares_sum_to_one``; ``country_matches_region``."""
+    attrs = {"title": title, "description": description}
+    meta = {"primary_key": key} if key else {}
+    if foreign_keys:
+        meta["foreign_keys"] = foreign_keys
+    attrs["metadata"] = meta or None
+    if key and len(key) > 1:
+        attrs["unique"] = list(key)
+    if shares:
+        by, count, what = shares
+        attrs["shares_sum_to_one"] = {"by": by, "count": count, "error": f"shares must sum to 1 within each {what}"}
+    if country_matches_region:
+        attrs["country_matches_region"] = country_matches_region
+    return type("Config", (), attrs)
 
 
 def Field(description: str, title: str | None = None, unit: str | None = None, tstype: str | None = None, **kw):
@@ -81,11 +97,10 @@ class Organizations(Table):
     source_url: Series[pd.StringDtype] = Field("Public page that supports the country attribution.", "Source", str_startswith="https://")
     notes: Series[pd.StringDtype] = Field("Renamed or legacy namespaces, parent organization, judgement calls.", "Notes", nullable=True)
 
-    class Config:
-        title = "Organizations"
-        description = "Curated registry of Hugging Face namespaces of model publishers, with country and region of origin."
-        metadata = {"primary_key": ["org"]}
-        country_matches_region = {"nullable": False, "error": "region must follow from country (US→us, CN→china, Europe→eu, other codes→other, empty→unknown)"}
+    Config = config('Organizations',
+                    'Curated registry of Hugging Face namespaces of model publishers, with country and region of origin.',
+                    key=['org'],
+                    country_matches_region={'nullable': False, 'error': 'region must follow from country (US→us, CN→china, Europe→eu, other codes→other, empty→unknown)'})
 
     @pa.dataframe_check(error="org must be unique ignoring case (the Hub treats namespaces case-insensitively)")
     def unique_ignoring_case(cls, df: pd.DataFrame) -> pd.Series:
@@ -111,10 +126,10 @@ class Models(Table):
     first_seen: Series[pd.StringDtype] = Field("Name of the first snapshot containing the model.", "First seen", str_matches=SNAPSHOT_RE)
     last_seen: Series[pd.StringDtype] = Field("Name of the last snapshot containing the model.", "Last seen", str_matches=SNAPSHOT_RE)
 
-    class Config:
-        title = "Models"
-        description = "Every model repo seen in any snapshot (latest record), with its organization, country and whether it is first-party or a derivative."
-        metadata = {"primary_key": ["model_id"], "foreign_keys": [{"fields": ["registry_org"], "reference": {"resource": "organizations", "fields": ["org"]}}]}
+    Config = config('Models',
+                    'Every model repo seen in any snapshot (latest record), with its organization, country and whether it is first-party or a derivative.',
+                    key=['model_id'],
+                    foreign_keys=[{'fields': ['registry_org'], 'reference': {'resource': 'organizations', 'fields': ['org']}}])
 
 
 class ModelDownloadsMonthly(Table):
@@ -127,30 +142,34 @@ class ModelDownloadsMonthly(Table):
     all_time_end: Series[pd.Int64Dtype] = Downloads("All-time download counter at the end boundary, where published.", "All-time downloads at month end", nullable=True)
     flags: Series[pd.StringDtype] = Field("Quality flags, ';'-separated: stale_reading_skipped (the reading nearest a boundary was stale, lower than an earlier reading, and the nearest valid reading within the tolerance was used instead).", "Flags", nullable=True)
 
-    class Config:
-        title = "Monthly downloads per model"
-        description = "Downloads of each model in each calendar month that snapshots near both boundaries can measure. Months without such snapshots are absent, never invented."
-        metadata = {"primary_key": ["month", "model_id"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}}]}
-        unique = ["month", "model_id"]
+    Config = config('Monthly downloads per model',
+                    'Downloads of each model in each calendar month that snapshots near both boundaries can measure. Months without such snapshots are absent, never invented.',
+                    key=['month', 'model_id'],
+                    foreign_keys=[{'fields': ['model_id'], 'reference': {'resource': 'models', 'fields': ['model_id']}}])
 
 
-class DownloadsByCountry(Table):
-    month: Series[pd.StringDtype] = Month()
+class CountryDownloads(Table):
+    """The columns of a country's downloads in a period (``downloads_by_country``, ``downloads_by_period``)."""
+
     country: Series[pd.StringDtype] = Country("ISO 3166-1 alpha-2 country of the publishing organization; empty when unknown.", "Country")
     region: Series[pd.StringDtype] = Region("Region of the publishing organization.", "Region")
-    downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the month of in-scope models of this country.", "Downloads")
-    share: Series[pd.Float64Dtype] = Share("Share of the month's in-scope downloads (0 to 1).")
-    cumulative_downloads: Series[pd.Int64Dtype] = Downloads("Sum of all-time download counters at the month's end boundary, for the in-scope models measured that month.", "Cumulative downloads", nullable=True)
-    n_models: Series[pd.Int64Dtype] = Field("Number of in-scope models measured in the month.", "Models", ge=0)
-    scope: Series[pd.StringDtype] = Field("Which models count (see methodology): organizations and pipelines.", "Scope")
+    downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the month (or period) of in-scope models of this country.", "Downloads")
+    share: Series[pd.Float64Dtype] = Share("Share of the month's (or period's) in-scope downloads (0 to 1).")
+    cumulative_downloads: Series[pd.Int64Dtype] = Downloads("Sum of all-time download counters at the month's (or period's) end boundary, for the in-scope models measured.", "Cumulative downloads", nullable=True)
+    n_models: Series[pd.Int64Dtype] = Field("Number of in-scope models measured in the month (or period).", "Models", ge=0)
+    scope: Series[pd.StringDtype] = Field("Which models count: the scope preset and policy version, or the model list (see methodology, 'Scope').", "Scope")
 
-    class Config:
-        title = "Downloads by country"
-        description = "Monthly downloads and download share of open models by country of the publishing organization."
-        metadata = {"primary_key": ["month", "country", "region"]}
-        unique = ["month", "country", "region"]
-        shares_sum_to_one = _shares(["month"], "downloads", "month")
-        country_matches_region = {"nullable": True, "error": "country must be consistent with region"}
+
+class MonthKey(Table):
+    month: Series[pd.StringDtype] = Month()
+
+
+class DownloadsByCountry(CountryDownloads, MonthKey):
+    Config = config('Downloads by country',
+                    'Monthly downloads and download share of open models by country of the publishing organization.',
+                    key=['month', 'country', 'region'],
+                    shares=(['month'], 'downloads', 'month'),
+                    country_matches_region={'nullable': True, 'error': 'country must be consistent with region'})
 
 
 class Derivatives(Table):
@@ -173,11 +192,10 @@ class Derivatives(Table):
     attributed_region: Series[pd.StringDtype] = Region("Region of the attributed organization (equal to root_region when attribution is declared); unknown when nothing applies.", "Attributed region")
     attribution_evidence: Series[pd.StringDtype] = Field("What the rule saw: the declared root, the original a mirror's name matched, the model-type tag, or the keyword found.", "Attribution evidence", nullable=True)
 
-    class Config:
-        title = "Derivatives"
-        description = "One row per derivative model (fine-tune, adapter, quantization, merge) with its declared base, resolved root base model, and attribution with inference where the declared chain does not reach a registry organization."
-        metadata = {"primary_key": ["model_id"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}},
-                                                                {"fields": ["attributed_org"], "reference": {"resource": "organizations", "fields": ["org"]}}]}
+    Config = config('Derivatives',
+                    'One row per derivative model (fine-tune, adapter, quantization, merge) with its declared base, resolved root base model, and attribution with inference where the declared chain does not reach a registry organization.',
+                    key=['model_id'],
+                    foreign_keys=[{'fields': ['model_id'], 'reference': {'resource': 'models', 'fields': ['model_id']}}, {'fields': ['attributed_org'], 'reference': {'resource': 'organizations', 'fields': ['org']}}])
 
     @pa.dataframe_check(error="attributed_org is empty exactly when attribution is unknown; declared attribution keeps root_region")
     def attribution_consistent(cls, df: pd.DataFrame) -> pd.Series:
@@ -195,13 +213,10 @@ class DerivativesByCountry(Table):
     new_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created in the month.", "New derivatives", ge=0, unit="models")
     share: Series[pd.Float64Dtype] = Share("Share within the lineage, month and relation (0 to 1).")
 
-    class Config:
-        title = "Derivatives by country"
-        description = ("New derivative models per month of creation, by the country of their root base model, per relation. "
-                       "Every derivative is counted twice, once per lineage (declared; with_inference): filter on lineage before summing.")
-        metadata = {"primary_key": ["lineage", "month", "country", "region", "relation"]}
-        unique = ["lineage", "month", "country", "region", "relation"]
-        shares_sum_to_one = _shares(["lineage", "month", "relation"], "new_derivatives", "lineage, month and relation")
+    Config = config('Derivatives by country',
+                    'New derivative models per month of creation, by the country of their root base model, per relation. Every derivative is counted twice, once per lineage (declared; with_inference): filter on lineage before summing.',
+                    key=['lineage', 'month', 'country', 'region', 'relation'],
+                    shares=(['lineage', 'month', 'relation'], 'new_derivatives', 'lineage, month and relation'))
 
     @pa.dataframe_check(error="each lineage must count the same derivatives per month and relation")
     def lineages_count_the_same(cls, df: pd.DataFrame) -> pd.Series:
@@ -222,10 +237,20 @@ class Snapshots(Table):
     sha256: Series[pd.StringDtype] = Field("sha256 of the snapshot's data file.", "sha256", str_matches=r"^[0-9a-f]{64}$")
     fields: Series[pd.StringDtype] = Field("Hub fields present, space-separated.", "Fields")
 
-    class Config:
-        title = "Snapshots"
-        description = "Every snapshot the build used, from its manifest (source, date, rows, checksum)."
-        metadata = {"primary_key": ["name"]}
+    Config = config('Snapshots',
+                    'Every snapshot the build used, from its manifest (source, date, rows, checksum).',
+                    key=['name'])
+
+
+class CuratedInputs(Table):
+    name: Series[pd.StringDtype] = Field("File name of the curated input in a snapshot store's folder (the organization registry, mirrors, architectures, families, model sizes, the scope policy).", "Input", unique=True)
+    description: Series[pd.StringDtype] = Field("What the input holds.", "Description")
+    sha256: Series[pd.StringDtype] = Field("sha256 of the file the build read: the project's own copy in its snapshot store's folder when it has one, else the copy shipped with atomdata.", "sha256", str_matches=r"^[0-9a-f]{64}$")
+    bytes: Series[pd.Int64Dtype] = Field("Size of that file.", "Size", ge=0, unit="bytes")
+
+    Config = config('Curated inputs',
+                    "Every curated input the build read (the organization registry, mirrors, architectures, families, model sizes, the scope policy), with the sha256 of the file used: a project's own edits show here.",
+                    key=['name'])
 
 
 class DataQuality(Table):
@@ -238,9 +263,8 @@ class DataQuality(Table):
     detail: Series[pd.StringDtype] = Field("What exactly was seen.", "Detail")
     action: Series[pd.StringDtype] = Field("How the build treated it.", "Action taken")
 
-    class Config:
-        title = "Data quality"
-        description = "One row per data-quality issue found while building: counters that went backwards, unmapped organizations, broken lineage, months that cannot be measured, coverage."
+    Config = config('Data quality',
+                    'One row per data-quality issue found while building: counters that went backwards, unmapped organizations, broken lineage, months that cannot be measured, coverage.')
 
 
 class TrendingByCountry(Table):
@@ -253,15 +277,12 @@ class TrendingByCountry(Table):
     models: Series[pd.Int64Dtype] = Field("Models of this country among the top N (all pipelines).", "Models", ge=1, unit="models")
     share: Series[pd.Float64Dtype] = Share("models / top_n (0 to 1).")
 
-    class Config:
-        title = "Trending leaderboard by country"
-        description = ("Composition by country of the top 1, 10, 50 and 100 models by the Hub's trending score, for every snapshot "
-                       "that carries the score. All pipelines count; a snapshot is a sample of the Hub only at the top of the list.")
-        metadata = {"primary_key": ["snapshot", "top_n", "country", "region"],
-                    "foreign_keys": [{"fields": ["snapshot"], "reference": {"resource": "snapshots", "fields": ["name"]}}]}
-        unique = ["snapshot", "top_n", "country", "region"]
-        shares_sum_to_one = _shares(["snapshot", "top_n"], "models", "snapshot and top_n")
-        country_matches_region = {"nullable": True, "error": "country must be consistent with region"}
+    Config = config('Trending leaderboard by country',
+                    "Composition by country of the top 1, 10, 50 and 100 models by the Hub's trending score, for every snapshot that carries the score. All pipelines count; a snapshot is a sample of the Hub only at the top of the list.",
+                    key=['snapshot', 'top_n', 'country', 'region'],
+                    foreign_keys=[{'fields': ['snapshot'], 'reference': {'resource': 'snapshots', 'fields': ['name']}}],
+                    shares=(['snapshot', 'top_n'], 'models', 'snapshot and top_n'),
+                    country_matches_region={'nullable': True, 'error': 'country must be consistent with region'})
 
     @pa.dataframe_check(error="models must sum to top_n within each snapshot and top_n")
     def models_sum_to_top_n(cls, df: pd.DataFrame) -> pd.Series:
@@ -282,15 +303,11 @@ class OrganizationSummary(Table):
     derivatives_all: Series[pd.Int64Dtype] = Field("Repos of other namespaces in the snapshot whose root base (first bases followed within the snapshot) is a repo of this organization.", "All derivatives", ge=0, unit="models")
     tree_coverage: Series[pd.StringDtype] = Field("'full listing' when the snapshot lists the whole Hub, so the derivative counts are complete; 'sample' otherwise (dumps, first-party and trending listings): the counts are lower bounds for this sample, not the Hub's totals.", "Tree coverage", isin=TREE_COVERAGE)
 
-    class Config:
-        title = "Organization summary"
-        description = ("One row per snapshot and organization with repos in the snapshot or derivatives that lead to it: repos published, "
-                       "their download and like counters, and derivatives declaring them as base (direct) or root (all). "
-                       "Derivative counts are complete only where tree_coverage is 'full listing'.")
-        metadata = {"primary_key": ["snapshot", "org"],
-                    "foreign_keys": [{"fields": ["snapshot"], "reference": {"resource": "snapshots", "fields": ["name"]}}]}
-        unique = ["snapshot", "org"]
-        country_matches_region = {"nullable": True, "error": "country must be consistent with region"}
+    Config = config('Organization summary',
+                    "One row per snapshot and organization with repos in the snapshot or derivatives that lead to it: repos published, their download and like counters, and derivatives declaring them as base (direct) or root (all). Derivative counts are complete only where tree_coverage is 'full listing'.",
+                    key=['snapshot', 'org'],
+                    foreign_keys=[{'fields': ['snapshot'], 'reference': {'resource': 'snapshots', 'fields': ['name']}}],
+                    country_matches_region={'nullable': True, 'error': 'country must be consistent with region'})
 
 
 class DerivativesByRootOrg(Table):
@@ -302,13 +319,10 @@ class DerivativesByRootOrg(Table):
     new_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created in the month.", "New derivatives", ge=1, unit="models")
     cumulative_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created up to the end of the month (running sum of new_derivatives over months, per root organization and relation).", "Cumulative derivatives", ge=1, unit="models")
 
-    class Config:
-        title = "Derivatives by root organization"
-        description = ("New and cumulative derivative models per month of creation, by the organization of their root base model and "
-                       "relation. Rows exist only for months with new derivatives; carry the cumulative count forward to compare organizations.")
-        metadata = {"primary_key": ["month", "root_org", "relation"]}
-        unique = ["month", "root_org", "relation"]
-        country_matches_region = {"nullable": True, "error": "country must be consistent with region"}
+    Config = config('Derivatives by root organization',
+                    'New and cumulative derivative models per month of creation, by the organization of their root base model and relation. Rows exist only for months with new derivatives; carry the cumulative count forward to compare organizations.',
+                    key=['month', 'root_org', 'relation'],
+                    country_matches_region={'nullable': True, 'error': 'country must be consistent with region'})
 
     @pa.dataframe_check(error="cumulative_derivatives must be the running sum of new_derivatives per root_org and relation")
     def cumulative_is_running_sum(cls, df: pd.DataFrame) -> pd.Series:
@@ -325,10 +339,10 @@ class ModelAttributes(Table):
     size_bucket: Series[pd.StringDtype] = Field("Size bucket of params_b (lower bound inclusive): <1B, 1-5B, 5-10B, 10-50B, 50-100B, 100-250B, 250B+; unknown without a count.", "Size bucket", isin=SIZE_BUCKETS + [SIZE_UNKNOWN])
     official_quantized: Series[bool] = Field("True for a quantized variant published by a registry organization itself (not a mirror): declared relation quantized, or a quantization format in the repo name (FP8, AWQ, GPTQ, GGUF, ...; BF16 does not count).", "Official quantized variant")
 
-    class Config:
-        title = "Model attributes"
-        description = "Per model: family, parameter count with its source, size bucket and whether it is an official quantized variant."
-        metadata = {"primary_key": ["model_id"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}}]}
+    Config = config('Model attributes',
+                    'Per model: family, parameter count with its source, size bucket and whether it is an official quantized variant.',
+                    key=['model_id'],
+                    foreign_keys=[{'fields': ['model_id'], 'reference': {'resource': 'models', 'fields': ['model_id']}}])
 
     @pa.dataframe_check(error="params_source is unknown exactly when params_b is empty")
     def source_consistent(cls, df: pd.DataFrame) -> pd.Series:
@@ -346,12 +360,10 @@ class DownloadsByFamily(Table):
     family_coverage: Series[pd.Float64Dtype] = Field("Share of the month's in-scope downloads from models assigned a named family (not 'other'); the same on every row of the month.", "Family coverage", ge=0, le=1, unit="fraction")
     scope: Series[pd.StringDtype] = Field("Which models count (the headline scope of downloads_by_country).", "Scope")
 
-    class Config:
-        title = "Downloads by family"
-        description = "Monthly downloads of in-scope first-party models by model family (raw/families.csv) and region, with the share of downloads the families cover."
-        metadata = {"primary_key": ["month", "family", "region"]}
-        unique = ["month", "family", "region"]
-        shares_sum_to_one = _shares(["month"], "downloads", "month")
+    Config = config('Downloads by family',
+                    'Monthly downloads of in-scope first-party models by model family (raw/families.csv) and region, with the share of downloads the families cover.',
+                    key=['month', 'family', 'region'],
+                    shares=(['month'], 'downloads', 'month'))
 
 
 class DownloadsBySize(Table):
@@ -364,12 +376,10 @@ class DownloadsBySize(Table):
     n_models: Series[pd.Int64Dtype] = Field("In-scope models measured in the month.", "Models", ge=1, unit="models")
     scope: Series[pd.StringDtype] = Field("Which models count (the headline scope of downloads_by_country).", "Scope")
 
-    class Config:
-        title = "Downloads by size"
-        description = "Monthly downloads of in-scope first-party models by parameter-count bucket and region."
-        metadata = {"primary_key": ["month", "size_bucket", "region"]}
-        unique = ["month", "size_bucket", "region"]
-        shares_sum_to_one = _shares(["month", "size_bucket"], "downloads", "month and size bucket")
+    Config = config('Downloads by size',
+                    'Monthly downloads of in-scope first-party models by parameter-count bucket and region.',
+                    key=['month', 'size_bucket', 'region'],
+                    shares=(['month', 'size_bucket'], 'downloads', 'month and size bucket'))
 
 
 class EcosystemDownloadsByCountry(Table):
@@ -388,14 +398,11 @@ class EcosystemDownloadsByCountry(Table):
     share: Series[pd.Float64Dtype] = Share("Share of total_downloads within the lineage and month (0 to 1).")
     scope: Series[pd.StringDtype] = Field("Which models count.", "Scope")
 
-    class Config:
-        title = "Ecosystem downloads by country"
-        description = ("Monthly downloads of first-party models next to downloads of derivative repos (fine-tunes, adapters, quantizations, merges) "
-                       "attributed to the country of their root base model, by declared lineage and with inference.")
-        metadata = {"primary_key": ["lineage", "month", "country", "region"]}
-        unique = ["lineage", "month", "country", "region"]
-        shares_sum_to_one = _shares(["lineage", "month"], "total_downloads", "lineage and month")
-        country_matches_region = {"nullable": True, "error": "country must be consistent with region"}
+    Config = config('Ecosystem downloads by country',
+                    'Monthly downloads of first-party models next to downloads of derivative repos (fine-tunes, adapters, quantizations, merges) attributed to the country of their root base model, by declared lineage and with inference.',
+                    key=['lineage', 'month', 'country', 'region'],
+                    shares=(['lineage', 'month'], 'total_downloads', 'lineage and month'),
+                    country_matches_region={'nullable': True, 'error': 'country must be consistent with region'})
 
     @pa.dataframe_check(error="derivative_downloads must be the sum of the relations and total the sum of first-party and derivative downloads")
     def sums(cls, df: pd.DataFrame) -> pd.Series:
@@ -417,12 +424,10 @@ class AdoptionMomentum(Table):
     reference_downloads: Series[pd.Int64Dtype] = Downloads("Cumulative downloads of the reference peer (the 10th best of the bucket at that age).", "Reference downloads")
     relative_score: Series[pd.Float64Dtype] = Field("cumulative_downloads / reference_downloads; above 1: ahead of the 10th-best peer. Empty when the reference has 0 downloads.", "Relative adoption score", nullable=True, ge=0, unit="ratio")
 
-    class Config:
-        title = "Adoption momentum"
-        description = ("All-time downloads of each in-scope first-party model 7, 14, 30, 60, 90, 180 and 365 days after creation, where snapshots allow, "
-                       "and its score relative to the 10th-best model of the same size bucket at the same age.")
-        metadata = {"primary_key": ["model_id", "age_days"], "foreign_keys": [{"fields": ["model_id"], "reference": {"resource": "models", "fields": ["model_id"]}}]}
-        unique = ["model_id", "age_days"]
+    Config = config('Adoption momentum',
+                    'All-time downloads of each in-scope first-party model 7, 14, 30, 60, 90, 180 and 365 days after creation, where snapshots allow, and its score relative to the 10th-best model of the same size bucket at the same age.',
+                    key=['model_id', 'age_days'],
+                    foreign_keys=[{'fields': ['model_id'], 'reference': {'resource': 'models', 'fields': ['model_id']}}])
 
     @pa.dataframe_check(error="reference_rank must be min(10, n_peers)")
     def reference_rank_rule(cls, df: pd.DataFrame) -> pd.Series:
@@ -439,32 +444,22 @@ class Sensitivity(Table):
     share: Series[pd.Float64Dtype] = Share("Share of the region under the variant (0 to 1).")
     n_models: Series[pd.Int64Dtype] = Field("Models counted.", "Models", ge=0, unit="models")
 
-    class Config:
-        title = "Sensitivity of the regional shares"
-        description = "The latest month's download shares by region recomputed under alternative counting rules, one rule changed at a time, so that the headline comes with its range."
-        metadata = {"primary_key": ["rule", "variant", "region"]}
-        unique = ["rule", "variant", "region"]
-        shares_sum_to_one = _shares(["rule", "variant"], "downloads", "variant")
+    Config = config('Sensitivity of the regional shares',
+                    "The latest month's download shares by region recomputed under alternative counting rules, one rule changed at a time, so that the headline comes with its range.",
+                    key=['rule', 'variant', 'region'],
+                    shares=(['rule', 'variant'], 'downloads', 'variant'))
 
 
-class DownloadsByPeriod(Table):
+class PeriodKey(Table):
     period_type: Series[pd.StringDtype] = Field("week (ISO, Monday to Monday), month or quarter: the --period of the build.", "Period type", isin=list(PERIODS))
     period: Series[pd.StringDtype] = Field("Period label: YYYY-Www (ISO week), YYYY-MM or YYYY-Qn.", "Period", str_matches=PERIOD_RE)
-    country: Series[pd.StringDtype] = Country("ISO 3166-1 alpha-2 country of the publishing organization; empty when unknown.", "Country")
-    region: Series[pd.StringDtype] = Region("Region of the publishing organization.", "Region")
-    downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the period of in-scope models of this country.", "Downloads")
-    share: Series[pd.Float64Dtype] = Share("Share of the period's in-scope downloads (0 to 1).")
-    cumulative_downloads: Series[pd.Int64Dtype] = Downloads("Sum of all-time download counters at the period's end boundary, for the in-scope models measured.", "Cumulative downloads", nullable=True)
-    n_models: Series[pd.Int64Dtype] = Field("Number of in-scope models measured in the period.", "Models", ge=0)
-    scope: Series[pd.StringDtype] = Field("Which models count (see methodology).", "Scope")
 
-    class Config:
-        title = "Downloads by country per period"
-        description = ("Downloads and download share by country per week, month or quarter (atomdata build --period; the shipped release uses month). "
-                       "Periods without snapshots near both boundaries are absent, never invented.")
-        metadata = {"primary_key": ["period_type", "period", "country", "region"]}
-        unique = ["period_type", "period", "country", "region"]
-        shares_sum_to_one = _shares(["period_type", "period"], "downloads", "period")
+
+class DownloadsByPeriod(CountryDownloads, PeriodKey):
+    Config = config('Downloads by country per period',
+                    'Downloads and download share by country per week, month or quarter (atomdata build --period; the shipped release uses month). Periods without snapshots near both boundaries are absent, never invented.',
+                    key=['period_type', 'period', 'country', 'region'],
+                    shares=(['period_type', 'period'], 'downloads', 'period'))
 
 
 #: table name -> schema, in publishing order
@@ -486,6 +481,7 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "sensitivity": Sensitivity,
     "downloads_by_period": DownloadsByPeriod,
     "snapshots": Snapshots,
+    "curated_inputs": CuratedInputs,
     "data_quality": DataQuality,
 }
 

@@ -72,7 +72,11 @@ NAMESPACE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 # --------------------------------------------------------------------------- publishing
 TITLE = "atomdata: who builds the open AI models the world uses"
+AUTHOR = "atomdata contributors"
 DISTRIBUTION = "atomdata-hub"
+#: where the package (and with it the shipped release) is published
+URL = "https://pypi.org/project/atomdata-hub/"
 CODE_LICENSE = "Apache-2.0"
 DATA_LICENSE = "CC-BY-4.0"
 DATA_LICENSE_TITLE = "Creative Commons Attribution 4.0"
+DATA_LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"

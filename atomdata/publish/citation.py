@@ -10,14 +10,7 @@ from __future__ import annotations
 import re
 
 from ..version import code_version
-
-TITLE = "atomdata: who builds the open AI models the world uses"
-AUTHOR = "atomdata contributors"
-DATA_LICENSE = "CC-BY-4.0"
-DATA_LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/"
-CODE_LICENSE = "Apache-2.0"
-#: where the package (and with it the shipped release) is published
-URL = "https://pypi.org/project/atomdata-hub/"
+from ..vocab import AUTHOR, CODE_LICENSE, DATA_LICENSE, DATA_LICENSE_URL, TITLE, URL  # noqa: F401  (the release reads them here)
 VERSION_RE = re.compile(r"^(\d{4})\.(\d{2})\.(\d{2})$")
 
 

@@ -18,15 +18,14 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
-from ..vocab import REGIONS
+from ..vocab import REGIONS, TRENDING_RANKINGS
 from .captions import derivatives_scope
 from .style import (HUMAN, REGION_COLORS, REGION_LABELS, axes, human, labelled_bars, month_index, new_figure, no_data,
                     region_legend, regions_present, thin_ticks)
 
 TABLES_USED = ("trending_by_country", "derivatives_by_root_org")
 
-HUB_LIST = "hub trending listing"  # = transform.claims.HUB_LIST
-TRENDING_TOP_N = (10, 50, 100)
+FIGURE_TOP_N = (10, 50, 100)
 TOP_ROOTS = 5
 _LINESTYLES = ("-", "--", ":", "-.")
 _MARKERS = ("o", "s", "^", "D")
@@ -39,11 +38,11 @@ def fig_trending_by_region(t, version):
                      version, "Table: trending_by_country (models, share); organizations not in the registry count as Unknown.",
                      scope="every model the trending snapshot ranks, of any organization and pipeline "
                            "(not the download charts' scope)")
-    d = tbc[tbc["top_n"].isin(TRENDING_TOP_N)]
+    d = tbc[tbc["top_n"].isin(FIGURE_TOP_N)]
     if d.empty:
         return no_data(fig, "trending_by_country has no snapshot with a top 10 by trending score\n"
                              "(take one with `atomdata ingest hub --trending 100`)")
-    hub = d[d["ranking"] == HUB_LIST]
+    hub = d[d["ranking"] == TRENDING_RANKINGS[0]]
     pool = hub if not hub.empty else d
     latest = pool.sort_values(["date", "snapshot"], kind="stable").iloc[-1]
     snap, ranking = latest["snapshot"], latest["ranking"]
@@ -72,7 +71,7 @@ def fig_trending_by_region(t, version):
     ax.set_xlabel("Share of the leaderboard's models (%; number of models in each segment)")
     ax.set_ylabel("Leaderboard (models by trending score)")
     date = pd.Timestamp(latest["date"]).strftime("%Y-%m-%d")
-    what = ("the Hub's own trending listing" if ranking == HUB_LIST
+    what = ("the Hub's own trending listing" if ranking == TRENDING_RANKINGS[0]
             else "models ranked within the snapshot's sample (not the Hub's leaderboard)")
     ax.set_title(f"Snapshot {snap} ({date}): {what}", loc="left", fontsize=9, color="#444444")
     region_legend(ax, regions_present(regions))

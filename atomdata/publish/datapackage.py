@@ -9,13 +9,13 @@ from pathlib import Path
 from ..io import atomic_write_json
 from ..schemas import TABLES
 from ..version import code_version
+from ..vocab import CODE_LICENSE, DATA_LICENSE, DATA_LICENSE_TITLE, DATA_LICENSE_URL
 
 TS_TYPES = {"integer": "integer", "number": "number", "boolean": "boolean", "date": "date", "string": "string"}
 LICENSES = [
-    {"name": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0 (the atomdata tables and figures)",
-     "path": "https://creativecommons.org/licenses/by/4.0/"},
+    {"name": DATA_LICENSE, "title": f"{DATA_LICENSE_TITLE} (the atomdata tables and figures)", "path": DATA_LICENSE_URL},
 ]
-CODE_LICENSE = "Apache-2.0 (the atomdata code; see LICENSE)"
+CODE_LICENSE_NOTE = f"{CODE_LICENSE} (the atomdata code; see LICENSE)"
 #: files of the project that every release zip ships beside its tables (``publish.release``, from
 #: the package's copies), and what each is
 PROJECT_FILES = {
@@ -29,6 +29,7 @@ PROJECT_FILES = {
     "raw/model_sizes.csv": "the curated parameter counts (`model_attributes.params_source` = override)",
     "raw/mirrors.csv": "the curated mirror namespaces (`derivatives.attribution` = mirror)",
     "raw/architectures.csv": "the curated model types and family keywords (`derivatives.attribution`)",
+    "raw/scope_policy.toml": "the scope policy: the presets of which models the share tables count (their `scope` column names one)",
 }
 #: the files a package holds beside its tables (the repository holds them too): the only files
 #: its text may name
@@ -90,7 +91,7 @@ def packaged(desc: dict) -> dict:
     for r in out.get("resources", []):
         r["path"] = f"processed/{Path(r['path']).name}"
     if "code_license" in out:
-        out["code_license"] = CODE_LICENSE
+        out["code_license"] = CODE_LICENSE_NOTE
     for src in out.get("sources", []):
         if isinstance(src.get("title"), str):
             src["title"] = source_title(src["title"])
@@ -140,7 +141,7 @@ def descriptor(result, processed: Path, root: Path) -> dict:
         "version": newest.strftime("%Y.%m.%d"),
         "created": newest.isoformat() + "T00:00:00Z",
         "licenses": LICENSES,
-        "code_license": CODE_LICENSE,
+        "code_license": CODE_LICENSE_NOTE,
         "sources": sources,
         "contributors": [{"title": "atomdata contributors", "role": "author"}],
         "keywords": ["open models", "Hugging Face", "AI policy", "downloads", "country of origin", "ATOM Project"],

@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from ..vocab import REGIONS
+from ..vocab import DATA_LICENSE, REGIONS
 
 #: fixed colours (Okabe-Ito, colour-blind safe), the same in every figure
 REGION_COLORS = {"us": "#0072B2", "china": "#D55E00", "eu": "#009E73", "other": "#CC79A7", "unknown": "#999999"}
@@ -24,7 +24,6 @@ REGION_LABELS = {"us": "United States", "china": "China", "eu": "Europe", "other
 #: relations use a palette distinct from the regions' (Paul Tol "muted")
 RELATION_COLORS = {"finetune": "#332288", "adapter": "#88CCEE", "quantized": "#44AA99", "merge": "#DDCC77"}
 
-LICENCE = "CC-BY-4.0"
 SAMPLE_NOTE = "samples of Hugging Face Hub model metadata, not the whole Hub"
 
 RC = {
@@ -119,7 +118,7 @@ def new_figure(title: str, subtitle: str, version: str, source: str, scope: str 
     fig.text(0.02, 0.905, f"Data version {version}  ·  {subtitle}", fontsize=9, color="#444444", va="top", ha="left")
     if scope:
         fig.text(0.02, 0.866, wrap(f"Scope: {scope}", 158, 2), fontsize=8, color="#444444", va="top", ha="left")
-    foot = (f"Source: atomdata data version {version} ({LICENCE}), built from dated {SAMPLE_NOTE}. {source} "
+    foot = (f"Source: atomdata data version {version} ({DATA_LICENSE}), built from dated {SAMPLE_NOTE}. {source} "
             "Regenerate with `atomdata figures`.")
     fig.text(0.02, 0.02, "\n".join(textwrap.wrap(foot, 150)), fontsize=7.5, color="#555555", va="bottom", ha="left")
     return fig

@@ -7,6 +7,7 @@ import pandas as pd
 from ..issues import issue
 from ..rules import attributes, publisher, scope as scope_rules, stale
 from ..rules.organizations import attribute
+from ..settings import CURATED
 from ..vocab import PARAMS_SOURCES
 from .step import Built
 
@@ -61,3 +62,10 @@ def build_snapshots(snaps) -> Built:
         "sha256": [s.sha256 for s in snaps],
         "fields": [" ".join(s.fields) for s in snaps],
     }))
+
+
+def build_curated_inputs(curated) -> Built:
+    """Every curated input the build read, by its content (``settings.CURATED``)."""
+    return Built(pd.DataFrame({"name": [c.name for c in curated], "description": [CURATED[c.name] for c in curated],
+                               "sha256": [c.sha256 for c in curated],
+                               "bytes": pd.array([c.path.stat().st_size for c in curated], dtype="Int64")}))

@@ -47,6 +47,7 @@ STEPS: tuple[Step, ...] = (
     Step("downloads_by_period", downloads.build_downloads_by_period,
          ("readings", "snaptab", "models", "scope", "period", "tolerance_days", "downloads_by_country")),
     Step("snapshots", models.build_snapshots, ("snaps",)),
+    Step("curated_inputs", models.build_curated_inputs, ("curated",)),
     Step("data_quality", build_data_quality, ("issues",)),
 )
 
