@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from atomdata.schemas import TABLES
+
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
