@@ -18,8 +18,8 @@ import pandas as pd
 from ..issues import issue
 from ..vocab import METHODS, STALE_FLAG, TOLERANCE_DAYS
 from .periods import asked, measured_starts, period_label, period_starts
-from .readings import counter, layout, small_int
-from .stale import stale_pass
+from .readings import FrameReadings, Reading, small_int
+from .stale import RunningMax
 
 COLUMNS = ["period", "model_id", "downloads", "method", "start_snapshot", "end_snapshot", "all_time_end", "flags"]
 
@@ -38,56 +38,104 @@ def boundary_candidates(snapshots: pd.DataFrame, boundaries: list[dt.date], tole
     return out
 
 
-class Boundaries:
-    """Every model's readings at a boundary, by walking the boundary's candidate snapshots nearest
-    first (ties: the earlier, then the name). Only the readings and one boundary's model vectors
-    are held, never a (snapshot x model) grid."""
+class _Pick:
+    """Every model's reading at one boundary, taken as the snapshots arrive in (date, name) order:
+    a reading replaces the one held only when strictly nearer, so the pick is the first in
+    (distance, earlier snapshot, name) order. The all-time reading is the nearest valid one that is
+    not stale; ``substituted``: the nearest valid reading was stale (another stood in); the 30-day
+    reading is the nearest valid one."""
 
-    def __init__(self, readings: pd.DataFrame, lay, cand: pd.DataFrame, with_30d: bool):
-        self.groups, self.codes, names, _, pos, ids = lay
-        self.n = len(ids)
-        self.at, self.at_ok = counter(readings["downloads_all_time"])
-        self.d30, self.d30_ok = counter(readings["downloads_30d"]) if with_30d else (None, None)
-        # the flags of flag_stale where the readings carry them already (the build's do), else the same rule here
-        self.stale = readings["stale"].to_numpy(dtype=bool) if "stale" in readings.columns else \
-            stale_pass(self.groups, self.codes, pos, self.at, self.at_ok, self.n)[0]
-        col_of = {n: i for i, n in enumerate(names)}
-        self.order_of = {}
-        for b, g in cand.groupby("boundary", sort=False):
-            g = g.sort_values(["distance", "offset", "snapshot"], kind="stable")
-            self.order_of[b] = [col_of[n] for n in g["snapshot"] if n in col_of]
-        self.snap_type = small_int(len(names))
+    FAR = np.iinfo(np.int16).max
 
-    def at_boundary(self, b):
-        """The snapshot of each model's all-time reading at ``b`` (-1: none) and its value, whether
-        the nearest valid reading was stale (another stood in), and the snapshot and value of its
-        30-day reading."""
-        M = self.n
-        chosen, value = np.full(M, -1, dtype=self.snap_type), np.zeros(M, dtype=np.int64)
-        seen, substituted = np.zeros(M, dtype=bool), np.zeros(M, dtype=bool)
-        c30, v30 = (np.full(M, -1, dtype=self.snap_type), np.zeros(M, dtype=np.int64)) if self.d30 is not None else (None, None)
-        order = self.order_of.get(pd.Timestamp(b), [])
-        for i, j in enumerate(order):
-            rows = self.groups[j]
-            c, v, st = self.codes[rows], self.at_ok[rows], self.stale[rows]
-            # the first candidate finds every model still open (no look-ups); later ones only the rest
-            take = v & ~st if i == 0 else v & ~st & (chosen[c] < 0)
-            got = c[take]
-            chosen[got] = j
-            value[got] = self.at[rows][take]
-            nearest = v if i == 0 else v & ~seen[c]
-            substituted[c[nearest & st]] = True
-            if i + 1 < len(order):
-                seen[c[v]] = True
-            if self.d30 is not None:
-                take = self.d30_ok[rows] if i == 0 else self.d30_ok[rows] & (c30[c] < 0)
-                got = c[take]
-                c30[got] = j
-                v30[got] = self.d30[rows][take]
-        return chosen, value, substituted, c30, v30
+    def __init__(self, n: int, snap_type, with_30d: bool):
+        self.chosen, self.value = np.full(n, -1, dtype=snap_type), np.zeros(n, dtype=np.int64)
+        self.dist, self.near = np.full(n, self.FAR, dtype=np.int16), np.full(n, self.FAR, dtype=np.int16)
+        self.near_stale = np.zeros(n, dtype=bool)
+        self.c30 = np.full(n, -1, dtype=snap_type) if with_30d else None
+        self.v30 = np.zeros(n, dtype=np.int64) if with_30d else None
+        self.d30 = np.full(n, self.FAR, dtype=np.int16) if with_30d else None
+
+    def take(self, r: Reading, dist: int, stale: np.ndarray) -> None:
+        c, ok = r.codes, r.at_ok
+        better = ok & ~stale & (dist < self.dist[c])
+        got = c[better]
+        self.chosen[got], self.value[got], self.dist[got] = r.index, r.at[better], dist
+        near = ok & (dist < self.near[c])
+        self.near[c[near]], self.near_stale[c[near]] = dist, stale[near]
+        if self.c30 is not None:
+            better = r.d30_ok & (dist < self.d30[c])
+            got = c[better]
+            self.c30[got], self.v30[got], self.d30[got] = r.index, r.d30[better], dist
+
+    def result(self):
+        return self.chosen, self.value, self.near_stale, self.c30, self.v30
 
 
-def _period_rows(start, end, at_start, at_end, dates, month: bool) -> dict | None:
+class PeriodWalker:
+    """Downloads per model per period from readings fed one snapshot at a time, in (date, name)
+    order: each snapshot is a candidate of the boundaries within the tolerance, and a period's
+    rows come out once the snapshots can no longer change its end boundary. Only the boundaries
+    still open are held (one vector per model each), never a (snapshot x model) grid."""
+
+    def __init__(self, snapshots: pd.DataFrame, n_models: int, period: str = "month", tolerance_days: int = TOLERANCE_DAYS):
+        snaps = snapshots[["snapshot", "date"]].drop_duplicates().sort_values("date")
+        self.n, self.period, self.tolerance = n_models, period, tolerance_days
+        self.bounds, self.added = measured_starts(snaps["date"].min().date(), snaps["date"].max().date(), period, tolerance_days)
+        self.cand = boundary_candidates(snaps, self.bounds, tolerance_days)
+        self.of_snapshot = {n: list(zip(g["boundary"], g["distance"])) for n, g in self.cand.groupby("snapshot", sort=False)}
+        self.snap_type = small_int(len(snaps) + 1)
+        self.picks: dict = {}  # boundary -> _Pick, while it is open or still needed
+        self.names, self.dates = [], []
+        self.next_period, self.unmeasured = 0, []
+
+    def _pick(self, b) -> _Pick:
+        if b not in self.picks:
+            self.picks[b] = _Pick(self.n, self.snap_type, self.period == "month")
+        return self.picks[b]
+
+    def feed(self, r: Reading, stale: np.ndarray) -> list[tuple[str, dict]]:
+        """Take snapshot ``r`` (``stale``: its stale flags); return the periods it completes."""
+        self.names.append(r.name)
+        self.dates.append(np.datetime64(r.date, "ns"))
+        for b, dist in self.of_snapshot.get(r.name, ()):
+            self._pick(b).take(r, int(dist), stale)
+        return self._complete(np.datetime64(r.date, "D"))
+
+    def finish(self) -> list[tuple[str, dict]]:
+        """The periods left once every snapshot is in."""
+        return self._complete(None)
+
+    def _complete(self, today) -> list[tuple[str, dict]]:
+        out = []
+        while self.next_period + 1 < len(self.bounds):
+            start, end = self.bounds[self.next_period], self.bounds[self.next_period + 1]
+            if today is not None and today <= np.datetime64(end, "D") + np.timedelta64(self.tolerance, "D"):
+                break  # a later snapshot may still stand for its end boundary
+            rows = self._period(start, end)
+            if rows is None:
+                missing = [str(b) for b in (start, end) if not (self.cand["boundary"] == pd.Timestamp(b)).any()]
+                why = (f"no snapshot within {self.tolerance} days of {', '.join(missing)}" if missing
+                       else "no model has usable readings at both boundaries")
+                self.unmeasured.append({"period": period_label(start, self.period), "detail": why})
+            else:
+                out.append((period_label(start, self.period), rows))
+            self.picks.pop(pd.Timestamp(start), None)  # no later period starts there
+            self.next_period += 1
+        return out
+
+    def _period(self, start, end) -> dict | None:
+        if not self.dates:
+            return None
+        month = self.period == "month"
+        at_start = self.picks.get(pd.Timestamp(start)) or _Pick(self.n, self.snap_type, month)
+        at_end = self.picks.get(pd.Timestamp(end)) or _Pick(self.n, self.snap_type, month)
+        return _period_rows(at_start.result(), at_end.result(), np.asarray(self.dates, dtype="datetime64[ns]"), month)
+
+    def unmeasured_periods(self) -> pd.DataFrame:
+        return asked(self.unmeasured, self.added)
+
+
+def _period_rows(at_start, at_end, dates, month: bool) -> dict | None:
     """The rows of one period (columns of integer codes) from its two boundaries' readings; None
     when no model has usable readings at both (or a 30-day reading at the end of a month)."""
     s, s_val, s_sub = at_start[:3]
@@ -121,10 +169,12 @@ def _categorical(codes, values):
                                      categories=pd.Index(values[order], dtype="string"), ordered=True)
 
 
-def _table(parts: list[dict], labels: list[str], ids, names, snap_type) -> pd.DataFrame:
+def period_table(parts: list[dict], labels: list[str], ids, names, snap_type) -> pd.DataFrame:
     """The per-model table from the periods' rows; every text column a categorical (a row per model
     and period), model ids a categorical over the ids: later steps look models up by code."""
     # one column at a time, dropping its pieces as it goes: the pieces and the whole are never all held
+    for i, p in enumerate(parts):
+        p["period"] = np.full(len(p["model"]), i, dtype=small_int(len(parts) + 1))
     c = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
     # rows are in period order, then model-code (= id) order; restore the (period, id) order if labels are not sorted
     if labels != sorted(labels):
@@ -149,32 +199,26 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     ``readings``: snapshot, date, model_id, downloads_all_time, downloads_30d (one row per model
     per snapshot; flagged by ``stale.flag_stale`` or not). ``snapshots``: snapshot, date.
     Returns (per_model, unmeasured periods with their reason)."""
-    snaps = snapshots[["snapshot", "date"]].drop_duplicates().sort_values("date")
-    lay = layout(readings) if not snaps.empty else None
-    if lay is None:
+    snaps = snapshots[["snapshot", "date"]].drop_duplicates()
+    if snaps.empty or readings.empty:
         return pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=["period", "detail"])
-    month = period == "month"
-    bounds, added = measured_starts(snaps["date"].min().date(), snaps["date"].max().date(), period, tolerance_days)
-    cand = boundary_candidates(snaps, bounds, tolerance_days)
-    walk = Boundaries(readings, lay, cand, with_30d=month)
-    dates = np.asarray(lay[3], dtype="datetime64[ns]")
-    parts, labels, unmeasured = [], [], []
-    at_start = walk.at_boundary(bounds[0]) if bounds else None
-    for start, end in zip(bounds[:-1], bounds[1:]):
-        at_end = walk.at_boundary(end)
-        rows = _period_rows(start, end, at_start, at_end, dates, month)
-        at_start = at_end  # the next period starts where this one ends
-        if rows is None:
-            missing = [str(b) for b in (start, end) if not (cand["boundary"] == pd.Timestamp(b)).any()]
-            why = (f"no snapshot within {tolerance_days} days of {', '.join(missing)}" if missing
-                   else "no model has usable readings at both boundaries")
-            unmeasured.append({"period": period_label(start, period), "detail": why})
-            continue
-        parts.append({"period": np.full(len(rows["model"]), len(labels), dtype=small_int(len(bounds))), **rows})
-        labels.append(period_label(start, period))
+    frame = FrameReadings(readings)
+    flags = None
+    if "stale" in readings.columns:  # the flags of flag_stale where the readings carry them already
+        stale = readings["stale"].to_numpy(dtype=bool)
+        flags = lambda r: stale[frame.rows(r.index)]  # noqa: E731
+    walker = PeriodWalker(snaps, len(frame.ids), period, tolerance_days)
+    parts, labels = [], []
+    run = RunningMax(len(frame.ids))
+    for r in frame:
+        flagged = flags(r) if flags is not None else run.step(r.codes, r.at, r.at_ok)[0]
+        for label, rows in walker.feed(r, flagged):
+            parts.append(rows), labels.append(label)
+    for label, rows in walker.finish():
+        parts.append(rows), labels.append(label)
     if not labels:
-        return pd.DataFrame(columns=COLUMNS), asked(unmeasured, added)
-    return _table(parts, labels, lay[5], lay[2], walk.snap_type), asked(unmeasured, added)
+        return pd.DataFrame(columns=COLUMNS), walker.unmeasured_periods()
+    return period_table(parts, labels, frame.ids, walker.names, walker.snap_type), walker.unmeasured_periods()
 
 
 def unmeasured_issues(unmeasured: pd.DataFrame, period: str) -> pd.DataFrame:

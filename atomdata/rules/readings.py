@@ -6,6 +6,8 @@ a time, with model ids as integer codes, so memory follows the rows.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -89,3 +91,49 @@ def counter(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """A counter column's values (meaningless where missing) and validity, without a copy of the values."""
     a = s.array if isinstance(s.dtype, pd.Int64Dtype) else pd.array(s, dtype="Int64")
     return a._data, ~a._mask
+
+
+@dataclass
+class Reading:
+    """One snapshot's counters: its position among the snapshots in (date, name) order, name,
+    date, the codes of the models it reads and their all-time and 30-day counters (values, validity)."""
+
+    index: int
+    name: str
+    date: np.datetime64
+    codes: np.ndarray
+    at: np.ndarray
+    at_ok: np.ndarray
+    d30: np.ndarray
+    d30_ok: np.ndarray
+
+
+class FrameReadings:
+    """Readings held in a frame (snapshot, date, model_id, downloads_all_time, downloads_30d), as
+    the rules walk them: snapshot by snapshot in (date, name) order. ``ids``: the model of each
+    code; ``names``, ``dates``: the snapshots in that order."""
+
+    def __init__(self, readings: pd.DataFrame):
+        self.frame = readings
+        lay = layout(readings)
+        if lay is None:
+            self.groups, self.codes, self.ids = [], np.zeros(0, dtype=np.int64), pd.Index([], dtype="string")
+            self.names, self.dates, self.order = np.array([], dtype=object), np.array([], dtype="datetime64[ns]"), []
+            return
+        self.groups, self.codes, names, dates, pos, self.ids = lay
+        self.order = list(np.argsort(pos, kind="stable"))
+        self.names = np.asarray(names, dtype=object)[self.order]
+        self.dates = np.asarray(dates, dtype="datetime64[ns]")[self.order]
+        self.at, self.at_ok = counter(readings["downloads_all_time"])
+        self.d30, self.d30_ok = counter(readings["downloads_30d"]) if "downloads_30d" in readings \
+            else (self.at, np.zeros(len(self.at), dtype=bool))
+
+    def __iter__(self):
+        for i, j in enumerate(self.order):
+            rows = self.groups[j]
+            yield Reading(i, self.names[i], self.dates[i], self.codes[rows], self.at[rows], self.at_ok[rows],
+                          self.d30[rows], self.d30_ok[rows])
+
+    def rows(self, i: int):
+        """The frame's rows of the ``i``-th snapshot (in walking order)."""
+        return self.groups[self.order[i]]

@@ -14,27 +14,38 @@ from ..issues import issue
 from .ids import lookup
 from .readings import counter, layout, model_codes
 
+class RunningMax:
+    """The highest valid all-time reading of every model so far (snapshots in (date, name) order)."""
+
+    def __init__(self, n_models: int):
+        self.value = np.zeros(n_models, dtype=np.int64)
+        self.has = np.zeros(n_models, dtype=bool)
+
+    def step(self, codes: np.ndarray, at: np.ndarray, ok: np.ndarray):
+        """One snapshot's readings: which are stale (below the highest earlier valid reading), that
+        maximum and whether there was one; then the maximum takes them in."""
+        h, rm = self.has[codes], self.value[codes]
+        stale = ok & h & (at < rm)
+        up = ok & (~h | (at > rm))
+        self.value[codes[up]] = at[up]
+        self.has[codes[ok]] = True
+        return stale, rm, h
+
+
 def stale_pass(groups, codes, pos, at, ok, n_models: int, with_previous: bool = False):
     """Per row: is the all-time reading below the highest earlier valid reading of its model
-    (snapshots in (date, name) order)? One running maximum per model, one snapshot at a time.
-    With ``with_previous``, also that maximum and whether there was one."""
+    (snapshots in (date, name) order)? With ``with_previous``, also that maximum and whether there
+    was one."""
     n = len(codes)
     stale = np.zeros(n, dtype=bool)
     prev = np.zeros(n, dtype=np.int64) if with_previous else None
     prev_ok = np.zeros(n, dtype=bool) if with_previous else None
-    runmax = np.zeros(n_models, dtype=np.int64)
-    has = np.zeros(n_models, dtype=bool)
+    run = RunningMax(n_models)
     for j in np.argsort(pos, kind="stable"):
         rows = groups[j]
-        c, x, v = codes[rows], at[rows], ok[rows]
-        h, rm = has[c], runmax[c]
-        stale[rows] = v & h & (x < rm)
+        stale[rows], rm, h = run.step(codes[rows], at[rows], ok[rows])
         if with_previous:
-            prev[rows] = rm
-            prev_ok[rows] = h
-        up = v & (~h | (x > rm))
-        runmax[c[up]] = x[up]
-        has[c[v]] = True
+            prev[rows], prev_ok[rows] = rm, h
     return stale, prev, prev_ok
 
 
