@@ -9,14 +9,15 @@ from pathlib import Path
 import click
 
 from ..errors import AtomdataError
-from .client import default_endpoint
+from ..settings import raw_dir
+from .client import RetryingClient, RetryPolicy, check_endpoint, default_endpoint
 from .progress import for_stderr
 
 
 def _date(ctx, param, value):
     if value is None:
         return None
-    from .store import parse_date
+    from .store import parse_date  # the store reads tables (pandas): loaded when the command runs
 
     try:
         return parse_date(value, what=f"--{param.name}")
@@ -63,9 +64,7 @@ def archive(since, until, repo, raw, every, tolerance, suffix, listing, license_
     Boundaries already stored are skipped without a request for their data; a stopped run
     continues when run again. Exits 1 listing the boundaries whose file could not be read.
     """
-    from . import archive as a
-    from .client import RetryingClient, RetryPolicy, check_endpoint
-    from ..settings import raw_dir
+    from . import archive as a  # pandas and pyarrow: loaded when the command runs, not for --help
 
     try:
         endpoint = check_endpoint(endpoint)  # an unusable endpoint is one line, before anything is written

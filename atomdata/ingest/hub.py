@@ -58,7 +58,6 @@ from typing import Callable
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from huggingface_hub import __version__ as hfh_version
 
 from ..errors import AtomdataError, InputError, SnapshotError
 from ..io import atomic_write_bytes, parquet_bytes
@@ -435,6 +434,8 @@ def _masks(table: pa.Table, orgs: list[str]) -> tuple[pa.Array, pa.Array]:
 
 
 def _manifest(run: Run, date: str, table: pa.Table, finished_at: str, counts: dict, license: str | None) -> dict:
+    from huggingface_hub import __version__ as hfh_version
+
     query, client, stats = run.query, run.client, run.stats
     query_rec = {
         "mode": query.mode,

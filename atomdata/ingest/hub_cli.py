@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ..errors import AtomdataError
+from ..settings import raw_dir
 from .client import default_endpoint
 from .progress import Bar, for_stderr
 
@@ -87,8 +88,7 @@ def hub(date, raw, mode, trending, orgs_file, depth, ancestors, suffix, resume, 
     a crash, Ctrl-C or a rate-limit stop, re-run with --resume. The snapshot appears only when
     complete and an existing one is never overwritten.
     """
-    from . import hub as h
-    from ..settings import raw_dir
+    from . import hub as h  # pyarrow and pandas: loaded when the command runs, not for --help
 
     token = None
     if token_env:

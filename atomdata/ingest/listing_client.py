@@ -33,8 +33,6 @@ import json
 from urllib.parse import urlsplit
 
 import httpx2
-from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
-from huggingface_hub.utils import close_session, get_session, hf_raise_for_status
 
 from .client import RETRY_STATUS, HubError, RetryingClient, Unreachable
 from .hub_records import BadPage
@@ -55,6 +53,9 @@ class Client(RetryingClient):
 
     def get_page(self, url: str) -> tuple[list[dict], str | None]:
         """The models of one page and the next page's URL (None at the end), retried as needed."""
+        from huggingface_hub.errors import OfflineModeIsEnabled
+        from huggingface_hub.utils import close_session, get_session
+
         self.check_url(url)
         attempt = 0
         while True:
@@ -83,6 +84,9 @@ class Client(RetryingClient):
 
     def _answer(self, r, url: str) -> tuple[list[dict], str | None]:
         """A final (not retried) answer: the Hub's refusal as a :class:`HubError`, else the page."""
+        from huggingface_hub.errors import HfHubHTTPError
+        from huggingface_hub.utils import hf_raise_for_status
+
         try:
             hf_raise_for_status(r)
         except HfHubHTTPError as exc:
