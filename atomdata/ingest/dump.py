@@ -21,7 +21,6 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError, SnapshotError
 from ..io import sha256_file
-from ..version import code_version
 from . import fields, store
 
 COUNTER_FIELDS = ("downloads", "downloadsAllTime", "likes")
@@ -182,12 +181,18 @@ def restore_data(path: Path, snap: store.Snapshot) -> None:
     """Copy a dump whose sha256 equals the manifest's into a snapshot folder that lacks its data file."""
     tmp = snap.data_path.with_name(f".{snap.data_path.name}.{os.getpid()}.tmp")
     try:
-        shutil.copyfile(path, tmp)
-        if sha256_file(tmp) != snap.sha256:
-            raise SnapshotError(f"{path}: file changed while it was being copied")
+        _copy_checked(path, tmp, snap.sha256)
         os.replace(tmp, snap.data_path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _copy_checked(path: Path, dest: Path, digest: str) -> None:
+    """Copy the dump and check the copy's sha256 against ``digest``, the one the manifest
+    records: a file that changed while it was copied is refused."""
+    shutil.copyfile(path, dest)
+    if sha256_file(dest) != digest:
+        raise SnapshotError(f"{path}: file changed while it was being copied")
 
 
 def snapshot_date(path: Path, date: str | None) -> tuple[str, dt.date]:
@@ -236,24 +241,9 @@ def import_dump(path, raw: Path, date: str | None = None, suffix: str | None = N
             restore_data(path, existing)
             return existing, True
         return existing, False
-    manifest = {
-        "name": name,
-        "date": date,
-        "kind": "dump",
-        "source": source or f"Hugging Face Hub metadata dump (hub-stats models.parquet layout): {path.parent.parent.name}/{path.parent.name}/{path.name}",
-        "license": license,
-        "retrieved_at": None,
-        "rows": table.num_rows,
-        "data_file": store.DATA_FILE,
-        "fields": sorted(table.column_names),
-        "atomdata_version": code_version(),
-    }
-    tmp = store.new_snapshot_dir(raw, name)
-    try:
-        shutil.copyfile(path, tmp / store.DATA_FILE)
-        if sha256_file(tmp / store.DATA_FILE) != digest:
-            raise SnapshotError(f"{path}: file changed while it was being copied")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    source = source or ("Hugging Face Hub metadata dump (hub-stats models.parquet layout): "
+                        f"{path.parent.parent.name}/{path.parent.name}/{path.name}")
+    manifest = store.manifest(name, date, "dump", source, license, None, table)
+    with store.staging(raw, name) as tmp:
+        _copy_checked(path, tmp / store.DATA_FILE, digest)
     return store.commit_snapshot(tmp, raw, name, manifest), True

@@ -61,7 +61,6 @@ import pyarrow.compute as pc
 
 from ..errors import AtomdataError, InputError, SnapshotError
 from ..io import atomic_write_bytes, parquet_bytes
-from ..version import code_version
 from . import store
 from .ancestors import complete_snapshot
 from .checkpoint import Checkpoint, Listing
@@ -448,17 +447,9 @@ def _manifest(run: Run, date: str, table: pa.Table, finished_at: str, counts: di
         "page_size": query.page_size,
     }
     return {
-        "name": run.name,
-        "date": date,
-        "kind": "hub",
+        **store.manifest(run.name, date, "hub", f"Hugging Face Hub API {client.endpoint}/api/models", license,
+                         finished_at, table),
         "mode": query.mode,
-        "source": f"Hugging Face Hub API {client.endpoint}/api/models",
-        "license": license,
-        "retrieved_at": finished_at,
-        "rows": table.num_rows,
-        "data_file": store.DATA_FILE,
-        "fields": sorted(table.column_names),
-        "atomdata_version": code_version(),
         "query": query_rec,
         "huggingface_hub_version": hfh_version,
         "endpoint": client.endpoint,
