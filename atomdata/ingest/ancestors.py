@@ -5,7 +5,7 @@ declared base that is not in it is looked up on the Hub, one listing request per
 (``/api/models?author=<namespace>&search=<name>`` with the fields we need, exact id match), and
 so on up the chain, until each chain reaches a model with no declared base, a model that no
 longer exists (deleted or private: recorded as ``missing``), a model already seen (a cycle ends
-there; ``transform.lineage`` flags it), or the request budget (``not_fetched``).
+there; ``rules.lineage`` flags it), or the request budget (``not_fetched``).
 
 Answers are kept in a lineage cache (a JSON file keyed by model id, a record or null for a
 missing model) so the next snapshot asks only about new bases. The cache is saved every
