@@ -10,7 +10,10 @@ import pytest
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from atomdata.ingest import ancestors, hub
+from atomdata.ingest import ancestors
+from atomdata.ingest.client import HubError, RetryPolicy
+from atomdata.ingest.hub_records import page_table
+from atomdata.ingest.listing_client import Client
 from atomdata.rules.organizations import load_registry
 from atomdata.rules import inference, lineage
 from atomdata.rules.records import load_snapshot
@@ -33,18 +36,18 @@ LISTING = ["user/ft-2", "user/orphan", "user/c"]
 
 
 def test_ancestor_completion(tmp_path):
-    listing = hub.page_table([r for r in HUB if r["id"] in LISTING])
+    listing = page_table([r for r in HUB if r["id"] in LISTING])
     cache = tmp_path / "lineage-cache.json"
     with FakeHub(sorted(HUB, key=lambda r: r["id"])) as fake:
-        client = hub.Client(fake.url, token=None)
+        client = Client(fake.url, token=None)
         res = ancestors.complete(client, listing, cache=cache)
         assert res.status == {"mid/ft-1": "found", "gone/deleted": "missing", "cyc/a": "found",
                               "Qwen/Qwen2.5-7B": "found", "cyc/b": "found"}
         assert res.requests == 5  # one request per missing base, each asked once (the cycle ends)
         before = fake.requests
-        again = ancestors.complete(hub.Client(fake.url, token=None), listing, cache=cache)
+        again = ancestors.complete(Client(fake.url, token=None), listing, cache=cache)
         assert fake.requests == before and again.requests == 0 and again.status == res.status  # from the cache
-        budget = ancestors.complete(hub.Client(fake.url, token=None), listing, max_fetch=1)
+        budget = ancestors.complete(Client(fake.url, token=None), listing, max_fetch=1)
         assert "not_fetched" in budget.status.values() and budget.requests == 1
     path = tmp_path / "completed.parquet"
     pq.write_table(pa.concat_tables([listing, res.table]), path)
@@ -63,11 +66,11 @@ def test_ancestor_completion(tmp_path):
 def test_a_damaged_cache_is_rebuilt_never_trusted(tmp_path, damage):
     """A lineage cache that is not a JSON object (truncated, or valid JSON of another shape) is
     ignored and rewritten with the answers fetched again."""
-    listing = hub.page_table([r for r in HUB if r["id"] in LISTING])
+    listing = page_table([r for r in HUB if r["id"] in LISTING])
     cache = tmp_path / "lineage-cache.json"
     cache.write_text(damage)
     with FakeHub(sorted(HUB, key=lambda r: r["id"])) as fake:
-        res = ancestors.complete(hub.Client(fake.url, token=None), listing, cache=cache)
+        res = ancestors.complete(Client(fake.url, token=None), listing, cache=cache)
         assert res.requests == 5 and fake.requests == 5
     assert sorted(json.loads(cache.read_text())) == sorted(res.status)
 
@@ -75,7 +78,7 @@ def test_a_damaged_cache_is_rebuilt_never_trusted(tmp_path, damage):
 def test_cache_is_saved_as_completion_goes(tmp_path):
     """Answers reach the lineage cache every `save_every` fetches (a killed run keeps them) and when
     completion stops on an error, so the next run asks only the bases that got no answer."""
-    listing = hub.page_table([r for r in HUB if r["id"] in LISTING])
+    listing = page_table([r for r in HUB if r["id"] in LISTING])
     cache = tmp_path / "lineage-cache.json"
     held = []  # answers in the cache file when each request arrives
 
@@ -83,16 +86,16 @@ def test_cache_is_saved_as_completion_goes(tmp_path):
         held.append(len(json.loads(cache.read_text())) if cache.is_file() else 0)
 
     with FakeHub(sorted(HUB, key=lambda r: r["id"]), hook=hook) as fake:
-        ancestors.complete(hub.Client(fake.url, token=None), listing, cache=cache, save_every=2)
+        ancestors.complete(Client(fake.url, token=None), listing, cache=cache, save_every=2)
     assert held == [0, 0, 2, 2, 4] and len(json.loads(cache.read_text())) == 5
 
     cache.unlink()
     with FakeHub(sorted(HUB, key=lambda r: r["id"]), faults={4: "500"}, burst=1) as fake:
-        client = hub.Client(fake.url, token=None, policy=hub.RetryPolicy(max_retries=0))
-        with pytest.raises(hub.HubError, match="gave up"):
+        client = Client(fake.url, token=None, policy=RetryPolicy(max_retries=0))
+        with pytest.raises(HubError, match="gave up"):
             ancestors.complete(client, listing, cache=cache)  # default save_every: only the error saves
         assert len(json.loads(cache.read_text())) == 3
-        again = ancestors.complete(hub.Client(fake.url, token=None), listing, cache=cache)
+        again = ancestors.complete(Client(fake.url, token=None), listing, cache=cache)
         assert again.requests == 2 and fake.requests == 4 + 2
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
@@ -104,19 +107,19 @@ def test_two_completions_sharing_a_cache_keep_both_answers(tmp_path):
     runs' answers (the last writer, A, used to drop B's), and a third run asks the Hub nothing."""
     cache = tmp_path / "lineage-cache.json"
     hub_records = sorted(HUB, key=lambda r: r["id"])
-    listing_a = hub.page_table([r for r in HUB if r["id"] == "user/ft-2"])
-    listing_b = hub.page_table([r for r in HUB if r["id"] in ("user/orphan", "user/c")])
+    listing_a = page_table([r for r in HUB if r["id"] == "user/ft-2"])
+    listing_b = page_table([r for r in HUB if r["id"] in ("user/orphan", "user/c")])
     on_disk = {}
 
     with FakeHub(hub_records) as fake_b:
         def run_b(n):  # at A's second lookup, after A has saved its first answer
             if n == 2:
                 on_disk["before_b"] = sorted(json.loads(cache.read_text()))
-                on_disk["b"] = ancestors.complete(hub.Client(fake_b.url, token=None), listing_b, cache=cache, save_every=1)
+                on_disk["b"] = ancestors.complete(Client(fake_b.url, token=None), listing_b, cache=cache, save_every=1)
                 on_disk["after_b"] = sorted(json.loads(cache.read_text()))
 
         with FakeHub(hub_records, hook=run_b) as fake_a:
-            a = ancestors.complete(hub.Client(fake_a.url, token=None), listing_a, cache=cache, save_every=1)
+            a = ancestors.complete(Client(fake_a.url, token=None), listing_a, cache=cache, save_every=1)
     b = on_disk["b"]
     assert a.status == {"mid/ft-1": "found", "Qwen/Qwen2.5-7B": "found"} and a.requests == 2
     assert b.status == {"gone/deleted": "missing", "cyc/a": "found", "cyc/b": "found"} and b.requests == 3
@@ -128,23 +131,23 @@ def test_two_completions_sharing_a_cache_keep_both_answers(tmp_path):
     assert saved["cyc/a"]["baseModels"]["models"][0]["id"] == "cyc/b" and saved["Qwen/Qwen2.5-7B"]["id"] == "Qwen/Qwen2.5-7B"
     assert saved["mid/ft-1"]["baseModels"]["models"][0]["id"] == "Qwen/Qwen2.5-7B"
     with FakeHub(hub_records) as fake:
-        listing = hub.page_table([r for r in HUB if r["id"] in LISTING])
-        again = ancestors.complete(hub.Client(fake.url, token=None), listing, cache=cache)
+        listing = page_table([r for r in HUB if r["id"] in LISTING])
+        again = ancestors.complete(Client(fake.url, token=None), listing, cache=cache)
         assert fake.requests == 0 and again.requests == 0 and again.status == {**a.status, **b.status}
 
 
 def test_a_failed_cache_save_does_not_hide_the_error_that_stopped_completion(tmp_path):
     """The cache cannot be written (its path is a folder). When a Hub error stops completion, that
     error is raised, not the failed save; when completion succeeds, the failed save is the error."""
-    listing = hub.page_table([r for r in HUB if r["id"] in LISTING])
+    listing = page_table([r for r in HUB if r["id"] in LISTING])
     cache = tmp_path / "lineage-cache.json"
     cache.mkdir()
     with FakeHub(sorted(HUB, key=lambda r: r["id"]), faults={2: "500"}, burst=1) as fake:
-        client = hub.Client(fake.url, token=None, policy=hub.RetryPolicy(max_retries=0))
-        with pytest.raises(hub.HubError, match="gave up after 1 attempts"):
+        client = Client(fake.url, token=None, policy=RetryPolicy(max_retries=0))
+        with pytest.raises(HubError, match="gave up after 1 attempts"):
             ancestors.complete(client, listing, cache=cache)
-        with pytest.raises(hub.HubError, match="cannot save the lineage cache"):
-            ancestors.complete(hub.Client(fake.url, token=None), listing, cache=cache)
+        with pytest.raises(HubError, match="cannot save the lineage cache"):
+            ancestors.complete(Client(fake.url, token=None), listing, cache=cache)
     assert cache.is_dir() and not list(cache.iterdir()) and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 

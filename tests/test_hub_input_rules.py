@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from atomdata.cli import main
 from atomdata.ingest import fields
-from atomdata.ingest import hub as h
+from atomdata.ingest.client import check_endpoint
+from atomdata.ingest.hub_records import BadPage, page_table
 from conftest import write_dump
 
 
@@ -56,7 +57,7 @@ def test_an_unusable_endpoint_is_one_line_and_leaves_nothing(endpoint, store_exi
 
 def test_a_good_endpoint_passes_as_given():
     for e in ("https://huggingface.co", "http://127.0.0.1:8080", "https://hf-mirror.example/prefix", "http://[::1]:9"):
-        assert h.check_endpoint(e) == e
+        assert check_endpoint(e) == e
 
 
 # -- repo ids ------------------------------------------------------------------------------
@@ -110,11 +111,11 @@ def test_dump_with_an_absurd_field_is_refused(row, column, shown, tmp_path):
 
 def test_a_hub_page_with_a_forbidden_id_is_refused_not_retried():
     ok = {"id": "a/b", "author": "a", "pipeline_tag": "text-generation"}
-    assert h.page_table([ok]).num_rows == 1
+    assert page_table([ok]).num_rows == 1
     for bad, rule in (({"id": "../../x"}, "not a Hub repo id"), ({"id": "a/b", "pipeline_tag": "p" * 5_000}, "longer than 100"),
                       ({"id": "a/b", "baseModels": {"relation": "finetune", "models": [{"_id": "1", "id": "x/../y"}]}}, "base model")):
-        with pytest.raises(h.BadPage, match=rule):
-            h.page_table([ok, bad])
+        with pytest.raises(BadPage, match=rule):
+            page_table([ok, bad])
 
 
 def test_live_listing_with_a_record_the_hub_cannot_hold_is_refused(tmp_path):

@@ -16,8 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from atomdata.ingest import hub as h
 from atomdata.ingest import store
+from atomdata.ingest.checkpoint import Checkpoint
+from atomdata.ingest.client import HubError
+from atomdata.ingest.hub_records import SCHEMA, BadPage, combine, page_table
+from atomdata.ingest.listing_client import Client
 from atomdata.ingest.hub_cli import hub
 from atomdata.rules.organizations import load_registry
 from atomdata.rules.records import load_snapshot
@@ -257,7 +260,7 @@ def test_retries_are_bounded_and_resumable(records, orgs_csv, small_reference, t
         res = run(small_args(fake, raw, orgs_csv, "--retries", "2"), expect=1)
         assert fake.requests == 4 + 3
         assert "gave up after 3 attempts" in res.output and "--resume" in res.output
-        assert store.find(raw, DATE) is None and len(h.Checkpoint.find(raw, DATE)) == 1
+        assert store.find(raw, DATE) is None and len(Checkpoint.find(raw, DATE)) == 1
         fake.faults, fake._burst_left = {}, 0
         # a plain re-run refuses to start over a checkpoint; --resume completes it
         res = run(small_args(fake, raw, orgs_csv), expect=1)
@@ -277,7 +280,7 @@ def test_request_budget_stops_resumably(records, orgs_csv, small_reference, tmp_
         res = run(small_args(fake, raw, orgs_csv, "--max-requests", "10"), expect=1)
         assert "request budget of 10" in res.output and fake.requests == 10
         # a page lost or damaged since (power loss, disk) is listed again from that page on
-        (ckpt,) = h.Checkpoint.find(raw, DATE)
+        (ckpt,) = Checkpoint.find(raw, DATE)
         pages = sorted((ckpt / ".checkpoint" / "pages").glob("*.parquet"))
         pages[1].write_bytes(pages[1].read_bytes()[:-10])
         lost = [p for p in pages if p.name[:5] == pages[1].name[:5] and p.name >= pages[1].name]
@@ -288,9 +291,9 @@ def test_request_budget_stops_resumably(records, orgs_csv, small_reference, tmp_
 
 
 def test_next_link_to_another_host_is_refused():
-    c = h.Client("http://127.0.0.1:9", token="hf_secret")
+    c = Client("http://127.0.0.1:9", token="hf_secret")
     c.check_url("http://127.0.0.1:9/api/models?cursor=x")
-    with pytest.raises(h.HubError, match="refusing"):
+    with pytest.raises(HubError, match="refusing"):
         c.check_url("http://evil.example/api/models?cursor=x")
 
 
@@ -327,7 +330,7 @@ def test_kill_at_random_page_then_resume(sig, records, orgs_csv, small_reference
         if sig == signal.SIGINT:
             assert "--resume" in err
         assert store.find(raw, DATE) is None
-        assert len(h.Checkpoint.find(raw, DATE)) == 1
+        assert len(Checkpoint.find(raw, DATE)) == 1
         before = fake.requests
         fake.hook = None
         proc = subprocess.run([*cmd, "--resume"], env=_subprocess_env(tmp_path), cwd=tmp_path,
@@ -368,7 +371,7 @@ def test_ancestors_fetched_before_a_stop_are_not_fetched_again(records, tmp_path
     with FakeHub(records, faults={stop: "429"}, retry_after=3600) as fake:
         res = run(args(fake, raw), expect=1)
         assert "rate-limited" in res.output and "--resume" in res.output
-        assert store.find(raw, DATE) is None and len(h.Checkpoint.find(raw, DATE)) == 1
+        assert store.find(raw, DATE) is None and len(Checkpoint.find(raw, DATE)) == 1
         assert len(answered(fake)) == 14
         fake.faults = {}
         run(args(fake, raw, "--resume"))
@@ -508,16 +511,16 @@ def test_bad_orgs_file(tmp_path):
 
 
 def test_page_table_schema_and_bad_records():
-    t = h.page_table([{"id": "a/b", "createdAt": "2026-01-02T03:04:05.000Z", "likes": 3,
+    t = page_table([{"id": "a/b", "createdAt": "2026-01-02T03:04:05.000Z", "likes": 3,
                        "safetensors": {"parameters": {"F32": 2, "BF16": 5}, "total": 7},
                        "baseModels": {"relation": "quantized", "models": [{"_id": "x", "id": "c/d"}]}}])
-    assert t.schema == h.SCHEMA
+    assert t.schema == SCHEMA
     row = t.to_pylist()[0]
     assert row["safetensors"] == {"parameters": [("BF16", 5), ("F32", 2)], "total": 7.0}
     assert str(row["createdAt"]) == "2026-01-02 03:04:05"
-    with pytest.raises(h.BadPage):
-        h.page_table([{"id": "a/b", "likes": "many"}])
-    assert h.combine([t, t]).num_rows == 1
+    with pytest.raises(BadPage):
+        page_table([{"id": "a/b", "likes": "many"}])
+    assert combine([t, t]).num_rows == 1
 
 
 def test_unreachable_endpoint_fails_fast_with_a_clear_message(tmp_path):

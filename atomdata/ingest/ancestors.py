@@ -5,7 +5,7 @@ declared base that is not in it is looked up on the Hub, one listing request per
 (``/api/models?author=<namespace>&search=<name>`` with the fields we need, exact id match), and
 so on up the chain, until each chain reaches a model with no declared base, a model that no
 longer exists (deleted or private: recorded as ``missing``), a model already seen (a cycle ends
-there; ``transform.lineage`` flags it), or the request budget (``not_fetched``).
+there; ``rules.lineage`` flags it), or the request budget (``not_fetched``).
 
 Answers are kept in a lineage cache (a JSON file keyed by model id, a record or null for a
 missing model) so the next snapshot asks only about new bases. The cache is saved every
@@ -26,7 +26,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..io import atomic_write_bytes
-from . import hub
+from .client import HubError
+from .hub_records import SCHEMA, BadPage, page_table
+from .listing_client import Client
 
 FIELDS = ("author", "baseModels", "createdAt", "library_name", "pipeline_tag", "tags", "safetensors")
 #: new answers between two saves of the lineage cache: a kill loses fewer, and saving the whole
@@ -36,7 +38,7 @@ SAVE_EVERY = 100
 
 @dataclass
 class Completion:
-    """Fetched ancestor records (``hub.SCHEMA``) and the outcome of every base looked up."""
+    """Fetched ancestor records (``hub_records.SCHEMA``) and the outcome of every base looked up."""
     table: pa.Table
     status: dict[str, str] = field(default_factory=dict)  # model id -> found | missing | not_fetched
     requests: int = 0
@@ -85,10 +87,10 @@ def _save_cache(path: Path | None, answers: dict) -> None:
     try:
         atomic_write_bytes(path, json.dumps(merged, sort_keys=True).encode())
     except OSError as exc:
-        raise hub.HubError(f"{path}: cannot save the lineage cache ({exc})") from None
+        raise HubError(f"{path}: cannot save the lineage cache ({exc})") from None
 
 
-def fetch_one(client: hub.Client, model_id: str) -> dict | None:
+def fetch_one(client: Client, model_id: str) -> dict | None:
     """The record of one model from a listing request, or None when the Hub has no such model."""
     ns, _, name = model_id.partition("/")
     params = ([("author", ns)] if name else []) + [("search", name or ns), ("limit", "100")] + [("expand[]", f) for f in FIELDS]
@@ -99,15 +101,15 @@ def fetch_one(client: hub.Client, model_id: str) -> dict | None:
     return None
 
 
-def complete(client: hub.Client, table: pa.Table, *, max_fetch: int = 1000, cache: Path | None = None,
+def complete(client: Client, table: pa.Table, *, max_fetch: int = 1000, cache: Path | None = None,
              save_every: int = SAVE_EVERY) -> Completion:
-    """Fetch the missing ancestors of the models in ``table`` (a listing in ``hub.SCHEMA`` or a dump).
+    """Fetch the missing ancestors of the models in ``table`` (a listing in ``hub_records.SCHEMA`` or a dump).
 
     At most ``max_fetch`` requests; every id is asked at most once (cycles end), and answers
     come from ``cache`` when it has them. New answers are saved to ``cache`` every
     ``save_every`` requests and when this returns or raises, so an interrupted run keeps them.
     Each request is also counted in ``client.stats.ancestor_requests`` before it is sent.
-    A cache that cannot be saved is an error (``hub.HubError``), except while another error is
+    A cache that cannot be saved is an error (``HubError``), except while another error is
     stopping completion: that error is raised, and the unsaved answers are asked again next time.
     """
     ids = set(table.column("id").to_pylist())
@@ -157,7 +159,37 @@ def complete(client: hub.Client, table: pa.Table, *, max_fetch: int = 1000, cach
     if unsaved:
         _save_cache(cache, new)
     try:
-        table = hub.page_table(fetched)
-    except hub.BadPage as exc:  # an ancestor's record the Hub cannot hold (ingest.fields)
-        raise hub.HubError(client.scrub(f"{client.endpoint}: ancestors fetched: {exc}")) from None
+        table = page_table(fetched)
+    except BadPage as exc:  # an ancestor's record the Hub cannot hold (ingest.fields)
+        raise HubError(client.scrub(f"{client.endpoint}: ancestors fetched: {exc}")) from None
     return Completion(table, status, requests)
+
+
+#: API fields that change over time: left empty in ancestor rows (a cached answer may be old)
+COUNTERS = ("downloads", "downloadsAllTime", "likes", "trendingScore", "childrenModelCount", "lastModified")
+
+
+def complete_snapshot(client: Client, table: pa.Table, budget: int, max_requests: int | None,
+                      cache: Path) -> tuple[dict, pa.Table]:
+    """Fetch the missing ancestors of ``table`` (:func:`complete`) within ``budget`` requests
+    (and what is left of ``max_requests``). Returns the manifest block and the rows to add
+    (in :data:`hub_records.SCHEMA`, with their lineage fields only: :data:`COUNTERS` stay empty).
+
+    After a resume, ``client.stats`` holds what the stopped run spent (journal): its lookups count
+    against ``budget`` and in the block's ``requests``; the answers it got come from the cache."""
+    spent = client.stats.ancestor_requests
+    left = max(0, budget - spent)
+    if max_requests is not None:
+        left = max(0, min(left, max_requests - client.stats.requests))
+    budget = spent + left
+    done = complete(client, table, max_fetch=left, cache=cache)
+    rows = done.table.to_pylist()
+    for r in rows:
+        r.update(dict.fromkeys(COUNTERS))
+    extra = pa.Table.from_pylist(rows, schema=SCHEMA) if rows else SCHEMA.empty_table()
+    ids = {s: sorted(m for m, v in done.status.items() if v == s) for s in ("found", "missing", "not_fetched")}
+    block = {"max_requests": budget, "requests": client.stats.ancestor_requests, "looked_up": len(done.status),
+             "found": len(ids["found"]), "missing": len(ids["missing"]), "not_fetched": len(ids["not_fetched"]),
+             "found_ids": ids["found"], "missing_ids": ids["missing"], "not_fetched_ids": ids["not_fetched"],
+             "fields": list(FIELDS)}
+    return block, extra

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..version import code_version
 from ..errors import AtomdataError, InputError, SnapshotError
 from ..io import atomic_write_bytes, parquet_bytes
 from . import archive_read, store
@@ -109,13 +108,12 @@ def _manifest(obs: Observation, opts: Options, boundary: dt.date, table, source_
     from huggingface_hub import __version__ as hfh_version
 
     stored = ("column subset" if obs.format == "parquet" else "the CSV file parsed, written as Parquet: a column subset")
+    source = (f"Hugging Face dataset {obs.repo}, {obs.path} at commit {obs.commit} ({stored} of the file with "
+              f"sha256 {obs.sha256})")
+    retrieved_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     return {
-        "name": name, "date": obs.observed.isoformat(), "kind": "archive", "listing": opts.listing,
-        "source": f"Hugging Face dataset {obs.repo}, {obs.path} at commit {obs.commit} ({stored} of the file with "
-                  f"sha256 {obs.sha256})",
-        "license": licence, "retrieved_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-        "rows": table.num_rows, "data_file": store.DATA_FILE, "fields": sorted(table.column_names),
-        "atomdata_version": code_version(), "huggingface_hub_version": hfh_version,
+        **store.manifest(name, obs.observed.isoformat(), "archive", source, licence, retrieved_at, table),
+        "listing": opts.listing, "huggingface_hub_version": hfh_version,
         "archive": {
             "repo": obs.repo, "repo_type": "dataset", "endpoint": client.endpoint, "commit": obs.commit,
             "commit_time": obs.commit_time.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
@@ -132,20 +130,15 @@ def _manifest(obs: Observation, opts: Options, boundary: dt.date, table, source_
 
 def _store(raw: Path, name: str, data: bytes, obs: Observation, manifest: dict) -> store.Snapshot:
     """Check the stored table with ``ingest dump``'s checks, then commit it atomically."""
-    tmp = store.new_snapshot_dir(raw, name)
-    try:
-        with open(tmp / LOCK, "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            atomic_write_bytes(tmp / store.DATA_FILE, data)
-            try:
-                check_dump(tmp / store.DATA_FILE, obs.observed)
-            except InputError as exc:
-                raise InputError(obs.where, exc.problem, column=exc.column, examples=exc.examples) from None
-            (tmp / LOCK).unlink()
-            return store.commit_snapshot(tmp, raw, name, manifest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with store.staging(raw, name) as tmp, open(tmp / LOCK, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        atomic_write_bytes(tmp / store.DATA_FILE, data)
+        try:
+            check_dump(tmp / store.DATA_FILE, obs.observed)
+        except InputError as exc:
+            raise InputError(obs.where, exc.problem, column=exc.column, examples=exc.examples) from None
+        (tmp / LOCK).unlink()
+        return store.commit_snapshot(tmp, raw, name, manifest)
 
 
 def _read(obs: Observation, fs, client: RetryingClient) -> tuple:

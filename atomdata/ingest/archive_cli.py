@@ -2,21 +2,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
 from pathlib import Path
 
 import click
 
 from ..errors import AtomdataError
-from .client import default_endpoint
+from ..settings import raw_dir
+from .cli_common import ending, hub_options, retry_options, token_from
+from .client import RetryingClient, RetryPolicy, check_endpoint
 from .progress import for_stderr
 
 
 def _date(ctx, param, value):
     if value is None:
         return None
-    from .store import parse_date
+    from .store import parse_date  # the store reads tables (pandas): loaded when the command runs
 
     try:
         return parse_date(value, what=f"--{param.name}")
@@ -41,14 +41,8 @@ def _date(ctx, param, value):
               help="What one archived file lists: the whole Hub (the hub-stats and weekly archives do) or a sample.")
 @click.option("--license", "license_", help="Licence of the archive's data (default: the dataset card's).")
 @click.option("--resume", is_flag=True, help="Continue a stopped run (the same as running again: stored boundaries are skipped).")
-@click.option("--token-env", metavar="NAME", help="Read the Hub token from this environment variable "
-              "(default: HF_TOKEN or the `hf auth login` token, if any).")
-@click.option("--endpoint", default=default_endpoint, show_default="$HF_ENDPOINT or https://huggingface.co", help="Hub endpoint.")
-@click.option("--retries", default=8, show_default=True, type=click.IntRange(0, 50), help="Retries per request.")
-@click.option("--backoff", default=1.0, show_default=True, type=click.FloatRange(0, None),
-              help="First retry wait in seconds (doubles each retry, at most 60 s); Retry-After is honoured.")
-@click.option("--max-retry-after", default=900.0, show_default=True, type=click.FloatRange(0, None),
-              help="Stop (resumably) when the Hub asks to wait longer than this many seconds.")
+@hub_options
+@retry_options(per="request")
 def archive(since, until, repo, raw, every, tolerance, suffix, listing, license_, resume, token_env, endpoint, retries,
             backoff, max_retry_after):
     """Backfill dated snapshots from a public archive of Hub dumps.
@@ -63,20 +57,14 @@ def archive(since, until, repo, raw, every, tolerance, suffix, listing, license_
     Boundaries already stored are skipped without a request for their data; a stopped run
     continues when run again. Exits 1 listing the boundaries whose file could not be read.
     """
-    from . import archive as a
-    from .client import RetryingClient, RetryPolicy, check_endpoint
-    from ..settings import raw_dir
+    from . import archive as a  # pandas and pyarrow: loaded when the command runs, not for --help
 
     try:
         endpoint = check_endpoint(endpoint)  # an unusable endpoint is one line, before anything is written
     except AtomdataError as exc:
         raise click.ClickException(str(exc)) from None
 
-    token = None
-    if token_env:
-        token = os.environ.get(token_env)
-        if not token:
-            raise click.UsageError(f"--token-env: environment variable {token_env} is not set or empty")
+    token = token_from(token_env)
     until = until or dt.datetime.now(dt.timezone.utc).date()
     if since > until:
         raise click.UsageError(f"--since {since} is after --until {until}")
@@ -85,17 +73,9 @@ def archive(since, until, repo, raw, every, tolerance, suffix, listing, license_
     client = RetryingClient(endpoint, token, policy, on_wait=bar.wait)
     client.resume_hint = "the snapshots stored so far are kept: run the command again to continue"
     opts = a.Options(repo=repo, every=every, tolerance=tolerance, suffix=suffix, license=license_, listing=listing)
-    try:
+    with ending(bar, "the snapshots stored so far are kept; run the command again to continue", client.scrub):
         report = a.backfill(raw_dir(raw), since, until, opts, client, progress=bar,
                             on_outcome=lambda o: click.echo(f"{o.boundary}: {o.message}"))
-    except KeyboardInterrupt:
-        bar.close()
-        click.echo("\ninterrupted: the snapshots stored so far are kept; run the command again to continue", err=True)
-        sys.exit(130)
-    except AtomdataError as exc:
-        bar.close()
-        raise click.ClickException(client.scrub(str(exc))) from None
-    bar.close()
     click.echo(report.summary())
     failed = [o for o in report.outcomes if o.status == "failed"]
     if failed:

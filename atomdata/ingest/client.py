@@ -4,7 +4,7 @@ Why one layer: rate limits (429) and server errors (408, 5xx) must be retried th
 way everywhere (``Retry-After`` or the ``RateLimit`` header honoured, exponential backoff
 otherwise, a stop when the Hub asks to wait too long), the waits must reach the progress bar,
 and every request must be counted for the manifest. ``ingest hub`` drives its own page loop
-(:class:`RetryingClient`, subclassed by ``hub.Client``); ``ingest archive`` goes through
+(:class:`RetryingClient`, subclassed by ``listing_client.Client``); ``ingest archive`` goes through
 huggingface_hub's own methods (``HfApi``, ``HfFileSystem``, ``hf_hub_download``), so the same
 decisions sit under them as an httpx2 transport (:class:`RetryTransport`), installed with
 huggingface_hub's public ``set_client_factory`` for the duration of a run

@@ -21,7 +21,6 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError, SnapshotError
 from ..io import sha256_file
-from ..version import code_version
 from . import fields, store
 
 COUNTER_FIELDS = ("downloads", "downloadsAllTime", "likes")
@@ -61,9 +60,22 @@ class DumpInfo(NamedTuple):
 def check_dump(path: Path, date: dt.date) -> DumpInfo:
     """Validate a dump; raise :class:`InputError` naming file, column and example rows.
 
-    Reads only the columns it checks (``id``, the counters, ``createdAt``); returns the dump's row
-    count and column names."""
+    Reads every column (a corrupt one must fail here, not at build time) and checks the ids, the
+    counters and ``createdAt``; returns the dump's row count and column names."""
     path = Path(path)
+    table, names = _read_dump(path)
+    ids = _check_ids(path, table, names)
+    _check_unique(path, table, names, ids)
+    for field in COUNTER_FIELDS:
+        if field in names:
+            _check_counter(path, table.column(field), field, ids)
+    if "createdAt" in names:
+        _check_created(path, table.column("createdAt"), date, ids)
+    return DumpInfo(table.num_rows, names)
+
+
+def _read_dump(path: Path) -> tuple[pa.Table, list[str]]:
+    """The whole dump and its column names; a missing, empty or unreadable file is refused."""
     if not path.is_file():
         raise InputError(path, "no such file")
     if path.stat().st_size == 0:
@@ -78,6 +90,12 @@ def check_dump(path: Path, date: dt.date) -> DumpInfo:
             head = f.read(64)
         hint = " (it looks like CSV or text, not parquet)" if b"," in head and head[:4] != b"PAR1" else ""
         raise InputError(path, f"not a readable parquet file{hint}: {exc}") from None
+    return table, names
+
+
+def _check_ids(path: Path, table: pa.Table, names: list[str]) -> pa.Array:
+    """The ``id`` column, once it is text with no empty id and no control character, and every
+    field is as the Hub allows it (``ingest.fields``)."""
     if "id" not in names:
         raise InputError(path, f"required column is missing (columns present: {', '.join(names) or 'none'})", column="id")
     if table.num_rows == 0:
@@ -97,72 +115,84 @@ def check_dump(path: Path, date: dt.date) -> DumpInfo:
     # ids, authors, declared bases and text sizes as the Hub allows them (ingest.fields)
     for problem in fields.problems(table):
         raise InputError(path, problem.message, column=problem.column, examples=problem.examples)
+    return ids
+
+
+def _check_unique(path: Path, table: pa.Table, names: list[str], ids: pa.Array) -> None:
+    """No model id twice; the message says when the repeated rows' download counts differ."""
     counts = pc.value_counts(ids)
     dup_ids = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
-    if len(dup_ids):
-        mask = pc.is_in(ids, value_set=dup_ids).to_numpy(zero_copy_only=False)
-        rows = pa.array(np.flatnonzero(mask))
-        dup_of = ids.take(rows).to_pylist()
-        differ = ""
-        for field in ("downloadsAllTime", "downloads"):
-            if field in names:
-                vals = table.column(field).take(rows).to_pylist()  # the duplicated rows only
-                by_id: dict = {}
-                for i, v in zip(dup_of, vals):
-                    by_id.setdefault(i, set()).add(v)
-                if any(len(v) > 1 for v in by_id.values()):
-                    differ = f" with different {field} counts"
-                    break
-        raise InputError(path, f"{len(dup_ids)} model ids appear more than once{differ}", column="id",
-                         examples=_examples(ids, mask))
-    for field in COUNTER_FIELDS:
-        if field not in names:
-            continue
-        col = table.column(field)
-        if pa.types.is_null(col.type):
-            continue
-        if not pa.types.is_integer(col.type):
-            if pa.types.is_floating(col.type):
-                col = pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col)  # NaN: pandas' missing count
-                vals = col.to_numpy(zero_copy_only=False)
-                frac = ~np.isnan(vals) & (vals != np.round(vals))
-                if not frac.any():
-                    col = pc.cast(col, pa.int64())
-                else:
-                    raise InputError(path, "counts must be whole numbers", column=field, examples=_examples(ids, frac, vals))
-            else:
-                raise InputError(path, f"counts must be integers, found {col.type}", column=field,
-                                 examples=_examples(ids, np.ones(len(ids), bool), col))
-        vals = col.to_numpy(zero_copy_only=False)
-        vals = np.where(pc.is_null(col).to_numpy(zero_copy_only=False), 0, vals)
-        neg = vals < 0
-        if neg.any():
-            raise InputError(path, f"{int(neg.sum())} negative counts", column=field, examples=_examples(ids, neg, vals))
-    if "createdAt" in names:
-        col = table.column("createdAt")
-        if not pa.types.is_timestamp(col.type) and not pa.types.is_null(col.type):
-            raise InputError(path, f"must be a timestamp, found {col.type}", column="createdAt",
+    if not len(dup_ids):
+        return
+    mask = pc.is_in(ids, value_set=dup_ids).to_numpy(zero_copy_only=False)
+    rows = pa.array(np.flatnonzero(mask))
+    dup_of = ids.take(rows).to_pylist()
+    differ = ""
+    for field in ("downloadsAllTime", "downloads"):
+        if field in names:
+            vals = table.column(field).take(rows).to_pylist()  # the duplicated rows only
+            by_id: dict = {}
+            for i, v in zip(dup_of, vals):
+                by_id.setdefault(i, set()).add(v)
+            if any(len(v) > 1 for v in by_id.values()):
+                differ = f" with different {field} counts"
+                break
+    raise InputError(path, f"{len(dup_ids)} model ids appear more than once{differ}", column="id",
+                     examples=_examples(ids, mask))
+
+
+def _check_counter(path: Path, col, field: str, ids: pa.Array) -> None:
+    """A counter holds whole, non-negative numbers (a float column of whole numbers and NaN, as
+    pandas writes counts with gaps, is accepted)."""
+    if pa.types.is_null(col.type):
+        return
+    if not pa.types.is_integer(col.type):
+        if not pa.types.is_floating(col.type):
+            raise InputError(path, f"counts must be integers, found {col.type}", column=field,
                              examples=_examples(ids, np.ones(len(ids), bool), col))
-        if pa.types.is_timestamp(col.type):
-            limit = pa.scalar(dt.datetime.combine(date + dt.timedelta(days=1), dt.time()), pa.timestamp("us"))
-            ts = pc.cast(col, pa.timestamp("us")) if col.type.tz is None else pc.cast(pc.cast(col, pa.timestamp("us", "UTC")), pa.timestamp("us"))
-            future = pc.fill_null(pc.greater_equal(ts, limit), False).to_numpy(zero_copy_only=False)
-            if future.any():
-                raise InputError(path, f"{int(future.sum())} models created after the snapshot date {date}", column="createdAt",
-                                 examples=_examples(ids, future, col))
-    return DumpInfo(table.num_rows, names)
+        col = pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col)  # NaN: pandas' missing count
+        vals = col.to_numpy(zero_copy_only=False)
+        frac = ~np.isnan(vals) & (vals != np.round(vals))
+        if frac.any():
+            raise InputError(path, "counts must be whole numbers", column=field, examples=_examples(ids, frac, vals))
+        col = pc.cast(col, pa.int64())
+    vals = col.to_numpy(zero_copy_only=False)
+    vals = np.where(pc.is_null(col).to_numpy(zero_copy_only=False), 0, vals)
+    neg = vals < 0
+    if neg.any():
+        raise InputError(path, f"{int(neg.sum())} negative counts", column=field, examples=_examples(ids, neg, vals))
+
+
+def _check_created(path: Path, col, date: dt.date, ids: pa.Array) -> None:
+    """``createdAt`` is a timestamp, and no model was created after the snapshot's day."""
+    if not pa.types.is_timestamp(col.type) and not pa.types.is_null(col.type):
+        raise InputError(path, f"must be a timestamp, found {col.type}", column="createdAt",
+                         examples=_examples(ids, np.ones(len(ids), bool), col))
+    if pa.types.is_timestamp(col.type):
+        limit = pa.scalar(dt.datetime.combine(date + dt.timedelta(days=1), dt.time()), pa.timestamp("us"))
+        ts = pc.cast(col, pa.timestamp("us")) if col.type.tz is None else pc.cast(pc.cast(col, pa.timestamp("us", "UTC")), pa.timestamp("us"))
+        future = pc.fill_null(pc.greater_equal(ts, limit), False).to_numpy(zero_copy_only=False)
+        if future.any():
+            raise InputError(path, f"{int(future.sum())} models created after the snapshot date {date}", column="createdAt",
+                             examples=_examples(ids, future, col))
 
 
 def restore_data(path: Path, snap: store.Snapshot) -> None:
     """Copy a dump whose sha256 equals the manifest's into a snapshot folder that lacks its data file."""
     tmp = snap.data_path.with_name(f".{snap.data_path.name}.{os.getpid()}.tmp")
     try:
-        shutil.copyfile(path, tmp)
-        if sha256_file(tmp) != snap.sha256:
-            raise SnapshotError(f"{path}: file changed while it was being copied")
+        _copy_checked(path, tmp, snap.sha256)
         os.replace(tmp, snap.data_path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _copy_checked(path: Path, dest: Path, digest: str) -> None:
+    """Copy the dump and check the copy's sha256 against ``digest``, the one the manifest
+    records: a file that changed while it was copied is refused."""
+    shutil.copyfile(path, dest)
+    if sha256_file(dest) != digest:
+        raise SnapshotError(f"{path}: file changed while it was being copied")
 
 
 def snapshot_date(path: Path, date: str | None) -> tuple[str, dt.date]:
@@ -211,24 +241,9 @@ def import_dump(path, raw: Path, date: str | None = None, suffix: str | None = N
             restore_data(path, existing)
             return existing, True
         return existing, False
-    manifest = {
-        "name": name,
-        "date": date,
-        "kind": "dump",
-        "source": source or f"Hugging Face Hub metadata dump (hub-stats models.parquet layout): {path.parent.parent.name}/{path.parent.name}/{path.name}",
-        "license": license,
-        "retrieved_at": None,
-        "rows": table.num_rows,
-        "data_file": store.DATA_FILE,
-        "fields": sorted(table.column_names),
-        "atomdata_version": code_version(),
-    }
-    tmp = store.new_snapshot_dir(raw, name)
-    try:
-        shutil.copyfile(path, tmp / store.DATA_FILE)
-        if sha256_file(tmp / store.DATA_FILE) != digest:
-            raise SnapshotError(f"{path}: file changed while it was being copied")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    source = source or ("Hugging Face Hub metadata dump (hub-stats models.parquet layout): "
+                        f"{path.parent.parent.name}/{path.parent.name}/{path.name}")
+    manifest = store.manifest(name, date, "dump", source, license, None, table)
+    with store.staging(raw, name) as tmp:
+        _copy_checked(path, tmp / store.DATA_FILE, digest)
     return store.commit_snapshot(tmp, raw, name, manifest), True

@@ -5,14 +5,12 @@ Wire it with ``ingest.add_command(hub)``; ``python -m atomdata.ingest.hub_cli`` 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
 from pathlib import Path
 
 import click
 
-from ..errors import AtomdataError
-from .client import default_endpoint
+from ..settings import raw_dir
+from .cli_common import ending, hub_options, retry_options, token_from
 from .progress import Bar, for_stderr
 
 
@@ -60,18 +58,11 @@ class _Listings:
                    "Answers are cached in RAW/.cache/lineage-cache.json. Not with --trending.")
 @click.option("--suffix", help="Name suffix: snapshot YYYY-MM-DD-SUFFIX (default: none; 'trending' with --trending).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run for the same snapshot (starts afresh if there is none).")
-@click.option("--token-env", metavar="NAME", help="Read the Hub token from this environment variable "
-              "(default: HF_TOKEN or the `hf auth login` token, if any).")
-@click.option("--endpoint", default=default_endpoint, show_default="$HF_ENDPOINT or https://huggingface.co",
-              help="Hub endpoint.")
+@hub_options
 @click.option("--max-requests", default=20000, show_default=True, type=click.IntRange(1, None),
               help="Stop (resumably) after this many HTTP requests in total, counting those of the run being resumed.")
 @click.option("--page-size", default=1000, show_default=True, type=click.IntRange(1, 1000), help="Models per page.")
-@click.option("--retries", default=8, show_default=True, type=click.IntRange(0, 50), help="Retries per page.")
-@click.option("--backoff", default=1.0, show_default=True, type=click.FloatRange(0, None),
-              help="First retry wait in seconds (doubles each retry, at most 60 s); Retry-After is honoured.")
-@click.option("--max-retry-after", default=900.0, show_default=True, type=click.FloatRange(0, None),
-              help="Stop (resumably) when the Hub asks to wait longer than this many seconds.")
+@retry_options(per="page")
 @click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.01, None), help="Seconds per request.")
 @click.option("--license", "license_", help="Licence of the listed metadata (recorded in the manifest).")
 def hub(date, raw, mode, trending, orgs_file, depth, ancestors, suffix, resume, token_env, endpoint, max_requests, page_size,
@@ -87,14 +78,9 @@ def hub(date, raw, mode, trending, orgs_file, depth, ancestors, suffix, resume, 
     a crash, Ctrl-C or a rate-limit stop, re-run with --resume. The snapshot appears only when
     complete and an existing one is never overwritten.
     """
-    from . import hub as h
-    from ..settings import raw_dir
+    from . import hub as h  # pyarrow and pandas: loaded when the command runs, not for --help
 
-    token = None
-    if token_env:
-        token = os.environ.get(token_env)
-        if not token:
-            raise click.UsageError(f"--token-env: environment variable {token_env} is not set or empty")
+    token = token_from(token_env)
     if trending is not None and mode == "full":
         raise click.UsageError("--trending is its own listing; do not combine it with --mode full")
     if trending is not None and ancestors:
@@ -105,7 +91,7 @@ def hub(date, raw, mode, trending, orgs_file, depth, ancestors, suffix, resume, 
         suffix = suffix or "trending"
     store = raw_dir(raw)
     bar = _Listings(for_stderr("listing the Hub"))
-    try:
+    with ending(bar, "the pages listed and the ancestors fetched so far are kept; re-run with --resume to continue"):
         orgs: list[str] = []
         if mode == "first-party":
             if orgs_file:
@@ -118,17 +104,6 @@ def hub(date, raw, mode, trending, orgs_file, depth, ancestors, suffix, resume, 
         policy = h.RetryPolicy(max_retries=retries, backoff=backoff, max_retry_after=max_retry_after, timeout=timeout)
         res = h.ingest(store, date, query, token=token, suffix=suffix, resume=resume, policy=policy,
                        max_requests=max_requests, license=license_, progress=bar, ancestors=ancestors)
-    except KeyboardInterrupt:
-        if bar:
-            bar.close()
-        click.echo("\ninterrupted: the pages listed and the ancestors fetched so far are kept; re-run with --resume to continue", err=True)
-        sys.exit(130)
-    except AtomdataError as exc:
-        if bar:
-            bar.close()
-        raise click.ClickException(str(exc)) from None
-    if bar:
-        bar.close()
     click.echo(res.summary())
 
 

@@ -7,6 +7,7 @@ checked every time it is read.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from ..errors import InputError, SnapshotError
 from ..io import dumps_json, sha256_file
+from ..version import code_version
 
 DATA_FILE = "models.parquet"
 MANIFEST = "manifest.json"
@@ -137,6 +139,29 @@ def new_snapshot_dir(raw: Path, name: str) -> Path:
     raw = Path(raw)
     raw.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=raw))
+
+
+@contextlib.contextmanager
+def staging(raw: Path, name: str):
+    """:func:`new_snapshot_dir`, removed if the block fails: an import that fails or is
+    interrupted leaves nothing in the store. (``ingest hub`` keeps its folder instead: it holds
+    the checkpoint that ``--resume`` continues from.)"""
+    tmp = new_snapshot_dir(raw, name)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def manifest(name: str, date: str, kind: str, source: str, license: str | None, retrieved_at: str | None,
+             table) -> dict:
+    """What every manifest records, whatever the source (each kind adds its own fields; the
+    sha256 is added by :func:`commit_snapshot`). ``table``: what the data file holds, anything
+    with ``num_rows`` and ``column_names`` (an Arrow table, a checked dump)."""
+    return {"name": name, "date": date, "kind": kind, "source": source, "license": license,
+            "retrieved_at": retrieved_at, "rows": table.num_rows, "data_file": DATA_FILE,
+            "fields": sorted(table.column_names), "atomdata_version": code_version()}
 
 
 def commit_snapshot(tmp: Path, raw: Path, name: str, manifest: dict) -> Snapshot:
