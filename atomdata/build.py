@@ -9,6 +9,7 @@ as they were.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,20 +17,43 @@ import pandas as pd
 
 from .errors import AtomdataError
 from .ingest import store
-from .io import staging_dir, write_csv
+from .io import staging_dir, to_csv_bytes, write_csv
 from .rules.scope import Scope
 from .schemas import TABLES
 from .settings import CuratedFile
 from .steps.context import open_context
 from .steps.prepare import return_freed_memory
 from .steps.registry import STEPS, Step
+from .steps.workspace import MonthlyTable
 from .validate import validate_tables
 from .vocab import TOLERANCE_DAYS
 
 
+class Tables(Mapping):
+    """A build's tables by name, as frames. A table kept a month at a time in the build's workspace
+    (``model_downloads_monthly``, a ``MonthlyTable``) becomes one frame when asked for; ``stored``
+    gives it as kept, for writing it a month at a time."""
+
+    def __init__(self, tables: dict):
+        self._tables = tables
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        t = self._tables[name]
+        return t.to_frame() if isinstance(t, MonthlyTable) else t
+
+    def __iter__(self):
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    def stored(self, name: str):
+        return self._tables[name]
+
+
 @dataclass
 class BuildResult:
-    tables: dict[str, pd.DataFrame]
+    tables: Tables
     snapshots: list[store.Snapshot]
     curated: list[CuratedFile] = field(default_factory=list)
     out: Path | None = None
@@ -85,8 +109,9 @@ def build_tables(raw: Path, registry_file=None, scope: Scope | None = None, tole
     return_freed_memory()
     ctx = open_context(raw, registry_file, scope, tolerance_days, period, progress)
     tables = run_steps(ctx.items())
-    tables = validate_tables({k: tables[k] for k in TABLES})
-    return BuildResult(tables, ctx.snaps, ctx.curated)
+    # a table kept a month at a time was validated a month at a time, as it was made
+    checked = validate_tables({k: t for k, t in tables.items() if not isinstance(t, MonthlyTable)})
+    return BuildResult(Tables({k: checked.get(k, tables[k]) for k in TABLES}), ctx.snaps, ctx.curated)
 
 
 #: what a build writes into the tables' folder; anything else there is someone's file
@@ -116,7 +141,18 @@ def check_tables_folder(out: Path) -> None:
                             "(--out my-build), or move them elsewhere first")
 
 
-def write_tables(tables: dict[str, pd.DataFrame], out: Path, extra: dict[str, bytes] | None = None) -> None:
+def write_monthly(table: MonthlyTable, path: Path) -> None:
+    """A table kept a month at a time, written a month at a time (the header once): the same bytes
+    as the whole frame written at once."""
+    with open(path, "wb") as f:
+        if not table.labels:
+            f.write(to_csv_bytes(table.to_frame()))
+        for i, frame in enumerate(table.frames()):
+            data = to_csv_bytes(frame)
+            f.write(data if i == 0 else data[data.index(b"\n") + 1:])
+
+
+def write_tables(tables: Mapping, out: Path, extra: dict[str, bytes] | None = None) -> None:
     """Write every table as ``<name>.csv`` (and any ``extra`` files) into a temporary folder that
     then replaces ``out`` in one step (refused by :func:`check_tables_folder` where that would
     delete anything else)."""
@@ -124,8 +160,12 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path, extra: dict[str, by
     with staging_dir(Path(out)) as tmp:
         for fname, data in (extra or {}).items():
             (tmp / fname).write_bytes(data)
-        for name, df in tables.items():
-            write_csv(df, tmp / f"{name}.csv")
+        for name in tables:
+            t = tables.stored(name) if isinstance(tables, Tables) else tables[name]
+            if isinstance(t, MonthlyTable):
+                write_monthly(t, tmp / f"{name}.csv")
+            else:
+                write_csv(t, tmp / f"{name}.csv")
 
 
 def build(raw: Path, out: Path, **kw) -> BuildResult:

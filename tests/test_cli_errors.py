@@ -55,7 +55,11 @@ def test_a_read_only_output_folder_is_named_with_a_hint(tmp_path, monkeypatch):
     raw = _store(tmp_path)
     out = tmp_path / "site" / "processed"
 
+    mkdtemp = tempfile.mkdtemp
+
     def denied(prefix=None, suffix=None, dir=None):
+        if dir is None:  # the build's scratch folder in the system's temporary space
+            return mkdtemp(prefix=prefix, suffix=suffix)
         raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}x1y2z3{suffix}")
 
     monkeypatch.setattr(tempfile, "mkdtemp", denied)

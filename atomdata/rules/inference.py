@@ -369,32 +369,28 @@ def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, 
     return cmp.reset_index(drop=True), pd.DataFrame(rows)
 
 
-def _counts_by_code(presence: pd.DataFrame, rule: pd.Series) -> pd.DataFrame:
-    """Derivatives per snapshot and attribution rule from categorical presence rows (one row per model per snapshot)."""
-    mid, snap = presence["model_id"].array, presence["snapshot"].array
-    # each id's rule looked up in Arrow (a pandas map over millions of ids hashes them one by one)
-    rule_code = pd.Series(pd.Categorical(lookup(pd.Series(mid.categories), rule), categories=ATTRIBUTIONS).codes)
-    codes = rule_code.to_numpy()[np.maximum(mid.codes, 0)]
-    keep = (mid.codes >= 0) & (codes >= 0) & (snap.codes >= 0)
-    n_a = len(ATTRIBUTIONS)
-    cells = np.bincount(snap.codes[keep].astype(np.int64) * n_a + codes[keep], minlength=len(snap.categories) * n_a)
-    counts = pd.DataFrame(cells.reshape(len(snap.categories), n_a), index=pd.Index(snap.categories.astype("string"), name="snapshot"),
+def attribution_counts(derivs: pd.DataFrame, ids: pd.Index, snapshots) -> pd.DataFrame:
+    """Derivatives per snapshot and attribution rule. ``snapshots``: (name, codes) of each main
+    snapshot, codes into ``ids``; one bincount per snapshot, no lookup of ids by string."""
+    at = positions(pd.Series(ids, dtype="string"), derivs["model_id"])  # each model's row in derivs (-1: none)
+    rule = pd.Categorical(derivs["attribution"], categories=ATTRIBUTIONS).codes
+    rule_of = np.where(at >= 0, rule[np.maximum(at, 0)] if len(rule) else -1, -1)
+    names, rows = [], []
+    for name, codes in snapshots:
+        r = rule_of[codes]
+        names.append(name)
+        rows.append(np.bincount(r[r >= 0], minlength=len(ATTRIBUTIONS)))
+    counts = pd.DataFrame(np.array(rows, dtype=np.int64).reshape(len(rows), len(ATTRIBUTIONS)),
+                          index=pd.Index(pd.array(names, dtype="string"), name="snapshot"),
                           columns=pd.Index(ATTRIBUTIONS, name="attribution"))
-    counts = counts[counts.sum(axis=1) > 0]
-    return counts.sort_index(kind="stable")
+    return counts[counts.sum(axis=1) > 0].sort_index(kind="stable")
 
 
-def quality_rows(derivs: pd.DataFrame, presence: pd.DataFrame, held_out_summary: pd.DataFrame | None = None) -> list[pd.DataFrame]:
+def quality_rows(counts: pd.DataFrame, held_out_summary: pd.DataFrame | None = None) -> list[pd.DataFrame]:
     """``data_quality`` rows: per snapshot, the share of its derivatives attributed by each rule
-    (``attribution_share``; attribution from lineage over all snapshots), and the held-out accuracy
-    of the inference rules (``attribution_held_out``; value = accuracy, detail = counts)."""
-    rule = derivs.set_index("model_id")["attribution"]
-    if isinstance(presence["model_id"].dtype, pd.CategoricalDtype) and isinstance(presence["snapshot"].dtype, pd.CategoricalDtype):
-        counts = _counts_by_code(presence, rule)
-    else:
-        p = presence[isin(presence["model_id"], rule.index)][["snapshot", "model_id"]].drop_duplicates()
-        p = p.assign(attribution=p["model_id"].map(rule))
-        counts = p.groupby(["snapshot", "attribution"]).size().unstack(fill_value=0).reindex(columns=ATTRIBUTIONS, fill_value=0)
+    (``attribution_share``, from ``attribution_counts``; attribution from lineage over all
+    snapshots), and the held-out accuracy of the inference rules (``attribution_held_out``;
+    value = accuracy, detail = counts)."""
     long = counts.stack().rename("n").reset_index()
     long["total"] = long["snapshot"].map(counts.sum(axis=1))
     out = [] if long.empty else [issue("attribution_share", snapshot=long["snapshot"], value=(long["n"] / long["total"]).astype("Float64"),

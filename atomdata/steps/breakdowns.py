@@ -2,7 +2,7 @@
 the downloads of the derivatives built on them (``ecosystem_downloads_by_country``).
 
 Every table sums the per-model monthly rows into (month, group) cells on integer codes
-(``shares.Cells``), computed once for the three.
+(``shares.Cells``), a month of the monthly table at a time (``downloads.by_month``).
 """
 from __future__ import annotations
 
@@ -14,14 +14,13 @@ from ..rules.scope import Scope
 from ..vocab import FAMILY_OTHER, RELATIONS, SIZE_BUCKETS, SIZE_UNKNOWN
 from . import shares
 from .shares import LINEAGE_COLUMNS
+from .downloads import by_month
 from .step import Built
 
-def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope,
-                        cells: shares.Cells | None = None) -> pd.DataFrame:
+def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     """Monthly downloads of the in-scope (first-party) models by family and region, with the share
-    of the month and the month's family coverage (share of downloads assigned a named family).
-    ``cells``: ``shares.Cells(per_model, models)``, if at hand."""
-    cells = cells or shares.Cells(per_model, models)
+    of the month and the month's family coverage (share of downloads assigned a named family)."""
+    cells = shares.Cells(per_model, models)
     mm = cells.models
     family = lookup(mm["model_id"], attrs.set_index("model_id")["family"]).fillna(FAMILY_OTHER).array
     where = scope.mask(mm)
@@ -43,11 +42,10 @@ def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd
     return g[cols].sort_values(["month", "downloads", "family", "region"], ascending=[True, False, True, True], kind="stable").reset_index(drop=True)
 
 
-def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope,
-                      cells: shares.Cells | None = None) -> pd.DataFrame:
+def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     """Monthly downloads of the in-scope models by size bucket and region; share of the region
-    within the bucket and the bucket's share of the month. ``cells`` as for ``downloads_by_family``."""
-    cells = cells or shares.Cells(per_model, models)
+    within the bucket and the bucket's share of the month."""
+    cells = shares.Cells(per_model, models)
     mm = cells.models
     bucket = lookup(mm["model_id"], attrs.set_index("model_id")["size_bucket"]).array
     g = cells.sums(pd.DataFrame({"size_bucket": bucket, "region": mm["region"].array}), scope.mask(mm))
@@ -71,11 +69,10 @@ def derivative_pipeline_ok(models: pd.DataFrame, scope: Scope) -> pd.Series:
 
 
 def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFrame,
-                                   scope: Scope, cells: shares.Cells | None = None) -> pd.DataFrame:
+                                   scope: Scope) -> pd.DataFrame:
     """Per month, lineage and country: first-party downloads (the headline scope) next to the
-    downloads of derivative repos attributed to the country of their root base model. ``cells``
-    as for ``downloads_by_family``."""
-    cells = cells or shares.Cells(per_model, models)
+    downloads of derivative repos attributed to the country of their root base model."""
+    cells = shares.Cells(per_model, models)
     models = cells.models
     keys = ["month", "country", "region"]
     fpg = cells.sums(models[["country", "region"]], scope.mask(models)).set_index(keys)["downloads"].rename("first_party_downloads")
@@ -106,22 +103,19 @@ def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame
     return g[cols].sort_values(["lineage", "month", "region", "country"], na_position="last", kind="stable").reset_index(drop=True)
 
 
-def build_cells(model_downloads_monthly: pd.DataFrame, models: pd.DataFrame) -> Built:
-    """The per-model monthly rows coded once against ``models``, for the three breakdowns."""
-    return Built(shares.Cells(model_downloads_monthly, models))
-
-
-def build_downloads_by_family(model_downloads_monthly, models, model_attributes, scope, cells) -> Built:
-    fam = downloads_by_family(model_downloads_monthly, models, model_attributes, scope, cells)
+def build_downloads_by_family(model_downloads_monthly, models, model_attributes, scope) -> Built:
+    fam = by_month(model_downloads_monthly, lambda month: downloads_by_family(month, models, model_attributes, scope))
     cov = fam.drop_duplicates("month")[["month", "family_coverage"]]
     return Built(fam, [issue("family_coverage", month=cov["month"], value=cov["family_coverage"].astype("Float64"),
                              detail="share of the month's in-scope downloads from models assigned a named family (raw/families.csv)",
                              action="the rest is family 'other' in downloads_by_family")])
 
 
-def build_downloads_by_size(model_downloads_monthly, models, model_attributes, scope, cells) -> Built:
-    return Built(downloads_by_size(model_downloads_monthly, models, model_attributes, scope, cells))
+def build_downloads_by_size(model_downloads_monthly, models, model_attributes, scope) -> Built:
+    return Built(by_month(model_downloads_monthly, lambda month: downloads_by_size(month, models, model_attributes, scope)))
 
 
-def build_ecosystem(model_downloads_monthly, models, derivatives, scope, cells) -> Built:
-    return Built(ecosystem_downloads_by_country(model_downloads_monthly, models, derivatives, scope, cells))
+def build_ecosystem(model_downloads_monthly, models, derivatives, scope) -> Built:
+    g = by_month(model_downloads_monthly, lambda month: ecosystem_downloads_by_country(month, models, derivatives, scope))
+    # months come in order; within a month the lineages do: one stable sort puts lineage first
+    return Built(g.sort_values(["lineage", "month", "region", "country"], na_position="last", kind="stable").reset_index(drop=True))

@@ -38,7 +38,7 @@ def _declared(latest: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
     }).sort_values("model_id", kind="stable").reset_index(drop=True)
 
 
-def build_derivatives(latest, edges, presence, registry, mirrors, architectures) -> Built:
+def build_derivatives(latest, edges, main_codes, ids, registry, mirrors, architectures) -> Built:
     """``derivatives`` with the attribution beyond the declared chain (``rules.inference``), and
     the lineage, merge and attribution rows of data_quality."""
     derivs = _declared(latest, registry)
@@ -51,7 +51,8 @@ def build_derivatives(latest, edges, presence, registry, mirrors, architectures)
     derivs = pd.concat([derivs, inference.infer(iframe, registry, known_ids, mirrors, architectures, index=index)], axis=1)
     held_out = inference.held_out(iframe, registry, known_ids, mirrors, architectures, truth=derivs, index=index)[1]
     issues = lineage.issues(derivs) + [lineage.merge_issues(edges, derivs, registry)]
-    issues += inference.quality_rows(derivs, presence[["snapshot", "model_id"]], held_out)
+    counts = inference.attribution_counts(derivs, ids, main_codes)
+    issues += inference.quality_rows(counts, held_out)
     return Built(derivs, issues)
 
 

@@ -1,5 +1,10 @@
 """The download tables: ``model_downloads_monthly`` (per model and month, ``rules.boundaries``),
-``downloads_by_country`` (the headline) and ``downloads_by_period`` (weeks, months or quarters)."""
+``downloads_by_country`` (the headline) and ``downloads_by_period`` (weeks, months or quarters).
+
+The monthly table is made a month at a time as the readings go by (``rules.boundaries.PeriodWalker``)
+and kept in the build's workspace (``workspace.MonthlyTable``): each month is validated as it
+comes, and the tables built on it read it back a month at a time, so memory follows one month.
+"""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -8,32 +13,66 @@ import pandas as pd
 
 from ..issues import issue
 from ..rules import boundaries
+from ..rules.stale import RunningMax
+from ..validate import validate_table
 from . import shares
 from .step import Built
+from .workspace import MonthlyTable
 
 
-def build_model_downloads_monthly(readings: pd.DataFrame, snaptab: pd.DataFrame, tolerance_days: int) -> Built:
-    """Downloads per model per calendar month, and the months no boundary readings measure."""
-    per_model, unmeasured = boundaries.downloads_per_period(readings, snaptab, "month", tolerance_days)
-    # the 30-day counters serve the monthly table's rolling_30d rows only (weeks and quarters never
-    # use them): dropped from the shared readings, a column of models x snapshots
-    del readings["downloads_30d"]
-    return Built(per_model.rename(columns={"period": "month"}),
-                 [boundaries.unmeasured_issues(unmeasured, "month"), boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])
+def walk_periods(readings, snaptab: pd.DataFrame, period: str, tolerance_days: int):
+    """(period label, rows) of every period the readings measure, in order, and the walker (its
+    ``unmeasured_periods`` and snapshot ``names`` once the walk is done)."""
+    walker = boundaries.PeriodWalker(snaptab, len(readings.ids), period, tolerance_days)
+
+    def periods():
+        run = RunningMax(len(readings.ids))
+        for r in readings:
+            yield from walker.feed(r, run.step(r.codes, r.at, r.at_ok)[0])
+        yield from walker.finish()
+    return periods(), walker
 
 
-def _coverage(per_model: pd.DataFrame, models: pd.DataFrame, scope) -> list[pd.DataFrame]:
+def build_model_downloads_monthly(readings, snaptab: pd.DataFrame, tolerance_days: int) -> Built:
+    """Downloads per model per calendar month, a month at a time, and the months no boundary
+    readings measure."""
+    if snaptab.empty:
+        table = MonthlyTable(readings.workspace, readings.ids, None)
+        return Built(table, [boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])
+    periods, walker = walk_periods(readings, snaptab, "month", tolerance_days)
+    table = MonthlyTable(readings.workspace, readings.ids, walker.snap_type)
+    table.names = walker.names  # the walk names the snapshots as it reads them
+    for label, rows in periods:
+        table.add(label, rows)
+        validate_table("model_downloads_monthly", table.frame(len(table.labels) - 1))
+    return Built(table, [boundaries.unmeasured_issues(walker.unmeasured_periods(), "month"),
+                         boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])
+
+
+def by_month(table, build) -> pd.DataFrame:
+    """``build(month_frame)`` for every month of the monthly table, joined (empty: of no rows)."""
+    parts = [build(frame) for frame in table.frames()] if len(table.labels) else [build(table.to_frame())]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _coverage(table, models: pd.DataFrame, scope) -> list[pd.DataFrame]:
     """``coverage`` (per month, the share of the downloads of the models the scope would count if
     every namespace were in the registry that come from registry organizations) and ``unmapped_org``
-    (the others, with their downloads)."""
+    (the others, with their downloads over all months)."""
     reach = scope.mask(models) if scope.models is not None else replace(scope, orgs="all").mask(models)
-    pm = shares.inner_join(per_model[["month", "model_id", "downloads"]], models[["model_id", "org", "registry_org"]], where=reach)
-    if pm.empty:
+    months, unmapped = [], []
+    for frame in table.frames():
+        pm = shares.inner_join(frame[["month", "model_id", "downloads"]], models[["model_id", "org", "registry_org"]], where=reach)
+        if pm.empty:
+            continue
+        dl = pm["downloads"].astype("int64")
+        months.append(pd.DataFrame({"all": dl, "mapped": dl.where(pm["registry_org"].notna().to_numpy(), 0)}).groupby(pm["month"]).sum())
+        unmapped.append(pm[pm["registry_org"].isna()].groupby("org")["downloads"].sum())
+    if not months:
         return []
-    dl = pm["downloads"].astype("int64")
-    g = pd.DataFrame({"all": dl, "mapped": dl.where(pm["registry_org"].notna().to_numpy(), 0)}).groupby(pm["month"]).sum()
+    g = pd.concat(months)
     cover = g["mapped"] / g["all"].clip(lower=1)
-    um = pm[pm["registry_org"].isna()].groupby("org")["downloads"].sum().sort_values(ascending=False)
+    um = pd.concat(unmapped).groupby(level=0).sum().sort_values(ascending=False)
     return [issue("coverage", month=cover.index, value=cover.astype("Float64").to_numpy(),
                   detail="share of the downloads of the models the scope counts (every namespace taken as mapped) "
                          "whose organization is in the registry",
@@ -44,8 +83,9 @@ def _coverage(per_model: pd.DataFrame, models: pd.DataFrame, scope) -> list[pd.D
                   action="region unknown; outside presets limited to registry organizations (default)")]
 
 
-def build_downloads_by_country(model_downloads_monthly: pd.DataFrame, models: pd.DataFrame, scope) -> Built:
-    return Built(shares.downloads_by_country(model_downloads_monthly, models, scope), _coverage(model_downloads_monthly, models, scope))
+def build_downloads_by_country(model_downloads_monthly, models: pd.DataFrame, scope) -> Built:
+    table = by_month(model_downloads_monthly, lambda frame: shares.downloads_by_country(frame, models, scope))
+    return Built(table, _coverage(model_downloads_monthly, models, scope))
 
 
 def build_downloads_by_period(readings, snaptab, models, scope, period, tolerance_days, downloads_by_country) -> Built:
@@ -54,8 +94,12 @@ def build_downloads_by_period(readings, snaptab, models, scope, period, toleranc
     if period == "month":
         g = downloads_by_country.rename(columns={"month": "period"})
     else:
-        pm, unmeasured = boundaries.downloads_per_period(readings, snaptab, period, tolerance_days)
-        g = shares.downloads_by_country(pm.rename(columns={"period": "month"}), models, scope).rename(columns={"month": "period"})
-        found.append(boundaries.unmeasured_issues(unmeasured, period))
+        periods, walker = walk_periods(readings, snaptab, period, tolerance_days) if not snaptab.empty else ([], None)
+        parts = [shares.downloads_by_country(boundaries.period_table([rows], [label], readings.ids, walker.names, walker.snap_type)
+                                             .rename(columns={"period": "month"}), models, scope) for label, rows in periods]
+        empty = pd.DataFrame(columns=boundaries.COLUMNS).rename(columns={"period": "month"})
+        g = (pd.concat(parts, ignore_index=True) if parts else shares.downloads_by_country(empty, models, scope)).rename(columns={"month": "period"})
+        if walker is not None:
+            found.append(boundaries.unmeasured_issues(walker.unmeasured_periods(), period))
     g.insert(0, "period_type", period)
     return Built(g, found)

@@ -21,26 +21,31 @@ import pyarrow.parquet as pq
 from ..rules import lineage
 from ..rules.ids import as_arrow
 from ..rules.latest_record import FieldGaps
+from ..rules.presence import Presence
 from ..rules.repeats import CounterRepeats
+from ..rules.stale import RunningMax
+from ..rules.stale import issues as stale_issues
 from . import cache
 from .claims import snapshot_claims
 from .prepare import prepare_snapshots
+from .workspace import MainCodes, StoreReadings, Workspace
 
 
 @dataclass
 class History:
-    """What the pass keeps. ``latest``: one row per model (its latest record, field by field);
-    ``edges``: the declared base edges of those records; ``readings``: the counters of every
-    counter snapshot that repeats nothing (snapshot, date, model_id, downloads_all_time,
-    downloads_30d); ``presence``: (snapshot, model_id, org, created_at) of every main snapshot;
-    ``gaps``: ``snapshot_lacks_fields`` issues; ``counter_repeats``: snapshot -> (the snapshot whose
+    """What the pass keeps. ``latest``: one row per model (its latest record, field by field, and
+    ``highest_all_time``, its highest all-time reading); ``edges``: the declared base edges of
+    those records; ``readings``: the counter snapshots that repeat nothing, read back one at a time
+    (``workspace.StoreReadings``); ``main_codes``: the models (codes) of each main snapshot, read
+    back the same way; ``issues``: ``snapshot_lacks_fields``, ``counter_decreased``,
+    ``model_missing`` and ``renamed`` rows; ``counter_repeats``: snapshot -> (the snapshot whose
     counters it repeats, models compared); ``org_parts``/``trend_parts``: per-snapshot claims rows."""
 
     latest: pd.DataFrame | None = None
     edges: pd.DataFrame | None = None
-    readings: pd.DataFrame | None = None
-    presence: pd.DataFrame | None = None
-    gaps: pd.DataFrame | None = None
+    readings: StoreReadings | None = None
+    main_codes: MainCodes | None = None
+    issues: list = field(default_factory=list)
     counter_repeats: dict = field(default_factory=dict)
     org_parts: list = field(default_factory=list)
     trend_parts: list = field(default_factory=list)
@@ -87,26 +92,6 @@ def code_ids(main_snaps, typing) -> tuple[dict, dict, pa.Array]:
     return held, codes, vocab
 
 
-class _Columns:
-    """Rows kept column by column: a column's pieces are joined one column at a time and dropped as
-    they go, so the rows never exist as frames of pieces and a whole."""
-
-    def __init__(self, *names):
-        self.pieces = {k: [] for k in names}
-
-    def add(self, **cols):
-        for k, v in cols.items():
-            self.pieces[k].append(v)
-
-    def __bool__(self):
-        return bool(next(iter(self.pieces.values())))
-
-    def join(self, key):
-        out = np.concatenate(self.pieces[key])
-        self.pieces[key].clear()
-        return out
-
-
 class _Pass:
     """The state of one pass; :func:`read_history` drives it."""
 
@@ -116,12 +101,15 @@ class _Pass:
         self.progress, self.info = progress, snapinfo.set_index("snapshot")
         self.main_names = main_names
         self.main = [s.name for s in snaps if s.name in main_names]
-        self.snap_dtype = pd.CategoricalDtype(sorted(self.main))
-        self.snap_code_type = np.int8 if len(self.main) < 127 else np.int32
         self.prepared = prepare_snapshots(snaps, snapinfo, registry, typing, progress)
         # model ids of every main snapshot (records and edges) coded in one Arrow hash pass
         self.held, self.id_codes, self.vocab = code_ids([s for s in snaps if s.name in main_names], typing)
         n = len(self.vocab)
+        # every model's code in id order (the categories of model_id), known before any record is read
+        order = pc.sort_indices(self.vocab).to_numpy()
+        self.rank = np.empty(n, dtype=np.int32)
+        self.rank[order] = np.arange(n, dtype=np.int32)
+        self.ids = pd.Index(pd.array(self.vocab.take(pa.array(order)), dtype="string"))
         # first and last main snapshot of every model, known before any record is read
         self.first_k, self.last_k = np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=np.int32)
         for j, name in enumerate(self.main):
@@ -131,9 +119,10 @@ class _Pass:
         self.gaps = FieldGaps(self.main, {s.name: set(s.fields) for s in snaps},
                               {name: codes[0] for name, codes in self.id_codes.items()}, n)
         self.repeats = CounterRepeats(n, self.main)
-        self.readings = _Columns("snap", "code", "at", "at_na", "d30", "d30_na")
-        self.presence = _Columns("snap", "code", "created_at")
-        self.orgs, self.snap_dates, self.latest, self.edges = [], {}, [], []
+        self.workspace = Workspace()
+        self.counters = _Counters(n, self.workspace)
+        self.presence, self.orgs = Presence(n), Namespaces()
+        self.latest, self.edges = [], []
         self.out = History()
         self.k = -1
 
@@ -177,16 +166,13 @@ class _Pass:
         self.gaps.take(k, r, idx, self.last_k)
         keep = self.gaps.last_with_lineage(self.last_k)[e_idx] == k
         self.edges.append(e[keep].drop(columns="record_row").assign(_code=e_idx[keep]))
-        codes = idx.astype(np.int32)
-        snapcode = np.full(len(r), self.snap_dtype.categories.get_loc(snap.name), dtype=self.snap_code_type)
-        self.snap_dates[snap.name] = date
+        codes = self.rank[idx]
+        self.workspace.save(f"main.{snap.name}", codes=codes)
+        self.presence.feed(snap.name, codes, r["created_at"].to_numpy(dtype="datetime64[ns]"), self.orgs.codes(r["org"]))
         if snap.name in self.counter_names:
             at = pd.array(r["downloads_all_time"], dtype="Int64")
             if not self.repeats.observe(snap.name, k, date, idx, at._data, ~at._mask):
-                d30 = pd.array(r["downloads_30d"], dtype="Int64")  # counters stay Int64: values and validity
-                self.readings.add(snap=snapcode, code=codes, at=at._data, at_na=at._mask, d30=d30._data, d30_na=d30._mask)
-        self.presence.add(snap=snapcode, code=codes, created_at=r["created_at"].to_numpy())
-        self.orgs.append(as_arrow(r["org"]))
+                self.counters.read(snap.name, date, codes, at, pd.array(r["downloads_30d"], dtype="Int64"), self.ids)
 
     def _add_claims(self, parts: dict[str, pd.DataFrame]) -> None:
         if "org" in parts:
@@ -201,55 +187,76 @@ class _Pass:
         latest = pd.concat(self.latest, ignore_index=True)
         self.latest = None
         # columns of the latest record that its snapshot lacks: from the model's last snapshot that has them
-        out.gaps = self.gaps.fill(latest, self.last_k, n)
-        latest.insert(0, "model_id", lineage.id_strings(self.vocab, latest["_code"].to_numpy()))
+        out.issues.append(self.gaps.fill(latest, self.last_k, n))
+        code = latest["_code"].to_numpy()
+        latest.insert(0, "model_id", lineage.id_strings(self.vocab, code))
         edges = pd.concat(self.edges, ignore_index=True)
         self.edges = None
         edges.insert(0, "model_id", lineage.id_strings(self.vocab, edges["_code"].to_numpy()))
-        order = pc.sort_indices(self.vocab).to_numpy()
-        self.rank = np.empty(n, dtype=np.int32)
-        self.rank[order] = np.arange(n, dtype=np.int32)
-        self.id_dtype = pd.CategoricalDtype(pd.Index(pd.array(self.vocab.take(pa.array(order)), dtype="string")))
         names = np.asarray(self.main, dtype=object)
-        code = latest["_code"].to_numpy()
         # first and last snapshot of each model, by its code (no string lookups)
-        out.latest = latest.drop(columns="_code").assign(first_seen=names[self.first_k[code]],
-                                                         last_seen=names[self.last_k[code]]).reset_index(drop=True)
+        out.latest = latest.drop(columns="_code").assign(first_seen=names[self.first_k[code]], last_seen=names[self.last_k[code]],
+                                                         highest_all_time=self.counters.highest(self.rank[code]))
+        out.latest = out.latest.reset_index(drop=True)
         out.edges = edges.drop(columns="_code").reset_index(drop=True)
         out.no_records = out.latest.iloc[0:0]
-        out.readings = self._readings()
-        out.presence = self._presence()
+        out.readings = self.counters.readings(self.ids)
+        out.main_codes = MainCodes(self.workspace, self.main)
+        out.issues += self.counters.issues + self.presence.issues(self.ids, self.orgs.values())
         out.counter_repeats = self.repeats.found
         return out
 
-    def _ids(self, cols: _Columns):
-        snapcol = pd.Categorical.from_codes(cols.join("snap"), dtype=self.snap_dtype)
-        return snapcol, pd.Categorical.from_codes(self.rank[cols.join("code")], dtype=self.id_dtype)
 
-    def _readings(self) -> pd.DataFrame:
-        if not self.readings:
-            return pd.DataFrame({
-                "snapshot": pd.Categorical([], dtype=self.snap_dtype), "date": np.array([], dtype="datetime64[s]"),
-                "model_id": pd.Series([], dtype="string"), "downloads_all_time": pd.array([], dtype="Int64"),
-                "downloads_30d": pd.array([], dtype="Int64")})
-        snapcol, idcol = self._ids(self.readings)
-        dates = np.array([self.snap_dates[n] for n in self.snap_dtype.categories])  # one date per snapshot
-        return pd.DataFrame({
-            "snapshot": snapcol, "date": dates[snapcol.codes], "model_id": idcol,
-            "downloads_all_time": pd.arrays.IntegerArray(self.readings.join("at"), self.readings.join("at_na")),
-            "downloads_30d": pd.arrays.IntegerArray(self.readings.join("d30"), self.readings.join("d30_na"))}, copy=False)
+class _Counters:
+    """The counters of the snapshots that are readings: stale flags by a running maximum (and
+    their ``counter_decreased`` rows), every model's highest reading, and each snapshot's arrays
+    written to the workspace for the later passes."""
 
-    def _presence(self) -> pd.DataFrame:
-        snapcol, idcol = self._ids(self.presence)
-        p = pd.DataFrame({"snapshot": snapcol, "model_id": idcol, "created_at": self.presence.join("created_at")}, copy=False)
-        # namespaces of every presence row, coded in one Arrow pass (categories in order of appearance)
-        enc = pc.dictionary_encode(pa.chunked_array(self.orgs, type=pa.string()))
-        self.orgs = None
-        org_codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in enc.chunks]) if enc.num_chunks \
-            else np.zeros(0, np.int32)
-        org_cats = pd.Index(pd.array(enc.chunks[0].dictionary, dtype="string")) if enc.num_chunks else pd.Index([], dtype="string")
-        p.insert(2, "org", pd.Categorical.from_codes(org_codes, categories=org_cats))
-        return p[["snapshot", "model_id", "org", "created_at"]]
+    def __init__(self, n_models: int, workspace: Workspace):
+        self.workspace, self.run = workspace, RunningMax(n_models)
+        self.best, self.has = np.zeros(n_models, dtype=np.int64), np.zeros(n_models, dtype=bool)
+        self.names, self.dates, self.issues = [], [], []
+
+    def read(self, name: str, date, codes: np.ndarray, at, d30, ids: pd.Index) -> None:
+        ok = ~at._mask
+        stale, previous, _ = self.run.step(codes, at._data, ok)
+        if stale.any():
+            c = codes[stale]
+            self.issues.append(stale_issues(pd.DataFrame({
+                "snapshot": pd.array([name] * len(c), dtype="string"), "model_id": pd.array(np.asarray(ids, dtype=object)[c], dtype="string"),
+                "downloads_all_time": pd.array(at._data[stale], dtype="Int64"), "previous_max": pd.array(previous[stale], dtype="Int64")})))
+        up = ok & (~self.has[codes] | (at._data > self.best[codes]))
+        self.best[codes[up]], self.has[codes[ok]] = at._data[up], True
+        self.workspace.save(f"reading.{name}", codes=codes, at=at._data, at_ok=ok, d30=d30._data, d30_ok=~d30._mask)
+        self.names.append(name)
+        self.dates.append(date)
+
+    def highest(self, codes: np.ndarray) -> pd.arrays.IntegerArray:
+        return pd.arrays.IntegerArray(self.best[codes], ~self.has[codes])
+
+    def readings(self, ids: pd.Index) -> StoreReadings:
+        return StoreReadings(self.workspace, self.names, self.dates, ids)
+
+
+class Namespaces:
+    """Namespaces as integer codes into one growing vocabulary (a few per snapshot are new)."""
+
+    def __init__(self):
+        self.vocab = pa.array([], pa.string())
+
+    def codes(self, orgs: pd.Series) -> np.ndarray:
+        """The code of each namespace (-1: none); new namespaces join the vocabulary."""
+        enc = pc.dictionary_encode(as_arrow(orgs))
+        local = enc.dictionary.cast(pa.string())
+        new = pc.invert(pc.is_in(local, value_set=self.vocab))
+        if pc.any(new).as_py():
+            self.vocab = pa.concat_arrays([self.vocab, local.filter(new)])
+        at = pc.index_in(local, value_set=self.vocab).to_numpy(zero_copy_only=False).astype(np.int32)
+        idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+        return np.where(idx >= 0, at[np.maximum(idx, 0)] if len(at) else -1, -1).astype(np.int32)
+
+    def values(self) -> np.ndarray:
+        return np.asarray(self.vocab.to_pylist(), dtype=object)
 
 
 def read_history(snaps, main_names: set[str], counter_names: set[str], snapinfo: pd.DataFrame, registry: pd.DataFrame,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..issues import issue
-from ..rules import attributes, publisher, scope as scope_rules, stale
+from ..rules import attributes, publisher, scope as scope_rules
 from ..rules.organizations import attribute
 from ..settings import CURATED
 from ..vocab import PARAMS_SOURCES
@@ -16,7 +16,7 @@ def build_organizations(registry: pd.DataFrame) -> Built:
     return Built(registry)
 
 
-def build_models(latest: pd.DataFrame, registry: pd.DataFrame, readings: pd.DataFrame, scope) -> Built:
+def build_models(latest: pd.DataFrame, registry: pd.DataFrame, scope) -> Built:
     """One row per model: its latest record, organization, country, first-party or not
     (``rules.publisher``), highest all-time reading and whether the headline counts it."""
     att = attribute(latest["org"], registry)
@@ -34,7 +34,7 @@ def build_models(latest: pd.DataFrame, registry: pd.DataFrame, readings: pd.Data
         "library_name": latest["library_name"],
         "license": latest["license"],
         "params_b": (latest["params"].astype("Float64") / 1e9).round(3),
-        "downloads_all_time": stale.highest_reading(readings, latest["model_id"]).array,
+        "downloads_all_time": latest["highest_all_time"].array,
         "first_seen": latest["first_seen"],
         "last_seen": latest["last_seen"],
     }).sort_values("model_id", kind="stable").reset_index(drop=True)

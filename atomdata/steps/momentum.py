@@ -9,35 +9,64 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..rules import stale
+from ..rules.readings import FrameReadings
+from ..rules.stale import RunningMax
 from ..rules.ids import lookup, positions
 from ..rules.scope import Scope
 from ..vocab import AGES, PEER_RANK, TOLERANCE_DAYS
-from . import shares
 from .step import Built
 
-def adoption_momentum(readings: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope,
+def _near_ages(readings, models: pd.DataFrame, keep: np.ndarray, ages, tolerance_days: int):
+    """The non-stale all-time readings of the kept models (rows of ``models``) taken within
+    ``tolerance_days`` of an age, read one snapshot at a time (memory follows those rows, not the
+    readings), and the first and last date of any non-stale reading of a kept model."""
+    ids = pd.Series(np.asarray(readings.ids, dtype=object), dtype="string")
+    row = positions(ids, models["model_id"])  # each code's row of ``models``
+    kept = (row >= 0) & keep[np.maximum(row, 0)] if len(keep) else np.zeros(len(ids), dtype=bool)
+    created = models["created_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64)[np.maximum(row, 0)] if len(keep) else np.zeros(len(ids), dtype=np.int64)
+    run, day = RunningMax(len(ids)), np.int64(86_400 * 10**9)
+    found, first, last = [], None, None
+    for r in readings:
+        stale = run.step(r.codes, r.at, r.at_ok)[0]
+        sel = kept[r.codes] & ~stale & r.at_ok
+        if not sel.any():
+            continue
+        first, last = first if first is not None else r.date, r.date
+        c, age = r.codes[sel], (np.int64(r.date.astype("datetime64[ns]").astype(np.int64)) - created[r.codes[sel]]) // day
+        near = np.zeros(len(c), dtype=bool)
+        for a in ages:
+            near |= np.abs(age - a) <= tolerance_days
+        found.append(pd.DataFrame({"_code": c[near], "snapshot": r.name, "_order": r.index, "date": r.date,
+                                   "downloads_all_time": r.at[sel][near]}))
+    rows = pd.concat(found, ignore_index=True) if found else pd.DataFrame(
+        {"_code": np.zeros(0, dtype=np.int64), "snapshot": [], "_order": [], "date": np.array([], dtype="datetime64[ns]"), "downloads_all_time": []})
+    rows["date"] = pd.to_datetime(rows["date"])
+    return rows.assign(_row=row[rows["_code"].to_numpy()]), first, last
+
+
+def adoption_momentum(readings, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope,
                       tolerance_days: int = TOLERANCE_DAYS, ages=AGES, peer_rank: int = PEER_RANK) -> pd.DataFrame:
     """All-time downloads of each in-scope model ``age`` days after creation (the non-stale reading
     nearest creation + age, within the tolerance; ties: the earlier snapshot), and the score
-    against the ``peer_rank``-th best model of the same size bucket at the same age."""
-    # the in-scope models with a creation date, as a mask over the rows of ``models`` (readings coded
-    # over the same ids match them by position)
+    against the ``peer_rank``-th best model of the same size bucket at the same age. ``readings``:
+    walked one snapshot at a time (the build's ``StoreReadings``, or a frame of readings)."""
+    if isinstance(readings, pd.DataFrame):
+        readings = FrameReadings(readings)
     models = models.reset_index(drop=True)
     mm = models[["model_id", "registry_org", "region", "created_at"]].assign(
         size_bucket=lookup(models["model_id"], attrs.set_index("model_id")["size_bucket"]).array)
     keep = (scope.mask(models) & models["created_at"].notna()).to_numpy(dtype=bool)
     cols = ["model_id", "org", "region", "created_at", "size_bucket", "age_days", "snapshot", "cumulative_downloads",
             "n_peers", "reference_rank", "reference_downloads", "relative_score"]
-    at = positions(readings["model_id"], mm["model_id"])
-    ok = (at >= 0) & keep[np.maximum(at, 0)] if len(keep) else np.zeros(len(at), dtype=bool)
-    r = stale.flag_stale(readings[ok])
-    r = r[~r["stale"] & r["downloads_all_time"].notna()][["model_id", "snapshot", "date", "downloads_all_time"]]
-    if r.empty or not keep.any():
+    r, first, last = _near_ages(readings, mm, keep, ages, tolerance_days)
+    if first is None or not keep.any():
         return pd.DataFrame({c: [] for c in cols})
-    first, last = r["date"].min(), r["date"].max()
+    first, last = pd.Timestamp(first), pd.Timestamp(last)
     keep = keep & ((mm["created_at"] + pd.Timedelta(days=max(ages) + tolerance_days) >= first) & (mm["created_at"] <= last)).fillna(False).to_numpy(dtype=bool)
-    j = shares.inner_join(r, mm, where=keep)
+    r = r[keep[r["_row"].to_numpy()]] if len(r) else r
+    j = pd.concat([r[["snapshot", "_order", "date", "downloads_all_time"]].reset_index(drop=True),
+                   mm.iloc[r["_row"].to_numpy()].reset_index(drop=True)], axis=1)
+    j["downloads_all_time"] = j["downloads_all_time"].astype("int64")
     age = (j["date"] - j["created_at"]).dt.days.to_numpy()
     rows, at_age = [], []
     for a in ages:  # seven ages, not models
@@ -50,7 +79,7 @@ def adoption_momentum(readings: pd.DataFrame, models: pd.DataFrame, attrs: pd.Da
     # one row per (reading, age) it is near: rows taken once (no concatenation of categorical frames)
     off = age[rows] - at_age
     p = j.iloc[rows].reset_index(drop=True).assign(age_days=at_age, _dist=np.abs(off), _off=off)
-    p = p.sort_values(["model_id", "age_days", "_dist", "_off", "snapshot"], kind="stable").drop_duplicates(["model_id", "age_days"])
+    p = p.sort_values(["model_id", "age_days", "_dist", "_off", "_order"], kind="stable").drop_duplicates(["model_id", "age_days"])
     p = p.rename(columns={"downloads_all_time": "cumulative_downloads", "registry_org": "org"})
     p = p.sort_values(["size_bucket", "age_days", "cumulative_downloads", "model_id"], ascending=[True, True, False, True], kind="stable")
     grp = p.groupby(["size_bucket", "age_days"], sort=False)

@@ -19,13 +19,11 @@ def build_data_quality(issues) -> Built:
 STEPS: tuple[Step, ...] = (
     # the pass over the snapshots, and which readings the rules may use
     Step("history", readings.build_history, ("snaps", "main", "counter_names", "snapinfo", "registry", "progress", "typing")),
-    Step("snaptab", readings.build_snaptab, ("snaps", "counter_names", "file_repeats", "counter_repeats")),
-    Step("readings", readings.build_readings, ("raw_readings",)),
+    Step("snaptab", readings.build_snaptab, ("snaps", "readings", "file_repeats", "counter_repeats")),
     # models and lineage
     Step("organizations", models.build_organizations, ("registry",)),
-    Step("models", models.build_models, ("latest", "registry", "readings", "scope")),
-    Step("derivatives", derivatives.build_derivatives, ("latest", "edges", "presence", "registry", "mirrors", "architectures")),
-    Step("presence", readings.build_presence_issues, ("presence", "main")),
+    Step("models", models.build_models, ("latest", "registry", "scope")),
+    Step("derivatives", derivatives.build_derivatives, ("latest", "edges", "main_codes", "ids", "registry", "mirrors", "architectures")),
     Step("model_attributes", models.build_model_attributes, ("models", "families", "model_sizes", "mirrors")),
     # downloads
     Step("model_downloads_monthly", downloads.build_model_downloads_monthly, ("readings", "snaptab", "tolerance_days")),
@@ -34,13 +32,12 @@ STEPS: tuple[Step, ...] = (
     Step("trending_by_country", claims.build_trending_by_country, ("trend_parts", "no_records", "snapinfo", "registry")),
     Step("organization_summary", claims.build_organization_summary, ("org_parts", "no_records", "snapinfo", "registry")),
     Step("derivatives_by_root_org", derivatives.build_derivatives_by_root_org, ("derivatives", "registry")),
-    Step("cells", breakdowns.build_cells, ("model_downloads_monthly", "models")),
     Step("downloads_by_family", breakdowns.build_downloads_by_family,
-         ("model_downloads_monthly", "models", "model_attributes", "scope", "cells")),
+         ("model_downloads_monthly", "models", "model_attributes", "scope")),
     Step("downloads_by_size", breakdowns.build_downloads_by_size,
-         ("model_downloads_monthly", "models", "model_attributes", "scope", "cells")),
+         ("model_downloads_monthly", "models", "model_attributes", "scope")),
     Step("ecosystem_downloads_by_country", breakdowns.build_ecosystem,
-         ("model_downloads_monthly", "models", "derivatives", "scope", "cells")),
+         ("model_downloads_monthly", "models", "derivatives", "scope")),
     Step("adoption_momentum", momentum.build_adoption_momentum, ("readings", "models", "model_attributes", "scope", "tolerance_days")),
     Step("sensitivity", sensitivity.build_sensitivity,
          ("model_downloads_monthly", "models", "derivatives", "model_attributes", "scope", "registry", "presets")),
@@ -68,4 +65,4 @@ def check(steps=STEPS, base=()) -> None:
 
 
 #: the further items each step makes (``Built.items``), for :func:`check`
-ITEMS = {"history": {"latest", "edges", "raw_readings", "presence", "counter_repeats", "org_parts", "trend_parts", "no_records"}}
+ITEMS = {"history": {"latest", "edges", "readings", "main_codes", "ids", "counter_repeats", "org_parts", "trend_parts", "no_records"}}

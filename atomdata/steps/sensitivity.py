@@ -114,4 +114,4 @@ def sensitivity_range(sens: pd.DataFrame, region: str) -> tuple[float, float]:
 
 
 def build_sensitivity(model_downloads_monthly, models, derivatives, model_attributes, scope, registry, presets) -> Built:
-    return Built(sensitivity(model_downloads_monthly, models, derivatives, model_attributes, scope, registry, presets))
+    return Built(sensitivity(model_downloads_monthly.last(), models, derivatives, model_attributes, scope, registry, presets))

@@ -1,0 +1,112 @@
+"""A build's scratch folder: what the pass over the snapshots keeps for the later passes, on disk.
+
+Memory must not grow with the number of snapshots, so the pass keeps no readings in memory: each
+counter snapshot's model codes and counters are written here as arrays (and memory-mapped back),
+as are the codes of every main snapshot and the per-month rows of the monthly table. The folder
+is in the system's temporary space and goes with the build result.
+"""
+from __future__ import annotations
+
+import tempfile
+import weakref
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..rules.boundaries import COLUMNS, period_table
+from ..rules.readings import Reading
+
+
+class Workspace:
+    """Named arrays in a temporary folder, removed when the workspace is dropped."""
+
+    def __init__(self):
+        tmp = tempfile.TemporaryDirectory(prefix="atomdata-build-")
+        self.path = Path(tmp.name)
+        self._finalizer = weakref.finalize(self, tmp.cleanup)
+
+    def save(self, key: str, **arrays: np.ndarray) -> None:
+        for name, a in arrays.items():
+            np.save(self.path / f"{key}.{name}.npy", np.ascontiguousarray(a), allow_pickle=False)
+
+    def load(self, key: str, name: str) -> np.ndarray:
+        return np.load(self.path / f"{key}.{name}.npy", mmap_mode="r", allow_pickle=False)
+
+    def cleanup(self) -> None:
+        self._finalizer()
+
+
+class StoreReadings:
+    """The readings the pass kept: its counter snapshots that repeat no earlier one, in (date,
+    name) order, read back from the workspace one snapshot at a time. ``ids``: the model of each
+    code (sorted); ``names``, ``dates``: the snapshots."""
+
+    def __init__(self, workspace: Workspace, names: list[str], dates: list, ids: pd.Index):
+        self.workspace, self.names, self.ids = workspace, list(names), ids
+        self.dates = np.asarray(dates, dtype="datetime64[ns]") if len(dates) else np.array([], dtype="datetime64[ns]")
+
+    @property
+    def snapshots(self) -> pd.DataFrame:
+        return pd.DataFrame({"snapshot": self.names, "date": pd.to_datetime(self.dates)})
+
+    def __iter__(self):
+        ws = self.workspace
+        for i, name in enumerate(self.names):
+            key = f"reading.{name}"
+            yield Reading(i, name, self.dates[i], ws.load(key, "codes"), ws.load(key, "at"), ws.load(key, "at_ok"),
+                          ws.load(key, "d30"), ws.load(key, "d30_ok"))
+
+
+class MainCodes:
+    """The models (codes) of each main snapshot, read back one snapshot at a time: (name, codes)."""
+
+    def __init__(self, workspace: Workspace, names: list[str]):
+        self.workspace, self.names = workspace, list(names)
+
+    def __iter__(self):
+        for name in self.names:
+            yield name, self.workspace.load(f"main.{name}", "codes")
+
+
+class MonthlyTable:
+    """The per-model monthly table (``model_downloads_monthly``), a month at a time: each month's
+    rows (integer codes) are kept in the workspace, and a month comes back as a frame of the
+    table's columns; ``to_frame`` joins them all (for callers that want the whole table)."""
+
+    FIELDS = ("model", "downloads", "method", "start", "end", "at_end", "at_end_ok", "flag")
+
+    def __init__(self, workspace: Workspace, ids: pd.Index, snap_type):
+        self.workspace, self.ids, self.snap_type = workspace, ids, snap_type
+        self.labels: list[str] = []
+        self.names: list[str] = []  # the snapshots the start and end codes name
+        self.n_rows = 0
+
+    def add(self, label: str, rows: dict) -> None:
+        self.workspace.save(f"month.{len(self.labels)}", **{k: rows[k] for k in self.FIELDS})
+        self.labels.append(label)
+        self.n_rows += len(rows["model"])
+
+    def _rows(self, i: int) -> dict:
+        return {k: np.array(self.workspace.load(f"month.{i}", k)) for k in self.FIELDS}
+
+    def frame(self, i: int) -> pd.DataFrame:
+        """Month ``i``'s rows, as the table has them (text columns categoricals)."""
+        return period_table([self._rows(i)], [self.labels[i]], self.ids, self.names, self.snap_type).rename(columns={"period": "month"})
+
+    def frames(self):
+        for i in range(len(self.labels)):
+            yield self.frame(i)
+
+    def last(self) -> pd.DataFrame:
+        """The latest month's rows (no rows if no month is measured)."""
+        return self.frame(len(self.labels) - 1) if self.labels else self.to_frame()
+
+    def to_frame(self) -> pd.DataFrame:
+        if not self.labels:
+            return pd.DataFrame(columns=COLUMNS).rename(columns={"period": "month"})
+        parts = [self._rows(i) for i in range(len(self.labels))]
+        return period_table(parts, list(self.labels), self.ids, self.names, self.snap_type).rename(columns={"period": "month"})
+
+    def __len__(self) -> int:
+        return self.n_rows
