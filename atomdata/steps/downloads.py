@@ -84,7 +84,8 @@ def _coverage(table, models: pd.DataFrame, scope) -> list[pd.DataFrame]:
 
 
 def build_downloads_by_country(model_downloads_monthly, models: pd.DataFrame, scope) -> Built:
-    table = by_month(model_downloads_monthly, lambda frame: shares.downloads_by_country(frame, models, scope))
+    where = scope.mask(models)
+    table = by_month(model_downloads_monthly, lambda frame: shares.downloads_by_country(frame, models, scope, where))
     return Built(table, _coverage(model_downloads_monthly, models, scope))
 
 

@@ -131,11 +131,12 @@ class Cells:
         return out
 
 
-def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope) -> pd.DataFrame:
+def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope, where=None) -> pd.DataFrame:
     """Downloads, share and cumulative downloads per month and country of the models in ``scope``
-    (a ``transform.scope.Scope``)."""
+    (a ``rules.scope.Scope``). ``where``: ``scope.mask(models)``, if at hand (a caller that
+    calls this a month at a time computes it once)."""
     cells = Cells(monthly, models, values=("downloads", "all_time_end"))
-    g = cells.sums(cells.models[["country", "region"]], scope.mask(cells.models))
+    g = cells.sums(cells.models[["country", "region"]], scope.mask(cells.models) if where is None else where)
     g = g.rename(columns={"all_time_end": "cumulative_downloads", "n_rows": "n_models"})
     g = with_share(g, ["month"], "downloads")
     g["scope"] = scope.describe()
