@@ -342,3 +342,20 @@ def test_a_copy_of_a_repeated_file_repeats_the_counters_of_the_original_reading(
     rep = t["data_quality"][t["data_quality"]["kind"] == "snapshot_repeated"].set_index("snapshot")
     assert rep["value"].to_dict() == {"2026-06-05": 16.0, "2026-06-10": 21.0}
     assert "to that of snapshot 2026-06-05: its counters were read by 2026-05-20" in rep.loc["2026-06-10", "detail"]
+
+
+def test_a_snapshot_typed_a_slice_at_a_time_is_typed_as_a_whole(data_root):
+    """Typing reads a snapshot a slice of rows at a time (the tag lists and structs of a Hub-sized
+    file are never held whole): the records and edges are those of the whole file, row numbers
+    included, whatever the slice size (777 rows: slices end mid-way through models' edges)."""
+    from atomdata.rules import records
+    from atomdata.steps.cache import default_typing
+
+    path = data_root / "hub-stats" / "2026-08-01" / "models.parquet"
+    whole = records.load_snapshot(path, default_typing().model_types, batch_rows=10**9)
+    sliced = records.load_snapshot(path, default_typing().model_types, batch_rows=777)
+    assert len(whole[0]) > 3 * 777 and len(whole[1]) > 0
+    for a, b in zip(whole, sliced):
+        pd.testing.assert_frame_equal(a, b)
+    edges = sliced[1]
+    assert (whole[0]["model_id"].to_numpy()[edges["record_row"].to_numpy()] == edges["model_id"].to_numpy()).all()

@@ -63,15 +63,11 @@ def first_tag_in(tags: pa.Array, values) -> pa.Array:
     return _first_matching_tag(tags, lambda flat: pc.is_in(flat, value_set=values))
 
 
-def base_edges(table: pa.Table) -> pd.DataFrame:
-    """Declared bases: one row per (model, base) with ``position``, ``relation`` and ``record_row``
-    (the model's row in the snapshot, so its records need no lookup by id).
-
-    From ``baseModels`` where present, else from ``base_model:<relation>:<id>`` tags (and bare
-    ``base_model:<id>`` tags, whose relation the Hub would infer; we record ``finetune``).
-    """
+def _edge_parts(table: pa.Table) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The declared bases of a snapshot table (or a slice of one): from ``baseModels``, and from
+    ``base_model:`` tags where a row has no ``baseModels``; rows (``row``) are the table's."""
     ids = _col(table, "id", pa.string())
-    frames = []
+    struct_part = tag_part = None
     has_struct = np.zeros(table.num_rows, dtype=bool)
     if "baseModels" in table.column_names and not pa.types.is_null(table.column("baseModels").type):
         bm = table.column("baseModels").combine_chunks()
@@ -83,12 +79,12 @@ def base_edges(table: pa.Table) -> pd.DataFrame:
         if len(parents):
             base_ids = pc.struct_field(flat, "id")
             pos = np.arange(len(parents)) - np.searchsorted(parents, parents, side="left")
-            frames.append(pd.DataFrame({
+            struct_part = pd.DataFrame({
                 "row": parents,
                 "base_id": base_ids.to_pandas(types_mapper=pd.ArrowDtype).astype("string"),
                 "position": pos,
                 "relation": rel.take(pa.array(parents)).to_pandas().astype("string"),
-            }))
+            })
     if "tags" in table.column_names and not pa.types.is_null(table.column("tags").type):
         tags = table.column("tags").combine_chunks()
         flat = pc.list_flatten(tags)
@@ -110,13 +106,22 @@ def base_edges(table: pa.Table) -> pd.DataFrame:
             t = pd.concat([explicit, bare.assign(relation="finetune")]).drop_duplicates(["row", "base_id"])
             t = t.sort_values("row", kind="stable")
             t["position"] = t.groupby("row").cumcount()
-            frames.append(t[["row", "base_id", "position", "relation"]])
+            tag_part = t[["row", "base_id", "position", "relation"]]
+    for part in (struct_part, tag_part):
+        if part is not None:
+            part["model_id"] = pd.array(ids.take(pa.array(part["row"].to_numpy())), dtype="string")
+    return struct_part, tag_part
+
+
+def _edges(struct_parts: list, tag_parts: list) -> pd.DataFrame:
+    """The edges of a snapshot from its parts (``_edge_parts``, rows of the whole snapshot): those
+    of ``baseModels`` first, then those of tags, each in row order."""
+    frames = [f for f in struct_parts + tag_parts if f is not None]
     if not frames:
         return pd.DataFrame({"model_id": pd.Series([], dtype="string"), "base_id": pd.Series([], dtype="string"),
                              "position": pd.Series([], dtype="int32"), "relation": pd.Series([], dtype="string"),
                              "record_row": pd.Series([], dtype="int32")})
     edges = pd.concat(frames, ignore_index=True)
-    edges["model_id"] = pd.array(ids.take(pa.array(edges["row"].to_numpy())), dtype="string")
     edges["relation"] = edges["relation"].astype("string").fillna("finetune")
     edges["position"] = edges["position"].astype("int32")
     edges["record_row"] = edges["row"].astype("int32")
@@ -124,11 +129,15 @@ def base_edges(table: pa.Table) -> pd.DataFrame:
     return edges[["model_id", "base_id", "position", "relation", "record_row"]].reset_index(drop=True)
 
 
-def read_table(path, columns=None) -> pa.Table:
-    """Read the source fields present in a snapshot file (only those asked for)."""
-    schema = pq.read_schema(path)
-    wanted = [c for c in (columns or SOURCE_FIELDS) if c in schema.names]
-    return pq.read_table(path, columns=wanted)
+def base_edges(table: pa.Table) -> pd.DataFrame:
+    """Declared bases: one row per (model, base) with ``position``, ``relation`` and ``record_row``
+    (the model's row in the snapshot, so its records need no lookup by id).
+
+    From ``baseModels`` where present, else from ``base_model:<relation>:<id>`` tags (and bare
+    ``base_model:<id>`` tags, whose relation the Hub would infer; we record ``finetune``).
+    """
+    struct_part, tag_part = _edge_parts(table)
+    return _edges([struct_part], [tag_part])
 
 
 def records(table: pa.Table) -> pd.DataFrame:
@@ -158,17 +167,33 @@ def records(table: pa.Table) -> pd.DataFrame:
     return out
 
 
-def load_snapshot(path, model_types, columns=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-model records and declared base edges of one snapshot data file.
+#: rows typed at a time: a snapshot's source columns (tag lists, structs) are held a slice at a time
+BATCH_ROWS = 1 << 18
+
+
+def load_snapshot(path, model_types, columns=None, batch_rows: int = BATCH_ROWS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-model records and declared base edges of one snapshot data file, typed ``batch_rows``
+    rows at a time (only the typed records are held whole, not the source's tags and structs).
 
     Besides the ``records`` columns, ``model_type`` is the model's first tag among ``model_types``
     (the model types of the curated ``architectures.csv``), null when it has none.
     """
-    table = read_table(path, columns)
-    recs = records(table)
-    tags = table.column("tags").combine_chunks() if "tags" in table.column_names else _null_array(table.num_rows, pa.list_(pa.string()))
-    recs["model_type"] = as_series(first_tag_in(tags, model_types), None)
-    edges = base_edges(table)
+    f = pq.ParquetFile(path)
+    wanted = [c for c in (columns or SOURCE_FIELDS) if c in f.schema_arrow.names]
+    parts, struct_parts, tag_parts, start = [], [], [], 0
+    tables = (pa.Table.from_batches([b]) for b in f.iter_batches(batch_size=batch_rows, columns=wanted))
+    for table in (tables if f.metadata.num_rows else [f.schema_arrow.empty_table().select(wanted)]):
+        recs = records(table)
+        tags = table.column("tags").combine_chunks() if "tags" in table.column_names else _null_array(table.num_rows, pa.list_(pa.string()))
+        recs["model_type"] = as_series(first_tag_in(tags, model_types), None)
+        for acc, part in zip((struct_parts, tag_parts), _edge_parts(table)):
+            if part is not None:
+                part["row"] += start
+                acc.append(part)
+        parts.append(recs)
+        start += table.num_rows
+    recs = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    edges = _edges(struct_parts, tag_parts)
     # the first declared base of each model, and how many it declares (ids are unique in a snapshot)
     row = edges["record_row"].to_numpy().astype(np.int64)
     at0 = np.flatnonzero((edges["position"].to_numpy() == 0) & (row >= 0))
