@@ -72,7 +72,11 @@ def Field(description: str, title: str | None = None, unit: str | None = None, t
 
 
 #: the repeated fields of the tables, each defined once
-Month = partial(Field, "Calendar month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+Month = partial(Field, description="Calendar month (YYYY-MM).", title="Month", str_matches=MONTH_RE, tstype="yearmonth")
+Snapshot = partial(Field, str_matches=SNAPSHOT_RE)  # a snapshot's name: its date, then an optional suffix
+Created = partial(Field, "Repo creation date (UTC).", "Created", tstype="date")
+Relation = partial(Field, title="Relation", isin=RELATIONS)
+SizeBucket = partial(Field, title="Size bucket", isin=SIZE_BUCKETS + [SIZE_UNKNOWN])
 Share = partial(Field, title="Share", ge=0, le=1, unit="fraction")
 Region = partial(Field, isin=REGIONS)
 Country = partial(Field, nullable=True, str_matches=COUNTRY_RE)
@@ -115,16 +119,16 @@ class Models(Table):
     region: Series[pd.StringDtype] = Region("Region of the organization; unknown when not in the registry.", "Region")
     first_party: Series[bool] = Field("True for a model its organization published itself: any model under a registry organization's namespace (base, instruct, chat, official quantized, whatever base it declares), or a model of another namespace that declares no base. False for derivatives published by namespaces the registry does not know.", "First party")
     in_scope: Series[bool] = Field("True when the headline scope of this build (the scope column of downloads_by_country) counts the model: its downloads are in the share tables.", "In scope")
-    relation: Series[pd.StringDtype] = Field("For derivatives: relation to the first declared base.", "Relation", nullable=True, isin=RELATIONS)
+    relation: Series[pd.StringDtype] = Relation("For derivatives: relation to the first declared base.", nullable=True)
     base_model_id: Series[pd.StringDtype] = Field("For derivatives: first declared base model.", "Base model", nullable=True)
-    created_at: Series[pa.DateTime] = Field("Repo creation date (UTC).", "Created", nullable=True, tstype="date")
+    created_at: Series[pa.DateTime] = Created(nullable=True)
     pipeline_tag: Series[pd.StringDtype] = Field("Task as reported by the Hub.", "Pipeline tag", nullable=True)
     library_name: Series[pd.StringDtype] = Field("Library as reported by the Hub.", "Library", nullable=True)
     license: Series[pd.StringDtype] = Field("License id from the repo's license: tag.", "License", nullable=True)
     params_b: Series[pd.Float64Dtype] = Field("Parameter count in billions, from safetensors metadata where present.", "Parameters", nullable=True, ge=0, unit="billion parameters")
     downloads_all_time: Series[pd.Int64Dtype] = Downloads("Highest all-time download counter read in any snapshot (stale readings are lower by definition; repeated snapshots are not readings); empty when no snapshot has the counter for it.", "All-time downloads", nullable=True)
-    first_seen: Series[pd.StringDtype] = Field("Name of the first snapshot containing the model.", "First seen", str_matches=SNAPSHOT_RE)
-    last_seen: Series[pd.StringDtype] = Field("Name of the last snapshot containing the model.", "Last seen", str_matches=SNAPSHOT_RE)
+    first_seen: Series[pd.StringDtype] = Snapshot("Name of the first snapshot containing the model.", "First seen")
+    last_seen: Series[pd.StringDtype] = Snapshot("Name of the last snapshot containing the model.", "Last seen")
 
     Config = config('Models',
                     'Every model repo seen in any snapshot (latest record), with its organization, country and whether it is first-party or a derivative.',
@@ -137,8 +141,8 @@ class ModelDownloadsMonthly(Table):
     model_id: Series[pd.StringDtype] = Field("Hugging Face repo id.", "Model id")
     downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the month: all-time count at the end boundary minus at the start boundary (or the 30-day count at the end boundary, see method).", "Downloads")
     method: Series[pd.StringDtype] = Field("all_time_diff: difference of all-time counters at the month boundaries; rolling_30d: 30-day counter at the end boundary.", "Method", isin=METHODS)
-    start_snapshot: Series[pd.StringDtype] = Field("Snapshot used for the start boundary (empty for rolling_30d).", "Start snapshot", nullable=True, str_matches=SNAPSHOT_RE)
-    end_snapshot: Series[pd.StringDtype] = Field("Snapshot used for the end boundary.", "End snapshot", str_matches=SNAPSHOT_RE)
+    start_snapshot: Series[pd.StringDtype] = Snapshot("Snapshot used for the start boundary (empty for rolling_30d).", "Start snapshot", nullable=True)
+    end_snapshot: Series[pd.StringDtype] = Snapshot("Snapshot used for the end boundary.", "End snapshot")
     all_time_end: Series[pd.Int64Dtype] = Downloads("All-time download counter at the end boundary, where published.", "All-time downloads at month end", nullable=True)
     flags: Series[pd.StringDtype] = Field("Quality flags, ';'-separated: stale_reading_skipped (the reading nearest a boundary was stale, lower than an earlier reading, and the nearest valid reading within the tolerance was used instead).", "Flags", nullable=True)
 
@@ -174,8 +178,8 @@ class DownloadsByCountry(CountryDownloads, MonthKey):
 
 class Derivatives(Table):
     model_id: Series[pd.StringDtype] = Field("Derivative repo id.", "Model id", unique=True)
-    created_at: Series[pa.DateTime] = Field("Repo creation date (UTC).", "Created", nullable=True, tstype="date")
-    relation: Series[pd.StringDtype] = Field("Relation to the first declared base: finetune, adapter, quantized or merge.", "Relation", isin=RELATIONS)
+    created_at: Series[pa.DateTime] = Created(nullable=True)
+    relation: Series[pd.StringDtype] = Relation("Relation to the first declared base: finetune, adapter, quantized or merge.")
     base_model_id: Series[pd.StringDtype] = Field("First declared base model.", "Base model")
     n_bases: Series[pd.Int64Dtype] = Field("Number of declared bases (more than one for merges).", "Bases", ge=1)
     root_model_id: Series[pd.StringDtype] = Field("Furthest ancestor reached by following first bases; empty for cycles.", "Root model", nullable=True)
@@ -206,10 +210,10 @@ class Derivatives(Table):
 
 class DerivativesByCountry(Table):
     lineage: Series[pd.StringDtype] = Field("declared: by the region of the declared root (root_region); with_inference: by the attributed region (attributed_region), see derivatives.attribution.", "Lineage", isin=LINEAGES)
-    month: Series[pd.StringDtype] = Field("Month of creation of the derivatives (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+    month: Series[pd.StringDtype] = Month(description="Month of creation of the derivatives (YYYY-MM).")
     country: Series[pd.StringDtype] = Country("Country of the root base model's organization; empty when unknown.", "Root country")
     region: Series[pd.StringDtype] = Region("Region of the root base model's organization.", "Root region")
-    relation: Series[pd.StringDtype] = Field("Relation of the derivative to its base.", "Relation", isin=RELATIONS)
+    relation: Series[pd.StringDtype] = Relation("Relation of the derivative to its base.")
     new_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created in the month.", "New derivatives", ge=0, unit="models")
     share: Series[pd.Float64Dtype] = Share("Share within the lineage, month and relation (0 to 1).")
 
@@ -228,7 +232,7 @@ class DerivativesByCountry(Table):
 
 
 class Snapshots(Table):
-    name: Series[pd.StringDtype] = Field("Snapshot folder name in the store (date, optional suffix).", "Snapshot", unique=True, str_matches=SNAPSHOT_RE)
+    name: Series[pd.StringDtype] = Snapshot("Snapshot folder name in the store (date, optional suffix).", "Snapshot", unique=True)
     date: Series[pa.DateTime] = Field("Date the snapshot describes.", "Date", tstype="date")
     kind: Series[pd.StringDtype] = Field("dump (imported file), hub (live API listing) or archive (a file of a dataset repo that archives Hub dumps, atomdata ingest archive; the manifest names repo, commit and path).", "Kind", isin=SNAPSHOT_KINDS)
     source: Series[pd.StringDtype] = Field("Where the data came from.", "Source")
@@ -311,11 +315,11 @@ class OrganizationSummary(Table):
 
 
 class DerivativesByRootOrg(Table):
-    month: Series[pd.StringDtype] = Field("Month of creation of the derivatives (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+    month: Series[pd.StringDtype] = Month(description="Month of creation of the derivatives (YYYY-MM).")
     root_org: Series[pd.StringDtype] = Field("Organization of the root base model (registry spelling, else the namespace as written). Meta's meta-llama, facebook and codellama are separate rows, as are Alibaba's namespaces.", "Root organization")
     country: Series[pd.StringDtype] = Country("Country of the root organization (registry); empty when unknown.", "Root country")
     region: Series[pd.StringDtype] = Region("Region of the root organization; unknown when not in the registry.", "Root region")
-    relation: Series[pd.StringDtype] = Field("Relation of the derivative to its base; 'all' sums the four relations.", "Relation", isin=RELATIONS + ["all"])
+    relation: Series[pd.StringDtype] = Relation("Relation of the derivative to its base; 'all' sums the four relations.", isin=RELATIONS + ["all"])
     new_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created in the month.", "New derivatives", ge=1, unit="models")
     cumulative_derivatives: Series[pd.Int64Dtype] = Field("Derivatives created up to the end of the month (running sum of new_derivatives over months, per root organization and relation).", "Cumulative derivatives", ge=1, unit="models")
 
@@ -336,7 +340,7 @@ class ModelAttributes(Table):
     family: Series[pd.StringDtype] = Field("For first-party models: the family of the first row of raw/families.csv whose organization is the model's and whose pattern matches the repo name, else 'other'; empty for derivatives.", "Family", nullable=True)
     params_b: Series[pd.Float64Dtype] = Field("Total parameters in billions (all experts of a mixture of experts): from safetensors metadata, else the curated raw/model_sizes.csv, else parsed from the repo name (8x7B, 30B-A3B, 0.5B, 270M).", "Parameters", nullable=True, ge=0, unit="billion parameters")
     params_source: Series[pd.StringDtype] = Field("Where params_b comes from: safetensors, override (raw/model_sizes.csv), name, or unknown.", "Parameter source", isin=PARAMS_SOURCES)
-    size_bucket: Series[pd.StringDtype] = Field("Size bucket of params_b (lower bound inclusive): <1B, 1-5B, 5-10B, 10-50B, 50-100B, 100-250B, 250B+; unknown without a count.", "Size bucket", isin=SIZE_BUCKETS + [SIZE_UNKNOWN])
+    size_bucket: Series[pd.StringDtype] = SizeBucket("Size bucket of params_b (lower bound inclusive): <1B, 1-5B, 5-10B, 10-50B, 50-100B, 100-250B, 250B+; unknown without a count.")
     official_quantized: Series[bool] = Field("True for a quantized variant published by a registry organization itself (not a mirror): declared relation quantized, or a quantization format in the repo name (FP8, AWQ, GPTQ, GGUF, ...; BF16 does not count).", "Official quantized variant")
 
     Config = config('Model attributes',
@@ -368,7 +372,7 @@ class DownloadsByFamily(Table):
 
 class DownloadsBySize(Table):
     month: Series[pd.StringDtype] = Month()
-    size_bucket: Series[pd.StringDtype] = Field("Size bucket of the models (model_attributes.size_bucket).", "Size bucket", isin=SIZE_BUCKETS + [SIZE_UNKNOWN])
+    size_bucket: Series[pd.StringDtype] = SizeBucket("Size bucket of the models (model_attributes.size_bucket).")
     region: Series[pd.StringDtype] = Region("Region of the publishing organization.", "Region")
     downloads: Series[pd.Int64Dtype] = Downloads("Downloads in the month of the in-scope models of the bucket and region.", "Downloads")
     share: Series[pd.Float64Dtype] = Field("Share of the region within the month and size bucket (0 to 1).", "Share in bucket", ge=0, le=1, unit="fraction")
@@ -414,8 +418,8 @@ class AdoptionMomentum(Table):
     model_id: Series[pd.StringDtype] = Field("Hugging Face repo id of an in-scope first-party model.", "Model id")
     org: Series[pd.StringDtype] = Field("Registry organization; empty when the scope includes unmapped organizations.", "Organization", nullable=True)
     region: Series[pd.StringDtype] = Region("Region of the publishing organization.", "Region")
-    created_at: Series[pa.DateTime] = Field("Repo creation date (UTC).", "Created", tstype="date")
-    size_bucket: Series[pd.StringDtype] = Field("Size bucket (model_attributes.size_bucket).", "Size bucket", isin=SIZE_BUCKETS + [SIZE_UNKNOWN])
+    created_at: Series[pa.DateTime] = Created()
+    size_bucket: Series[pd.StringDtype] = SizeBucket("Size bucket (model_attributes.size_bucket).")
     age_days: Series[pd.Int64Dtype] = Field("Days after creation: 7, 14, 30, 60, 90, 180 or 365.", "Age", isin=list(AGES), unit="days")
     snapshot: Series[pd.StringDtype] = Field("Snapshot whose all-time counter is used: the non-stale reading nearest creation + age, within the build tolerance (ties: the earlier).", "Snapshot")
     cumulative_downloads: Series[pd.Int64Dtype] = Downloads("All-time downloads at that snapshot.", "Cumulative downloads")
@@ -435,7 +439,7 @@ class AdoptionMomentum(Table):
 
 
 class Sensitivity(Table):
-    month: Series[pd.StringDtype] = Field("The latest measured month (YYYY-MM).", "Month", str_matches=MONTH_RE, tstype="yearmonth")
+    month: Series[pd.StringDtype] = Month(description="The latest measured month (YYYY-MM).")
     rule: Series[pd.StringDtype] = Field("Rule changed from the headline: " + ", ".join(SENSITIVITY_RULES) + " (see methodology, 'Sensitivity').", "Rule", isin=SENSITIVITY_RULES)
     variant: Series[pd.StringDtype] = Field("The alternative counting rule, in words.", "Variant")
     headline: Series[bool] = Field("True for the headline rule (the scope of downloads_by_country).", "Headline")

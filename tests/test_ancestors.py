@@ -154,7 +154,7 @@ def test_a_failed_cache_save_does_not_hide_the_error_that_stopped_completion(tmp
 def _hub_run(fake, raw, orgs, date, *extra):
     from click.testing import CliRunner
 
-    from atomdata.ingest.hub_cli import hub as hub_cmd
+    from atomdata.commands.ingest_hub import hub as hub_cmd
 
     args = ["--date", date, "--raw", str(raw), "--orgs", str(orgs), "--endpoint", fake.url, "--depth", "0",
             "--backoff", "0.001", "--timeout", "5", *extra]
@@ -217,7 +217,7 @@ def test_ingest_hub_ancestors_makes_the_chain_declared(tmp_path, monkeypatch):
 def _trending_with_ancestors(fake, tmp_path):
     from click.testing import CliRunner
 
-    from atomdata.ingest.hub_cli import hub as hub_cmd
+    from atomdata.commands.ingest_hub import hub as hub_cmd
 
     return CliRunner().invoke(hub_cmd, ["--trending", "5", "--ancestors", "10", "--raw", str(tmp_path / "t"),
                                         "--endpoint", fake.url])

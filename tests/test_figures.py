@@ -192,7 +192,7 @@ def test_data_version_falls_back_to_newest_snapshot(shared_build, tmp_path):
 
 
 def _cli():
-    from atomdata.publish.commands import figures, release
+    from atomdata.commands.publish import figures, release
 
     @click.group()
     def main():
@@ -224,7 +224,7 @@ def test_cli_figures_errors_are_clear(shared_build, tmp_path):
 
 
 def test_importing_atomdata_and_commands_does_not_load_matplotlib():
-    code = ("import sys, atomdata, atomdata.publish.commands, atomdata.publish.release; "
+    code = ("import sys, atomdata, atomdata.commands.publish, atomdata.publish.release; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'; "
             "assert 'frictionless' not in sys.modules, 'frictionless imported'")
     env = dict(os.environ, PYTHONPATH=ATOMDATA_PARENT)

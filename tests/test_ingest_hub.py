@@ -21,7 +21,7 @@ from atomdata.ingest.checkpoint import Checkpoint
 from atomdata.ingest.client import HubError
 from atomdata.ingest.hub_records import SCHEMA, BadPage, combine, page_table
 from atomdata.ingest.listing_client import Client
-from atomdata.ingest.hub_cli import hub
+from atomdata.commands.ingest_hub import hub
 from atomdata.rules.organizations import load_registry
 from atomdata.rules.records import load_snapshot
 from atomdata.steps.cache import default_typing
@@ -319,7 +319,7 @@ def test_kill_at_random_page_then_resume(sig, records, orgs_csv, small_reference
             time.sleep(0.3)  # the response to this request never arrives
 
     with FakeHub(records, hook=hook) as fake:
-        cmd = [sys.executable, "-m", "atomdata.ingest.hub_cli", *small_args(fake, raw, orgs_csv)]
+        cmd = [sys.executable, "-m", "atomdata.commands.ingest_hub", *small_args(fake, raw, orgs_csv)]
         # SIGINT as a terminal delivers it: a test run started in the background (a shell without job
         # control) hands its children SIGINT ignored, and Python then installs no KeyboardInterrupt
         proc_box["proc"] = proc = subprocess.Popen(cmd, env=_subprocess_env(tmp_path), cwd=tmp_path,

@@ -266,7 +266,7 @@ def test_release_needs_the_datapackage(shared_build, tmp_path):
 
 
 def test_cli_release(shared_build, tmp_path):
-    from atomdata.publish.commands import release
+    from atomdata.commands.publish import release
 
     @click.group()
     def main():

@@ -137,7 +137,7 @@ def test_wheel_figures_command(installed):
     probe = subprocess.run([str(script), "figures", "--help"], capture_output=True, text=True, cwd=work, env=_env())
     if probe.returncode != 0 and "No such command" in probe.stderr:
         pytest.skip("`atomdata figures` is not wired into atomdata.cli yet "
-                    "(main.add_command(atomdata.publish.commands.figures))")
+                    "(main.add_command(atomdata.commands.publish.figures))")
     out = work / "figs"
     r = _run([script, "figures", "--out", out], cwd=work, env=_env())
     pngs = sorted(out.glob("*.png"))

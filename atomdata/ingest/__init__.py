@@ -8,7 +8,9 @@ archive backfill).
 - ``hub``: the live listing (plan, list phase by phase, commit); ``checkpoint``: its resumable
   journal; ``ancestors``: the declared bases a listing lacks, fetched and cached.
 - ``archive`` (with ``archive_history``, ``archive_read``): backfill from dataset archives.
-- ``hub_cli``, ``archive_cli``: the commands, with what they share in ``cli_common`` and ``progress``.
+
+The commands that run them (``atomdata ingest dump``, ``hub``, ``archive``) are in
+``atomdata.commands``, the top layer: nothing here imports click.
 
 huggingface_hub is imported inside the functions that use it, in every module here: it reads its
 configuration (``HF_HOME`` and the token file, ``HF_HUB_OFFLINE``, ``HF_ENDPOINT``) from the

@@ -204,7 +204,7 @@ class Run:
 def backfill(raw: Path, since: dt.date, until: dt.date, opts: Options, client: RetryingClient,
              progress=None, on_outcome=None) -> Report:
     """Store the archive's observation nearest each boundary (see the module docstring).
-    ``progress``: an ``ingest.progress.Bar``; ``on_outcome``: called with each boundary's Outcome."""
+    ``progress``: a ``commands.progress.Bar``; ``on_outcome``: called with each boundary's Outcome."""
     report = Report()
 
     def done(out: Outcome) -> None:

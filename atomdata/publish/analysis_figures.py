@@ -17,18 +17,18 @@ import pandas as pd
 
 from ..vocab import SIZE_BUCKETS, SIZE_UNKNOWN
 from .captions import month_label, month_windows, table_scope
-from .style import (REGION_COLORS, axes, human, new_figure, no_data, note, region_legend, regions_present,
+from .style import (REGION_COLORS, axes, framed, human, no_data, note, region_legend, regions_present,
                     stacked_share_bars)
 
 TABLES_USED = ("downloads_by_size", "adoption_momentum", "model_downloads_monthly", "downloads_by_country")
 
 
-def fig_downloads_by_size(t, version):
+@framed("Downloads by model size and region of origin",
+        "share of each size bucket's downloads, latest month, in-scope first-party models; downloads above bars",
+        "Table: downloads_by_size (parameters from safetensors, raw/model_sizes.csv, else the repo name).",
+        scope=lambda t: table_scope(t["downloads_by_size"], "the headline scope (downloads_by_size has no scope column)"))
+def fig_downloads_by_size(fig, t):
     dbs = t["downloads_by_size"]
-    fig = new_figure("Downloads by model size and region of origin",
-                     "share of each size bucket's downloads, latest month, in-scope first-party models; downloads above bars",
-                     version, "Table: downloads_by_size (parameters from safetensors, raw/model_sizes.csv, else the repo name).",
-                     scope=table_scope(dbs, "the headline scope (downloads_by_size has no scope column)"))
     if dbs.empty:
         return no_data(fig, "downloads_by_size has no measured month yet")
     month = dbs["month"].max()
@@ -78,13 +78,16 @@ def _momentum_label(r) -> str:
     return f" no score: its own reference, {rank} of {int(r.n_peers)} peers  ({where})"
 
 
-def fig_adoption_momentum(t, version, top_n=15):
+def _momentum_scope(t) -> str:
+    return (f"the headline scope ({table_scope(t['downloads_by_country'], 'see downloads_by_country')}): "
+            "models with a creation date, 7 to 365 days after it")
+
+
+@framed("Adoption momentum of recent releases",
+        "downloads at age N / the 10th-best same-size peer's (the weakest if fewer); [n] peers",
+        "Table: adoption_momentum (relative_score at the latest age measured).", scope=_momentum_scope)
+def fig_adoption_momentum(fig, t, top_n=15):
     am = t["adoption_momentum"]
-    fig = new_figure("Adoption momentum of recent releases",
-                     "downloads at age N / the 10th-best same-size peer's (the weakest if fewer); [n] peers",
-                     version, "Table: adoption_momentum (relative_score at the latest age measured).",
-                     scope=f"the headline scope ({table_scope(t['downloads_by_country'], 'see downloads_by_country')}): "
-                           "models with a creation date, 7 to 365 days after it")
     d = am.assign(own=own_reference(am)).dropna(subset=["relative_score"])
     if d.empty:
         return no_data(fig, "adoption_momentum has no model measured at 7 to 365 days after creation")

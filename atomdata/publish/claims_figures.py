@@ -20,7 +20,7 @@ from matplotlib.ticker import PercentFormatter
 
 from ..vocab import REGIONS, TRENDING_RANKINGS
 from .captions import derivatives_scope
-from .style import (HUMAN, REGION_COLORS, REGION_LABELS, axes, human, labelled_bars, month_index, new_figure, no_data,
+from .style import (HUMAN, REGION_COLORS, REGION_LABELS, axes, framed, human, labelled_bars, month_index, no_data,
                     region_legend, regions_present, thin_ticks)
 
 TABLES_USED = ("trending_by_country", "derivatives_by_root_org")
@@ -31,13 +31,12 @@ _LINESTYLES = ("-", "--", ":", "-.")
 _MARKERS = ("o", "s", "^", "D")
 
 
-def fig_trending_by_region(t, version):
+@framed("Hugging Face trending leaderboard by region of origin",
+        "top 10, 50 and 100 models by the Hub's trending score (all pipelines), latest trending snapshot",
+        "Table: trending_by_country (models, share); organizations not in the registry count as Unknown.",
+        scope="every model the trending snapshot ranks, of any organization and pipeline (not the download charts' scope)")
+def fig_trending_by_region(fig, t):
     tbc = t["trending_by_country"]
-    fig = new_figure("Hugging Face trending leaderboard by region of origin",
-                     "top 10, 50 and 100 models by the Hub's trending score (all pipelines), latest trending snapshot",
-                     version, "Table: trending_by_country (models, share); organizations not in the registry count as Unknown.",
-                     scope="every model the trending snapshot ranks, of any organization and pipeline "
-                           "(not the download charts' scope)")
     d = tbc[tbc["top_n"].isin(FIGURE_TOP_N)]
     if d.empty:
         return no_data(fig, "trending_by_country has no snapshot with a top 10 by trending score\n"
@@ -86,20 +85,25 @@ def _top_roots(a: pd.DataFrame, n: int) -> pd.DataFrame:
     return pool.sort_values(["total", "root_org"], ascending=[False, True], kind="stable").head(n)
 
 
-def fig_cumulative_derivatives_by_root_org(t, version, top_n=TOP_ROOTS):
+def _roots_source(t) -> str:
+    """The source line, saying so where root namespaces the registry lacks are left out of the ranking."""
     dro = t["derivatives_by_root_org"]
     all_regions = dro.loc[dro["relation"] == "all", "region"]
     left_out = (all_regions == "unknown").any() and (all_regions != "unknown").any()
-    note = (" Root namespaces not in the organization registry (community re-uploads and fine-tunes whose own base the "
-            "snapshots lack) are not ranked." if left_out else "")
-    fig = new_figure(f"Cumulative derivatives of the {top_n} most derived-from root organizations",
-                     "fine-tunes, adapters, quantizations and merges by the organization of their root base model, by month of creation",
-                     version, "Table: derivatives_by_root_org (relation all; cumulative_derivatives carried forward over months "
-                              "without new ones)." + note, scope=derivatives_scope("with a creation date and a root organization"))
+    return ("Table: derivatives_by_root_org (relation all; cumulative_derivatives carried forward over months without new ones)."
+            + (" Root namespaces not in the organization registry (community re-uploads and fine-tunes whose own base the "
+               "snapshots lack) are not ranked." if left_out else ""))
+
+
+@framed(f"Cumulative derivatives of the {TOP_ROOTS} most derived-from root organizations",
+        "fine-tunes, adapters, quantizations and merges by the organization of their root base model, by month of creation",
+        _roots_source, scope=derivatives_scope("with a creation date and a root organization"))
+def fig_cumulative_derivatives_by_root_org(fig, t):
+    dro = t["derivatives_by_root_org"]
     a = dro[dro["relation"] == "all"]
     if a.empty:
         return no_data(fig, "derivatives_by_root_org has no derivative with a root organization")
-    top = _top_roots(a, top_n)
+    top = _top_roots(a, TOP_ROOTS)
     orgs = list(top["root_org"])
     a = a[a["root_org"].isin(orgs)]
     wide = a.pivot(index="month", columns="root_org", values="cumulative_derivatives").sort_index()

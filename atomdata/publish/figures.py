@@ -49,8 +49,8 @@ from ..vocab import COUNTED_PUBLISHERS, RELATIONS
 from ..steps.shares import region_shares
 from . import analysis_figures, claims_figures
 from .captions import derivatives_scope, measured_months, month_label, month_windows, table_scope
-from .style import (HUMAN, METADATA, RC, REGION_COLORS, REGION_LABELS, RELATION_COLORS, axes, human, labelled_bars,
-                    month_index, new_figure, no_data, note, region_legend, regions_present, stacked_share_bars, thin_ticks)
+from .style import (HUMAN, METADATA, RC, REGION_COLORS, REGION_LABELS, RELATION_COLORS, axes, framed, human, labelled_bars,
+                    month_index, no_data, note, region_legend, regions_present, stacked_share_bars, thin_ticks)
 
 FORMATS = ("png", "svg", "pdf")
 __all__ = ["FIGURES", "FORMATS", "REGION_COLORS", "REGION_LABELS", "TABLES_USED", "data_version", "make_figures",
@@ -108,11 +108,16 @@ HEADLINE_SCOPE = "the headline scope of downloads_by_country (its scope column)"
 MIN_DERIVATIVES = 30
 
 
-def fig_cumulative_downloads(t, version):
+def headline_scope(t) -> str:
+    """The scope of the download charts: that of downloads_by_country."""
+    return table_scope(t["downloads_by_country"], HEADLINE_SCOPE)
+
+
+@framed("Cumulative downloads of open models by region of origin",
+        "all-time download counters at month end, summed over the in-scope models measured that month",
+        "Table: downloads_by_country (cumulative_downloads).", scope=headline_scope)
+def fig_cumulative_downloads(fig, t):
     dbc = t["downloads_by_country"]
-    fig = new_figure("Cumulative downloads of open models by region of origin",
-                     "all-time download counters at month end, summed over the in-scope models measured that month",
-                     version, "Table: downloads_by_country (cumulative_downloads).", scope=table_scope(dbc, HEADLINE_SCOPE))
     g = dbc.dropna(subset=["cumulative_downloads"]).groupby(["month", "region"])["cumulative_downloads"].sum()
     if g.empty:
         return no_data(fig, "downloads_by_country has no measured month yet\n(months need snapshots near both month boundaries)")
@@ -163,13 +168,12 @@ def _share_figure(fig, shares: pd.DataFrame, totals: pd.Series, empty: str, tota
     return ax
 
 
-def fig_download_share(t, version):
-    dbc = t["downloads_by_country"]
-    fig = new_figure("Monthly download share of open models by region of origin",
-                     "share of the month's downloads of the models in scope (below); downloads measured above each bar",
-                     version, "Table: downloads_by_country (downloads, share); windows: model_downloads_monthly "
-                              "(start_snapshot, end_snapshot).", scope=table_scope(dbc, HEADLINE_SCOPE))
-    shares, totals = region_shares(dbc, "month", "downloads")
+@framed("Monthly download share of open models by region of origin",
+        "share of the month's downloads of the models in scope (below); downloads measured above each bar",
+        "Table: downloads_by_country (downloads, share); windows: model_downloads_monthly (start_snapshot, end_snapshot).",
+        scope=headline_scope)
+def fig_download_share(fig, t):
+    shares, totals = region_shares(t["downloads_by_country"], "month", "downloads")
     ticks, text = measured_months(list(totals.index), month_windows(t["model_downloads_monthly"]))
     ax = _share_figure(fig, shares, totals, "downloads_by_country has no measured month with downloads yet",
                        lambda v: f"{human(float(v))} downloads",
@@ -197,13 +201,13 @@ def derivative_periods(dvc: pd.DataFrame, min_n: int = MIN_DERIVATIVES) -> tuple
     return period, order, {p for p in order if ptot[p] < min_n}
 
 
-def fig_derivative_share(t, version):
+@framed("Share of new derivative models by region of their root base model",
+        "declared lineage (unknown: chain leaves the sample); new derivatives per month or quarter above each bar",
+        "Table: derivatives_by_country (new_derivatives).", scope=derivatives_scope("with a creation date"))
+def fig_derivative_share(fig, t):
     dvc = t["derivatives_by_country"]
     if "lineage" in dvc:  # declared lineage (root_region); the with_inference rows count the same models again
         dvc = dvc[dvc["lineage"] == "declared"]
-    fig = new_figure("Share of new derivative models by region of their root base model",
-                     "declared lineage (unknown: chain leaves the sample); new derivatives per month or quarter above each bar",
-                     version, "Table: derivatives_by_country (new_derivatives).", scope=derivatives_scope("with a creation date"))
     period, order, faint = derivative_periods(dvc)
     d = dvc.assign(period=dvc["month"].map(period))
     shares, totals = region_shares(d.dropna(subset=["period"]), "period", "new_derivatives")
@@ -217,11 +221,17 @@ def fig_derivative_share(t, version):
     return fig
 
 
-def fig_top_organizations(t, version, top_n=15):
+def _all_repos_scope(t) -> str:
+    """The top-organizations chart's scope, set against the download-share charts'."""
+    return ("every repo measured in the month, of any namespace and pipeline, first-party or derivative; wider than the "
+            f"download-share charts' scope ({headline_scope(t)})")
+
+
+@framed("Top organizations by downloads in the latest measured month",
+        "all model repos of each namespace (first-party and derivatives, every pipeline), coloured by region",
+        "Tables: model_downloads_monthly joined to models.", scope=_all_repos_scope)
+def fig_top_organizations(fig, t, top_n=15):
     mdm, models, dbc = t["model_downloads_monthly"], t["models"], t["downloads_by_country"]
-    fig = new_figure("Top organizations by downloads in the latest measured month",
-                     "all model repos of each namespace (first-party and derivatives, every pipeline), coloured by region",
-                     version, "Tables: model_downloads_monthly joined to models.", scope=_all_repos_scope(dbc))
     if mdm.empty:
         return no_data(fig, "model_downloads_monthly has no measured month yet")
     month = mdm["month"].max()
@@ -252,12 +262,6 @@ def fig_top_organizations(t, version, top_n=15):
     return fig
 
 
-def _all_repos_scope(dbc: pd.DataFrame) -> str:
-    """The top-organizations chart's scope, set against the download-share charts'."""
-    return ("every repo measured in the month, of any namespace and pipeline, first-party or derivative; wider than the "
-            f"download-share charts' scope ({table_scope(dbc, HEADLINE_SCOPE)})")
-
-
 def _all_repos_total(month: str, mdm: pd.DataFrame, dbc: pd.DataFrame) -> str:
     """The month's downloads of all repos next to the download-share charts' total: why a bar here
     can exceed that whole total."""
@@ -266,11 +270,11 @@ def _all_repos_total(month: str, mdm: pd.DataFrame, dbc: pd.DataFrame) -> str:
     return text + (f"; the download-share charts' scope: {human(float(head.sum()))}" if len(head) else "")
 
 
-def fig_derivatives_by_relation(t, version, top_n=12):
+@framed("Derivatives by relation for the most derived-from base-model organizations",
+        "derivative repos grouped by the organization of their root base model (furthest declared ancestor in the snapshots)",
+        "Table: derivatives (relation, root_org, root_region).", scope=derivatives_scope("with a root in the snapshots"))
+def fig_derivatives_by_relation(fig, t, top_n=12):
     der = t["derivatives"]
-    fig = new_figure("Derivatives by relation for the most derived-from base-model organizations",
-                     "derivative repos grouped by the organization of their root base model (furthest declared ancestor in the snapshots)",
-                     version, "Table: derivatives (relation, root_org, root_region).", scope=derivatives_scope("with a root in the snapshots"))
     d = der[der["publisher"].isin(COUNTED_PUBLISHERS)].dropna(subset=["root_org"])
     if d.empty:
         return no_data(fig, "the derivatives table has no derivative others built with a resolved root")

@@ -1,6 +1,7 @@
 """The look every reference figure shares: colours, fixed rcParams, the figure frame (title,
-subtitle, data version, scope line, source line), the note above the plot, axes, legends, stacked
-share bars, number formatting and the "No data" panel.
+subtitle, data version, scope line, source line) and the ``framed`` decorator that makes it for a
+figure function, the note above the plot, axes, legends, stacked share bars, number formatting and
+the "No data" panel.
 
 ``figures.py``, ``analysis_figures.py`` and ``claims_figures.py`` draw with these helpers;
 ``analysis_figures`` and ``claims_figures`` import nothing from ``figures``. Matplotlib is imported by the figure modules only: importing
@@ -8,8 +9,10 @@ share bars, number formatting and the "No data" panel.
 """
 from __future__ import annotations
 
+import functools
 import math
 import textwrap
+from typing import Callable
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -122,6 +125,22 @@ def new_figure(title: str, subtitle: str, version: str, source: str, scope: str 
             "Regenerate with `atomdata figures`.")
     fig.text(0.02, 0.02, "\n".join(textwrap.wrap(foot, 150)), fontsize=7.5, color="#555555", va="bottom", ha="left")
     return fig
+
+
+def framed(title: str, subtitle: str, source: str | Callable[[dict], str], scope: str | Callable[[dict], str] | None = None):
+    """A figure function drawn in the frame of :func:`new_figure`: the decorated ``draw(fig, t, **kw)``
+    draws on the frame these texts make (``t``: the tables by name) and returns the figure; it is
+    called ``f(t, version, **kw)``. ``source`` and ``scope``, where they depend on the tables, are
+    functions of them."""
+    def decorate(draw):
+        @functools.wraps(draw)
+        def figure(t, version, **kw):
+            def text(v):
+                return v(t) if callable(v) else v
+
+            return draw(new_figure(title, subtitle, version, text(source), scope=text(scope)), t, **kw)
+        return figure
+    return decorate
 
 
 def axes(fig, left=0.09, right=0.80, bottom=0.20, top=AXES_TOP):

@@ -48,7 +48,7 @@ def figures(processed, out, fmt):
     dates). Files are written atomically; other files in the folder are left alone.
     """
     from ..settings import figures_dir
-    from .figures import make_figures
+    from ..publish.figures import make_figures
 
     src, dest = _default_processed(processed), figures_dir(out)
     try:
@@ -81,7 +81,7 @@ def release(processed, figures_, out):
     """
     import zipfile
 
-    from .release import make_release
+    from ..publish.release import make_release
 
     try:
         path = make_release(_default_processed(processed), out, figures_dir=figures_)

@@ -1,6 +1,6 @@
 """``atomdata ingest hub``: the click command for live Hub ingestion (wired in ``atomdata.cli``).
 
-Wire it with ``ingest.add_command(hub)``; ``python -m atomdata.ingest.hub_cli`` runs it alone.
+Wire it with ``ingest.add_command(hub)``; ``python -m atomdata.commands.ingest_hub`` runs it alone.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..settings import raw_dir
-from .cli_common import ending, hub_options, retry_options, token_from
+from .common import ending, hub_options, retry_options, token_from
 from .progress import Bar, for_stderr
 
 
@@ -78,7 +78,7 @@ def hub(date, raw, mode, trending, orgs_file, depth, ancestors, suffix, resume, 
     a crash, Ctrl-C or a rate-limit stop, re-run with --resume. The snapshot appears only when
     complete and an existing one is never overwritten.
     """
-    from . import hub as h  # pyarrow and pandas: loaded when the command runs, not for --help
+    from ..ingest import hub as h  # pyarrow and pandas: loaded when the command runs, not for --help
 
     token = token_from(token_env)
     if trending is not None and mode == "full":

@@ -7,16 +7,16 @@ from pathlib import Path
 import click
 
 from ..errors import AtomdataError
+from ..ingest.client import RetryingClient, RetryPolicy, check_endpoint
 from ..settings import raw_dir
-from .cli_common import ending, hub_options, retry_options, token_from
-from .client import RetryingClient, RetryPolicy, check_endpoint
+from .common import ending, hub_options, retry_options, token_from
 from .progress import for_stderr
 
 
 def _date(ctx, param, value):
     if value is None:
         return None
-    from .store import parse_date  # the store reads tables (pandas): loaded when the command runs
+    from ..ingest.store import parse_date  # the store reads tables (pandas): loaded when the command runs
 
     try:
         return parse_date(value, what=f"--{param.name}")
@@ -57,7 +57,7 @@ def archive(since, until, repo, raw, every, tolerance, suffix, listing, license_
     Boundaries already stored are skipped without a request for their data; a stopped run
     continues when run again. Exits 1 listing the boundaries whose file could not be read.
     """
-    from . import archive as a  # pandas and pyarrow: loaded when the command runs, not for --help
+    from ..ingest import archive as a  # pandas and pyarrow: loaded when the command runs, not for --help
 
     try:
         endpoint = check_endpoint(endpoint)  # an unusable endpoint is one line, before anything is written

@@ -1,6 +1,7 @@
-"""What the two commands that talk to the Hub (``ingest hub``, ``ingest archive``) share: the
-options of the Hub connection and of the retry layer, the token, and how a run ends on an error
-or Ctrl-C. One definition, so the two commands say and do the same thing.
+"""What the commands share: :func:`fail`, an error as one line and exit code 1; and for the two
+commands that talk to the Hub (``ingest hub``, ``ingest archive``), the options of the Hub
+connection and of the retry layer, the token, and how a run ends on an error or Ctrl-C. One
+definition, so the commands say and do the same thing.
 """
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from typing import Callable
 import click
 
 from ..errors import AtomdataError
-from .client import default_endpoint
+from ..ingest.client import default_endpoint
+
+
+def fail(exc: Exception) -> None:
+    """End the command with ``exc`` as a one-line error (exit code 1)."""
+    raise click.ClickException(str(exc))
 
 
 def hub_options(f):
