@@ -113,12 +113,12 @@ def machine_state() -> dict:
     ps = subprocess.run(["ps", "-eo", "pid,pcpu,rss,etime,args", "--sort=-pcpu"], capture_output=True, text=True).stdout
     mine = set(_tree(os.getpid()))
     busy = [" ".join(line.split()[1:])[:90] for line in ps.splitlines()[1:]
-            if line.split() and int(line.split()[0]) not in mine][:4]
+            if line.split() and int(line.split()[0]) not in mine and " ps -eo " not in f" {line} "][:4]
     return {"loadavg": [round(x, 2) for x in os.getloadavg()], "busiest": busy}
 
 
 #: ``--quiet-load``: wait (up to ``QUIET_WAIT`` s) for the 1-minute load average to fall below it
-QUIET = {"load": None}
+QUIET = {"load": None, "interval": 0.1}
 QUIET_WAIT = 3600
 
 
@@ -141,7 +141,7 @@ def run_measured(cmd: list[str], name: str, work: Path, env=None) -> dict:
     with open(work / "logs" / f"{name}.log", "w") as log:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
-        sampler = TreeSampler(proc)
+        sampler = TreeSampler(proc, QUIET["interval"])
         sampler.start()
         rc = proc.wait()
         seconds = time.perf_counter() - t0
@@ -151,13 +151,16 @@ def run_measured(cmd: list[str], name: str, work: Path, env=None) -> dict:
         f.writelines(f"{t},{a:.0f},{b:.0f},{n}\n" for t, a, b, n in sampler.samples)
     if rc:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed (exit {rc}); see {work / 'logs' / f'{name}.log'}")
-    return {"seconds": round(seconds, 1), **sampler.peaks(), "before": before, "after": machine_state(), "waited_s": waited}
+    return {"seconds": round(seconds, 1), "interval_s": sampler.interval, **sampler.peaks(), "before": before, "after": machine_state(), "waited_s": waited}
 
 
 def record(work: Path, row: dict) -> None:
     """Append a result to WORK/results.jsonl (with when, where and which code)."""
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
-    row = {"when": dt.datetime.now().isoformat(timespec="seconds"), "commit": commit, **row}
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=REPO).stdout.strip()
+    # the engine measured: the last commit that changed atomdata/, and whether the tree differs from it
+    engine = git("log", "-1", "--format=%h", "--", "atomdata") + ("+changes" if git("status", "--porcelain", "--", "atomdata") else "")
+    row = {"when": dt.datetime.now().isoformat(timespec="seconds"), "commit": git("rev-parse", "--short", "HEAD"), "engine": engine, **row}
     with open(work / "results.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")
     print(json.dumps(row, indent=1))
@@ -365,7 +368,7 @@ def cmd_report(a):
         print(f"| {r['case']} ({r['when'][:16]}) | {r['n']} | {r['first']} … {r['last']} | {r['rows_min']:,} … {r['rows_max']:,} "
               f"| {r['seconds']:.1f} | {r['peak_pss_mb']:,} | {r['peak_main_pss_mb']:,} | {r['peak_workers_pss_mb']:,} "
               f"| {r['peak_main_after_workers_mb']:,} | {_others(r)} |")
-    latest = {r["n"]: r for r in rows if r["case"] == "cold build"}
+    latest = {r["n"]: r for r in rows if r["case"] == "cold build" and r["n"] in (12, 24, 36, 60)}
     if len(latest) >= 2:
         ns = sorted(latest)
         print(f"\nFit against N (cold builds, N = {', '.join(map(str, ns))}; the latest run of each):\n")
@@ -444,6 +447,8 @@ def main(argv=None):
         p.add_argument("--keep-out", action="store_true", help="keep the built tables (deleted by default: GBs)")
         p.add_argument("--quiet-load", type=float, default=None, metavar="LOAD",
                        help="before each measured run, wait (up to an hour) for the 1-minute load average to fall below LOAD")
+        p.add_argument("--interval", type=float, default=0.1, help="seconds between memory samples (default %(default)s; "
+                       "reading smaps_rollup of GB-sized processes takes ~20 ms of a core)")
         p.set_defaults(func=func)
         return p
 
@@ -458,7 +463,7 @@ def main(argv=None):
     p = command("reference", cmd_reference, "the 200k x 12 reference: build it and save (or --check) every table's sha256")
     p.add_argument("--check", action="store_true", help=f"compare with {REFERENCE.name} instead of writing it")
     a = ap.parse_args(argv)
-    QUIET["load"] = a.quiet_load
+    QUIET["load"], QUIET["interval"] = a.quiet_load, a.interval
     a.work.mkdir(parents=True, exist_ok=True)
     a.func(a)
 

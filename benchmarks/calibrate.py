@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from history import default_real  # noqa: E402
+from history import default_real, registry_orgs  # noqa: E402
 
 
 def _lineage(t: pa.Table) -> dict:
@@ -109,6 +109,7 @@ def describe(path: Path, prev: Path) -> dict:
            "base_model tags per row": f"{pc.sum(pc.starts_with(flat, 'base_model:')).as_py() / n:.2f}",
            "id / name / namespace length (mean)": f"{ids.str.len().mean():.1f} / {name.str.len().mean():.1f} / "
                                                   f"{pd.Series(t.column('author').to_numpy(zero_copy_only=False)).str.len().mean():.1f}",
+           "models of registry organizations": f"{pc.mean(pc.is_in(pc.utf8_lower(t.column('author')), value_set=pa.array(sorted(registry_orgs())))).as_py():.1%}",
            "distinct namespaces per 1,000 models": f"{pc.count_distinct(t.column('author')).as_py() / n * 1000:.0f}",
            "pipeline text-generation / none": f"{pc.mean(pc.equal(t.column('pipeline_tag'), 'text-generation')).as_py():.0%} / "
                                               f"{t.column('pipeline_tag').null_count / n:.0%}",
@@ -119,11 +120,30 @@ def describe(path: Path, prev: Path) -> dict:
     return out
 
 
+def _short_names(t: pa.Table, limit: int) -> pa.Table:
+    """The real rows with every repo name (ids, declared bases, base tags) cut to ``limit``
+    characters, so that a copy's suffix keeps it a valid Hub id (a few thousand rows: in Python)."""
+    def cut(repo_id):
+        ns, _, name = repo_id.rpartition("/")
+        return f"{ns}/{name[:limit].rstrip('-.')}" if len(name) > limit else repo_id
+
+    def cut_tag(tag):
+        head, _, rest = tag.rpartition(":")
+        return f"{head}:{cut(rest)}" if tag.startswith("base_model:") else tag
+    rows = t.to_pylist()
+    for r in rows:
+        r["id"] = cut(r["id"])
+        r["tags"] = [cut_tag(x) for x in r["tags"]] if r["tags"] is not None else None
+        for m in (r["baseModels"] or {}).get("models") or []:
+            m["id"] = cut(m["id"])
+    return pa.Table.from_pylist(rows, schema=t.schema)
+
+
 def replica(real: Path, folds: int, out: Path) -> Path:
     """``folds`` copies of a real snapshot, ids suffixed ``-rK`` per copy, bases (tags and
     ``baseModels``) renamed within the same copy: the real rows, tags and lineage at Hub size
     (the issue's calibration case: 540 copies of 2026-07/08, 2.2 M models)."""
-    t = pq.read_table(real)
+    t = _short_names(pq.read_table(real), 96 - len(f"-r{folds - 1}"))
     n = t.num_rows
     t = t.take(pa.array(np.tile(np.arange(n), folds)))
     copy = pa.array(np.repeat(np.arange(folds), n)).cast(pa.string())
