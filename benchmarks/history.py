@@ -64,7 +64,7 @@ SUFFIX = 5  # base-36 characters that make every id unique (36**5 = 60 M models)
 def default_real() -> Path:
     """The real rows to calibrate on: the shared hub-stats snapshot, else the committed fixture subset."""
     env = os.environ.get("ATOMDATA_SHARED")
-    for root in ([Path(env)] if env else []) + [REPO.parent / "shared", REPO.parents[1] / "shared", REPO.parents[2] / "shared"]:
+    for root in ([Path(env)] if env else []) + [up / "shared" for up in REPO.parents]:
         p = root / "data" / "hub-stats" / REAL_DATE / "models.parquet"
         if p.is_file():
             return p
