@@ -169,6 +169,13 @@ def _categorical(codes, values):
                                      categories=pd.Index(values[order], dtype="string"), ordered=True)
 
 
+def id_dtype(ids) -> pd.CategoricalDtype:
+    """The categorical type of model ids over ``ids`` (sorted, unique). Made once and passed as
+    ``ids`` by a caller that makes many tables over the same ids: checking that millions of
+    categories are unique takes a second each time a new one is made."""
+    return ids if isinstance(ids, pd.CategoricalDtype) else pd.CategoricalDtype(pd.Index(ids, dtype="string"))
+
+
 def period_table(parts: list[dict], labels: list[str], ids, names, snap_type) -> pd.DataFrame:
     """The per-model table from the periods' rows; every text column a categorical (a row per model
     and period), model ids a categorical over the ids: later steps look models up by code."""
@@ -182,7 +189,7 @@ def period_table(parts: list[dict], labels: list[str], ids, names, snap_type) ->
         c = {k: v[o] for k, v in c.items()}
     return pd.DataFrame({
         "period": _categorical(c["period"], labels),
-        "model_id": pd.Categorical.from_codes(c["model"].astype(np.int32, copy=False), categories=pd.Index(ids, dtype="string")),
+        "model_id": pd.Categorical.from_codes(c["model"].astype(np.int32, copy=False), dtype=id_dtype(ids)),
         "downloads": pd.arrays.IntegerArray(c["downloads"], np.zeros(len(c["model"]), dtype=bool)),
         "method": _categorical(c["method"], METHODS),
         "start_snapshot": _categorical(c["start"].astype(snap_type), list(names)),

@@ -83,10 +83,10 @@ class Scope:
             m &= models["pipeline_tag"].isin(self.pipelines).fillna(False).to_numpy(dtype=bool)
         if self.created_after is not None:
             m &= (models["created_at"] > pd.Timestamp(self.created_after)).fillna(False).to_numpy(dtype=bool)
-        if self.reject_names:
-            m &= ~self.rejected_names(models["model_id"])
         if self.min_downloads:
             m &= (models["downloads_all_time"] >= self.min_downloads).fillna(False).to_numpy(dtype=bool)
+        if self.reject_names:  # the patterns run on the ids still in (a regular expression per id is the cost)
+            m[m] = ~self.rejected_names(models["model_id"][m])
         return pd.Series(m, index=models.index)
 
     def rejected_names(self, ids: pd.Series) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..rules.boundaries import COLUMNS, period_table
+from ..rules.boundaries import COLUMNS, id_dtype, period_table
 from ..rules.readings import Reading
 
 
@@ -77,7 +77,8 @@ class MonthlyTable:
     FIELDS = ("model", "downloads", "method", "start", "end", "at_end", "at_end_ok", "flag")
 
     def __init__(self, workspace: Workspace, ids: pd.Index, snap_type):
-        self.workspace, self.ids, self.snap_type = workspace, ids, snap_type
+        self.workspace, self.snap_type = workspace, snap_type
+        self.ids = id_dtype(ids)  # every month's model ids share one categorical type, made once
         self.labels: list[str] = []
         self.names: list[str] = []  # the snapshots the start and end codes name
         self.n_rows = 0
