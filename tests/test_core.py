@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 
 import pandas as pd
 import pytest
@@ -359,3 +360,26 @@ def test_a_snapshot_typed_a_slice_at_a_time_is_typed_as_a_whole(data_root):
         pd.testing.assert_frame_equal(a, b)
     edges = sliced[1]
     assert (whole[0]["model_id"].to_numpy()[edges["record_row"].to_numpy()] == edges["model_id"].to_numpy()).all()
+
+
+def test_the_tables_on_the_monthly_table_are_the_same_whatever_months_share_a_frame(tmp_path, monkeypatch):
+    """The tables computed from the per-model monthly table read it back in frames of several
+    months (``MonthlyTable.frames``); a month a frame gives the same bytes."""
+    from atomdata.build import build
+    from atomdata.ingest.dump import import_dump
+    from atomdata.steps import workspace
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    history = pytest.importorskip("history")  # the benchmark's Hub-shaped series (real rows as templates)
+    raw = tmp_path / "raw"
+    for p in history.generate(tmp_path / "series", 3000, 6, "2026-08-01"):
+        import_dump(p, raw)
+    res = build(raw, tmp_path / "several")
+    monthly = res.tables.stored("model_downloads_monthly")
+    assert len(monthly.labels) >= 3 and len(list(monthly.frames())) < len(monthly.labels)
+    monkeypatch.setattr(workspace, "FRAME_ROWS", 1)
+    assert len(list(monthly.frames())) == len(monthly.labels)
+    build(raw, tmp_path / "one")
+    for name in ("model_downloads_monthly", "downloads_by_country", "downloads_by_family", "downloads_by_size",
+                 "ecosystem_downloads_by_country", "data_quality"):
+        assert (tmp_path / "several" / f"{name}.csv").read_bytes() == (tmp_path / "one" / f"{name}.csv").read_bytes(), name

@@ -50,7 +50,9 @@ def build_model_downloads_monthly(readings, snaptab: pd.DataFrame, tolerance_day
 
 
 def by_month(table, build) -> pd.DataFrame:
-    """``build(month_frame)`` for every month of the monthly table, joined (empty: of no rows)."""
+    """``build(frame)`` for every frame of whole months of the monthly table (``MonthlyTable.frames``),
+    joined in month order (empty: of no rows); ``build`` gives each month's rows whatever months
+    share its frame."""
     parts = [build(frame) for frame in table.frames()] if len(table.labels) else [build(table.to_frame())]
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 

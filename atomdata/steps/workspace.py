@@ -69,6 +69,11 @@ class MainCodes:
             yield name, self.workspace.load(f"main.{name}", "codes")
 
 
+#: rows of the frames a monthly table is read back in (a few months of a Hub-sized history; about
+#: 40 bytes a row as read, several times that in the tables computed from it)
+FRAME_ROWS = 1 << 23
+
+
 class MonthlyTable:
     """The per-model monthly table (``model_downloads_monthly``), a month at a time: each month's
     rows (integer codes) are kept in the workspace, and a month comes back as a frame of the
@@ -81,11 +86,13 @@ class MonthlyTable:
         self.ids = id_dtype(ids)  # every month's model ids share one categorical type, made once
         self.labels: list[str] = []
         self.names: list[str] = []  # the snapshots the start and end codes name
+        self.sizes: list[int] = []  # rows of each month
         self.n_rows = 0
 
     def add(self, label: str, rows: dict) -> None:
         self.workspace.save(f"month.{len(self.labels)}", **{k: rows[k] for k in self.FIELDS})
         self.labels.append(label)
+        self.sizes.append(len(rows["model"]))
         self.n_rows += len(rows["model"])
 
     def _rows(self, i: int) -> dict:
@@ -93,11 +100,24 @@ class MonthlyTable:
 
     def frame(self, i: int) -> pd.DataFrame:
         """Month ``i``'s rows, as the table has them (text columns categoricals)."""
-        return period_table([self._rows(i)], [self.labels[i]], self.ids, self.names, self.snap_type).rename(columns={"period": "month"})
+        return self._frame([i])
 
-    def frames(self):
-        for i in range(len(self.labels)):
-            yield self.frame(i)
+    def _frame(self, months) -> pd.DataFrame:
+        parts = [self._rows(i) for i in months]
+        return period_table(parts, [self.labels[i] for i in months], self.ids, self.names, self.snap_type).rename(columns={"period": "month"})
+
+    def frames(self, max_rows: int | None = None):
+        """The table as frames of consecutive whole months, of at most ``max_rows`` rows each
+        unless one month has more: work per frame (matching the rows to the models, grouping the
+        models) is then paid a few times per table, not once a month, in bounded memory."""
+        max_rows, start = FRAME_ROWS if max_rows is None else max_rows, 0
+        while start < len(self.labels):
+            stop, rows = start + 1, self.sizes[start]
+            while stop < len(self.labels) and rows + self.sizes[stop] <= max_rows:
+                rows += self.sizes[stop]
+                stop += 1
+            yield self._frame(range(start, stop))
+            start = stop
 
     def last(self) -> pd.DataFrame:
         """The latest month's rows (no rows if no month is measured)."""
@@ -106,8 +126,7 @@ class MonthlyTable:
     def to_frame(self) -> pd.DataFrame:
         if not self.labels:
             return pd.DataFrame(columns=COLUMNS).rename(columns={"period": "month"})
-        parts = [self._rows(i) for i in range(len(self.labels))]
-        return period_table(parts, list(self.labels), self.ids, self.names, self.snap_type).rename(columns={"period": "month"})
+        return self._frame(range(len(self.labels)))
 
     def __len__(self) -> int:
         return self.n_rows
