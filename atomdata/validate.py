@@ -72,14 +72,16 @@ def validate_table(name: str, df: pd.DataFrame, where: str | None = None, slice_
     ``row`` names a row in the report (by its line, for a table read from a CSV); ``unread`` are
     the columns a CSV reader could not type (column -> problem), reported with the failures.
 
-    A long table whose columns have their schema types already (categorical text aside) is
-    validated a slice of rows at a time, so its text is never all held as strings at once; the
-    table-wide uniqueness check then runs on the whole table, on category codes. Failures of all
+    A long table, or one with categorical text, whose columns have their schema types already
+    (categorical text aside) is validated a slice of rows at a time, so its text is never all held
+    as strings at once; the table-wide uniqueness check then runs on the whole table, on category
+    codes (pandera's runs on the text). Failures of all
     slices are reported together."""
     slice_rows = slice_rows or SLICE_ROWS
     if unread:
         raise _partial_report(name, df, where, row, unread)
-    if len(df) > slice_rows and _typed(name, df):
+    categorical = any(isinstance(t, pd.CategoricalDtype) for t in df.dtypes)
+    if (len(df) > slice_rows or categorical) and _typed(name, df):  # keys checked on codes, not on text
         return _validate_slices(name, df, where, slice_rows, row)
     text, cats = _text_columns(df)
     try:

@@ -223,7 +223,7 @@ class _Counters:
         if stale.any():
             c = codes[stale]
             self.issues.append(stale_issues(pd.DataFrame({
-                "snapshot": pd.array([name] * len(c), dtype="string"), "model_id": pd.array(np.asarray(ids, dtype=object)[c], dtype="string"),
+                "snapshot": pd.array([name] * len(c), dtype="string"), "model_id": pd.array(ids.take(c), dtype="string"),
                 "downloads_all_time": pd.array(at._data[stale], dtype="Int64"), "previous_max": pd.array(previous[stale], dtype="Int64")})))
         up = ok & (~self.has[codes] | (at._data > self.best[codes]))
         self.best[codes[up]], self.has[codes[ok]] = at._data[up], True
