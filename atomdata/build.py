@@ -17,7 +17,7 @@ import pandas as pd
 
 from .errors import AtomdataError
 from .ingest import store
-from .io import staging_dir, to_csv_bytes, write_csv
+from .io import append_csv, staging_dir, to_csv_bytes, write_csv
 from .rules.scope import Scope
 from .schemas import TABLES
 from .settings import CuratedFile
@@ -142,14 +142,13 @@ def check_tables_folder(out: Path) -> None:
 
 
 def write_monthly(table: MonthlyTable, path: Path) -> None:
-    """A table kept a month at a time, written a month at a time (the header once): the same bytes
-    as the whole frame written at once."""
+    """A table kept a month at a time, written a frame of months at a time and each frame a slice
+    of rows at a time (the header once): the same bytes as the whole frame written at once."""
     with open(path, "wb") as f:
         if not table.labels:
             f.write(to_csv_bytes(table.to_frame()))
         for i, frame in enumerate(table.frames()):
-            data = to_csv_bytes(frame)
-            f.write(data if i == 0 else data[data.index(b"\n") + 1:])
+            append_csv(f, frame, header=i == 0)
 
 
 def write_tables(tables: Mapping, out: Path, extra: dict[str, bytes] | None = None) -> None:

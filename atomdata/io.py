@@ -296,22 +296,30 @@ def write_csv(df: pd.DataFrame, path: Path, chunk_rows: int = 1_000_000) -> None
     """Write ``to_csv_bytes(df)`` to ``path`` a slice of rows at a time, so a table of tens of
     millions of rows never exists as one string in memory (same bytes as one call)."""
     with open(path, "wb") as f:
-        if len(df) <= chunk_rows:
-            f.write(to_csv_bytes(df))
+        append_csv(f, df, header=True, chunk_rows=chunk_rows)
+
+
+def append_csv(f, df: pd.DataFrame, header: bool = True, chunk_rows: int = 1_000_000) -> None:
+    """Append ``to_csv_bytes(df)`` (without its header line unless ``header``) to the open binary
+    file ``f``, a slice of rows at a time (a table written in pieces: the same bytes as at once)."""
+    start = f.tell()
+
+    def whole() -> bytes:
+        data = to_csv_bytes(df)
+        return data if header else data[data.index(b"\n") + 1:]
+    head = _fast_csv(df.iloc[0:0]) if len(df) > chunk_rows else None
+    if head is None:  # a short table, or a column the Arrow writer leaves to pandas
+        f.write(whole())
+        return
+    parts = _csv_slices(df, chunk_rows, {})
+    for i, part in enumerate(parts):
+        if part is None:  # a column the Arrow writer leaves to pandas: write the whole table its way
+            parts.close()
+            f.seek(start)
+            f.truncate()
+            f.write(whole())
             return
-        header, memo = _fast_csv(df.iloc[0:0]), {}
-        if header is None:  # a column the Arrow writer leaves to pandas
-            f.write(to_csv_bytes(df))
-            return
-        parts = _csv_slices(df, chunk_rows, memo)
-        for i, part in enumerate(parts):
-            if part is None:  # a column the Arrow writer leaves to pandas: write the whole table its way
-                parts.close()
-                f.seek(0)
-                f.truncate()
-                f.write(to_csv_bytes(df))
-                return
-            f.write(part if i == 0 else part[len(header):])
+        f.write(part if i == 0 and header else part[len(head):])
 
 
 def _csv_slices(df: pd.DataFrame, chunk_rows: int, memo: dict, ahead: int = 2):

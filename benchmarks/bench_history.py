@@ -365,7 +365,7 @@ def cmd_report(a):
     print("| case | N | snapshots | models per snapshot | wall s | peak PSS, tree MB | main MB | workers MB | "
           "main after typing MB | load 1-min before / after; busiest other process |\n|---|---:|---|---|---:|---:|---:|---:|---:|---|")
     for r in sorted((r for r in rows if "build" in r["case"] or "add" in r["case"]), key=lambda r: (r["n"], r["when"])):
-        print(f"| {r['case']} ({r['when'][:16]}) | {r['n']} | {r['first']} … {r['last']} | {r['rows_min']:,} … {r['rows_max']:,} "
+        print(f"| {r['case']} ({r['when'][:16]}; engine {r.get('engine', r['commit'])}) | {r['n']} | {r['first']} … {r['last']} | {r['rows_min']:,} … {r['rows_max']:,} "
               f"| {r['seconds']:.1f} | {r['peak_pss_mb']:,} | {r['peak_main_pss_mb']:,} | {r['peak_workers_pss_mb']:,} "
               f"| {r['peak_main_after_workers_mb']:,} | {_others(r)} |")
     latest = {r["n"]: r for r in rows if r["case"] == "cold build" and r["n"] in (12, 24, 36, 60)}

@@ -94,3 +94,20 @@ def test_write_csv_in_slices_writes_the_same_bytes(tmp_path, chunk_rows):
     cr = df.assign(a=pd.array(["x", "y", "z", "w\r", "v"], dtype="string"))  # the fully quoted form, whatever the slice
     io.write_csv(cr, tmp_path / "cr.csv", chunk_rows=chunk_rows)
     assert (tmp_path / "cr.csv").read_bytes() == pandas_csv(cr)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1000])
+def test_a_table_appended_in_pieces_writes_the_bytes_of_the_whole(tmp_path, chunk_rows):
+    """``append_csv``: pieces of rows appended (the header once), each a slice at a time, give the
+    whole table's bytes; a piece that pandas writes (here one without a carriage return, after
+    one the Arrow writer took) is rewritten from where the piece began, not from the file's start."""
+    df = pd.DataFrame({"a": pd.array(["x", "=y", None, "p,q", "z"], dtype="string"), "b": pd.array([1, None, 3, 4, 5], dtype="Int64")})
+    with open(tmp_path / "t.csv", "wb") as f:
+        for i, (start, stop) in enumerate([(0, 2), (2, 3), (3, 5)]):
+            io.append_csv(f, df.iloc[start:stop], header=i == 0, chunk_rows=chunk_rows)
+    assert (tmp_path / "t.csv").read_bytes() == io.to_csv_bytes(df)
+    obj = df.assign(b=pd.Series([1, "two", 3.5, None, "5"], dtype=object))  # a column the Arrow writer leaves to pandas
+    with open(tmp_path / "o.csv", "wb") as f:
+        f.write(b"kept\n")
+        io.append_csv(f, obj, header=False, chunk_rows=chunk_rows)
+    assert (tmp_path / "o.csv").read_bytes() == b"kept\n" + pandas_csv(obj).split(b"\n", 1)[1]

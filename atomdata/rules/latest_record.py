@@ -31,7 +31,8 @@ class FieldGaps:
     """The groups of fields some main snapshots lack, and for each model the last main snapshot
     that has them (-1: none): the snapshot its values of those fields come from."""
 
-    def __init__(self, main: list[str], fields: dict[str, set], codes: dict[str, np.ndarray], n_models: int):
+    def __init__(self, main: list[str], fields: dict[str, set], codes, n_models: int):
+        """``codes(name)``: the model codes of main snapshot ``name``'s records."""
         self.main = main
         self.groups = {}  # fields -> (which snapshots have them, last such snapshot of each model)
         for group in FIELD_COLUMNS:
@@ -40,7 +41,7 @@ class FieldGaps:
                 last = np.full(n_models, -1, dtype=np.int32)
                 for j, name in enumerate(main):
                     if has[j]:
-                        last[codes[name]] = j
+                        last[codes(name)] = j
                 self.groups[group] = (has, last)
         self.pieces = {group: [] for group in self.groups}  # (values, codes) taken from earlier snapshots
 

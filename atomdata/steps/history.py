@@ -52,44 +52,55 @@ class History:
     no_records: pd.DataFrame | None = None  # the records' columns, no rows (claims tables of no snapshot)
 
 
-def code_ids(main_snaps, typing) -> tuple[dict, dict, pa.Array]:
-    """Integer codes of the model ids of each main snapshot's records and edges, from one
-    dictionary encoding over all records (one hash table, instead of one per snapshot; an edge
-    takes the code of its record row), read from the cached records; a snapshot without a cache
-    entry (read-only store) is typed here and its frames are held for the pass that follows.
-    Returns (held frames, codes per snapshot name, the id of every code)."""
-    held, arrays, sizes, rows = {}, [], [], []
+class IdCodes:
+    """Integer codes of the model ids of each main snapshot's records and edges (an edge takes the
+    code of its record row), in order of first appearance over the snapshots: the codes one
+    dictionary encoding of every snapshot's ids would give, made a snapshot at a time (its ids
+    encoded, then matched to the vocabulary so far) so that the ids of only one snapshot are held.
+    The codes of each snapshot wait in the build's workspace until the pass takes them. Read from
+    the cached records; a snapshot without a cache entry (read-only store) is typed here and its
+    frames are held for the pass (``held``). ``vocab``: the id of every code."""
 
-    def cached_ids(snap):
-        rpath, epath = cache.cache_paths(snap, typing)
-        return (pq.read_table(rpath, columns=["model_id"]).column(0),
-                pq.read_table(epath, columns=["record_row"]).column(0).to_numpy())
+    def __init__(self, main_snaps, typing, workspace: Workspace):
+        self.workspace, self.held, self.sizes = workspace, {}, {}
+        vocab = pa.array([], pa.string())
+        for snap in main_snaps:
+            rec_ids, edge_rows = self._read(snap, typing)
+            enc = pc.dictionary_encode(pa.chunked_array([c.cast(pa.string()) for c in rec_ids.chunks], type=pa.string()))
+            local = enc.chunks[0].dictionary.cast(pa.string()) if enc.num_chunks else pa.array([], pa.string())
+            at = pc.index_in(local, value_set=vocab)  # the ids known already; the others are new, in order
+            new = at.is_null().to_numpy(zero_copy_only=False)
+            known = at.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int32)
+            glob = np.where(new, len(vocab) + np.cumsum(new, dtype=np.int32) - 1, known).astype(np.int32)
+            vocab = pa.concat_arrays([vocab, local.filter(pa.array(new))]) if new.any() else vocab
+            rec = glob[np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in enc.chunks])] \
+                if enc.num_chunks else np.zeros(0, dtype=np.int32)
+            workspace.save(f"ids.{snap.name}", rec=rec, edge=rec[edge_rows.astype(np.int64)])
+            self.sizes[snap.name] = len(rec)
+        self.vocab = vocab
 
-    for snap in main_snaps:
+    def _read(self, snap, typing):
+        def cached_ids():
+            rpath, epath = cache.cache_paths(snap, typing)
+            return (pq.read_table(rpath, columns=["model_id"]).column(0),
+                    pq.read_table(epath, columns=["record_row"]).column(0).to_numpy())
         try:
-            rec_ids, edge_rows = cached_ids(snap)
+            return cached_ids()
         except (OSError, ValueError, KeyError, pa.ArrowException):
             snap.verify()  # a damaged data file is reported as such, before anything reads it
             frames = cache.cached_load(snap, typing=typing)  # types the snapshot and fills its cache entry
             try:
-                rec_ids, edge_rows = cached_ids(snap)
+                return cached_ids()
             except (OSError, ValueError, KeyError, pa.ArrowException):  # read-only store: keep the frames
-                held[snap.name] = frames
-                rec_ids, edge_rows = pa.chunked_array([as_arrow(frames[0]["model_id"])]), frames[1]["record_row"].to_numpy()
-            del frames
-        arrays += [c.cast(pa.string()) for c in rec_ids.chunks]
-        sizes.append(len(rec_ids))
-        rows.append(edge_rows.astype(np.int64))  # an edge's model is a record of the same snapshot: its code follows
-    enc = pc.dictionary_encode(pa.chunked_array(arrays, type=pa.string()))
-    vocab = enc.chunks[0].dictionary.cast(pa.string()) if enc.num_chunks else pa.array([], pa.string())
-    flat = np.concatenate([c.indices.to_numpy(zero_copy_only=False).astype(np.int64) for c in enc.chunks]) \
-        if enc.num_chunks else np.zeros(0, dtype=np.int64)
-    bounds = np.cumsum([0] + sizes)
-    codes = {}
-    for i, snap in enumerate(main_snaps):
-        rec = flat[bounds[i]:bounds[i + 1]]
-        codes[snap.name] = (rec, rec[rows[i]])
-    return held, codes, vocab
+                self.held[snap.name] = frames
+                return pa.chunked_array([as_arrow(frames[0]["model_id"])]), frames[1]["record_row"].to_numpy()
+
+    def records(self, name: str) -> np.ndarray:
+        return np.array(self.workspace.load(f"ids.{name}", "rec"))
+
+    def take(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(record codes, edge codes) of main snapshot ``name``."""
+        return self.records(name), np.array(self.workspace.load(f"ids.{name}", "edge"))
 
 
 class _Pass:
@@ -102,8 +113,10 @@ class _Pass:
         self.main_names = main_names
         self.main = [s.name for s in snaps if s.name in main_names]
         self.prepared = prepare_snapshots(snaps, snapinfo, registry, typing, progress)
-        # model ids of every main snapshot (records and edges) coded in one Arrow hash pass
-        self.held, self.id_codes, self.vocab = code_ids([s for s in snaps if s.name in main_names], typing)
+        self.workspace = Workspace()
+        # model ids of every main snapshot (records and edges) coded in order of first appearance
+        self.id_codes = IdCodes([s for s in snaps if s.name in main_names], typing, self.workspace)
+        self.held, self.vocab = self.id_codes.held, self.id_codes.vocab
         n = len(self.vocab)
         # every model's code in id order (the categories of model_id), known before any record is read
         order = pc.sort_indices(self.vocab).to_numpy()
@@ -113,13 +126,11 @@ class _Pass:
         # first and last main snapshot of every model, known before any record is read
         self.first_k, self.last_k = np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=np.int32)
         for j, name in enumerate(self.main):
-            idx = self.id_codes[name][0]
+            idx = self.id_codes.records(name)
             self.first_k[idx[self.first_k[idx] < 0]] = j
             self.last_k[idx] = j
-        self.gaps = FieldGaps(self.main, {s.name: set(s.fields) for s in snaps},
-                              {name: codes[0] for name, codes in self.id_codes.items()}, n)
+        self.gaps = FieldGaps(self.main, {s.name: set(s.fields) for s in snaps}, self.id_codes.records, n)
         self.repeats = CounterRepeats(n, self.main)
-        self.workspace = Workspace()
         self.counters = _Counters(n, self.workspace)
         self.presence, self.orgs = Presence(n), Namespaces()
         self.latest, self.edges = [], []
@@ -147,7 +158,7 @@ class _Pass:
         if tick:
             tick(1)
         date = pd.Series([pd.Timestamp(snap.date)]).to_numpy()[0]  # the type a column of it would have
-        idx, e_idx = self.id_codes.pop(snap.name) if is_main else (None, None)
+        idx, e_idx = self.id_codes.take(snap.name) if is_main else (None, None)
         if parts is None:
             full = r.assign(model_id=lineage.id_strings(self.vocab, idx)) if is_main else r
             parts = snapshot_claims(full.assign(snapshot=snap.name, date=date), snap, self.snapinfo, self.registry)
