@@ -62,7 +62,7 @@ class IdCodes:
     frames are held for the pass (``held``). ``vocab``: the id of every code."""
 
     def __init__(self, main_snaps, typing, workspace: Workspace):
-        self.workspace, self.held, self.sizes = workspace, {}, {}
+        self.workspace, self.held = workspace, {}
         vocab = pa.array([], pa.string())
         for snap in main_snaps:
             rec_ids, edge_rows = self._read(snap, typing)
@@ -76,7 +76,6 @@ class IdCodes:
             rec = glob[np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in enc.chunks])] \
                 if enc.num_chunks else np.zeros(0, dtype=np.int32)
             workspace.save(f"ids.{snap.name}", rec=rec, edge=rec[edge_rows.astype(np.int64)])
-            self.sizes[snap.name] = len(rec)
         self.vocab = vocab
 
     def _read(self, snap, typing):
