@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..issues import issue
-from .ids import lookup
-from .readings import counter, layout, model_codes
+from .readings import counter, layout
 
 class RunningMax:
     """The highest valid all-time reading of every model so far (snapshots in (date, name) order)."""
@@ -47,18 +46,6 @@ def stale_pass(groups, codes, pos, at, ok, n_models: int, with_previous: bool = 
         if with_previous:
             prev[rows], prev_ok[rows] = rm, h
     return stale, prev, prev_ok
-
-
-def highest_reading(readings: pd.DataFrame, ids: pd.Series) -> pd.Series:
-    """The highest all-time counter read of each of ``ids`` (null where none was read). A stale
-    reading is lower than an earlier one by definition, so the highest is the latest valid one;
-    repeated snapshots are not readings. Grouped on integer model codes."""
-    codes, uniq = model_codes(readings["model_id"])
-    at, ok = counter(readings["downloads_all_time"])
-    ok = ok & (codes >= 0)
-    best = pd.Series(at[ok]).groupby(codes[ok]).max() if ok.any() else pd.Series([], dtype="int64")
-    values = pd.Series(pd.array(best.to_numpy(), dtype="Int64"), index=pd.Index(np.asarray(uniq, dtype=object)[best.index.to_numpy()], dtype="string"))
-    return lookup(ids, values).astype("Int64")
 
 
 def flag_stale(readings: pd.DataFrame) -> pd.DataFrame:

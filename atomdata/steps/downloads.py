@@ -3,7 +3,8 @@
 
 The monthly table is made a month at a time as the readings go by (``rules.boundaries.PeriodWalker``)
 and kept in the build's workspace (``workspace.MonthlyTable``): each month is validated as it
-comes, and the tables built on it read it back a month at a time, so memory follows one month.
+comes, and the tables built on it read it back in frames of a few whole months, so memory follows
+those months, not the history.
 """
 from __future__ import annotations
 

@@ -223,8 +223,7 @@ class _Counters:
     written to the workspace for the later passes."""
 
     def __init__(self, n_models: int, workspace: Workspace):
-        self.workspace, self.run = workspace, RunningMax(n_models)
-        self.best, self.has = np.zeros(n_models, dtype=np.int64), np.zeros(n_models, dtype=bool)
+        self.workspace, self.run = workspace, RunningMax(n_models)  # also each model's highest reading
         self.names, self.dates, self.issues = [], [], []
 
     def read(self, name: str, date, codes: np.ndarray, at, d30, ids: pd.Index) -> None:
@@ -235,14 +234,12 @@ class _Counters:
             self.issues.append(stale_issues(pd.DataFrame({
                 "snapshot": pd.array([name] * len(c), dtype="string"), "model_id": pd.array(ids.take(c), dtype="string"),
                 "downloads_all_time": pd.array(at._data[stale], dtype="Int64"), "previous_max": pd.array(previous[stale], dtype="Int64")})))
-        up = ok & (~self.has[codes] | (at._data > self.best[codes]))
-        self.best[codes[up]], self.has[codes[ok]] = at._data[up], True
         self.workspace.save(f"reading.{name}", codes=codes, at=at._data, at_ok=ok, d30=d30._data, d30_ok=~d30._mask)
         self.names.append(name)
         self.dates.append(date)
 
     def highest(self, codes: np.ndarray) -> pd.arrays.IntegerArray:
-        return pd.arrays.IntegerArray(self.best[codes], ~self.has[codes])
+        return pd.arrays.IntegerArray(self.run.value[codes], ~self.run.has[codes])
 
     def readings(self, ids: pd.Index) -> StoreReadings:
         return StoreReadings(self.workspace, self.names, self.dates, ids)

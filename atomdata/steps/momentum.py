@@ -20,7 +20,7 @@ def _near_ages(readings, models: pd.DataFrame, keep: np.ndarray, ages, tolerance
     """The non-stale all-time readings of the kept models (rows of ``models``) taken within
     ``tolerance_days`` of an age, read one snapshot at a time (memory follows those rows, not the
     readings), and the first and last date of any non-stale reading of a kept model."""
-    ids = pd.Series(np.asarray(readings.ids, dtype=object), dtype="string")
+    ids = pd.Series(pd.array(readings.ids, dtype="string"))
     row = positions(ids, models["model_id"])  # each code's row of ``models``
     kept = (row >= 0) & keep[np.maximum(row, 0)] if len(keep) else np.zeros(len(ids), dtype=bool)
     created = models["created_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64)[np.maximum(row, 0)] if len(keep) else np.zeros(len(ids), dtype=np.int64)
