@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import os
 import platform
@@ -386,19 +385,12 @@ def cmd_report(a):
 
 # --------------------------------------------------------------------------- the 200k x 12 reference
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cmd_reference(a):
     """Generate the 200k x 12 store (deterministic), build it cold, hash every table; write the
     hashes to REFERENCE, or with --check compare them (exit 1 on any difference)."""
     import numpy, pandas, pyarrow  # noqa: E401
     from atomdata.ingest.dump import import_dump
+    from atomdata.io import sha256_file
 
     models, months = 200_000, 12
     work = a.work / f"reference-{models}-{months}"
@@ -410,12 +402,12 @@ def cmd_reference(a):
     shutil.rmtree(out, ignore_errors=True)
     r = run_measured(build_cmd(raw, out, a.scope) + ["--no-datapackage"], "reference", work)
     ref = {"generator": {"script": "benchmarks/history.py", "models": models, "months": months, "end": a.end, "seed": a.seed,
-                         "real": {"file": f"hub-stats/{real.parent.name}/models.parquet", "sha256": sha256(real)}},
+                         "real": {"file": f"hub-stats/{real.parent.name}/models.parquet", "sha256": sha256_file(real)}},
            "build": f"python -m atomdata.cli build --raw RAW --out OUT --scope {a.scope} --no-datapackage",
            "versions": {"python": platform.python_version(), "numpy": numpy.__version__, "pandas": pandas.__version__,
                         "pyarrow": pyarrow.__version__},
            "snapshots": {s.name: s.sha256 for s in snapshots(raw)},
-           "tables": {p.name: sha256(p) for p in sorted(out.glob("*.csv"))}}
+           "tables": {p.name: sha256_file(p) for p in sorted(out.glob("*.csv"))}}
     print(f"built in {r['seconds']} s, peak {r['peak_pss_mb']} MB")
     if not a.check:
         REFERENCE.write_text(json.dumps(ref, indent=1) + "\n")
