@@ -24,22 +24,22 @@ from .settings import CuratedFile
 from .steps.context import open_context
 from .steps.prepare import return_freed_memory
 from .steps.registry import STEPS, Step
-from .steps.workspace import MonthlyTable
+from .steps.workspace import KeptTable
 from .validate import validate_tables
 from .vocab import TOLERANCE_DAYS
 
 
 class Tables(Mapping):
-    """A build's tables by name, as frames. A table kept a month at a time in the build's workspace
-    (``model_downloads_monthly``, a ``MonthlyTable``) becomes one frame when asked for; ``stored``
-    gives it as kept, for writing it a month at a time."""
+    """A build's tables by name, as frames. A table kept in parts out of memory (``KeptTable``:
+    ``model_downloads_monthly`` a month at a time, ``organization_summary`` a snapshot at a time)
+    becomes one frame when asked for; ``stored`` gives it as kept, for writing it a part at a time."""
 
     def __init__(self, tables: dict):
         self._tables = tables
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         t = self._tables[name]
-        return t.to_frame() if isinstance(t, MonthlyTable) else t
+        return t.to_frame() if isinstance(t, KeptTable) else t
 
     def __iter__(self):
         return iter(self._tables)
@@ -109,8 +109,8 @@ def build_tables(raw: Path, registry_file=None, scope: Scope | None = None, tole
     return_freed_memory()
     ctx = open_context(raw, registry_file, scope, tolerance_days, period, progress)
     tables = run_steps(ctx.items())
-    # a table kept a month at a time was validated a month at a time, as it was made
-    checked = validate_tables({k: t for k, t in tables.items() if not isinstance(t, MonthlyTable)})
+    # a table kept in parts was validated a part at a time, as it was made
+    checked = validate_tables({k: t for k, t in tables.items() if not isinstance(t, KeptTable)})
     return BuildResult(Tables({k: checked.get(k, tables[k]) for k in TABLES}), ctx.snaps, ctx.curated)
 
 
@@ -141,11 +141,11 @@ def check_tables_folder(out: Path) -> None:
                             "(--out my-build), or move them elsewhere first")
 
 
-def write_monthly(table: MonthlyTable, path: Path) -> None:
-    """A table kept a month at a time, written a frame of months at a time and each frame a slice
-    of rows at a time (the header once): the same bytes as the whole frame written at once."""
+def write_kept(table: KeptTable, path: Path) -> None:
+    """A table kept in parts, written a frame of parts at a time and each frame a slice of rows at
+    a time (the header once): the same bytes as the whole frame written at once."""
     with open(path, "wb") as f:
-        if not table.labels:
+        if not table.sizes:
             f.write(to_csv_bytes(table.to_frame()))
         for i, frame in enumerate(table.frames()):
             append_csv(f, frame, header=i == 0)
@@ -161,8 +161,8 @@ def write_tables(tables: Mapping, out: Path, extra: dict[str, bytes] | None = No
             (tmp / fname).write_bytes(data)
         for name in tables:
             t = tables.stored(name) if isinstance(tables, Tables) else tables[name]
-            if isinstance(t, MonthlyTable):
-                write_monthly(t, tmp / f"{name}.csv")
+            if isinstance(t, KeptTable):
+                write_kept(t, tmp / f"{name}.csv")
             else:
                 write_csv(t, tmp / f"{name}.csv")
 

@@ -1,6 +1,8 @@
 """The per-snapshot cache (transform/cache.py): a warm build writes exactly what a cold one does."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from atomdata.build import build
@@ -95,10 +97,17 @@ def test_a_store_whose_cache_cannot_be_written_builds_the_same_tables(tmp_path, 
 
     shutil.rmtree(raw / ".cache")
 
-    def refuse(df, path):
-        raise OSError("read-only file system")
+    write, written = cache._write, []
+
+    def refuse(df, path):  # the store is read-only; the build's workspace (system temp) is not
+        if raw in Path(path).parents:
+            raise OSError("read-only file system")
+        written.append(Path(path).name)
+        write(df, path)
 
     monkeypatch.setattr(cache, "_write", refuse)
     build(raw, tmp_path / "readonly")
     assert not list((raw / ".cache").glob("records-*.parquet"))
     assert _tables(tmp_path / "normal") == _tables(tmp_path / "readonly")
+    # organization_summary's rows of each snapshot waited in the workspace instead of the cache
+    assert sorted(written) == ["org.2026-07-01.parquet", "org.2026-08-01.parquet"]

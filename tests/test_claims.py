@@ -175,3 +175,30 @@ def test_organization_summary_of_legacy_ids_only():
     info = pd.DataFrame({"snapshot": ["s"], "date": [pd.Timestamp("2026-01-01")], "tree_coverage": ["sample"]})
     out = claims.organization_summary(recs, info, load_registry())
     assert out.empty and list(out.columns)[:3] == ["date", "snapshot", "org"]
+
+
+def test_organization_summary_parts_come_in_table_order_and_a_bad_part_is_named(tmp_path):
+    """The build keeps organization_summary a snapshot at a time in files (``SnapshotParts``),
+    ordered by date and snapshot whatever order the pass met them in, each part validated: a
+    failure names its snapshot."""
+    from atomdata.errors import ValidationFailed
+    from atomdata.steps.cache import PartFile
+
+    recs = pd.DataFrame({"model_id": ["Qwen/a", "alice/b"], "org": ["Qwen", "alice"], "base_id": [None, "Qwen/a"],
+                         "downloads_30d": [5, 1], "downloads_all_time": [50, 1], "likes": [1, 0]})
+    recs = recs.astype({"model_id": "string", "org": "string", "base_id": "string", "downloads_30d": "Int64",
+                        "downloads_all_time": "Int64", "likes": "Int64"})
+    info = pd.DataFrame({"snapshot": ["2026-02-01", "2026-01-01"], "date": pd.to_datetime(["2026-02-01", "2026-01-01"]),
+                         "tree_coverage": ["sample", "sample"]})
+    reg = load_registry()
+    parts = [(s, PartFile.write(claims.organization_summary(recs.assign(snapshot=s), info, reg), tmp_path / f"{s}.parquet"))
+             for s in ("2026-02-01", "2026-01-01")]  # the pass met February first
+    table = claims.build_organization_summary(parts, None, info, reg).frame
+    whole = table.to_frame()
+    assert whole["snapshot"].tolist() == ["2026-01-01"] * 2 + ["2026-02-01"] * 2 and len(table) == 4
+    pd.testing.assert_frame_equal(whole, claims.organization_summary(
+        pd.concat([recs.assign(snapshot=s) for s in ("2026-02-01", "2026-01-01")]), info, reg))
+    bad = claims.organization_summary(recs.assign(snapshot="2026-01-01"), info, reg).assign(models=pd.array([-1, 1], dtype="Int64"))
+    parts[1] = ("2026-01-01", PartFile.write(bad, tmp_path / "bad.parquet"))
+    with pytest.raises(ValidationFailed, match=r"organization_summary' \(snapshot 2026-01-01\)(.|\n)*models"):
+        claims.build_organization_summary(parts, None, info, reg)

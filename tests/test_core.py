@@ -362,10 +362,12 @@ def test_a_snapshot_typed_a_slice_at_a_time_is_typed_as_a_whole(data_root):
     assert (whole[0]["model_id"].to_numpy()[edges["record_row"].to_numpy()] == edges["model_id"].to_numpy()).all()
 
 
-def test_the_tables_on_the_monthly_table_are_the_same_whatever_months_share_a_frame(tmp_path, monkeypatch):
+def test_the_tables_kept_in_parts_are_the_same_whatever_parts_share_a_frame(tmp_path, monkeypatch):
     """The tables computed from the per-model monthly table read it back in frames of several
-    months (``MonthlyTable.frames``); a month a frame gives the same bytes."""
+    months (``MonthlyTable.frames``), and the tables kept in parts are written a frame at a time;
+    a part a frame gives the same bytes."""
     from atomdata.build import build
+    from atomdata.io import to_csv_bytes
     from atomdata.ingest.dump import import_dump
     from atomdata.steps import workspace
 
@@ -377,9 +379,13 @@ def test_the_tables_on_the_monthly_table_are_the_same_whatever_months_share_a_fr
     res = build(raw, tmp_path / "several")
     monthly = res.tables.stored("model_downloads_monthly")
     assert len(monthly.labels) >= 3 and len(list(monthly.frames())) < len(monthly.labels)
+    # organization_summary is kept a snapshot at a time too, and written as the whole frame would be
+    orgs = res.tables.stored("organization_summary")
+    assert len(orgs.parts) == 6 and len(list(orgs.frames())) == 1 and len(orgs) == len(res.tables["organization_summary"])
+    assert (tmp_path / "several" / "organization_summary.csv").read_bytes() == to_csv_bytes(res.tables["organization_summary"])
     monkeypatch.setattr(workspace, "FRAME_ROWS", 1)
-    assert len(list(monthly.frames())) == len(monthly.labels)
+    assert len(list(monthly.frames())) == len(monthly.labels) and len(list(orgs.frames())) == 6
     build(raw, tmp_path / "one")
     for name in ("model_downloads_monthly", "downloads_by_country", "downloads_by_family", "downloads_by_size",
-                 "ecosystem_downloads_by_country", "data_quality"):
+                 "ecosystem_downloads_by_country", "organization_summary", "data_quality"):
         assert (tmp_path / "several" / f"{name}.csv").read_bytes() == (tmp_path / "one" / f"{name}.csv").read_bytes(), name

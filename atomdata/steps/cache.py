@@ -94,9 +94,10 @@ def cached_load(snap, without: tuple[str, ...] = (), typing: Typing | None = Non
 
 def claims_key(registry: pd.DataFrame, info: dict, typing: Typing | None = None) -> str:
     """Everything a snapshot's claims rows depend on besides the snapshot itself: the typing and
-    claims code, the registry's content and the snapshot's row of ``snapinfo``."""
+    claims code (and this module's, which lays out the entries), the registry's content and the
+    snapshot's row of ``snapinfo``."""
     h = hashlib.sha256((typing or default_typing()).key.encode())
-    for path in (Path(claims.__file__), Path(lineage.__file__), Path(registry_mod.__file__)):
+    for path in (Path(claims.__file__), Path(lineage.__file__), Path(registry_mod.__file__), Path(__file__)):
         h.update(path.read_bytes())
     h.update(repr((list(registry.columns), [str(t) for t in registry.dtypes], len(registry))).encode())
     h.update(pd.util.hash_pandas_object(registry, index=True).to_numpy().tobytes())
@@ -114,28 +115,52 @@ def has_claims(snap, key: str) -> bool:
     return _claims_paths(snap, key)["done"].is_file()
 
 
-def load_claims(snap, key: str) -> dict[str, pd.DataFrame] | None:
+@dataclass(frozen=True)
+class PartFile:
+    """A frame kept in a parquet file rather than in memory: its path and its pandas dtypes
+    (parquet keeps values, not every pandas dtype: datetime units); ``rows``: its length."""
+
+    path: Path
+    dtypes: dict
+    rows: int
+
+    def read(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path).astype(self.dtypes)
+
+    @classmethod
+    def write(cls, df: pd.DataFrame, path: Path) -> "PartFile":
+        _write(df, path)
+        return cls(path, {c: str(t) for c, t in df.dtypes.items()}, len(df))
+
+
+def load_claims(snap, key: str, kept: tuple[str, ...] = ()) -> dict | None:
     """A snapshot's cached claims parts (``org``, ``trend``, ``trenddq``; a part the snapshot does
-    not produce is absent), or None when not cached."""
+    not produce is absent), or None when not cached; the parts named in ``kept`` come as
+    ``PartFile`` (not read)."""
     paths = _claims_paths(snap, key)
     if not paths["done"].is_file():
         return None
     try:
-        dtypes = json.loads(paths["done"].read_text())
-        # parquet keeps values, not every pandas dtype (datetime units): restore the recorded ones
-        return {part: pd.read_parquet(paths[part]).astype(types) for part, types in dtypes.items()}
-    except (OSError, ValueError, ImportError, KeyError, TypeError):
+        files = {part: PartFile(paths[part], entry["dtypes"], entry["rows"])
+                 for part, entry in json.loads(paths["done"].read_text()).items()}
+        for f in (files[part] for part in kept if part in files):
+            if pq.read_metadata(f.path).num_rows != f.rows:  # read later: its file is checked now
+                return None
+        return {part: f if part in kept else f.read() for part, f in files.items()}
+    except (OSError, ValueError, ImportError, KeyError, TypeError, pyarrow.ArrowException):
         return None
 
 
-def store_claims(snap, key: str, parts: dict[str, pd.DataFrame]) -> None:
+def store_claims(snap, key: str, parts: dict[str, pd.DataFrame]) -> dict[str, PartFile] | None:
+    """Cache a snapshot's claims parts; their ``PartFile`` by name, or None where the store is
+    read-only."""
     paths = _claims_paths(snap, key)
     try:
         paths["done"].parent.mkdir(exist_ok=True)
-        for part, df in parts.items():
-            _write(df, paths[part])
+        files = {part: PartFile.write(df, paths[part]) for part, df in parts.items()}
         tmp = paths["done"].with_name(f".{paths['done'].name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({part: {c: str(t) for c, t in df.dtypes.items()} for part, df in parts.items()}))
+        tmp.write_text(json.dumps({part: {"dtypes": f.dtypes, "rows": f.rows} for part, f in files.items()}))
         os.replace(tmp, paths["done"])
+        return files
     except OSError:
-        pass
+        return None

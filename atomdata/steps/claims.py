@@ -26,7 +26,9 @@ from ..rules.periods import month_of
 from ..rules.publisher import counted
 from ..issues import issue
 from ..vocab import TREE_COVERAGE, TRENDING_RANKINGS, TRENDING_TOP_N
+from ..validate import validate_table
 from .step import Built
+from .workspace import SnapshotParts
 
 #: top-N sizes of the trending table
 TOP_N = TRENDING_TOP_N
@@ -246,11 +248,17 @@ def snapshot_claims(r: pd.DataFrame, snap, snapinfo: pd.DataFrame, registry: pd.
 
 
 def build_organization_summary(org_parts: list, no_records: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd.DataFrame) -> Built:
-    """``organization_summary`` over every snapshot of the pass (its per-snapshot rows)."""
+    """``organization_summary`` over every snapshot of the pass: its per-snapshot rows stay in
+    their files (``workspace.SnapshotParts``) in table order (date, snapshot; each part is one
+    snapshot's rows, ordered by organization), each validated here; the key (snapshot, org) is
+    then unique over the table as it is within each part."""
     if not org_parts:
         return Built(organization_summary(no_records.assign(snapshot=pd.Series([], dtype="string")), snapinfo, registry))
-    out = pd.concat(org_parts, ignore_index=True)
-    return Built(out.sort_values(["date", "snapshot", "org"], kind="stable").reset_index(drop=True))
+    date = snapinfo.set_index("snapshot")["date"]
+    parts = sorted(org_parts, key=lambda part: (date[part[0]], part[0]))
+    for name, part in parts:
+        validate_table("organization_summary", part.read(), where=f"snapshot {name}")
+    return Built(SnapshotParts([part for _, part in parts]))
 
 
 def build_trending_by_country(trend_parts: list, no_records: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd.DataFrame) -> Built:

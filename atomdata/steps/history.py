@@ -39,7 +39,8 @@ class History:
     (``workspace.StoreReadings``); ``main_codes``: the models (codes) of each main snapshot, read
     back the same way; ``issues``: ``snapshot_lacks_fields``, ``counter_decreased``,
     ``model_missing`` and ``renamed`` rows; ``counter_repeats``: snapshot -> (the snapshot whose
-    counters it repeats, models compared); ``org_parts``/``trend_parts``: per-snapshot claims rows."""
+    counters it repeats, models compared); ``org_parts``: (snapshot, ``cache.PartFile`` of its organization_summary rows);
+    ``trend_parts``: per-snapshot trending rows."""
 
     latest: pd.DataFrame | None = None
     edges: pd.DataFrame | None = None
@@ -142,10 +143,10 @@ class _Pass:
         if snap.name not in self.prepared:  # a worker verified it moments ago
             snap.verify()
         ckey = cache.claims_key(self.registry, self.info.loc[snap.name].to_dict(), self.typing)
-        parts = cache.load_claims(snap, ckey)
+        parts = cache.load_claims(snap, ckey, kept=("org",))
         is_main = snap.name in self.main_names
         if parts is not None and not is_main:
-            self._add_claims(parts)  # a trending listing whose claims rows are cached: nothing else to read
+            self._add_claims(snap.name, parts)  # a trending listing whose claims rows are cached: nothing else to read
             if tick:
                 tick(1)
             return
@@ -161,9 +162,11 @@ class _Pass:
         if parts is None:
             full = r.assign(model_id=lineage.id_strings(self.vocab, idx)) if is_main else r
             parts = snapshot_claims(full.assign(snapshot=snap.name, date=date), snap, self.snapinfo, self.registry)
-            cache.store_claims(snap, ckey, parts)
             del full
-        self._add_claims(parts)
+            files = cache.store_claims(snap, ckey, parts)
+            if "org" in parts:  # kept in a file: the snapshot's cache entry, else the workspace
+                parts["org"] = files["org"] if files else cache.PartFile.write(parts["org"], self.workspace.path / f"org.{snap.name}.parquet")
+        self._add_claims(snap.name, parts)
         if is_main:
             self._take_main(snap, r, e, idx, e_idx, date)
 
@@ -184,9 +187,9 @@ class _Pass:
             if not self.repeats.observe(snap.name, k, date, idx, at._data, ~at._mask):
                 self.counters.read(snap.name, date, codes, at, pd.array(r["downloads_30d"], dtype="Int64"), self.ids)
 
-    def _add_claims(self, parts: dict[str, pd.DataFrame]) -> None:
+    def _add_claims(self, name: str, parts: dict) -> None:
         if "org" in parts:
-            self.out.org_parts.append(parts["org"])
+            self.out.org_parts.append((name, parts["org"]))
         if "trend" in parts:
             self.out.trend_parts.append((parts["trend"], parts["trenddq"]))
 

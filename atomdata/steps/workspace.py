@@ -2,8 +2,9 @@
 
 Memory must not grow with the number of snapshots, so the pass keeps no readings in memory: each
 counter snapshot's model codes and counters are written here as arrays (and memory-mapped back),
-as are the codes of every main snapshot and the per-month rows of the monthly table. The folder
-is in the system's temporary space and goes with the build result.
+as are the codes of every main snapshot and the per-month rows of the monthly table. The tables
+kept out of memory in parts (``KeptTable``) are here too. The folder is in the system's temporary
+space and goes with the build result.
 """
 from __future__ import annotations
 
@@ -69,15 +70,69 @@ class MainCodes:
             yield name, self.workspace.load(f"main.{name}", "codes")
 
 
-#: rows of the frames a monthly table is read back in (a few months of a Hub-sized history; about
+#: rows of the frames a kept table is read back in (a few months of a Hub-sized history; about
 #: 40 bytes a row as read, several times that in the tables computed from it)
 FRAME_ROWS = 1 << 23
 
 
-class MonthlyTable:
+class KeptTable:
+    """A published table kept out of memory in parts (the months of the monthly table, the
+    snapshots of the organization summary), each validated as it was made, and read back as
+    frames of whole parts: what a build holds of it does not grow with the history."""
+
+    sizes: list[int]  # rows of each part, in table order
+
+    def _frame(self, parts) -> pd.DataFrame:
+        """The rows of the parts at positions ``parts`` (consecutive), as one frame."""
+        raise NotImplementedError
+
+    def _empty(self) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def frames(self, max_rows: int | None = None):
+        """The table as frames of consecutive whole parts, of at most ``max_rows`` rows each
+        unless one part has more: work per frame (matching the rows to the models, grouping the
+        models) is then paid a few times per table, not once a part, in bounded memory."""
+        max_rows, start = FRAME_ROWS if max_rows is None else max_rows, 0
+        while start < len(self.sizes):
+            stop, rows = start + 1, self.sizes[start]
+            while stop < len(self.sizes) and rows + self.sizes[stop] <= max_rows:
+                rows += self.sizes[stop]
+                stop += 1
+            yield self._frame(range(start, stop))
+            start = stop
+
+    def to_frame(self) -> pd.DataFrame:
+        """The whole table (for callers that want it as one frame)."""
+        return self._frame(range(len(self.sizes))) if self.sizes else self._empty()
+
+    def __len__(self) -> int:
+        return sum(self.sizes)
+
+
+class SnapshotParts(KeptTable):
+    """A table made a snapshot at a time (``organization_summary``): each snapshot's rows stay in
+    a parquet file (``cache.PartFile``: the snapshot's cache entry, else the workspace), in table
+    order."""
+
+    def __init__(self, parts: list):
+        if not parts:
+            raise ValueError("SnapshotParts: a table of no snapshot is an ordinary (empty) frame")
+        self.parts = list(parts)
+        self.sizes = [p.rows for p in self.parts]
+
+    def _frame(self, parts) -> pd.DataFrame:
+        frames = [self.parts[i].read() for i in parts]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def _empty(self) -> pd.DataFrame:
+        return self.parts[0].read().iloc[0:0]
+
+
+class MonthlyTable(KeptTable):
     """The per-model monthly table (``model_downloads_monthly``), a month at a time: each month's
     rows (integer codes) are kept in the workspace, and a month comes back as a frame of the
-    table's columns; ``to_frame`` joins them all (for callers that want the whole table)."""
+    table's columns."""
 
     FIELDS = ("model", "downloads", "method", "start", "end", "at_end", "at_end_ok", "flag")
 
@@ -87,13 +142,11 @@ class MonthlyTable:
         self.labels: list[str] = []
         self.names: list[str] = []  # the snapshots the start and end codes name
         self.sizes: list[int] = []  # rows of each month
-        self.n_rows = 0
 
     def add(self, label: str, rows: dict) -> None:
         self.workspace.save(f"month.{len(self.labels)}", **{k: rows[k] for k in self.FIELDS})
         self.labels.append(label)
         self.sizes.append(len(rows["model"]))
-        self.n_rows += len(rows["model"])
 
     def _rows(self, i: int) -> dict:
         return {k: np.array(self.workspace.load(f"month.{i}", k)) for k in self.FIELDS}
@@ -106,27 +159,9 @@ class MonthlyTable:
         parts = [self._rows(i) for i in months]
         return period_table(parts, [self.labels[i] for i in months], self.ids, self.names, self.snap_type).rename(columns={"period": "month"})
 
-    def frames(self, max_rows: int | None = None):
-        """The table as frames of consecutive whole months, of at most ``max_rows`` rows each
-        unless one month has more: work per frame (matching the rows to the models, grouping the
-        models) is then paid a few times per table, not once a month, in bounded memory."""
-        max_rows, start = FRAME_ROWS if max_rows is None else max_rows, 0
-        while start < len(self.labels):
-            stop, rows = start + 1, self.sizes[start]
-            while stop < len(self.labels) and rows + self.sizes[stop] <= max_rows:
-                rows += self.sizes[stop]
-                stop += 1
-            yield self._frame(range(start, stop))
-            start = stop
+    def _empty(self) -> pd.DataFrame:
+        return pd.DataFrame(columns=COLUMNS).rename(columns={"period": "month"})
 
     def last(self) -> pd.DataFrame:
         """The latest month's rows (no rows if no month is measured)."""
         return self.frame(len(self.labels) - 1) if self.labels else self.to_frame()
-
-    def to_frame(self) -> pd.DataFrame:
-        if not self.labels:
-            return pd.DataFrame(columns=COLUMNS).rename(columns={"period": "month"})
-        return self._frame(range(len(self.labels)))
-
-    def __len__(self) -> int:
-        return self.n_rows
