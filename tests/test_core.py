@@ -384,6 +384,7 @@ def test_the_tables_kept_in_parts_are_the_same_whatever_parts_share_a_frame(tmp_
     assert len(orgs.parts) == 6 and len(list(orgs.frames())) == 1 and len(orgs) == len(res.tables["organization_summary"])
     assert (tmp_path / "several" / "organization_summary.csv").read_bytes() == to_csv_bytes(res.tables["organization_summary"])
     monkeypatch.setattr(workspace, "FRAME_ROWS", 1)
+    monkeypatch.setattr(workspace, "TEXT_FRAME_ROWS", 1)
     assert len(list(monthly.frames())) == len(monthly.labels) and len(list(orgs.frames())) == 6
     build(raw, tmp_path / "one")
     for name in ("model_downloads_monthly", "downloads_by_country", "downloads_by_family", "downloads_by_size",

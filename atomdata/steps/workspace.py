@@ -73,6 +73,9 @@ class MainCodes:
 #: rows of the frames a kept table is read back in (a few months of a Hub-sized history; about
 #: 40 bytes a row as read, several times that in the tables computed from it)
 FRAME_ROWS = 1 << 23
+#: the same for a kept table whose text columns are strings, not categoricals (a few snapshots of
+#: organization_summary: about 100 bytes a row as read)
+TEXT_FRAME_ROWS = 1 << 20
 
 
 class KeptTable:
@@ -89,11 +92,15 @@ class KeptTable:
     def _empty(self) -> pd.DataFrame:
         raise NotImplementedError
 
+    def _frame_rows(self) -> int:
+        return FRAME_ROWS
+
     def frames(self, max_rows: int | None = None):
         """The table as frames of consecutive whole parts, of at most ``max_rows`` rows each
-        unless one part has more: work per frame (matching the rows to the models, grouping the
-        models) is then paid a few times per table, not once a part, in bounded memory."""
-        max_rows, start = FRAME_ROWS if max_rows is None else max_rows, 0
+        (default: the table's kind of frame) unless one part has more: work per frame (matching
+        the rows to the models, grouping the models) is then paid a few times per table, not once
+        a part, in bounded memory."""
+        max_rows, start = self._frame_rows() if max_rows is None else max_rows, 0
         while start < len(self.sizes):
             stop, rows = start + 1, self.sizes[start]
             while stop < len(self.sizes) and rows + self.sizes[stop] <= max_rows:
@@ -127,6 +134,9 @@ class SnapshotParts(KeptTable):
 
     def _empty(self) -> pd.DataFrame:
         return self.parts[0].read().iloc[0:0]
+
+    def _frame_rows(self) -> int:
+        return TEXT_FRAME_ROWS
 
 
 class MonthlyTable(KeptTable):
