@@ -400,3 +400,25 @@ def test_ingest_build_publish_twice_is_byte_identical(tmp_path):
     before = _tree_bytes(tmp_path / "one" / "processed")
     write_tables(build_tables(tmp_path / "one" / "raw").tables, tmp_path / "one" / "processed")
     assert _tree_bytes(tmp_path / "one" / "processed") == before
+
+
+@pytest.mark.parametrize("repeated", ["new", "known"])
+def test_a_stored_snapshot_listing_a_model_twice_is_refused_by_name(tmp_path, repeated):
+    """The build codes each snapshot's ids as its own dictionary (the import checks that a dump
+    lists each model once); a store filled without that check, holding a repeated id (one new to
+    the history, or one an earlier snapshot listed), fails naming the snapshot's file, and the
+    previous tables stay."""
+    from atomdata.errors import SnapshotError
+
+    rows = [{"id": f"acme/m{i}", "downloadsAllTime": 10 + i, "createdAt": _ct(i)} for i in range(4)]
+    raw = tmp_path / "raw"
+    _store_unchecked(write_dump(tmp_path / "d1" / "models.parquet", rows), raw, "2026-07-01")
+    out = tmp_path / "processed"
+    build(raw, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    twice = "acme/m1" if repeated == "known" else "acme/new"
+    later = rows + [{"id": twice, "downloadsAllTime": 99, "createdAt": _ct(7)}] * (1 if repeated == "known" else 2)
+    _store_unchecked(write_dump(tmp_path / "d2" / "models.parquet", later), raw, "2026-08-01")
+    with pytest.raises(SnapshotError, match=r"2026-08-01.*lists a model id more than once"):
+        build(raw, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -181,7 +181,10 @@ def load_snapshot(path, model_types, columns=None, batch_rows: int = BATCH_ROWS)
     f = pq.ParquetFile(path)
     wanted = [c for c in (columns or SOURCE_FIELDS) if c in f.schema_arrow.names]
     parts, struct_parts, tag_parts, start = [], [], [], 0
-    tables = (pa.Table.from_batches([b]) for b in f.iter_batches(batch_size=batch_rows, columns=wanted))
+    # one thread: Arrow's threads decoding a slice of a few columns cost more than they save
+    # (measured: 1.9 s against 2.9 s for 2.1 M rows alone, 8% of the typing with two workers)
+    batches = f.iter_batches(batch_size=batch_rows, columns=wanted, use_threads=False)
+    tables = (pa.Table.from_batches([b]) for b in batches)
     for table in (tables if f.metadata.num_rows else [f.schema_arrow.empty_table().select(wanted)]):
         recs = records(table)
         tags = table.column("tags").combine_chunks() if "tags" in table.column_names else _null_array(table.num_rows, pa.list_(pa.string()))

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..errors import SnapshotError
 from ..rules import lineage
 from ..rules.ids import as_arrow
 from ..rules.latest_record import FieldGaps
@@ -57,7 +58,7 @@ class IdCodes:
     """Integer codes of the model ids of each main snapshot's records and edges (an edge takes the
     code of its record row), in order of first appearance over the snapshots: the codes one
     dictionary encoding of every snapshot's ids would give, made a snapshot at a time (its ids
-    encoded, then matched to the vocabulary so far) so that the ids of only one snapshot are held.
+    matched to the vocabulary so far) so that the ids of only one snapshot are held.
     The codes of each snapshot wait in the build's workspace until the pass takes them. Read from
     the cached records; a snapshot without a cache entry (read-only store) is typed here and its
     frames are held for the pass (``held``). ``vocab``: the id of every code."""
@@ -67,15 +68,18 @@ class IdCodes:
         vocab = pa.array([], pa.string())
         for snap in main_snaps:
             rec_ids, edge_rows = self._read(snap, typing)
-            enc = pc.dictionary_encode(pa.chunked_array([c.cast(pa.string()) for c in rec_ids.chunks], type=pa.string()))
-            local = enc.chunks[0].dictionary.cast(pa.string()) if enc.num_chunks else pa.array([], pa.string())
-            at = pc.index_in(local, value_set=vocab)  # the ids known already; the others are new, in order
+            ids = pa.concat_arrays([c.cast(pa.string()) for c in rec_ids.chunks]) if rec_ids.num_chunks else pa.array([], pa.string())
+            # a snapshot lists each id once (the store's import checks it), so its ids are their own
+            # dictionary: one lookup in the vocabulary so far; the others are new, in order
+            at = pc.index_in(ids, value_set=vocab)
             new = at.is_null().to_numpy(zero_copy_only=False)
             known = at.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int32)
-            glob = np.where(new, len(vocab) + np.cumsum(new, dtype=np.int32) - 1, known).astype(np.int32)
-            vocab = pa.concat_arrays([vocab, local.filter(pa.array(new))]) if new.any() else vocab
-            rec = glob[np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in enc.chunks])] \
-                if enc.num_chunks else np.zeros(0, dtype=np.int32)
+            rec = np.where(new, len(vocab) + np.cumsum(new, dtype=np.int32) - 1, known).astype(np.int32)
+            added = ids.filter(pa.array(new))
+            if (len(rec) and np.bincount(rec).max() > 1) or pc.count_distinct(added).as_py() < len(added):
+                raise SnapshotError(f"{snap.data_path}: lists a model id more than once (a snapshot lists each model "
+                                    "once): import the dump again (`atomdata ingest dump` names the repeated rows)")
+            vocab = pa.concat_arrays([vocab, added]) if len(added) else vocab
             workspace.save(f"ids.{snap.name}", rec=rec, edge=rec[edge_rows.astype(np.int64)])
         self.vocab = vocab
 
