@@ -78,7 +78,9 @@ def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typ
     # fork: the workers inherit the (still small) build state and never re-run the caller's script
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_prepare, snap, snapinfo, registry, typing) for snap in cold]
+        # the largest first: the last to finish are small, so neither worker waits long for the other
+        biggest_first = sorted(cold, key=lambda s: -(s.manifest.get("rows") or 0))
+        futures = [pool.submit(_prepare, snap, snapinfo, registry, typing) for snap in biggest_first]
         for f in as_completed(futures):
             try:
                 done.add(f.result())
