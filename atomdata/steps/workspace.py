@@ -90,6 +90,7 @@ class KeptTable:
         raise NotImplementedError
 
     def _empty(self) -> pd.DataFrame:
+        """The table of no row (a table whose parts may all be missing: no month measured)."""
         raise NotImplementedError
 
     def _frame_rows(self) -> int:
@@ -120,7 +121,7 @@ class KeptTable:
 class SnapshotParts(KeptTable):
     """A table made a snapshot at a time (``organization_summary``): each snapshot's rows stay in
     a parquet file (``cache.PartFile``: the snapshot's cache entry, else the workspace), in table
-    order."""
+    order. Never of no part (a table of no snapshot is an ordinary empty frame)."""
 
     def __init__(self, parts: list):
         if not parts:
@@ -131,9 +132,6 @@ class SnapshotParts(KeptTable):
     def _frame(self, parts) -> pd.DataFrame:
         frames = [self.parts[i].read() for i in parts]
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-
-    def _empty(self) -> pd.DataFrame:
-        return self.parts[0].read().iloc[0:0]
 
     def _frame_rows(self) -> int:
         return TEXT_FRAME_ROWS
