@@ -9,6 +9,7 @@ as they were.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,10 @@ from .rules.scope import Scope
 from .schemas import TABLES
 from .settings import CuratedFile
 from .steps.context import open_context
+from .steps import prepare
+from .steps.lanes import Lanes, workers_available
 from .steps.prepare import return_freed_memory
-from .steps.registry import STEPS, Step
+from .steps.registry import ITEMS, STEPS, Step
 from .steps.workspace import KeptTable
 from .validate import validate_tables
 from .vocab import TOLERANCE_DAYS
@@ -80,24 +83,74 @@ class BuildResult:
         return "\n".join(lines)
 
 
-def last_use(steps: tuple[Step, ...]) -> dict[str, int]:
-    """The position of the last step that reads each item."""
-    return {name: i for i, s in enumerate(steps) for name in s.inputs}
+def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0) -> dict[str, pd.DataFrame]:
+    """Run ``steps`` on the context ``items``; return the published tables, unvalidated.
 
+    With ``workers`` (``lanes``), a step runs in a worker process as soon as the items it reads are
+    made, that many at a time, those that more later steps wait for first. Steps run here when
+    nothing else could run beside them (the last, ``data_quality``) and when they report progress
+    (the pass over the snapshots: its bar is the terminal's, and its products are most of what the
+    build holds, which a worker would send back). Without workers the steps run here in registry
+    order. An item is freed once every step that reads it is done. The tables are the same either
+    way: a step is a function of its inputs, and ``issues`` (the data_quality rows) are gathered
+    in step order.
+    """
+    readers = Counter(n for s in steps for n in s.inputs)
+    made, pending, found, tables = set(items), list(steps), {}, {}
+    waiting = _waiting(steps)
 
-def run_steps(items: dict, steps: tuple[Step, ...] = STEPS) -> dict[str, pd.DataFrame]:
-    """Run ``steps`` on the context ``items``; return the published tables, unvalidated."""
-    last, issues, tables = last_use(steps), [], {}
-    for i, step in enumerate(steps):
-        out = step.build(**{n: (issues if n == "issues" else items[n]) for n in step.inputs})
-        items[step.name] = out.frame
+    def ready(s: Step) -> bool:
+        if "issues" in s.inputs and any(t.name not in found for t in steps if "issues" not in t.inputs):
+            return False  # every other step's rows first
+        return all(n in made or n == "issues" for n in s.inputs)
+
+    def inputs(s: Step) -> dict:
+        return {n: ([x for t in steps for x in found.get(t.name, [])] if n == "issues" else items[n]) for n in s.inputs}
+
+    def finish(s: Step, out) -> None:
+        items[s.name] = out.frame
         items.update(out.items)
-        issues += out.issues
-        if step.name in TABLES:
-            tables[step.name] = out.frame
-        for name in [n for n in (*step.inputs, step.name, *out.items) if last.get(n, -1) <= i and n not in TABLES]:
-            items[name] = None  # read by no later step: its memory goes back before the next step
+        made.update((s.name, *out.items))
+        found[s.name] = out.issues
+        if s.name in TABLES:
+            tables[s.name] = out.frame
+        readers.subtract(s.inputs)
+        for name in (*s.inputs, s.name, *out.items):
+            if readers[name] <= 0 and name not in TABLES:
+                items[name] = None  # read by no step still to run: its memory goes back now
+
+    with Lanes(workers) as lanes:
+        while pending or lanes.running:
+            now = sorted((s for s in pending if ready(s)), key=lambda s: -waiting[s.name]) if workers else \
+                [s for s in pending if ready(s)][:1]
+            here = [s for s in now if "progress" in s.inputs or not workers or (not lanes.running and len(now) == 1)]
+            if here:
+                pending.remove(here[0])
+                finish(here[0], here[0].build(**inputs(here[0])))
+            elif now and lanes.free:
+                pending.remove(now[0])
+                lanes.start(now[0], now[0].build, **inputs(now[0]))
+            elif lanes.running:
+                finish(*lanes.wait())
+            else:
+                raise AssertionError(f"steps {[s.name for s in pending]}: inputs made by no step (see registry.check)")
     return tables
+
+
+def _waiting(steps: tuple[Step, ...]) -> dict[str, int]:
+    """For each step, how many later steps read what it makes, directly or through others."""
+    makes = {s.name: {s.name, *ITEMS.get(s.name, ())} for s in steps}
+    after: dict[str, set] = {}
+    for s in reversed(steps):
+        readers = {t.name for t in steps if makes[s.name] & set(t.inputs)}
+        after[s.name] = readers.union(*(after[t] for t in readers))
+    return {name: len(v) for name, v in after.items()}
+
+
+def side_by_side(snaps) -> int:
+    """Worker processes for a build of ``snaps``: Hub-sized snapshots only (``prepare.PARALLEL_MIN_ROWS``)."""
+    big = any((s.manifest.get("rows") or 0) >= prepare.PARALLEL_MIN_ROWS for s in snaps)
+    return workers_available() if big else 0
 
 
 def build_tables(raw: Path, registry_file=None, scope: Scope | None = None, tolerance_days: int = TOLERANCE_DAYS,
@@ -108,7 +161,7 @@ def build_tables(raw: Path, registry_file=None, scope: Scope | None = None, tole
     the values are those written to the CSV, which ``atomdata.load`` reads back as strings."""
     return_freed_memory()
     ctx = open_context(raw, registry_file, scope, tolerance_days, period, progress)
-    tables = run_steps(ctx.items())
+    tables = run_steps(ctx.items(), workers=side_by_side(ctx.snaps))
     # a table kept in parts was validated a part at a time, as it was made
     checked = validate_tables({k: t for k, t in tables.items() if not isinstance(t, KeptTable)})
     return BuildResult(Tables({k: checked.get(k, tables[k]) for k in TABLES}), ctx.snaps, ctx.curated)
@@ -151,20 +204,28 @@ def write_kept(table: KeptTable, path: Path) -> None:
             append_csv(f, frame, header=i == 0)
 
 
+def write_table(table, path: Path) -> None:
+    """One table as CSV: a kept table a part at a time, any other frame whole."""
+    if isinstance(table, KeptTable):
+        write_kept(table, path)
+    else:
+        write_csv(table, path)
+
+
 def write_tables(tables: Mapping, out: Path, extra: dict[str, bytes] | None = None) -> None:
     """Write every table as ``<name>.csv`` (and any ``extra`` files) into a temporary folder that
     then replaces ``out`` in one step (refused by :func:`check_tables_folder` where that would
-    delete anything else)."""
+    delete anything else). Hub-sized tables are written two at a time (``lanes``), the largest first."""
     check_tables_folder(out)
+    stored = {name: tables.stored(name) if isinstance(tables, Tables) else tables[name] for name in tables}
+    rows = {name: len(t) for name, t in stored.items()}
     with staging_dir(Path(out)) as tmp:
         for fname, data in (extra or {}).items():
             (tmp / fname).write_bytes(data)
-        for name in tables:
-            t = tables.stored(name) if isinstance(tables, Tables) else tables[name]
-            if isinstance(t, KeptTable):
-                write_kept(t, tmp / f"{name}.csv")
-            else:
-                write_csv(t, tmp / f"{name}.csv")
+        workers = workers_available() if sum(rows.values()) >= prepare.PARALLEL_MIN_ROWS else 0
+        with Lanes(workers) as lanes:
+            lanes.run_all((name, write_table, {"table": stored[name], "path": tmp / f"{name}.csv"})
+                          for name in sorted(stored, key=lambda n: (-rows[n], n)))
 
 
 def build(raw: Path, out: Path, **kw) -> BuildResult:

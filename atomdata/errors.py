@@ -23,6 +23,9 @@ class InputError(AtomdataError):
             msg += "\n  examples: " + "; ".join(str(e) for e in self.examples)
         super().__init__(msg)
 
+    def __reduce__(self):  # raised again in the build when a worker process raised it
+        return InputError, (self.file, self.problem, self.column, self.examples)
+
 
 class ValidationFailed(AtomdataError):
     """A table failed its pandera schema; the message lists every failure."""

@@ -8,8 +8,10 @@ space and goes with the build result.
 """
 from __future__ import annotations
 
+import shutil
 import tempfile
 import weakref
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +24,22 @@ from ..rules.readings import Reading
 class Workspace:
     """Named arrays in a temporary folder, removed when the workspace is dropped."""
 
+    _open: "weakref.WeakValueDictionary[str, Workspace]" = weakref.WeakValueDictionary()  # by folder, in this process
+
     def __init__(self):
         tmp = tempfile.TemporaryDirectory(prefix="atomdata-build-")
-        self.path = Path(tmp.name)
-        self._finalizer = weakref.finalize(self, tmp.cleanup)
+        self._own(Path(tmp.name), tmp.cleanup)
+
+    def _own(self, path: Path, cleanup) -> None:
+        self.path = path
+        self._finalizer = weakref.finalize(self, cleanup)
+        Workspace._open[str(path)] = self
+
+    def __reduce__(self):
+        """Sent between the build and its worker processes (``lanes``), a workspace stays one folder
+        with one owner: the process receiving it gets the workspace it holds already, or takes the
+        folder over."""
+        return _workspace_at, (str(self.path),)
 
     def save(self, key: str, **arrays: np.ndarray) -> None:
         for name, a in arrays.items():
@@ -36,6 +50,14 @@ class Workspace:
 
     def cleanup(self) -> None:
         self._finalizer()
+
+
+def _workspace_at(path: str) -> Workspace:
+    ws = Workspace._open.get(path)
+    if ws is None:
+        ws = Workspace.__new__(Workspace)
+        ws._own(Path(path), partial(shutil.rmtree, path, ignore_errors=True))
+    return ws
 
 
 class StoreReadings:

@@ -1,0 +1,131 @@
+"""Work side by side: up to two forked worker processes, each running one task of the build.
+
+A Hub-sized build after the pass is a few dozen independent pieces of work (the steps whose
+inputs are made, then the tables' CSV files) that each use one core; the machine this project
+targets has two. A task runs in a child forked from the build, so it reads the build's items
+without copying them; what it returns comes back pickled through a file in the system's temporary
+space (never a pipe a busy parent would have to drain), and what it raises is raised again in
+the build, by the same message. Linux only (fork is cheap and safe there); elsewhere, and for
+small builds, the work runs one piece at a time in the build's own process, in the same order:
+the outputs are the same bytes either way (tested).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import sys
+import tempfile
+import traceback
+from multiprocessing.connection import wait
+
+from ..errors import AtomdataError
+
+#: worker processes at most: the project's machine has two cores (one task each)
+MAX_WORKERS = 2
+
+
+def workers_available() -> int:
+    """How many worker processes side-by-side work may use here (0: run everything in process)."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    n = min(MAX_WORKERS, os.cpu_count() or 1)
+    return n if n >= 2 else 0
+
+
+class WorkerFailed(AtomdataError):
+    """A task's worker died without a result (killed, out of memory)."""
+
+
+class Lanes:
+    """Up to ``workers`` tasks at a time, each in a forked child; ``wait()`` gives back the first to
+    finish as (key, result). Leaving the ``with`` block stops any task still running."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.running: dict = {}  # sentinel -> (key, process, result file)
+        self._fork = multiprocessing.get_context("fork") if workers else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for _, proc, path in self.running.values():
+            proc.kill()
+            proc.join()
+            _remove(path)
+        self.running.clear()
+
+    @property
+    def free(self) -> bool:
+        return len(self.running) < self.workers
+
+    def start(self, key, fn, **kwargs) -> None:
+        """Run ``fn(**kwargs)`` in a worker (free: ``self.free``); ``key`` names it (a step, a table)."""
+        fd, path = tempfile.mkstemp(prefix="atomdata-task-", suffix=".pickle")
+        os.close(fd)
+        proc = self._fork.Process(target=_run, args=(path, fn, kwargs), daemon=True)
+        proc.start()
+        self.running[proc.sentinel] = (key, proc, path)
+
+    def wait(self):
+        """(key, result) of the first running task to finish; its exception raised here."""
+        sentinel = wait(list(self.running))[0]
+        key, proc, path = self.running.pop(sentinel)
+        proc.join()
+        try:
+            with open(path, "rb") as f:
+                ok, value = pickle.load(f)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            raise WorkerFailed(f"{getattr(key, 'name', key)}: its worker process ended without a result (exit code {proc.exitcode}; "
+                               "out of memory?)") from None
+        finally:
+            _remove(path)
+        if not ok:
+            raise value
+        return key, value
+
+
+    def run_all(self, tasks) -> dict:
+        """Results by key of independent tasks ``(key, fn, kwargs)``, started in the order given
+        (the longest first keeps the workers even); in this process, in order, without workers."""
+        out = {}
+        for key, fn, kwargs in tasks:
+            if not self.workers:
+                out[key] = fn(**kwargs)
+                continue
+            if not self.free:
+                out.update([self.wait()])
+            self.start(key, fn, **kwargs)
+        while self.running:
+            out.update([self.wait()])
+        return out
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _run(path: str, fn, kwargs) -> None:
+    """In the child: ``fn(**kwargs)``, its result or exception pickled to ``path``; the child then ends
+    without running the build's exit handlers (the build's temporary folders stay the build's)."""
+    try:
+        try:
+            out = (True, fn(**kwargs))
+        except BaseException as exc:  # noqa: BLE001 - raised again in the build
+            out = (False, exc)
+        try:
+            if not out[0]:
+                pickle.loads(pickle.dumps(out[1]))  # an exception must also come back whole
+            with open(path, "wb") as f:  # streamed: a large frame is not held twice
+                pickle.dump(out, f, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - what does not pickle comes back as its text
+            exc = out[1] if not out[0] else RuntimeError("a task's result does not pickle")
+            with open(path, "wb") as f:
+                pickle.dump((False, AtomdataError(str(exc)) if isinstance(exc, AtomdataError)
+                             else RuntimeError("".join(traceback.format_exception(exc)))), f)
+    finally:
+        os._exit(0)
