@@ -224,7 +224,7 @@ def write_tables(tables: Mapping, out: Path, extra: dict[str, bytes] | None = No
             (tmp / fname).write_bytes(data)
         workers = workers_available() if sum(rows.values()) >= prepare.PARALLEL_MIN_ROWS else 0
         with Lanes(workers) as lanes:
-            lanes.run_all((name, write_table, {"table": stored[name], "path": tmp / f"{name}.csv"})
+            lanes.run_all((f"{name}.csv", write_table, {"table": stored[name], "path": tmp / f"{name}.csv"})
                           for name in sorted(stored, key=lambda n: (-rows[n], n)))
 
 

@@ -10,6 +10,7 @@ id order. Snapshots whose counters repeat earlier readings are recognised on the
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,8 +67,8 @@ class IdCodes:
     def __init__(self, main_snaps, typing, workspace: Workspace):
         self.workspace, self.held = workspace, {}
         vocab = pa.array([], pa.string())
-        for snap in main_snaps:
-            rec_ids, edge_rows = self._read(snap, typing)
+        # each snapshot's ids are read in a thread while the one before is coded
+        for snap, (rec_ids, edge_rows) in zip(main_snaps, one_ahead(lambda s: self._read(s, typing), main_snaps)):
             ids = pa.concat_arrays([c.cast(pa.string()) for c in rec_ids.chunks]) if rec_ids.num_chunks else pa.array([], pa.string())
             # a snapshot lists each id once (the store's import checks it), so its ids are their own
             # dictionary: one lookup in the vocabulary so far; the others are new, in order
@@ -141,26 +142,37 @@ class _Pass:
         self.out = History()
         self.k = -1
 
-    def read(self, snap) -> None:
-        """One snapshot: its claims rows, and of a main snapshot its records, edges and counters."""
-        tick = self.progress if snap.name not in self.prepared else None
+    def fetch(self, snap) -> tuple:
+        """What ``read`` needs of a snapshot from the store: its cached claims parts (or None) and,
+        unless those are all it gives (a trending listing), its records and edges. Run a snapshot
+        ahead of ``read``, in a thread (reading parquet releases the GIL)."""
         if snap.name not in self.prepared:  # a worker verified it moments ago
             snap.verify()
         ckey = cache.claims_key(self.registry, self.info.loc[snap.name].to_dict(), self.typing)
         parts = cache.load_claims(snap, ckey, kept=("org",))
         is_main = snap.name in self.main_names
         if parts is not None and not is_main:
-            self._add_claims(snap.name, parts)  # a trending listing whose claims rows are cached: nothing else to read
-            if tick:
-                tick(1)
-            return
+            return ckey, parts, None  # a trending listing whose claims rows are cached: nothing else to read
         # a main snapshot's ids are its codes into the vocabulary: its cached frames are read without them
         r, e = self.held.pop(snap.name) if snap.name in self.held else \
             cache.cached_load(snap, without=("model_id",) if is_main else (), typing=self.typing)
-        if is_main:  # (a freshly typed snapshot comes with them)
-            r, e = r.drop(columns="model_id", errors="ignore"), e.drop(columns="model_id", errors="ignore")
-        if tick:
-            tick(1)
+        if not is_main:
+            return ckey, parts, (r, e, None)
+        # (a freshly typed snapshot comes with them); its namespaces' dictionary is made here too
+        r, e = r.drop(columns="model_id", errors="ignore"), e.drop(columns="model_id", errors="ignore")
+        return ckey, parts, (r, e, pc.dictionary_encode(as_arrow(r["org"])))
+
+    def read(self, snap, fetched) -> None:
+        """One snapshot (``fetched``: what ``fetch`` gave): its claims rows, and of a main snapshot
+        its records, edges and counters."""
+        ckey, parts, frames = fetched
+        if snap.name not in self.prepared and self.progress:
+            self.progress(1)
+        if frames is None:
+            self._add_claims(snap.name, parts)
+            return
+        r, e, orgs = frames
+        is_main = snap.name in self.main_names
         date = pd.Series([pd.Timestamp(snap.date)]).to_numpy()[0]  # the type a column of it would have
         idx, e_idx = self.id_codes.take(snap.name) if is_main else (None, None)
         if parts is None:
@@ -172,9 +184,9 @@ class _Pass:
                 parts["org"] = files["org"] if files else cache.PartFile.write(parts["org"], self.workspace.path / f"org.{snap.name}.parquet")
         self._add_claims(snap.name, parts)
         if is_main:
-            self._take_main(snap, r, e, idx, e_idx, date)
+            self._take_main(snap, r, e, idx, e_idx, date, orgs)
 
-    def _take_main(self, snap, r, e, idx, e_idx, date) -> None:
+    def _take_main(self, snap, r, e, idx, e_idx, date, orgs) -> None:
         self.k += 1
         k = self.k
         # the latest record (and edges) of each model: the rows of its last snapshot
@@ -185,7 +197,7 @@ class _Pass:
         self.edges.append(e[keep].drop(columns="record_row").assign(_code=e_idx[keep]))
         codes = self.rank[idx]
         self.workspace.save(f"main.{snap.name}", codes=codes)
-        self.presence.feed(snap.name, codes, r["created_at"].to_numpy(dtype="datetime64[ns]"), self.orgs.codes(r["org"]))
+        self.presence.feed(snap.name, codes, r["created_at"].to_numpy(dtype="datetime64[ns]"), self.orgs.codes(orgs))
         if snap.name in self.counter_names:
             at = pd.array(r["downloads_all_time"], dtype="Int64")
             if not self.repeats.observe(snap.name, k, date, idx, at._data, ~at._mask):
@@ -258,9 +270,9 @@ class Namespaces:
     def __init__(self):
         self.vocab = pa.array([], pa.string())
 
-    def codes(self, orgs: pd.Series) -> np.ndarray:
-        """The code of each namespace (-1: none); new namespaces join the vocabulary."""
-        enc = pc.dictionary_encode(as_arrow(orgs))
+    def codes(self, enc: pa.DictionaryArray) -> np.ndarray:
+        """The code of each namespace (``enc``: a snapshot's, dictionary-encoded; -1: none); new
+        namespaces join the vocabulary."""
         local = enc.dictionary.cast(pa.string())
         new = pc.invert(pc.is_in(local, value_set=self.vocab))
         if pc.any(new).as_py():
@@ -280,6 +292,18 @@ def read_history(snaps, main_names: set[str], counter_names: set[str], snapinfo:
     snapshots whose counters are readings unless they repeat earlier ones; ``typing``: how the
     snapshots are typed (``cache.Typing``, default the shipped architectures)."""
     run = _Pass(snaps, main_names, counter_names, snapinfo, registry, progress, typing or cache.default_typing())
-    for snap in snaps:
-        run.read(snap)
+    for snap, fetched in zip(snaps, one_ahead(run.fetch, snaps)):
+        run.read(snap, fetched)
     return run.finish()
+
+
+def one_ahead(fn, items):
+    """``fn(item)`` for each item in order, the next one computed in a thread while the caller
+    works on the current one (two results held at most)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(fn, items[0]) if items else None
+        for nxt in items[1:]:
+            current, ahead = ahead, pool.submit(fn, nxt)
+            yield current.result()
+        if ahead is not None:
+            yield ahead.result()

@@ -1,0 +1,108 @@
+"""Steps and CSV writes side by side (steps.lanes): the same bytes as one at a time, and what goes
+wrong in a worker process reaches the build by name."""
+from __future__ import annotations
+
+import gc
+import os
+import sys
+
+import pytest
+
+from atomdata.build import build, run_steps
+from atomdata.errors import InputError, ValidationFailed
+from atomdata.ingest.dump import import_dump
+from atomdata.steps import lanes as lanes_mod
+from atomdata.steps import prepare
+from atomdata.steps.lanes import Lanes, WorkerFailed
+from atomdata.steps.step import Built, Step
+from atomdata.steps.workspace import Workspace
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes are forked on Linux only")
+
+
+def _tables(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.csv"))}
+
+
+def test_steps_and_writes_side_by_side_give_the_same_bytes(tmp_path, data_root, monkeypatch):
+    """A build whose steps and CSV files go to worker processes (forced here: the shared
+    snapshots are not Hub-sized) writes the same bytes as one that runs them one at a time."""
+    raw = tmp_path / "raw"
+    for d in ("2026-07-01", "2026-08-01"):
+        import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
+    import_dump(data_root / "hub-trending" / "2026-05-04" / "models.parquet", raw, suffix="trending")
+    build(raw, tmp_path / "one_at_a_time")
+    started = []
+    real_start = Lanes.start
+    monkeypatch.setattr(Lanes, "start", lambda self, key, fn, **kw: started.append(getattr(key, "name", key))
+                        or real_start(self, key, fn, **kw))
+    monkeypatch.setattr(prepare, "PARALLEL_MIN_ROWS", 0)
+    res = build(raw, tmp_path / "side_by_side")
+    assert _tables(tmp_path / "one_at_a_time") == _tables(tmp_path / "side_by_side")
+    # the steps after the pass went to workers (the pass reports progress: it runs in the build's process)
+    assert {"models", "derivatives", "model_downloads_monthly", "organization_summary"} <= set(started)
+    assert "history" not in started
+    assert {f"{name}.csv" for name in res.tables} <= set(started)  # and every CSV was written by one
+    # the monthly table came back from its worker over the build's own workspace, still there
+    monthly = res.tables.stored("model_downloads_monthly")
+    assert monthly.workspace.path.is_dir() and len(monthly.to_frame()) == len(monthly)
+
+
+def _two(second):
+    """Two steps ready at once (so both go to workers), the second ``second``."""
+    return (Step("first", lambda: Built("one"), ()), Step("second", second, ()))
+
+
+def test_an_error_in_a_worker_is_raised_in_the_build_as_it_was(tmp_path):
+    def bad_input():
+        raise InputError(tmp_path / "organizations.csv", "not a country code", column="country", examples=["row 3: XX"])
+
+    with pytest.raises(InputError) as got:
+        run_steps({}, _two(bad_input), workers=2)
+    assert got.value.column == "country" and "row 3: XX" in str(got.value) and "organizations.csv" in str(got.value)
+    with pytest.raises(ValidationFailed, match="models: 2 failures"):
+        run_steps({}, _two(lambda: (_ for _ in ()).throw(ValidationFailed("models: 2 failures"))), workers=2)
+
+
+def test_an_error_that_does_not_pickle_comes_back_as_its_traceback():
+    class Local(Exception):  # a class defined in a function cannot be pickled
+        pass
+
+    def raises():
+        raise Local("the reason")
+
+    with pytest.raises(RuntimeError, match="(?s)Local.*the reason"):
+        run_steps({}, _two(raises), workers=2)
+
+
+def test_a_worker_that_dies_is_named_and_the_other_is_stopped():
+    def dies():
+        os._exit(3)
+
+    with pytest.raises(WorkerFailed, match="second: its worker process ended without a result .exit code 3"):
+        run_steps({}, _two(dies), workers=2)
+    assert not [p for p in lanes_mod.multiprocessing.active_children() if p.is_alive()]
+
+
+def test_a_workspace_made_in_a_worker_is_taken_over_by_the_build():
+    """A workspace sent back from a worker is the same folder; the build owns it from then on (it
+    goes when the build drops it), and one the build holds comes back as that same object."""
+    mine = Workspace()
+    with Lanes(2) as lanes:
+        got = lanes.run_all([("made", Workspace, {}), ("mine", lambda ws: ws, {"ws": mine})])
+    assert got["mine"] is mine
+    made = got.pop("made")
+    path = made.path
+    assert path.is_dir() and path != mine.path
+    del made
+    gc.collect()
+    assert not path.exists()
+
+
+def test_tasks_run_in_process_without_workers():
+    with Lanes(0) as lanes:
+        got = lanes.run_all([(k, os.getpid, {}) for k in "ab"])
+    assert got == {"a": os.getpid(), "b": os.getpid()}
+    with Lanes(2) as lanes:
+        got = lanes.run_all([(k, os.getpid, {}) for k in "abc"])
+    assert sorted(got) == ["a", "b", "c"] and os.getpid() not in got.values()
