@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import AtomdataError
+from .errors import AtomdataError, ValidationFailed
 from .ingest import store
 from .io import append_csv, staging_dir, to_csv_bytes, write_csv
 from .rules.scope import Scope
@@ -28,7 +28,7 @@ from .steps.lanes import Lanes, workers_available
 from .steps.prepare import return_freed_memory
 from .steps.registry import ITEMS, STEPS, Step
 from .steps.workspace import KeptTable
-from .validate import validate_tables
+from .validate import validate_table
 from .vocab import TOLERANCE_DAYS
 
 
@@ -83,20 +83,23 @@ class BuildResult:
         return "\n".join(lines)
 
 
-def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0) -> dict[str, pd.DataFrame]:
-    """Run ``steps`` on the context ``items``; return the published tables, unvalidated.
+def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0, write_to: Path | None = None) -> dict:
+    """Run ``steps`` on the context ``items``; return the published tables, each validated (all
+    failures of all tables raised together once every step has run) and, with ``write_to``,
+    written there as ``<name>.csv`` as soon as it is.
 
     With ``workers`` (``lanes``), a step runs in a worker process as soon as the items it reads are
-    made, that many at a time, those that more later steps wait for first. Steps run here when
-    nothing else could run beside them (the last, ``data_quality``) and when they report progress
-    (the pass over the snapshots: its bar is the terminal's, and its products are most of what the
-    build holds, which a worker would send back). Without workers the steps run here in registry
-    order. An item is freed once every step that reads it is done. The tables are the same either
-    way: a step is a function of its inputs, and ``issues`` (the data_quality rows) are gathered
-    in step order.
+    made, that many at a time, those that more later steps wait for first, and its table is
+    validated there; a table's CSV is written by a worker as soon as a worker is free, the longest
+    table first. Steps run here when nothing else could run beside them (the last,
+    ``data_quality``: sending its frame back would take longer) and when they report progress (the pass over the snapshots: its bar is the
+    terminal's, and its products are most of what the build holds, which a worker would send back).
+    Without workers everything runs here, in registry order. An item is freed once every step that
+    reads it is done. The tables are the same either way: a step is a function of its inputs, and
+    ``issues`` (the data_quality rows) are gathered in step order.
     """
     readers = Counter(n for s in steps for n in s.inputs)
-    made, pending, found, tables = set(items), list(steps), {}, {}
+    made, pending, found, tables, failed, writes = set(items), list(steps), {}, {}, {}, []
     waiting = _waiting(steps)
 
     def ready(s: Step) -> bool:
@@ -107,34 +110,66 @@ def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0) ->
     def inputs(s: Step) -> dict:
         return {n: ([x for t in steps for x in found.get(t.name, [])] if n == "issues" else items[n]) for n in s.inputs}
 
-    def finish(s: Step, out) -> None:
+    def finish(s: Step, result) -> None:
+        out, failure = result
         items[s.name] = out.frame
         items.update(out.items)
         made.update((s.name, *out.items))
         found[s.name] = out.issues
         if s.name in TABLES:
             tables[s.name] = out.frame
+            if failure:
+                failed[s.name] = failure
+            elif write_to is not None:
+                writes.append(s.name)
         readers.subtract(s.inputs)
         for name in (*s.inputs, s.name, *out.items):
             if readers[name] <= 0 and name not in TABLES:
                 items[name] = None  # read by no step still to run: its memory goes back now
 
+    def write(name: str) -> tuple:
+        writes.remove(name)
+        return f"{name}.csv", write_table, {"table": tables[name], "path": Path(write_to) / f"{name}.csv"}
+
     with Lanes(workers) as lanes:
-        while pending or lanes.running:
+        while pending or lanes.running or (writes and not failed):
             now = sorted((s for s in pending if ready(s)), key=lambda s: -waiting[s.name]) if workers else \
                 [s for s in pending if ready(s)][:1]
-            here = [s for s in now if "progress" in s.inputs or not workers or (not lanes.running and len(now) == 1)]
-            if here:
+            # here: no worker at all, a step that reports progress, or the last step (nothing would run beside it)
+            here = [s for s in now if not workers or "progress" in s.inputs or len(pending) == 1]
+            if writes and not failed and (not workers or lanes.free):  # a table waiting to be written first
+                key, fn, kwargs = write(max(writes, key=lambda n: len(tables[n])))
+                if workers:
+                    lanes.start(key, fn, **kwargs)
+                else:
+                    fn(**kwargs)
+            elif here:
                 pending.remove(here[0])
-                finish(here[0], here[0].build(**inputs(here[0])))
+                finish(here[0], made_by(here[0], **inputs(here[0])))
             elif now and lanes.free:
                 pending.remove(now[0])
-                lanes.start(now[0], now[0].build, **inputs(now[0]))
+                lanes.start(now[0], made_by, step=now[0], **inputs(now[0]))
             elif lanes.running:
-                finish(*lanes.wait())
+                key, result = lanes.wait()
+                if isinstance(key, Step):
+                    finish(key, result)
             else:
                 raise AssertionError(f"steps {[s.name for s in pending]}: inputs made by no step (see registry.check)")
+    if failed:
+        raise ValidationFailed("validation failed:\n" + "\n".join(failed[s.name] for s in steps if s.name in failed))
     return tables
+
+
+def made_by(step: Step, **inputs) -> tuple:
+    """(what ``step`` made, the failures of its table against its schema or None); a table kept in
+    parts was validated a part at a time as it was made."""
+    out = step.build(**inputs)
+    if step.name in TABLES and not isinstance(out.frame, KeptTable):
+        try:
+            out.frame = validate_table(step.name, out.frame)
+        except ValidationFailed as exc:
+            return out, str(exc)
+    return out, None
 
 
 def _waiting(steps: tuple[Step, ...]) -> dict[str, int]:
@@ -154,17 +189,16 @@ def side_by_side(snaps) -> int:
 
 
 def build_tables(raw: Path, registry_file=None, scope: Scope | None = None, tolerance_days: int = TOLERANCE_DAYS,
-                 period: str = "month", progress=None) -> BuildResult:
-    """Every table, validated. ``scope``: the headline's (default: the ``default`` preset of the
-    project's scope policy). In the result, the text columns of the per-model monthly table
-    (model id, month, method, snapshots, flags) are categoricals (its rows are models x months);
-    the values are those written to the CSV, which ``atomdata.load`` reads back as strings."""
+                 period: str = "month", progress=None, write_to: Path | None = None) -> BuildResult:
+    """Every table, validated (and, with ``write_to``, written there as it is made: see
+    :func:`build`). ``scope``: the headline's (default: the ``default`` preset of the project's
+    scope policy). In the result, the text columns of the per-model monthly table (model id,
+    month, method, snapshots, flags) are categoricals (its rows are models x months); the values
+    are those written to the CSV, which ``atomdata.load`` reads back as strings."""
     return_freed_memory()
     ctx = open_context(raw, registry_file, scope, tolerance_days, period, progress)
-    tables = run_steps(ctx.items(), workers=side_by_side(ctx.snaps))
-    # a table kept in parts was validated a part at a time, as it was made
-    checked = validate_tables({k: t for k, t in tables.items() if not isinstance(t, KeptTable)})
-    return BuildResult(Tables({k: checked.get(k, tables[k]) for k in TABLES}), ctx.snaps, ctx.curated)
+    tables = run_steps(ctx.items(), workers=side_by_side(ctx.snaps), write_to=write_to)
+    return BuildResult(Tables({k: tables[k] for k in TABLES}), ctx.snaps, ctx.curated)
 
 
 #: what a build writes into the tables' folder; anything else there is someone's file
@@ -228,9 +262,16 @@ def write_tables(tables: Mapping, out: Path, extra: dict[str, bytes] | None = No
                           for name in sorted(stored, key=lambda n: (-rows[n], n)))
 
 
-def build(raw: Path, out: Path, **kw) -> BuildResult:
+def build(raw: Path, out: Path, extra=None, **kw) -> BuildResult:
+    """Build every table into ``out``: each table is written to a temporary folder next to it as
+    soon as it is made and validated, and that folder replaces ``out`` in one step once every
+    table has passed (refused by :func:`check_tables_folder` where that would delete anything
+    else; a failed build leaves ``out`` as it was). ``extra(result)``: further files for the
+    folder, by name (the package descriptor)."""
     check_tables_folder(out)  # before the work, not after it
-    res = build_tables(raw, **kw)
-    write_tables(res.tables, out)
+    with staging_dir(Path(out)) as tmp:
+        res = build_tables(raw, write_to=tmp, **kw)
+        for fname, data in (extra(res) if extra else {}).items():
+            (tmp / fname).write_bytes(data)
     res.out = Path(out)
     return res

@@ -49,8 +49,8 @@ def test_steps_and_writes_side_by_side_give_the_same_bytes(tmp_path, data_root, 
 
 
 def _two(second):
-    """Two steps ready at once (so both go to workers), the second ``second``."""
-    return (Step("first", lambda: Built("one"), ()), Step("second", second, ()))
+    """Steps ready at once: the first two go to workers (the last runs in process), the second ``second``."""
+    return (Step("first", lambda: Built("one"), ()), Step("second", second, ()), Step("third", lambda: Built("three"), ()))
 
 
 def test_an_error_in_a_worker_is_raised_in_the_build_as_it_was(tmp_path):
@@ -106,3 +106,22 @@ def test_tasks_run_in_process_without_workers():
     with Lanes(2) as lanes:
         got = lanes.run_all([(k, os.getpid, {}) for k in "abc"])
     assert sorted(got) == ["a", "b", "c"] and os.getpid() not in got.values()
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_every_table_that_fails_its_schema_is_reported_together_and_not_written(tmp_path, workers):
+    """Each table is validated where it is made; the failures of all tables come together once
+    every step has run, in step order, and a failed table is never written."""
+    import pandas as pd
+
+    good = pd.DataFrame({"path": ["raw/organizations.csv"], "role": ["organization registry"]})
+    steps = (Step("snapshots", lambda: Built(pd.DataFrame({"snapshot": ["2026-07-01"]})), ()),
+             Step("other", lambda: Built("an item"), ()),
+             Step("curated_inputs", lambda: Built(good), ()),
+             Step("organizations", lambda: Built(pd.DataFrame({"org": ["Qwen"]})), ()))
+    with pytest.raises(ValidationFailed) as err:
+        run_steps({}, steps, workers=workers, write_to=tmp_path)
+    msg = str(err.value)
+    assert msg.startswith("validation failed:")
+    assert "'snapshots'" in msg and "'organizations'" in msg and msg.index("'snapshots'") < msg.index("'organizations'")
+    assert not (tmp_path / "snapshots.csv").exists() and not (tmp_path / "organizations.csv").exists()

@@ -63,21 +63,19 @@ def build(raw, out, registry, tolerance, scope_name, models_file, datapackage, p
     try:
         scope = model_list_scope(models_file) if models_file else load_scope(scope_name, store)
         from ..ingest.store import list_snapshots
-
-        b.check_tables_folder(dest)  # a folder that must not be replaced is refused before the work
-        n = len(list_snapshots(store))
-        with _Bar(n, "reading snapshots") as bar:
-            res = b.build_tables(store, registry_file=registry, scope=scope, tolerance_days=tolerance, period=period, progress=bar)
         from ..publish.datapackage import descriptor, write_datapackage
 
-        if out is None:  # the project layout: processed/ plus datapackage.json beside it
-            b.write_tables(res.tables, dest)
-            if datapackage:
-                write_datapackage(res, dest)
-        else:  # a self-contained folder: the tables and their descriptor, replaced together
-            extra = {"datapackage.json": dumps_json(descriptor(res, dest, dest)).encode()} if datapackage else {}
-            b.write_tables(res.tables, dest, extra=extra)
-        res.out = dest
+        b.check_tables_folder(dest)  # a folder that must not be replaced is refused before the work
+        # the project layout: processed/ plus datapackage.json beside it; a folder of its own (--out):
+        # the tables and their descriptor, replaced together
+        inside = out is not None and datapackage
+        extra = (lambda res: {"datapackage.json": dumps_json(descriptor(res, dest, dest)).encode()}) if inside else None
+        n = len(list_snapshots(store))
+        with _Bar(n, "reading snapshots") as bar:
+            res = b.build(store, dest, extra=extra, registry_file=registry, scope=scope, tolerance_days=tolerance,
+                          period=period, progress=bar)
+        if out is None and datapackage:
+            write_datapackage(res, dest)
     except AtomdataError as exc:
         fail(exc)
     click.echo(res.summary())
