@@ -1,11 +1,12 @@
 """The build: snapshots in the store -> validated tables in ``processed/``.
 
-A loop over the steps of ``steps.registry`` in dependency order: each step reads the items it
-declares (the build context, the frames of earlier steps), makes its frame and reports its
-data_quality rows; an item is freed after the last step that reads it. Every table is then
-validated against its pandera schema (all failures at once) and written to a temporary folder
-that replaces ``processed/`` in one step: a build that fails leaves the previous outputs exactly
-as they were.
+The steps of ``steps.registry``, each run once the items it declares are made (the build context,
+the frames of earlier steps): a step makes its frame and reports its data_quality rows; an item is
+freed once the last step that reads it is done. Each table is validated against its pandera
+schema where it is made (the failures of all tables reported together) and written to a
+temporary folder that replaces ``processed/`` in one step once every table has passed: a build
+that fails leaves the previous outputs exactly as they were. A Hub-sized build runs its steps and
+writes its CSVs two at a time in worker processes (``steps.lanes``); the bytes are the same.
 """
 from __future__ import annotations
 
@@ -92,9 +93,9 @@ def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0, wr
     made, that many at a time, those that more later steps wait for first, and its table is
     validated there; a table's CSV is written by a worker as soon as a worker is free, the longest
     table first. Steps run here when nothing else could run beside them (the last,
-    ``data_quality``: sending its frame back would take longer) and when they report progress (the pass over the snapshots: its bar is the
-    terminal's, and its products are most of what the build holds, which a worker would send back).
-    Without workers everything runs here, in registry order. An item is freed once every step that
+    ``data_quality``: sending its frame back would take longer) and when they report progress (the
+    pass over the snapshots: its bar is the terminal's, and its products are most of what the build
+    holds, which a worker would send back). Without workers everything runs here, in registry order. An item is freed once every step that
     reads it is done. The tables are the same either way: a step is a function of its inputs, and
     ``issues`` (the data_quality rows) are gathered in step order.
     """

@@ -219,19 +219,6 @@ def _validate_distinct_text(df, slice_rows, per_slice, row) -> list[str] | None:
     return lines
 
 
-def validate_tables(tables: dict[str, pd.DataFrame], where: str | None = None) -> dict[str, pd.DataFrame]:
-    """Validate every table and report all failures of all tables together."""
-    out, errors = {}, []
-    for name, df in tables.items():
-        try:
-            out[name] = validate_table(name, df, where)
-        except ValidationFailed as exc:
-            errors.append(str(exc))
-    if errors:
-        raise ValidationFailed("validation failed:\n" + "\n".join(errors))
-    return out
-
-
 def read_curated(path, schema, what: str) -> pd.DataFrame:
     """A curated input CSV (mirrors, architectures, families, model sizes) read as text and
     validated against its pandera ``schema``: every failure at once, rows named by their line."""

@@ -84,10 +84,14 @@ def _growth(t: pa.Table, prev: pa.Table) -> dict:
 
 def _typed(path: Path, n: int) -> dict:
     """Bytes per row once read (Arrow, the build's columns) and once typed (records + edges)."""
-    from atomdata.rules.records import load_snapshot, read_table
-    from atomdata.steps.cache import default_typing
+    import pyarrow.parquet as pq
 
-    arrow = read_table(path).nbytes / n
+    from atomdata.rules.records import load_snapshot
+    from atomdata.steps.cache import default_typing
+    from atomdata.vocab import SOURCE_FIELDS
+
+    names = pq.read_schema(path).names
+    arrow = pq.read_table(path, columns=[c for c in SOURCE_FIELDS if c in names]).nbytes / n
     recs, edges = load_snapshot(path, default_typing().model_types)
     return {"Arrow bytes per row (the build's columns read)": f"{arrow:,.0f}",
             "typed bytes per row (records + edges, deep)": f"{(recs.memory_usage(deep=True).sum() + edges.memory_usage(deep=True).sum()) / n:,.0f}",

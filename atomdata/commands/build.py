@@ -49,8 +49,8 @@ class _Bar:
 def build(raw, out, registry, tolerance, scope_name, models_file, datapackage, period):
     """Build and validate the tables from every snapshot in the store.
 
-    Tables are validated (all failures at once) before anything is written; the folder is
-    replaced in one step, so a failed build leaves the previous tables exactly as they were.
+    Tables are validated (all failures at once) and the folder is replaced in one step once every
+    table has passed, so a failed build leaves the previous tables exactly as they were.
     """
     from .. import build as b
     from ..io import dumps_json
