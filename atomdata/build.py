@@ -247,22 +247,6 @@ def write_table(table, path: Path) -> None:
         write_csv(table, path)
 
 
-def write_tables(tables: Mapping, out: Path, extra: dict[str, bytes] | None = None) -> None:
-    """Write every table as ``<name>.csv`` (and any ``extra`` files) into a temporary folder that
-    then replaces ``out`` in one step (refused by :func:`check_tables_folder` where that would
-    delete anything else). Hub-sized tables are written two at a time (``lanes``), the largest first."""
-    check_tables_folder(out)
-    stored = {name: tables.stored(name) if isinstance(tables, Tables) else tables[name] for name in tables}
-    rows = {name: len(t) for name, t in stored.items()}
-    with staging_dir(Path(out)) as tmp:
-        for fname, data in (extra or {}).items():
-            (tmp / fname).write_bytes(data)
-        workers = workers_available() if sum(rows.values()) >= prepare.PARALLEL_MIN_ROWS else 0
-        with Lanes(workers) as lanes:
-            lanes.run_all((f"{name}.csv", write_table, {"table": stored[name], "path": tmp / f"{name}.csv"})
-                          for name in sorted(stored, key=lambda n: (-rows[n], n)))
-
-
 def build(raw: Path, out: Path, extra=None, **kw) -> BuildResult:
     """Build every table into ``out``: each table is written to a temporary folder next to it as
     soon as it is made and validated, and that folder replaces ``out`` in one step once every

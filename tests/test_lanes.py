@@ -89,7 +89,9 @@ def test_a_workspace_made_in_a_worker_is_taken_over_by_the_build():
     goes when the build drops it), and one the build holds comes back as that same object."""
     mine = Workspace()
     with Lanes(2) as lanes:
-        got = lanes.run_all([("made", Workspace, {}), ("mine", lambda ws: ws, {"ws": mine})])
+        lanes.start("made", Workspace)
+        lanes.start("mine", lambda ws: ws, ws=mine)
+        got = dict([lanes.wait(), lanes.wait()])
     assert got["mine"] is mine
     made = got.pop("made")
     path = made.path
@@ -97,15 +99,6 @@ def test_a_workspace_made_in_a_worker_is_taken_over_by_the_build():
     del made
     gc.collect()
     assert not path.exists()
-
-
-def test_tasks_run_in_process_without_workers():
-    with Lanes(0) as lanes:
-        got = lanes.run_all([(k, os.getpid, {}) for k in "ab"])
-    assert got == {"a": os.getpid(), "b": os.getpid()}
-    with Lanes(2) as lanes:
-        got = lanes.run_all([(k, os.getpid, {}) for k in "abc"])
-    assert sorted(got) == ["a", "b", "c"] and os.getpid() not in got.values()
 
 
 @pytest.mark.parametrize("workers", [0, 2])

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from atomdata.tableio import read_csv_typed
-from atomdata.build import build, build_tables, write_tables
+from atomdata.build import build, build_tables
 from atomdata.errors import InputError
 from atomdata.ingest.dump import import_dump
 from atomdata.io import neutralise_formulas, to_csv_bytes
@@ -398,7 +398,7 @@ def test_ingest_build_publish_twice_is_byte_identical(tmp_path):
         assert one[k] == two[k], k
     # and building again into the same folder changes nothing
     before = _tree_bytes(tmp_path / "one" / "processed")
-    write_tables(build_tables(tmp_path / "one" / "raw").tables, tmp_path / "one" / "processed")
+    build(tmp_path / "one" / "raw", tmp_path / "one" / "processed")
     assert _tree_bytes(tmp_path / "one" / "processed") == before
 
 

@@ -86,22 +86,6 @@ class Lanes:
         return key, value
 
 
-    def run_all(self, tasks) -> dict:
-        """Results by key of independent tasks ``(key, fn, kwargs)``, started in the order given
-        (the longest first keeps the workers even); in this process, in order, without workers."""
-        out = {}
-        for key, fn, kwargs in tasks:
-            if not self.workers:
-                out[key] = fn(**kwargs)
-                continue
-            if not self.free:
-                out.update([self.wait()])
-            self.start(key, fn, **kwargs)
-        while self.running:
-            out.update([self.wait()])
-        return out
-
-
 def _remove(path: str) -> None:
     try:
         os.unlink(path)
