@@ -63,6 +63,13 @@ def test_an_error_in_a_worker_is_raised_in_the_build_as_it_was(tmp_path):
     with pytest.raises(ValidationFailed, match="models: 2 failures"):
         run_steps({}, _two(lambda: (_ for _ in ()).throw(ValidationFailed("models: 2 failures"))), workers=2)
 
+    def a_bug():
+        return {}["missing"]
+
+    with pytest.raises(KeyError) as bug:  # an unexpected error keeps where it happened in the worker
+        run_steps({}, _two(a_bug), workers=2)
+    assert "raised in a worker process" in bug.value.__notes__[0] and "a_bug" in bug.value.__notes__[0]
+
 
 def test_an_error_that_does_not_pickle_comes_back_as_its_traceback():
     class Local(Exception):  # a class defined in a function cannot be pickled

@@ -100,6 +100,8 @@ def _run(path: str, fn, kwargs) -> None:
         try:
             out = (True, fn(**kwargs))
         except BaseException as exc:  # noqa: BLE001 - raised again in the build
+            if not isinstance(exc, AtomdataError):  # a bug: where it happened, shown with the build's traceback
+                exc.add_note("raised in a worker process of the build:\n" + "".join(traceback.format_exception(exc)))
             out = (False, exc)
         try:
             if not out[0]:
