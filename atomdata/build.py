@@ -95,8 +95,8 @@ def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0, wr
     table first. Steps run here when nothing else could run beside them (the last,
     ``data_quality``: sending its frame back would take longer) and when they report progress (the
     pass over the snapshots: its bar is the terminal's, and its products are most of what the build
-    holds, which a worker would send back). Without workers everything runs here, in registry order. An item is freed once every step that
-    reads it is done. The tables are the same either way: a step is a function of its inputs, and
+    holds, which a worker would send back). Without workers everything runs here, in registry
+    order. An item is freed once every step that reads it is done. The tables are the same either way: a step is a function of its inputs, and
     ``issues`` (the data_quality rows) are gathered in step order.
     """
     readers = Counter(n for s in steps for n in s.inputs)
@@ -185,8 +185,7 @@ def _waiting(steps: tuple[Step, ...]) -> dict[str, int]:
 
 def side_by_side(snaps) -> int:
     """Worker processes for a build of ``snaps``: Hub-sized snapshots only (``prepare.PARALLEL_MIN_ROWS``)."""
-    big = any((s.manifest.get("rows") or 0) >= prepare.PARALLEL_MIN_ROWS for s in snaps)
-    return workers_available() if big else 0
+    return workers_available() if any(prepare.hub_sized(s) for s in snaps) else 0
 
 
 def build_tables(raw: Path, registry_file=None, scope: Scope | None = None, tolerance_days: int = TOLERANCE_DAYS,

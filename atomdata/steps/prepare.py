@@ -18,9 +18,15 @@ import pandas as pd
 
 from . import cache
 from .claims import snapshot_claims
+from .lanes import workers_available
 
 #: snapshots of at least this many rows are typed in worker processes when two or more are cold
 PARALLEL_MIN_ROWS = 100_000
+
+
+def hub_sized(snap) -> bool:
+    """A snapshot big enough for work in worker processes to pay off (``PARALLEL_MIN_ROWS``)."""
+    return (snap.manifest.get("rows") or 0) >= PARALLEL_MIN_ROWS
 
 
 def return_freed_memory() -> None:
@@ -64,15 +70,14 @@ def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typ
         if not (all(p.is_file() for p in cache.cache_paths(snap, typing)) and cache.has_claims(snap, ckey)):
             cold.append(snap)
     # a worker pays off for Hub-sized snapshots only (starting one costs more than typing a small sample)
-    cold = [s for s in cold if (s.manifest.get("rows") or 0) >= PARALLEL_MIN_ROWS]
-    workers = min(2, os.cpu_count() or 1, len(cold))
+    cold = [s for s in cold if hub_sized(s)]
+    workers = min(workers_available(), len(cold))  # none off Linux (fork is safe and cheap there only)
     folder = snaps[0].path.parent / ".cache" if snaps else None
     try:
         folder.mkdir(exist_ok=True)
     except (OSError, AttributeError):
         return set()
-    # fork only where it is safe and cheap (Linux); elsewhere the build types the snapshots itself
-    if workers < 2 or not os.access(folder, os.W_OK) or not sys.platform.startswith("linux"):
+    if workers < 2 or not os.access(folder, os.W_OK):  # the build types the snapshots itself
         return set()
     done = set()
     # fork: the workers inherit the (still small) build state and never re-run the caller's script
