@@ -75,6 +75,10 @@ def _pss_mb(pid: int) -> float:
     return 0.0
 
 
+#: the memory figures of a measured run (None when it ran without the sampler)
+PEAKS = ("peak_pss_mb", "peak_main_pss_mb", "peak_workers_pss_mb", "peak_main_after_workers_mb", "samples", "sampler_ms_per_sample")
+
+
 class TreeSampler(threading.Thread):
     """Samples the PSS of a process tree every ``interval`` seconds until the root exits. Keeps
     the peak of the tree, of the root alone, of the others (the workers) together, and of the
@@ -98,6 +102,7 @@ class TreeSampler(threading.Thread):
             time.sleep(max(0.0, self.interval - (b - a)))
 
     def peaks(self) -> dict:
+        """The ``PEAKS`` of the samples, MB, and what sampling cost."""
         s = self.samples or [(0, 0.0, 0.0, 1)]
         last_workers = max((t for t, _, _, n in s if n > 1), default=None)
         after = [root for t, _, root, _ in s if last_workers is None or t > last_workers]
@@ -140,17 +145,22 @@ def run_measured(cmd: list[str], name: str, work: Path, env=None) -> dict:
     with open(work / "logs" / f"{name}.log", "w") as log:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
-        sampler = TreeSampler(proc, QUIET["interval"])
-        sampler.start()
+        sampler = TreeSampler(proc, QUIET["interval"]) if QUIET["interval"] > 0 else None
+        if sampler:
+            sampler.start()
         rc = proc.wait()
         seconds = time.perf_counter() - t0
-        sampler.join()
-    with open(work / "traces" / f"{name}.csv", "w") as f:
-        f.write("seconds,tree_pss_mb,main_pss_mb,processes\n")
-        f.writelines(f"{t},{a:.0f},{b:.0f},{n}\n" for t, a, b, n in sampler.samples)
+        if sampler:
+            sampler.join()
+    if sampler:
+        with open(work / "traces" / f"{name}.csv", "w") as f:
+            f.write("seconds,tree_pss_mb,main_pss_mb,processes\n")
+            f.writelines(f"{t},{a:.0f},{b:.0f},{n}\n" for t, a, b, n in sampler.samples)
     if rc:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed (exit {rc}); see {work / 'logs' / f'{name}.log'}")
-    return {"seconds": round(seconds, 1), "interval_s": sampler.interval, **sampler.peaks(), "before": before, "after": machine_state(), "waited_s": waited}
+    # without the sampler (``--interval 0``): the time alone, as a build runs unobserved
+    memory = sampler.peaks() if sampler else {k: None for k in PEAKS}
+    return {"seconds": round(seconds, 1), "interval_s": QUIET["interval"], **memory, "before": before, "after": machine_state(), "waited_s": waited}
 
 
 def record(work: Path, row: dict) -> None:
@@ -351,7 +361,7 @@ def shares_table(rows) -> None:
         at, dk, ds = (by.get((n, s)) for s in ("atomdata", "duckdb", "duckdb-scoped"))
         if not (at and dk and ds):
             continue
-        cell = lambda r: f"{r['inner_seconds']:.1f} ({r['peak_pss_mb']:,})"  # noqa: E731
+        cell = lambda r: f"{r['inner_seconds']:.1f} ({'not sampled' if r['peak_pss_mb'] is None else format(r['peak_pss_mb'], ',')})"  # noqa: E731
         print(f"| {n} | {at['rows_total']:,} | {at['equal_rows']} | {cell(at)} | {cell(dk)} | {at['inner_seconds'] / dk['inner_seconds']:.2f}x "
               f"| {cell(ds)} | {at['inner_seconds'] / ds['inner_seconds']:.2f}x |")
 
@@ -364,10 +374,12 @@ def cmd_report(a):
     print("| case | N | snapshots | models per snapshot | wall s | peak PSS, tree MB | main MB | workers MB | "
           "main after typing MB | load 1-min before / after; busiest other process |\n|---|---:|---|---|---:|---:|---:|---:|---:|---|")
     for r in sorted((r for r in rows if "build" in r["case"] or "add" in r["case"]), key=lambda r: (r["n"], r["when"])):
+        mb = lambda k: "not sampled" if r.get(k) is None else f"{r[k]:,}"  # noqa: E731
         print(f"| {r['case']} ({r['when'][:16]}; engine {r.get('engine', r['commit'])}) | {r['n']} | {r['first']} … {r['last']} | {r['rows_min']:,} … {r['rows_max']:,} "
-              f"| {r['seconds']:.1f} | {r['peak_pss_mb']:,} | {r['peak_main_pss_mb']:,} | {r['peak_workers_pss_mb']:,} "
-              f"| {r['peak_main_after_workers_mb']:,} | {_others(r)} |")
-    latest = {r["n"]: r for r in rows if r["case"] == "cold build" and r["n"] in (12, 24, 36, 60)}
+              f"| {r['seconds']:.1f} | {mb('peak_pss_mb')} | {mb('peak_main_pss_mb')} | {mb('peak_workers_pss_mb')} "
+              f"| {mb('peak_main_after_workers_mb')} | {_others(r)} |")
+    # the fit is of sampled runs (the memory is part of it)
+    latest = {r["n"]: r for r in rows if r["case"] == "cold build" and r["n"] in (12, 24, 36, 60) and r.get("peak_pss_mb") is not None}
     if len(latest) >= 2:
         ns = sorted(latest)
         print(f"\nFit against N (cold builds, N = {', '.join(map(str, ns))}; the latest run of each):\n")
@@ -440,7 +452,8 @@ def main(argv=None):
         p.add_argument("--quiet-load", type=float, default=None, metavar="LOAD",
                        help="before each measured run, wait (up to an hour) for the 1-minute load average to fall below LOAD")
         p.add_argument("--interval", type=float, default=0.1, help="seconds between memory samples (default %(default)s; "
-                       "reading smaps_rollup of GB-sized processes takes ~20 ms of a core)")
+                       "reading smaps_rollup of GB-sized processes takes 20 to 60 ms of a core; "
+                       "0: no sampling, the time of a build as it runs unobserved)")
         p.set_defaults(func=func)
         return p
 
