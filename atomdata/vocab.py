@@ -60,6 +60,9 @@ SOURCE_FIELDS = (
     "id", "author", "createdAt", "downloads", "downloadsAllTime", "likes", "trendingScore",
     "tags", "pipeline_tag", "library_name", "baseModels", "safetensors",
 )
+#: of these nested fields, only the leaves so named are typed (a base's internal ``_id`` and the
+#: per-dtype parameter counts are never used: reading them cost a third of the decoding)
+SOURCE_LEAVES = {"baseModels": ("relation", "id"), "safetensors": ("total",)}
 #: Hub counter field -> typed column name
 COUNTERS = {"downloads": "downloads_30d", "downloadsAllTime": "downloads_all_time", "likes": "likes"}
 

@@ -390,3 +390,48 @@ def test_the_tables_kept_in_parts_are_the_same_whatever_parts_share_a_frame(tmp_
     for name in ("model_downloads_monthly", "downloads_by_country", "downloads_by_family", "downloads_by_size",
                  "ecosystem_downloads_by_country", "organization_summary", "data_quality"):
         assert (tmp_path / "several" / f"{name}.csv").read_bytes() == (tmp_path / "one" / f"{name}.csv").read_bytes(), name
+
+
+def test_typing_reads_the_nested_leaves_it_types_and_gives_what_whole_columns_give(data_root, tmp_path, monkeypatch):
+    """Of ``baseModels`` and ``safetensors`` typing reads only the leaves it uses (a base's id and
+    relation, the parameter total: the rest was a third of the decoding); the records and edges are
+    those of whole columns. A nested field without those leaves (a column of nulls) is read whole."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from atomdata.rules import records
+    from atomdata.steps.cache import default_typing
+    from atomdata.vocab import SOURCE_FIELDS
+
+    types = default_typing().model_types
+    path = data_root / "hub-stats" / "2026-08-01" / "models.parquet"
+    paths = records._source_paths(pq.ParquetFile(path), list(SOURCE_FIELDS))
+    assert {"baseModels.relation", "baseModels.models.list.element.id", "safetensors.total"} <= set(paths)
+    assert not [p for p in paths if p.endswith("._id") or ".parameters." in p]
+    slim = records.load_snapshot(path, types)
+    odd = tmp_path / "odd.parquet"  # nested fields of nulls only (no leaves): read whole, typed as before
+    t = pq.read_table(path)
+    for name in ("baseModels", "safetensors"):
+        t = t.set_column(t.schema.get_field_index(name), name, pa.nulls(len(t)))
+    pq.write_table(t, odd)
+    assert {"baseModels", "safetensors"} <= set(records._source_paths(pq.ParquetFile(odd), list(SOURCE_FIELDS)))
+    odd_slim = records.load_snapshot(odd, types)
+    assert odd_slim[0]["params"].isna().all() and odd_slim[0]["model_id"].equals(slim[0]["model_id"])
+    monkeypatch.setattr(records, "SOURCE_LEAVES", {})
+    for mine, whole in zip(slim + odd_slim, records.load_snapshot(path, types) + records.load_snapshot(odd, types)):
+        pd.testing.assert_frame_equal(mine, whole)
+
+
+def test_first_matching_tag_skips_null_rows_and_follows_slices():
+    """A row's first matching tag comes from its own tags only: a null row whose range in the
+    stored values is not empty matches nothing, and a sliced array keeps its rows' ranges."""
+    import pyarrow as pa
+
+    from atomdata.rules import records
+
+    values = pa.array(["license:a", "b", "license:c", "d", "license:e", "license:f", "g"])
+    tags = pa.ListArray.from_arrays(pa.array([0, 2, 4, 6, 6, 7], pa.int32()), values,
+                                    mask=pa.array([False, True, False, False, False]))
+    assert records._first_tag_value(tags, "license:").to_pylist() == ["a", None, "e", None, None]
+    assert records._first_tag_value(tags.slice(2), "license:").to_pylist() == ["e", None, None]
+    assert records.first_tag_in(tags, ["g", "b"]).to_pylist() == ["b", None, None, None, "g"]
