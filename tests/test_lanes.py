@@ -103,9 +103,35 @@ def test_a_workspace_made_in_a_worker_is_taken_over_by_the_build():
     made = got.pop("made")
     path = made.path
     assert path.is_dir() and path != mine.path
+    assert (path / "owner").read_text().split()[0] == str(os.getpid())  # not the worker's: it has gone
     del made
     gc.collect()
     assert not path.exists()
+
+
+def test_a_workspace_left_by_a_build_that_died_is_removed_by_the_next(tmp_path, monkeypatch):
+    """A killed build cannot remove its workspace (GBs at Hub scale); the next build on the host
+    removes those whose process has gone, and leaves a living build's, another host's (a shared
+    temporary folder) and folders it did not mark."""
+    import socket
+    import subprocess
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = socket.gethostname()
+    for name, owner in (("gone", f"{gone.pid} {host}"), ("living", f"{os.getpid()} {host}"),
+                        ("elsewhere", f"{gone.pid} not-{host}"), ("unmarked", None)):
+        (tmp_path / f"atomdata-build-{name}").mkdir()
+        if owner:
+            (tmp_path / f"atomdata-build-{name}" / "owner").write_text(owner)
+    ws = Workspace()
+    assert ws.path.parent == tmp_path and (ws.path / "owner").read_text() == f"{os.getpid()} {host}"
+    left = sorted(p.name for p in tmp_path.glob("atomdata-build-*") if p != ws.path)
+    assert left == ["atomdata-build-elsewhere", "atomdata-build-living", "atomdata-build-unmarked"]
+    ws.cleanup()
+    assert not ws.path.exists()
 
 
 @pytest.mark.parametrize("workers", [0, 2])

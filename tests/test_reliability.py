@@ -306,7 +306,9 @@ def test_sigkill_during_build_leaves_old_or_new_outputs(tmp_path):
     # `build --out` writes the tables and their datapackage.json into one folder, replaced in one step
     out = site / "processed"
     dp = out / "datapackage.json"
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    scratch = tmp_path / "tmp"  # the builds' system temporary space (their workspaces)
+    scratch.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), TMPDIR=str(scratch))
 
     def spawn(key):
         proc = subprocess.Popen([sys.executable, "-c", WORKER, "build", "--raw", str(stores[key]), "--out", str(out)],
@@ -362,6 +364,11 @@ def test_sigkill_during_build_leaves_old_or_new_outputs(tmp_path):
         p.kill()
         p.wait()
     assert outcomes["killed"] >= 15, (outcomes, durations)  # the test is not vacuous
+    # a killed build leaves its workspace (GBs at Hub scale); the next build removes what is left
+    proc = spawn(target)
+    go(proc)
+    assert proc.wait(timeout=120) == 0
+    assert not list(scratch.glob("atomdata-build-*"))
 
 
 # --------------------------------------------------------------------------------------------

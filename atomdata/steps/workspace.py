@@ -4,11 +4,14 @@ Memory must not grow with the number of snapshots, so the pass keeps no readings
 counter snapshot's model codes and counters are written here as arrays (and memory-mapped back),
 as are the codes of every main snapshot and the per-month rows of the monthly table. The tables
 kept out of memory in parts (``KeptTable``) are here too. The folder is in the system's temporary
-space and goes with the build result.
+space and goes with the build result; one that a killed build left behind (GBs at Hub scale) is
+removed by the next build on the machine.
 """
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import tempfile
 import weakref
 from functools import partial
@@ -21,16 +24,24 @@ from ..rules.boundaries import COLUMNS, id_dtype, period_table
 from ..rules.readings import Reading
 
 
+#: a workspace folder's name starts so; its ``owner`` file says which process on which host made it
+PREFIX = "atomdata-build-"
+
+
 class Workspace:
     """Named arrays in a temporary folder, removed when the workspace is dropped."""
 
     _open: "weakref.WeakValueDictionary[str, Workspace]" = weakref.WeakValueDictionary()  # by folder, in this process
 
     def __init__(self):
-        tmp = tempfile.TemporaryDirectory(prefix="atomdata-build-")
+        for folder in abandoned(Path(tempfile.gettempdir())):
+            shutil.rmtree(folder, ignore_errors=True)
+        tmp = tempfile.TemporaryDirectory(prefix=PREFIX)
         self._own(Path(tmp.name), tmp.cleanup)
 
     def _own(self, path: Path, cleanup) -> None:
+        """Become the folder's owner in this process (its ``owner`` file names this process)."""
+        (path / "owner").write_text(f"{os.getpid()} {socket.gethostname()}")
         self.path = path
         self._finalizer = weakref.finalize(self, cleanup)
         Workspace._open[str(path)] = self
@@ -50,6 +61,25 @@ class Workspace:
 
     def cleanup(self) -> None:
         self._finalizer()
+
+
+def abandoned(tmp: Path) -> list[Path]:
+    """Workspaces in ``tmp`` whose build, on this host, has gone without removing them (a build
+    killed, or its machine's power cut, cannot clean up). POSIX only: elsewhere whether a process
+    lives is not asked this way."""
+    if os.name != "posix":
+        return []
+    host, out = socket.gethostname(), []
+    for owner in tmp.glob(f"{PREFIX}*/owner"):
+        try:
+            pid, made_on = owner.read_text().split(maxsplit=1)
+            if made_on.strip() == host:
+                os.kill(int(pid), 0)  # signal 0: is the process there (nothing is sent)
+        except ProcessLookupError:
+            out.append(owner.parent)
+        except (OSError, ValueError):  # unreadable, or another user's process: left alone
+            continue
+    return out
 
 
 def _workspace_at(path: str) -> Workspace:
