@@ -111,3 +111,41 @@ def test_a_store_whose_cache_cannot_be_written_builds_the_same_tables(tmp_path, 
     assert _tables(tmp_path / "normal") == _tables(tmp_path / "readonly")
     # organization_summary's rows of each snapshot waited in the workspace instead of the cache
     assert sorted(written) == ["org.2026-07-01.parquet", "org.2026-08-01.parquet"]
+
+
+def test_cache_entries_no_build_uses_go_after_a_day(tmp_path, data_root):
+    """Entries of another typing or registry (an upgrade, an edited curated table) and of snapshots
+    gone from the store would stay for good (GBs at Hub scale): a build removes those it did not
+    use once no build has written them for a day. Its own entries, younger unused ones (a build of
+    another configuration may be running) and the other files of ``.cache`` stay."""
+    import os
+    import shutil
+    import time
+
+    from atomdata.steps.cache import STALE_SECONDS
+
+    raw = tmp_path / "raw"
+    for d in ("2026-07-01", "2026-08-01"):
+        import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
+    build(raw, tmp_path / "first")
+    folder = raw / ".cache"
+    used = sorted(p.name for p in folder.iterdir())
+    records = next(folder.glob("records-*.parquet"))
+    old = time.time() - STALE_SECONDS - 60
+    made = {}
+    for name in ("stale", "young"):
+        made[name] = [folder / records.name.replace("records-", f"records-{name}"), folder / f"claims-{name}-org.parquet"]
+        for p in made[name]:
+            shutil.copy(records, p)
+            if name == "stale":
+                os.utime(p, (old, old))
+    other = folder / "lineage-cache.json"  # the hub ingest's, as old as can be
+    other.write_text("{}")
+    os.utime(other, (old, old))
+    for p in folder.iterdir():  # this build's own entries are old too: they are kept for being used
+        if p.name in used:
+            os.utime(p, (old, old))
+    build(raw, tmp_path / "second")
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted(used + [p.name for p in made["young"]] + [other.name])
+    assert _tables(tmp_path / "first") == _tables(tmp_path / "second")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -164,3 +165,43 @@ def store_claims(snap, key: str, parts: dict[str, pd.DataFrame]) -> dict[str, Pa
         return files
     except OSError:
         return None
+
+
+# -- pruning -----------------------------------------------------------------------------------------
+
+#: an entry no build has written for this long, and that the current build did not use, is removed
+STALE_SECONDS = 24 * 3600
+
+
+def prune(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing, now: float | None = None) -> list[Path]:
+    """Remove the store's cache entries (typed records, edges, claims parts) that this build did
+    not use and that were last written a day or more ago (``STALE_SECONDS``): entries of another
+    typing or registry (an upgrade of atomdata, an edited curated table) and of snapshots no longer
+    in the store, GBs at Hub scale, would otherwise stay for good. A day's grace leaves alone a
+    build of another configuration running beside this one. Other files in ``.cache`` (the hub
+    ingest's and archive backfill's) are never touched; a read-only store is left as it is.
+    Returns the files removed."""
+    if not snaps:
+        return []
+    folder = snaps[0].path.parent / ".cache"
+    info = snapinfo.set_index("snapshot")
+    used = set()
+    for snap in snaps:
+        used.update(p.name for p in cache_paths(snap, typing))
+        used.update(p.name for p in _claims_paths(snap, claims_key(registry, info.loc[snap.name].to_dict(), typing)).values())
+    cutoff = (time.time() if now is None else now) - STALE_SECONDS
+    removed = []
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []
+    for path in entries:
+        if not path.name.startswith(("records-", "edges-", "claims-")) or path.name in used:
+            continue
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
