@@ -18,8 +18,7 @@ set of files (a run's store hard-links the master's snapshot folders; only its c
 
 A build is the real command, ``python -m atomdata.cli build``, in a child process with an empty
 cache (``cold``), while this process samples the proportional set size (``Pss`` of
-/proc/PID/smaps_rollup) of the build and every process below it (the typing workers) every 0.1 s
-(the PSS is read only where it could set a peak: a sample's RSS, a cheap counter, bounds it):
+/proc/PID/smaps_rollup) of the build and every process below it (the typing workers) every 0.1 s:
 shared pages are counted once across the tree. Each result is a line of WORK/results.jsonl with the
 load average and the busiest other processes before and after; the memory trace goes to
 WORK/traces/. ``report`` prints the tables and the least-squares fits of time and peak against N.
@@ -77,76 +76,40 @@ def _pss_mb(pid: int) -> float:
 
 
 #: the memory figures of a measured run (None when it ran without the sampler)
-PEAKS = ("peak_pss_mb", "peak_main_pss_mb", "peak_workers_pss_mb", "peak_main_after_workers_mb", "samples", "pss_read",
-         "sampler_ms_per_sample")
-
-
-PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def _rss_mb(pid: int) -> float:
-    """Resident set size of one process, MB (0 once it has gone): a counter the kernel keeps, read
-    in microseconds, and never below the PSS."""
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * PAGE / 2**20
-    except (OSError, IndexError, ValueError):
-        return 0.0
+PEAKS = ("peak_pss_mb", "peak_main_pss_mb", "peak_workers_pss_mb", "peak_main_after_workers_mb", "samples", "sampler_ms_per_sample")
 
 
 class TreeSampler(threading.Thread):
     """Samples the PSS of a process tree every ``interval`` seconds until the root exits. Keeps
     the peak of the tree, of the root alone, of the others (the workers) together, and of the
-    root after the last worker has gone (the build past typing).
-
-    Reading a GB-sized process's PSS walks its page tables (tens of ms of a core, the process's
-    memory map locked meanwhile), so each sample reads the resident sizes first (a counter) and
-    the PSS only where it could set a peak: PSS never exceeds RSS, so a sample whose RSS sums are
-    at or below the peaks so far cannot raise them. The peaks are those of reading every sample's
-    PSS; a sample not read is kept as its RSS bounds (``samples``: seconds, tree MB, root MB,
-    processes, whether the figures are PSS)."""
+    root after the last worker has gone (the build past typing)."""
 
     def __init__(self, proc: subprocess.Popen, interval: float = 0.1):
         super().__init__(daemon=True)
         self.proc, self.interval = proc, interval
-        self.samples: list[tuple[float, float, float, int, bool]] = []
+        self.samples: list[tuple[float, float, float, int]] = []  # (seconds, tree MB, root MB, processes)
         self.cost = 0.0  # seconds spent sampling
-        self.read = 0  # samples whose PSS was read
 
     def run(self):
         t0 = time.perf_counter()
-        top = {"tree": 0.0, "root": 0.0, "workers": 0.0, "alone": 0.0}  # "alone": the root's since workers last ran
         while self.proc.poll() is None:
             a = time.perf_counter()
             pids = _tree(self.proc.pid)
-            rss = [_rss_mb(p) for p in pids]
-            n = len(pids)
-            if n > 1:
-                top["alone"] = 0.0
-            could = (sum(rss) > top["tree"] or rss[0] > top["root"] or sum(rss[1:]) > top["workers"]
-                     or (n == 1 and rss[0] > top["alone"]))
-            mb = [_pss_mb(p) for p in pids] if could else rss
-            if could:
-                self.read += 1
-                top["tree"], top["root"] = max(top["tree"], sum(mb)), max(top["root"], mb[0])
-                top["workers"] = max(top["workers"], sum(mb[1:]))
-                if n == 1:
-                    top["alone"] = max(top["alone"], mb[0])
+            mb = [_pss_mb(p) for p in pids]
             b = time.perf_counter()
             self.cost += b - a
-            self.samples.append((round(a - t0, 2), sum(mb), mb[0], n, could))
+            self.samples.append((round(a - t0, 2), sum(mb), mb[0], len(pids)))
             time.sleep(max(0.0, self.interval - (b - a)))
 
     def peaks(self) -> dict:
         """The ``PEAKS`` of the samples, MB, and what sampling cost."""
-        s = [x for x in self.samples if x[4]] or [(0, 0.0, 0.0, 1, True)]
-        last_workers = max((t for t, _, _, n, _ in self.samples if n > 1), default=None)
-        after = [root for t, _, root, _, _ in s if last_workers is None or t > last_workers]
+        s = self.samples or [(0, 0.0, 0.0, 1)]
+        last_workers = max((t for t, _, _, n in s if n > 1), default=None)
+        after = [root for t, _, root, _ in s if last_workers is None or t > last_workers]
         return {"peak_pss_mb": round(max(x[1] for x in s)), "peak_main_pss_mb": round(max(x[2] for x in s)),
                 "peak_workers_pss_mb": round(max(x[1] - x[2] for x in s)),
                 "peak_main_after_workers_mb": round(max(after, default=0.0)),
-                "samples": len(self.samples), "pss_read": self.read,
-                "sampler_ms_per_sample": round(1000 * self.cost / max(len(self.samples), 1), 1)}
+                "samples": len(s), "sampler_ms_per_sample": round(1000 * self.cost / len(s), 1)}
 
 
 def machine_state() -> dict:
@@ -191,8 +154,8 @@ def run_measured(cmd: list[str], name: str, work: Path, env=None) -> dict:
             sampler.join()
     if sampler:
         with open(work / "traces" / f"{name}.csv", "w") as f:
-            f.write("seconds,tree_mb,main_mb,processes,pss\n")  # pss 0: the RSS bounds of a sample not read
-            f.writelines(f"{t},{a:.0f},{b:.0f},{n},{int(pss)}\n" for t, a, b, n, pss in sampler.samples)
+            f.write("seconds,tree_pss_mb,main_pss_mb,processes\n")
+            f.writelines(f"{t},{a:.0f},{b:.0f},{n}\n" for t, a, b, n in sampler.samples)
     if rc:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed (exit {rc}); see {work / 'logs' / f'{name}.log'}")
     # without the sampler (``--interval 0``): the time alone, as a build runs unobserved
