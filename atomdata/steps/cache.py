@@ -173,7 +173,7 @@ def store_claims(snap, key: str, parts: dict[str, pd.DataFrame]) -> dict[str, Pa
 STALE_SECONDS = 24 * 3600
 
 
-def prune(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing, now: float | None = None) -> list[Path]:
+def prune(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing) -> list[Path]:
     """Remove the store's cache entries (typed records, edges, claims parts) that this build did
     not use and that were last written a day or more ago (``STALE_SECONDS``): entries of another
     typing or registry (an upgrade of atomdata, an edited curated table) and of snapshots no longer
@@ -189,7 +189,7 @@ def prune(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing,
     for snap in snaps:
         used.update(p.name for p in cache_paths(snap, typing))
         used.update(p.name for p in _claims_paths(snap, claims_key(registry, info.loc[snap.name].to_dict(), typing)).values())
-    cutoff = (time.time() if now is None else now) - STALE_SECONDS
+    cutoff = time.time() - STALE_SECONDS
     removed = []
     try:
         entries = sorted(folder.iterdir())
