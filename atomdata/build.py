@@ -96,8 +96,9 @@ def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0, wr
     ``data_quality``: sending its frame back would take longer) and when they report progress (the
     pass over the snapshots: its bar is the terminal's, and its products are most of what the build
     holds, which a worker would send back). Without workers everything runs here, in registry
-    order. An item is freed once every step that reads it is done. The tables are the same either way: a step is a function of its inputs, and
-    ``issues`` (the data_quality rows) are gathered in step order.
+    order. An item is freed once every step that reads it is done. The tables are the same either
+    way: a step is a function of its inputs, and ``issues`` (the data_quality rows) are gathered in
+    step order.
     """
     readers = Counter(n for s in steps for n in s.inputs)
     made, pending, found, tables, failed, writes = set(items), list(steps), {}, {}, {}, []
