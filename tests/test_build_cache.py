@@ -149,3 +149,73 @@ def test_cache_entries_no_build_uses_go_after_a_day(tmp_path, data_root):
     left = sorted(p.name for p in folder.iterdir())
     assert left == sorted(used + [p.name for p in made["young"]] + [other.name])
     assert _tables(tmp_path / "first") == _tables(tmp_path / "second")
+
+
+def test_id_codes_of_the_months_before_are_read_back_when_a_month_is_added(tmp_path, data_root, monkeypatch):
+    """The model id codes of each main snapshot are cached under a key chaining the snapshots up to
+    it (``cache.id_chain``): a month added to a built store codes only that month, the entries of
+    the months before stay as written, and the tables are those of a build that codes every month
+    afresh; a damaged entry is coded anew, never trusted."""
+    import numpy as np
+
+    from atomdata.steps import cache
+
+    raw, days = tmp_path / "raw", ("2026-07-01", "2026-08-01", "2026-08-03")
+    for d in days[:2]:
+        import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
+    build(raw, tmp_path / "two")
+    folder = raw / ".cache"
+    before = {p.name: p.stat().st_mtime_ns for p in folder.glob("ids-*")}
+    assert len(before) == 4 and len(list(folder.glob("vocab-*"))) == 1  # codes of records and edges, a month each
+
+    import_dump(data_root / "hub-stats" / days[2] / "models.parquet", raw)
+    coded, store_ids = [], cache.store_ids
+    monkeypatch.setattr(cache, "store_ids", lambda snap, key, **a: coded.append((snap.name, sorted(a))) or store_ids(snap, key, **a))
+    build(raw, tmp_path / "added")
+    assert coded == [(days[2], ["edge", "rec"]), (days[2], ["vocab"])]
+    assert {p.name: p.stat().st_mtime_ns for p in folder.glob("ids-*") if p.name in before} == before
+
+    fresh = tmp_path / "fresh"
+    for d in days:
+        import_dump(data_root / "hub-stats" / d / "models.parquet", fresh)
+    build(fresh, tmp_path / "afresh")
+    assert _tables(tmp_path / "added") == _tables(tmp_path / "afresh")
+
+    coded.clear()
+    first = sorted(folder.glob("ids-*.rec.npy"))[0]
+    np.save(first, np.full(3, 10**9, dtype=np.int32))  # codes beyond the vocabulary
+    build(raw, tmp_path / "damaged")
+    assert [name for name, parts in coded if parts == ["edge", "rec"]] == list(days)
+    assert _tables(tmp_path / "damaged") == _tables(tmp_path / "afresh")
+
+
+def test_snapshots_read_narrow_give_the_tables_of_whole_reads(tmp_path, data_root, monkeypatch):
+    """A later build reads a main snapshot narrow (counters, dates and namespaces of every model;
+    whole records only of the models the next snapshot does not list, cached by the build before):
+    the tables are byte-identical to those of the first build, which read every snapshot whole.
+    Real rows: models taken out of the later snapshots, for good (their latest record is the first
+    or the second snapshot's) or for one snapshot only."""
+    import pyarrow.parquet as pq
+
+    from atomdata.steps import cache
+
+    raw, days = tmp_path / "raw", ("2026-07-01", "2026-08-01", "2026-08-03")
+    first = pq.read_table(data_root / "hub-stats" / days[0] / "models.parquet")
+    ids = first.column("id").to_pylist()
+    # gone after the first snapshot, missing from the second only, gone after the second
+    gone, back, later = set(ids[:40:2]), set(ids[1:40:2]), set(ids[40:50])
+    for d, drop in zip(days, (set(), gone | back, gone | later)):
+        t = pq.read_table(data_root / "hub-stats" / d / "models.parquet")
+        keep = [i not in drop for i in t.column("id").to_pylist()]
+        (tmp_path / "dumps" / d).mkdir(parents=True)
+        pq.write_table(t.filter(keep), tmp_path / "dumps" / d / "models.parquet")
+        import_dump(tmp_path / "dumps" / d / "models.parquet", raw)
+    build(raw, tmp_path / "whole")
+    read, load_leavers = [], cache.load_leavers
+    monkeypatch.setattr(cache, "load_leavers", lambda *a: read.append(load_leavers(*a)) or read[-1])
+    build(raw, tmp_path / "narrow")
+    assert [len(r[0]) for r in read] == [40, 10]  # the models each snapshot's next one does not list
+    assert _tables(tmp_path / "whole") == _tables(tmp_path / "narrow")
+    models = pd.read_csv(tmp_path / "narrow" / "models.csv")
+    assert set(models.loc[models["model_id"].isin(gone), "last_seen"]) == {days[0]}
+    assert set(models.loc[models["model_id"].isin(later), "last_seen"]) == {days[1]}

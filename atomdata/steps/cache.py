@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow
 import pyarrow.parquet as pq
@@ -89,6 +90,14 @@ def cached_load(snap, without: tuple[str, ...] = (), typing: Typing | None = Non
     except OSError:
         pass
     return recs, edges
+
+
+def load_columns(snap, columns: list[str], typing: Typing) -> pd.DataFrame | None:
+    """Some columns of a snapshot's cached typed records, or None when the entry is missing or damaged."""
+    try:
+        return pd.read_parquet(cache_paths(snap, typing)[0], columns=columns)
+    except (OSError, ValueError, ImportError, KeyError, pyarrow.ArrowException):
+        return None
 
 
 # -- per-snapshot claims rows (organization_summary, trending_by_country) ---------------------------
@@ -167,20 +176,109 @@ def store_claims(snap, key: str, parts: dict[str, pd.DataFrame]) -> dict[str, Pa
         return None
 
 
+# -- model id codes, by the main snapshots up to each --------------------------------------------
+
+def id_chain(main_snaps, typing: Typing) -> list[str]:
+    """The key of each main snapshot's id codes (``history.IdCodes``: ids numbered in order of first
+    appearance over the main snapshots). A snapshot's codes depend on it and on every main snapshot
+    before it, so its key chains their sha256s, after the typing and the coding code; adding a
+    month leaves the keys of the months before it as they were."""
+    h = hashlib.sha256(typing.key.encode())
+    h.update(Path(__file__).with_name("history.py").read_bytes())
+    keys = []
+    for snap in main_snaps:
+        h.update(snap.sha256.encode())
+        keys.append(h.copy().hexdigest()[:32])
+    return keys
+
+
+def id_paths(snap, key: str) -> dict[str, Path]:
+    """The cache files of one main snapshot's id codes (``rec``, ``edge``) and of the vocabulary
+    after it (``vocab``: the id of every code; kept for the last main snapshot of a build)."""
+    folder = snap.path.parent / ".cache"
+    return {"rec": folder / f"ids-{key}.rec.npy", "edge": folder / f"ids-{key}.edge.npy", "vocab": folder / f"vocab-{key}.parquet"}
+
+
+def cached_ids(main_snaps, keys: list[str]) -> tuple[int, pyarrow.Array]:
+    """(how many leading main snapshots have their id codes cached, the vocabulary after them):
+    the longest run whose vocabulary is cached too; (0, no ids) when there is none."""
+    have = [all(p.is_file() for name, p in id_paths(s, k).items() if name != "vocab") for s, k in zip(main_snaps, keys)]
+    run = have.index(False) if False in have else len(have)
+    for k in range(run - 1, -1, -1):
+        path = id_paths(main_snaps[k], keys[k])["vocab"]
+        if path.is_file():
+            try:
+                return k + 1, pq.read_table(path).column(0).combine_chunks()
+            except (OSError, ValueError, pyarrow.ArrowException):  # damaged: recomputed, never trusted
+                continue
+    return 0, pyarrow.array([], pyarrow.string())
+
+
+def store_ids(snap, key: str, **arrays) -> dict[str, Path] | None:
+    """Cache a main snapshot's id codes (``rec``, ``edge``) or the vocabulary after it (``vocab``);
+    the files by name, or None where the store is read-only."""
+    paths = id_paths(snap, key)
+    try:
+        paths["rec"].parent.mkdir(exist_ok=True)
+        for name, a in arrays.items():
+            tmp = paths[name].with_name(f".{paths[name].name}.{os.getpid()}.tmp")
+            if name == "vocab":
+                pq.write_table(pyarrow.table({"model_id": a}), tmp)
+            else:
+                with open(tmp, "wb") as f:
+                    np.save(f, a, allow_pickle=False)
+            os.replace(tmp, paths[name])
+        return paths
+    except OSError:
+        return None
+
+
+# -- the records of the models a main snapshot is the last to list -------------------------------
+
+def leaver_paths(snap, following, typing: Typing) -> dict[str, Path]:
+    """The cache files of the records (``rec``) and base edges (``edge``) of main snapshot ``snap``
+    whose models the next main snapshot, ``following``, does not list: a function of the two
+    snapshots and the typing alone."""
+    folder = snap.path.parent / ".cache"
+    stem = f"leavers-{snap.sha256[:32]}-{following.sha256[:32]}-{typing.key}"
+    return {"rec": folder / f"{stem}.rec.parquet", "edge": folder / f"{stem}.edge.parquet"}
+
+
+def load_leavers(snap, following, typing: Typing) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(records, edges) cached by :func:`store_leavers`, or None (not cached, or damaged)."""
+    paths = leaver_paths(snap, following, typing)
+    try:
+        return pd.read_parquet(paths["rec"]), pd.read_parquet(paths["edge"])
+    except (OSError, ValueError, ImportError, KeyError, pyarrow.ArrowException):
+        return None
+
+
+def store_leavers(snap, following, typing: Typing, records: pd.DataFrame, edges: pd.DataFrame) -> None:
+    """Cache the records (with ``_row``, their rows in the snapshot) and edges (with
+    ``record_row``) of the models ``following`` does not list; nothing where the store is read-only."""
+    paths = leaver_paths(snap, following, typing)
+    try:
+        paths["rec"].parent.mkdir(exist_ok=True)
+        _write(edges, paths["edge"])
+        _write(records, paths["rec"])
+    except OSError:
+        pass
+
+
 # -- pruning -----------------------------------------------------------------------------------------
 
 #: an entry no build has written for this long, and that the current build did not use, is removed
 STALE_SECONDS = 24 * 3600
 
 
-def prune(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing) -> list[Path]:
-    """Remove the store's cache entries (typed records, edges, claims parts) that this build did
-    not use and that were last written a day or more ago (``STALE_SECONDS``): entries of another
+def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing) -> list[Path]:
+    """Remove the store's cache entries (typed records, edges, claims parts, id codes, leavers) that this
+    build did not use and that were last written a day or more ago (``STALE_SECONDS``): entries of another
     typing or registry (an upgrade of atomdata, an edited curated table) and of snapshots no longer
-    in the store, GBs at Hub scale, would otherwise stay for good. A day's grace leaves alone a
-    build of another configuration running beside this one. Other files in ``.cache`` (the hub
-    ingest's and archive backfill's) are never touched; a read-only store is left as it is.
-    Returns the files removed."""
+    in the store, GBs at Hub scale, would otherwise stay for good (``main``: the build's main
+    snapshots, whose id codes it used). A day's grace leaves alone a build of another
+    configuration running beside this one. Other files in ``.cache`` (the hub ingest's and archive
+    backfill's) are never touched; a read-only store is left as it is. Returns the files removed."""
     if not snaps:
         return []
     folder = snaps[0].path.parent / ".cache"
@@ -189,6 +287,14 @@ def prune(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing)
     for snap in snaps:
         used.update(p.name for p in cache_paths(snap, typing))
         used.update(p.name for p in _claims_paths(snap, claims_key(registry, info.loc[snap.name].to_dict(), typing)).values())
+    main_snaps = [s for s in snaps if s.name in set(main)]
+    keys = id_chain(main_snaps, typing)
+    for snap, key in zip(main_snaps, keys):
+        used.update(id_paths(snap, key)[part].name for part in ("rec", "edge"))
+    if main_snaps:  # the vocabulary after the last: those after earlier months are another build's
+        used.add(id_paths(main_snaps[-1], keys[-1])["vocab"].name)
+    for snap, following in zip(main_snaps, main_snaps[1:]):
+        used.update(p.name for p in leaver_paths(snap, following, typing).values())
     cutoff = time.time() - STALE_SECONDS
     removed = []
     try:
@@ -196,7 +302,7 @@ def prune(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing)
     except OSError:
         return []
     for path in entries:
-        if not path.name.startswith(("records-", "edges-", "claims-")) or path.name in used:
+        if not path.name.startswith(("records-", "edges-", "claims-", "ids-", "vocab-", "leavers-")) or path.name in used:
             continue
         try:
             if path.is_file() and path.stat().st_mtime < cutoff:

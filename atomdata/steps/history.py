@@ -60,15 +60,26 @@ class IdCodes:
     code of its record row), in order of first appearance over the snapshots: the codes one
     dictionary encoding of every snapshot's ids would give, made a snapshot at a time (its ids
     matched to the vocabulary so far) so that the ids of only one snapshot are held.
-    The codes of each snapshot wait in the build's workspace until the pass takes them. Read from
-    the cached records; a snapshot without a cache entry (read-only store) is typed here and its
-    frames are held for the pass (``held``). ``vocab``: the id of every code."""
+    A snapshot's codes depend only on the main snapshots up to it: they are cached under a key
+    chaining those (``cache.id_chain``), so a build coding the same snapshots again, or one more
+    month, reads the codes of the months it has coded before and codes only the new ones. Where
+    the store is read-only they wait in the build's workspace. Read from the cached records; a
+    snapshot without a cache entry (read-only store) is typed here and its frames are held for the
+    pass (``held``). ``vocab``: the id of every code."""
 
     def __init__(self, main_snaps, typing, workspace: Workspace):
-        self.workspace, self.held = workspace, {}
-        vocab = pa.array([], pa.string())
+        self.workspace, self.held, self.files = workspace, {}, {}
+        keys = cache.id_chain(main_snaps, typing)
+        done, vocab = cache.cached_ids(main_snaps, keys)
+        self.files = {s.name: cache.id_paths(s, key) for s, key in zip(main_snaps[:done], keys)}
+        try:  # a damaged entry, or one beyond its vocabulary, is never trusted: every month is coded anew
+            if any(self.take(s.name)[0].max(initial=-1) >= len(vocab) for s in main_snaps[:done]):
+                raise ValueError("id codes beyond their vocabulary")
+        except (OSError, ValueError):
+            done, vocab, self.files = 0, pa.array([], pa.string()), {}
+        todo = main_snaps[done:]
         # each snapshot's ids are read in a thread while the one before is coded
-        for snap, (rec_ids, edge_rows) in zip(main_snaps, one_ahead(lambda s: self._read(s, typing), main_snaps)):
+        for snap, key, (rec_ids, edge_rows) in zip(todo, keys[done:], one_ahead(lambda s: self._read(s, typing), todo)):
             ids = pa.concat_arrays([c.cast(pa.string()) for c in rec_ids.chunks]) if rec_ids.num_chunks else pa.array([], pa.string())
             # a snapshot lists each id once (the store's import checks it), so its ids are their own
             # dictionary: one lookup in the vocabulary so far; the others are new, in order
@@ -81,7 +92,14 @@ class IdCodes:
                 raise SnapshotError(f"{snap.data_path}: lists a model id more than once (a snapshot lists each model "
                                     "once): import the dump again (`atomdata ingest dump` names the repeated rows)")
             vocab = pa.concat_arrays([vocab, added]) if len(added) else vocab
-            workspace.save(f"ids.{snap.name}", rec=rec, edge=rec[edge_rows.astype(np.int64)])
+            codes = {"rec": rec, "edge": rec[edge_rows.astype(np.int64)]}
+            files = None if snap.name in self.held else cache.store_ids(snap, key, **codes)
+            if files:
+                self.files[snap.name] = files
+            else:
+                workspace.save(f"ids.{snap.name}", **codes)
+        if todo and all(s.name in self.files for s in main_snaps):
+            cache.store_ids(main_snaps[-1], keys[-1], vocab=vocab)
         self.vocab = vocab
 
     def _read(self, snap, typing):
@@ -100,12 +118,17 @@ class IdCodes:
                 self.held[snap.name] = frames
                 return pa.chunked_array([as_arrow(frames[0]["model_id"])]), frames[1]["record_row"].to_numpy()
 
+    def _load(self, name: str, part: str) -> np.ndarray:
+        if name in self.files:
+            return np.array(np.load(self.files[name][part], mmap_mode="r", allow_pickle=False))
+        return np.array(self.workspace.load(f"ids.{name}", part))
+
     def records(self, name: str) -> np.ndarray:
-        return np.array(self.workspace.load(f"ids.{name}", "rec"))
+        return self._load(name, "rec")
 
     def take(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(record codes, edge codes) of main snapshot ``name``."""
-        return self.records(name), np.array(self.workspace.load(f"ids.{name}", "edge"))
+        return self.records(name), self._load(name, "edge")
 
 
 class _Pass:
@@ -135,6 +158,9 @@ class _Pass:
             self.first_k[idx[self.first_k[idx] < 0]] = j
             self.last_k[idx] = j
         self.gaps = FieldGaps(self.main, {s.name: set(s.fields) for s in snaps}, self.id_codes.records, n)
+        # the main snapshot after each: a snapshot's latest records are of models the next one does not list
+        main_snaps = [s for s in snaps if s.name in main_names]
+        self.following = {s.name: t for s, t in zip(main_snaps, main_snaps[1:])} if not self.gaps.groups else {}
         self.repeats = CounterRepeats(n, self.main)
         self.counters = _Counters(n, self.workspace)
         self.presence, self.orgs = Presence(n), Namespaces()
@@ -153,6 +179,9 @@ class _Pass:
         is_main = snap.name in self.main_names
         if parts is not None and not is_main:
             return ckey, parts, None  # a trending listing whose claims rows are cached: nothing else to read
+        narrow = self._narrow(snap) if is_main and parts is not None and snap.name not in self.held else None
+        if narrow is not None:
+            return ckey, parts, narrow
         # a main snapshot's ids are its codes into the vocabulary: its cached frames are read without them
         r, e = self.held.pop(snap.name) if snap.name in self.held else \
             cache.cached_load(snap, without=("model_id",) if is_main else (), typing=self.typing)
@@ -160,7 +189,39 @@ class _Pass:
             return ckey, parts, (r, e, None)
         # (a freshly typed snapshot comes with them); its namespaces' dictionary is made here too
         r, e = r.drop(columns="model_id", errors="ignore"), e.drop(columns="model_id", errors="ignore")
+        self._keep_leavers(snap, r, e)
         return ckey, parts, (r, e, pc.dictionary_encode(as_arrow(r["org"])))
+
+    #: the columns of a main snapshot's records that the pass reads for every model
+    EVERY_MODEL = ["org", "created_at", "downloads_30d", "downloads_all_time"]
+
+    def _narrow(self, snap) -> tuple | None:
+        """A main snapshot whose claims rows are cached, read narrow: of every model only the
+        columns of ``EVERY_MODEL`` (presence, counters), and whole records only of the models the
+        next main snapshot does not list (``cache.load_leavers``), among which are all those it is
+        the latest record of. None where that cannot be done (the last main snapshot, some main
+        snapshots lacking fields, no such cache entry): the snapshot is read whole."""
+        following = self.following.get(snap.name)
+        leavers = cache.load_leavers(snap, following, self.typing) if following is not None else None
+        r = cache.load_columns(snap, self.EVERY_MODEL, self.typing) if leavers is not None else None
+        if r is None or len(r) != len(self.id_codes.records(snap.name)) or \
+                (len(leavers[0]) and leavers[0]["_row"].max() >= len(r)):
+            return None
+        return r, leavers, pc.dictionary_encode(as_arrow(r["org"]))
+
+    def _keep_leavers(self, snap, r: pd.DataFrame, e: pd.DataFrame) -> None:
+        """Cache the records and edges of the models the next main snapshot does not list, for
+        later builds to read the snapshot narrow (``_narrow``)."""
+        following = self.following.get(snap.name)
+        if following is None or all(p.is_file() for p in cache.leaver_paths(snap, following, self.typing).values()):
+            return
+        idx = self.id_codes.records(snap.name)
+        listed = np.zeros(len(self.vocab), dtype=bool)
+        listed[self.id_codes.records(following.name)] = True
+        leaving = ~listed[idx]
+        rows = np.flatnonzero(leaving)
+        cache.store_leavers(snap, following, self.typing, r.iloc[rows].assign(_row=rows),
+                            e[leaving[e["record_row"].to_numpy()]])
 
     def read(self, snap, fetched) -> None:
         """One snapshot (``fetched``: what ``fetch`` gave): its claims rows, and of a main snapshot
@@ -190,11 +251,13 @@ class _Pass:
         self.k += 1
         k = self.k
         # the latest record (and edges) of each model: the rows of its last snapshot
-        keep = self.last_k[idx] == k
-        self.latest.append(r[keep].assign(_code=idx[keep]) if not keep.all() else r.assign(_code=idx))
-        self.gaps.take(k, r, idx, self.last_k)
-        keep = self.gaps.last_with_lineage(self.last_k)[e_idx] == k
-        self.edges.append(e[keep].drop(columns="record_row").assign(_code=e_idx[keep]))
+        if isinstance(e, tuple):  # read narrow: they are among the records of the models leaving
+            lr, le = e
+            rows = lr.pop("_row").to_numpy()
+            self._take_latest(k, lr, le, idx[rows], idx[le["record_row"].to_numpy()])
+        else:
+            self._take_latest(k, r, e, idx, e_idx)
+            self.gaps.take(k, r, idx, self.last_k)
         codes = self.rank[idx]
         self.workspace.save(f"main.{snap.name}", codes=codes)
         self.presence.feed(snap.name, codes, r["created_at"].to_numpy(dtype="datetime64[ns]"), self.orgs.codes(orgs))
@@ -202,6 +265,14 @@ class _Pass:
             at = pd.array(r["downloads_all_time"], dtype="Int64")
             if not self.repeats.observe(snap.name, k, date, idx, at._data, ~at._mask):
                 self.counters.read(snap.name, date, codes, at, pd.array(r["downloads_30d"], dtype="Int64"), self.ids)
+
+    def _take_latest(self, k: int, r: pd.DataFrame, e: pd.DataFrame, idx: np.ndarray, e_idx: np.ndarray) -> None:
+        """Of main snapshot ``k``'s records ``r`` and edges ``e`` (``idx``, ``e_idx``: their
+        model codes), those that are their models' latest."""
+        keep = self.last_k[idx] == k
+        self.latest.append(r[keep].assign(_code=idx[keep]) if not keep.all() else r.assign(_code=idx))
+        keep = self.gaps.last_with_lineage(self.last_k)[e_idx] == k
+        self.edges.append(e[keep].drop(columns="record_row").assign(_code=e_idx[keep]))
 
     def _add_claims(self, name: str, parts: dict) -> None:
         if "org" in parts:
