@@ -1,9 +1,13 @@
-"""Incremental builds: a snapshot's typed records are cached by its sha256.
+"""Incremental builds: what a build derives from one snapshot (or from the snapshots up to it)
+is cached by their sha256s: a snapshot's typed records and base edges, its claims rows, its
+model id codes (by the main snapshots up to it) and the records of the models the next main
+snapshot does not list (by the pair).
 
-Adding one month to a long history then types only the new snapshot. The cache key also holds
-a hash of the typing code (``records.py``) and of the model-type vocabulary (:class:`Typing`), so
-a change to how records are typed can never serve stale rows. The cache lives in ``<store>/.cache`` (git-ignored); if the store is read-only
-the build simply recomputes.
+Adding one month to a long history then types and codes only the new snapshot, and reads the
+others narrow (``history._Pass._narrow``). Every key also holds a hash of the typing code
+(``records.py``) and of the model-type vocabulary (:class:`Typing`), so a change to how records
+are typed can never serve stale rows. The cache lives in ``<store>/.cache`` (git-ignored); if
+the store is read-only the build simply recomputes.
 """
 from __future__ import annotations
 

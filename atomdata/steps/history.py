@@ -6,7 +6,9 @@ model ids as integer codes into one vocabulary, and the latest record and base e
 model are kept from the snapshot that is its latest (``rules.latest_record``). Model ids come
 back as a categorical whose categories are the sorted ids, so sorting and grouping by id stay in
 id order. Snapshots whose counters repeat earlier readings are recognised on the way
-(``rules.repeats``) and give no readings.
+(``rules.repeats``) and give no readings. What a build derived once and a later build would
+derive again the same (the id codes of the months up to each, the records of the models leaving
+after each) is read back from the store's cache (``steps.cache``).
 """
 from __future__ import annotations
 
@@ -68,7 +70,7 @@ class IdCodes:
     pass (``held``). ``vocab``: the id of every code."""
 
     def __init__(self, main_snaps, typing, workspace: Workspace):
-        self.workspace, self.held, self.files = workspace, {}, {}
+        self.workspace, self.held = workspace, {}
         keys = cache.id_chain(main_snaps, typing)
         done, vocab = cache.cached_ids(main_snaps, keys)
         self.files = {s.name: cache.id_paths(s, key) for s, key in zip(main_snaps[:done], keys)}
@@ -205,8 +207,8 @@ class _Pass:
         leavers = cache.load_leavers(snap, following, self.typing) if following is not None else None
         r = cache.load_columns(snap, self.EVERY_MODEL, self.typing) if leavers is not None else None
         if r is None or len(r) != len(self.id_codes.records(snap.name)) or \
-                (len(leavers[0]) and leavers[0]["_row"].max() >= len(r)):
-            return None
+                any(len(f) and f[c].max() >= len(r) for f, c in zip(leavers, ("_row", "record_row"))):
+            return None  # an entry that does not fit the snapshot is not trusted
         return r, leavers, pc.dictionary_encode(as_arrow(r["org"]))
 
     def _keep_leavers(self, snap, r: pd.DataFrame, e: pd.DataFrame) -> None:
