@@ -283,12 +283,28 @@ def cmd_add(a):
         record(a.work, {"case": "cold build", "n": a.n, "models": a.models, "scope": a.scope, **r})
     newest = [s.name for s in snapshots(master(a.work, a.models))][-1]
     raw = run_store(a.work, a.models, names + [newest], str(a.n))
+    forget(raw, newest)
     r = run_measured(build_cmd(raw, raw.parent / "out", a.scope), f"add-{a.models}-{a.n}", a.work)
     r |= rows_of(raw)
     record(a.work, {"case": "add a month (warm)", "n": a.n, "models": a.models, "scope": a.scope, **r})
     if not a.keep_out:
         shutil.rmtree(raw.parent / "out", ignore_errors=True)
     run_store(a.work, a.models, names, str(a.n))  # back to N snapshots (the cache stays warm)
+
+
+def forget(raw: Path, name: str) -> list[str]:
+    """Remove what a build caches for snapshot ``name`` (its typed records, edges and claims rows,
+    the leavers of the pair it ends, the id codes and vocabulary of the months up to it): an added
+    month is measured as new even where an earlier ``add`` left its entries in the cache."""
+    from atomdata.steps import cache
+
+    snaps = snapshots(raw)
+    snap = next(s for s in snaps if s.name == name)
+    key = cache.id_chain(snaps[:snaps.index(snap) + 1], cache.default_typing())[-1]
+    gone = [p for p in (raw / ".cache").glob("*") if snap.sha256[:32] in p.name or key in p.name]
+    for p in gone:
+        p.unlink()
+    return [p.name for p in gone]
 
 
 def cmd_shares(a):

@@ -64,10 +64,10 @@ def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path,
     real = prepare_mod.prepare_snapshots
     monkeypatch.setattr(history_mod, "prepare_snapshots", lambda *a, **k: prepared.append(real(*a, **k)) or prepared[-1])
     build(raw_parallel, tmp_path / "out_parallel")
-    assert prepared == [{s.name for s in store.list_snapshots(raw_parallel)}]  # every snapshot typed by a worker
+    assert prepared == [({s.name for s in store.list_snapshots(raw_parallel)}, None)]  # every snapshot typed by a worker
     assert _tables(tmp_path / "out_serial") == _tables(tmp_path / "out_parallel")
     build(raw_parallel, tmp_path / "out_warm")
-    assert prepared[-1] == set()  # warm: nothing left to prepare
+    assert prepared[-1] == (set(), None)  # warm: nothing left to prepare
     assert _tables(tmp_path / "out_serial") == _tables(tmp_path / "out_warm")
 
     fresh = tmp_path / "fresh"
@@ -219,3 +219,65 @@ def test_snapshots_read_narrow_give_the_tables_of_whole_reads(tmp_path, data_roo
     models = pd.read_csv(tmp_path / "narrow" / "models.csv")
     assert set(models.loc[models["model_id"].isin(gone), "last_seen"]) == {days[0]}
     assert set(models.loc[models["model_id"].isin(later), "last_seen"]) == {days[1]}
+
+
+def test_a_month_backfilled_before_others_recodes_those_after_it(tmp_path, data_root):
+    """The archive backfill adds months before the newest: the id codes of every month after the
+    one inserted are keyed by a chain that now holds it, so they are coded anew, as is the pair
+    of months it falls between; the tables are those of a build of the three months from scratch."""
+    raw, days = tmp_path / "raw", ("2026-07-01", "2026-08-01", "2026-08-03")
+    for d in (days[0], days[2]):
+        import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
+    build(raw, tmp_path / "gap")
+    build(raw, tmp_path / "gap-warm")  # reads the first month narrow, its next one the third
+    import_dump(data_root / "hub-stats" / days[1] / "models.parquet", raw)
+    build(raw, tmp_path / "filled")
+    build(raw, tmp_path / "filled-warm")
+    fresh = tmp_path / "fresh"
+    for d in days:
+        import_dump(data_root / "hub-stats" / d / "models.parquet", fresh)
+    build(fresh, tmp_path / "afresh")
+    assert _tables(tmp_path / "filled") == _tables(tmp_path / "afresh") == _tables(tmp_path / "filled-warm")
+    assert _tables(tmp_path / "gap") == _tables(tmp_path / "gap-warm") != _tables(tmp_path / "afresh")
+
+
+def test_a_single_cold_snapshot_is_typed_beside_the_pass(tmp_path, data_root, monkeypatch):
+    """A month added to a built store (the one Hub-sized snapshot not cached) is typed in a worker
+    process while the pass reads the others (``prepare.Preparing``; its ids come from its data
+    file meanwhile): the tables are those of a build that types it itself, and a damaged data
+    file is still reported by name, the previous outputs left as they were."""
+    import pytest
+
+    import atomdata.steps.history as history_mod
+    import atomdata.steps.prepare as prepare_mod
+    from atomdata.errors import AtomdataError
+    from atomdata.ingest import store
+
+    days = ("2026-07-01", "2026-08-01", "2026-08-03")
+    serial = tmp_path / "serial"
+    for d in days:
+        import_dump(data_root / "hub-stats" / d / "models.parquet", serial)
+    build(serial, tmp_path / "out_serial")
+
+    monkeypatch.setattr(prepare_mod, "PARALLEL_MIN_ROWS", 0)  # the shared snapshots are small: make them count
+    prepared, real = [], prepare_mod.prepare_snapshots
+    monkeypatch.setattr(history_mod, "prepare_snapshots", lambda *a, **k: prepared.append(real(*a, **k)) or prepared[-1])
+    raw = tmp_path / "raw"
+    for d in days[:2]:
+        import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
+    build(raw, tmp_path / "out")
+    import_dump(data_root / "hub-stats" / days[2] / "models.parquet", raw)
+    build(raw, tmp_path / "out")
+    done, beside = prepared[-1]
+    assert done == set() and beside is not None and beside.name == days[2]
+    assert _tables(tmp_path / "out_serial") == _tables(tmp_path / "out")
+
+    before = _tables(tmp_path / "out")
+    for p in (raw / ".cache").glob("*"):
+        if store.find(raw, days[2]).sha256[:32] in p.name or p.name.startswith(("ids-", "vocab-")):
+            p.unlink()  # the added month is cold again, and its ids are read from its data file
+    damaged = store.find(raw, days[2]).data_path
+    damaged.write_bytes(damaged.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(AtomdataError, match="sha256"):
+        build(raw, tmp_path / "out")
+    assert prepared[-1][1] is not None and _tables(tmp_path / "out") == before

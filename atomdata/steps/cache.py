@@ -183,12 +183,12 @@ def store_claims(snap, key: str, parts: dict[str, pd.DataFrame]) -> dict[str, Pa
 # -- model id codes, by the main snapshots up to each --------------------------------------------
 
 def id_chain(main_snaps, typing: Typing) -> list[str]:
-    """The key of each main snapshot's id codes (``history.IdCodes``: ids numbered in order of first
+    """The key of each main snapshot's id codes (``id_codes.IdCodes``: ids numbered in order of first
     appearance over the main snapshots). A snapshot's codes depend on it and on every main snapshot
     before it, so its key chains their sha256s, after the typing and the coding code; adding a
     month leaves the keys of the months before it as they were."""
     h = hashlib.sha256(typing.key.encode())
-    h.update(Path(__file__).with_name("history.py").read_bytes())
+    h.update(Path(__file__).with_name("id_codes.py").read_bytes())
     keys = []
     for snap in main_snaps:
         h.update(snap.sha256.encode())

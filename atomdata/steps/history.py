@@ -12,16 +12,13 @@ after each) is read back from the store's cache (``steps.cache``).
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from ..errors import SnapshotError
 from ..rules import lineage
 from ..rules.ids import as_arrow
 from ..rules.latest_record import FieldGaps
@@ -31,6 +28,7 @@ from ..rules.stale import RunningMax
 from ..rules.stale import issues as stale_issues
 from . import cache
 from .claims import snapshot_claims
+from .id_codes import IdCodes, one_ahead
 from .prepare import prepare_snapshots
 from .workspace import MainCodes, StoreReadings, Workspace
 
@@ -57,95 +55,20 @@ class History:
     no_records: pd.DataFrame | None = None  # the records' columns, no rows (claims tables of no snapshot)
 
 
-class IdCodes:
-    """Integer codes of the model ids of each main snapshot's records and edges (an edge takes the
-    code of its record row), in order of first appearance over the snapshots: the codes one
-    dictionary encoding of every snapshot's ids would give, made a snapshot at a time (its ids
-    matched to the vocabulary so far) so that the ids of only one snapshot are held.
-    A snapshot's codes depend only on the main snapshots up to it: they are cached under a key
-    chaining those (``cache.id_chain``), so a build coding the same snapshots again, or one more
-    month, reads the codes of the months it has coded before and codes only the new ones. Where
-    the store is read-only they wait in the build's workspace. Read from the cached records; a
-    snapshot without a cache entry (read-only store) is typed here and its frames are held for the
-    pass (``held``). ``vocab``: the id of every code."""
-
-    def __init__(self, main_snaps, typing, workspace: Workspace):
-        self.workspace, self.held = workspace, {}
-        keys = cache.id_chain(main_snaps, typing)
-        done, vocab = cache.cached_ids(main_snaps, keys)
-        self.files = {s.name: cache.id_paths(s, key) for s, key in zip(main_snaps[:done], keys)}
-        try:  # a damaged entry, or one beyond its vocabulary, is never trusted: every month is coded anew
-            if any(self.take(s.name)[0].max(initial=-1) >= len(vocab) for s in main_snaps[:done]):
-                raise ValueError("id codes beyond their vocabulary")
-        except (OSError, ValueError):
-            done, vocab, self.files = 0, pa.array([], pa.string()), {}
-        todo = main_snaps[done:]
-        # each snapshot's ids are read in a thread while the one before is coded
-        for snap, key, (rec_ids, edge_rows) in zip(todo, keys[done:], one_ahead(lambda s: self._read(s, typing), todo)):
-            ids = pa.concat_arrays([c.cast(pa.string()) for c in rec_ids.chunks]) if rec_ids.num_chunks else pa.array([], pa.string())
-            # a snapshot lists each id once (the store's import checks it), so its ids are their own
-            # dictionary: one lookup in the vocabulary so far; the others are new, in order
-            at = pc.index_in(ids, value_set=vocab)
-            new = at.is_null().to_numpy(zero_copy_only=False)
-            known = at.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int32)
-            rec = np.where(new, len(vocab) + np.cumsum(new, dtype=np.int32) - 1, known).astype(np.int32)
-            added = ids.filter(pa.array(new))
-            if (len(rec) and np.bincount(rec).max() > 1) or pc.count_distinct(added).as_py() < len(added):
-                raise SnapshotError(f"{snap.data_path}: lists a model id more than once (a snapshot lists each model "
-                                    "once): import the dump again (`atomdata ingest dump` names the repeated rows)")
-            vocab = pa.concat_arrays([vocab, added]) if len(added) else vocab
-            codes = {"rec": rec, "edge": rec[edge_rows.astype(np.int64)]}
-            files = None if snap.name in self.held else cache.store_ids(snap, key, **codes)
-            if files:
-                self.files[snap.name] = files
-            else:
-                workspace.save(f"ids.{snap.name}", **codes)
-        if todo and all(s.name in self.files for s in main_snaps):
-            cache.store_ids(main_snaps[-1], keys[-1], vocab=vocab)
-        self.vocab = vocab
-
-    def _read(self, snap, typing):
-        def cached_ids():
-            rpath, epath = cache.cache_paths(snap, typing)
-            return (pq.read_table(rpath, columns=["model_id"]).column(0),
-                    pq.read_table(epath, columns=["record_row"]).column(0).to_numpy())
-        try:
-            return cached_ids()
-        except (OSError, ValueError, KeyError, pa.ArrowException):
-            snap.verify()  # a damaged data file is reported as such, before anything reads it
-            frames = cache.cached_load(snap, typing=typing)  # types the snapshot and fills its cache entry
-            try:
-                return cached_ids()
-            except (OSError, ValueError, KeyError, pa.ArrowException):  # read-only store: keep the frames
-                self.held[snap.name] = frames
-                return pa.chunked_array([as_arrow(frames[0]["model_id"])]), frames[1]["record_row"].to_numpy()
-
-    def _load(self, name: str, part: str) -> np.ndarray:
-        if name in self.files:
-            return np.array(np.load(self.files[name][part], mmap_mode="r", allow_pickle=False))
-        return np.array(self.workspace.load(f"ids.{name}", part))
-
-    def records(self, name: str) -> np.ndarray:
-        return self._load(name, "rec")
-
-    def take(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(record codes, edge codes) of main snapshot ``name``."""
-        return self.records(name), self._load(name, "edge")
-
-
 class _Pass:
     """The state of one pass; :func:`read_history` drives it."""
 
-    def __init__(self, snaps, main_names, counter_names, snapinfo, registry, progress, typing):
+    def __init__(self, snaps, main_names, counter_names, snapinfo, registry, progress, typing, prepared, preparing):
         self.typing = typing
         self.snaps, self.counter_names, self.snapinfo, self.registry = snaps, counter_names, snapinfo, registry
         self.progress, self.info = progress, snapinfo.set_index("snapshot")
         self.main_names = main_names
         self.main = [s.name for s in snaps if s.name in main_names]
-        self.prepared = prepare_snapshots(snaps, snapinfo, registry, typing, progress)
+        self.prepared, self.preparing = prepared, preparing
         self.workspace = Workspace()
         # model ids of every main snapshot (records and edges) coded in order of first appearance
-        self.id_codes = IdCodes([s for s in snaps if s.name in main_names], typing, self.workspace)
+        self.id_codes = IdCodes([s for s in snaps if s.name in main_names], typing, self.workspace,
+                                later=self.preparing.name if self.preparing else None)
         self.held, self.vocab = self.id_codes.held, self.id_codes.vocab
         n = len(self.vocab)
         # every model's code in id order (the categories of model_id), known before any record is read
@@ -174,7 +97,9 @@ class _Pass:
         """What ``read`` needs of a snapshot from the store: its cached claims parts (or None) and,
         unless those are all it gives (a trending listing), its records and edges. Run a snapshot
         ahead of ``read``, in a thread (reading parquet releases the GIL)."""
-        if snap.name not in self.prepared:  # a worker verified it moments ago
+        # typed beside the pass (``prepare.Preparing``): its worker verified it, as those of ``prepared`` did
+        beside = self.preparing is not None and snap.name == self.preparing.name and self.preparing.wait()
+        if snap.name not in self.prepared and not beside:
             snap.verify()
         ckey = cache.claims_key(self.registry, self.info.loc[snap.name].to_dict(), self.typing)
         parts = cache.load_claims(snap, ckey, kept=("org",))
@@ -237,7 +162,7 @@ class _Pass:
         r, e, orgs = frames
         is_main = snap.name in self.main_names
         date = pd.Series([pd.Timestamp(snap.date)]).to_numpy()[0]  # the type a column of it would have
-        idx, e_idx = self.id_codes.take(snap.name) if is_main else (None, None)
+        idx, e_idx = self.id_codes.take(snap.name, None if isinstance(e, tuple) else e) if is_main else (None, None)
         if parts is None:
             full = r.assign(model_id=lineage.id_strings(self.vocab, idx)) if is_main else r
             parts = snapshot_claims(full.assign(snapshot=snap.name, date=date), snap, self.snapinfo, self.registry)
@@ -364,19 +289,13 @@ def read_history(snaps, main_names: set[str], counter_names: set[str], snapinfo:
     lineage and downloads (every snapshot feeds the claims rows); ``counter_names``: the main
     snapshots whose counters are readings unless they repeat earlier ones; ``typing``: how the
     snapshots are typed (``cache.Typing``, default the shipped architectures)."""
-    run = _Pass(snaps, main_names, counter_names, snapinfo, registry, progress, typing or cache.default_typing())
-    for snap, fetched in zip(snaps, one_ahead(run.fetch, snaps)):
-        run.read(snap, fetched)
-    return run.finish()
-
-
-def one_ahead(fn, items):
-    """``fn(item)`` for each item in order, the next one computed in a thread while the caller
-    works on the current one (two results held at most)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(fn, items[0]) if items else None
-        for nxt in items[1:]:
-            current, ahead = ahead, pool.submit(fn, nxt)
-            yield current.result()
-        if ahead is not None:
-            yield ahead.result()
+    typing = typing or cache.default_typing()
+    prepared, preparing = prepare_snapshots(snaps, snapinfo, registry, typing, progress)
+    try:
+        run = _Pass(snaps, main_names, counter_names, snapinfo, registry, progress, typing, prepared, preparing)
+        for snap, fetched in zip(snaps, one_ahead(run.fetch, snaps)):
+            run.read(snap, fetched)
+        return run.finish()
+    finally:
+        if preparing is not None:  # a pass that failed does not wait for its worker
+            preparing.close()

@@ -58,11 +58,39 @@ def _prepare(snap, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing) -> st
     return snap.name
 
 
-def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing, progress=None) -> set[str]:
+class Preparing:
+    """One cold Hub-sized snapshot (a month just added) typed in a worker process while the
+    build's pass reads the others: the pass reaches it last when it is the newest, by which time
+    its cache entry is filled. ``name``: the snapshot's."""
+
+    def __init__(self, snap, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing):
+        self.name = snap.name
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        self._future = self._pool.submit(_prepare, snap, snapinfo, registry, typing)
+
+    def wait(self) -> bool:
+        """True once the worker has filled the snapshot's cache entry; False where it could not
+        (the build then types the snapshot itself, and reports what went wrong)."""
+        try:
+            self._future.result()
+            return True
+        except Exception:  # noqa: BLE001 - redone (and reported) by the build's own pass
+            return False
+        finally:
+            self._pool.shutdown()
+
+    def close(self) -> None:
+        """Stop waiting for the worker (a pass that failed)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing,
+                      progress=None) -> tuple[set[str], Preparing | None]:
     """Type the snapshots whose cache is cold in parallel worker processes (one per core, at most
-    two: each holds one snapshot in memory). Returns the names prepared; the build then reads
-    them from the cache. Anything a worker cannot do (a read-only store, a damaged snapshot) is
-    left to the build's own pass, which reports it."""
+    two: each holds one snapshot in memory). Returns the names prepared (the build then reads
+    them from the cache) and, when a single snapshot is cold, its ``Preparing``: typed beside the
+    pass rather than before it. Anything a worker cannot do (a read-only store, a damaged
+    snapshot) is left to the build's own pass, which reports it."""
     info = snapinfo.set_index("snapshot")
     cold = []
     for snap in snaps:
@@ -76,9 +104,11 @@ def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typ
     try:
         folder.mkdir(exist_ok=True)
     except (OSError, AttributeError):
-        return set()
-    if workers < 2 or not os.access(folder, os.W_OK):  # the build types the snapshots itself
-        return set()
+        return set(), None
+    if not cold or not workers_available() or not os.access(folder, os.W_OK):  # the build types them itself
+        return set(), None
+    if workers < 2:
+        return set(), Preparing(cold[0], snapinfo, registry, typing)
     done = set()
     # fork: the workers inherit the (still small) build state and never re-run the caller's script
     ctx = multiprocessing.get_context("fork")
@@ -93,4 +123,4 @@ def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typ
                 continue
             if progress:
                 progress(1)
-    return done
+    return done, None
