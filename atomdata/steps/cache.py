@@ -63,10 +63,15 @@ def cache_paths(snap, typing: Typing | None = None) -> tuple[Path, Path]:
     return folder / f"records-{key}.parquet", folder / f"edges-{key}.parquet"
 
 
-def _write(df: pd.DataFrame, path: Path) -> None:
+def _replace(path: Path, write) -> None:
+    """``write(tmp)`` to a temporary file beside ``path``, then renamed to it: an entry is whole or absent."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.to_parquet(tmp, index=False)
+    write(tmp)
     os.replace(tmp, path)
+
+
+def _write(df: pd.DataFrame, path: Path) -> None:
+    _replace(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def _read(path: Path, without: tuple[str, ...]) -> pd.DataFrame:
@@ -172,9 +177,8 @@ def store_claims(snap, key: str, parts: dict[str, pd.DataFrame]) -> dict[str, Pa
     try:
         paths["done"].parent.mkdir(exist_ok=True)
         files = {part: PartFile.write(df, paths[part]) for part, df in parts.items()}
-        tmp = paths["done"].with_name(f".{paths['done'].name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({part: {"dtypes": f.dtypes, "rows": f.rows} for part, f in files.items()}))
-        os.replace(tmp, paths["done"])
+        done = json.dumps({part: {"dtypes": f.dtypes, "rows": f.rows} for part, f in files.items()})
+        _replace(paths["done"], lambda tmp: tmp.write_text(done))
         return files
     except OSError:
         return None
@@ -218,6 +222,11 @@ def cached_ids(main_snaps, keys: list[str]) -> tuple[int, pyarrow.Array]:
     return 0, pyarrow.array([], pyarrow.string())
 
 
+def _save_npy(path: Path, a) -> None:
+    with open(path, "wb") as f:  # to the name given (``np.save`` would add ``.npy`` to a path)
+        np.save(f, a, allow_pickle=False)
+
+
 def store_ids(snap, key: str, **arrays) -> dict[str, Path] | None:
     """Cache a main snapshot's id codes (``rec``, ``edge``) or the vocabulary after it (``vocab``);
     the files by name, or None where the store is read-only."""
@@ -225,13 +234,8 @@ def store_ids(snap, key: str, **arrays) -> dict[str, Path] | None:
     try:
         paths["rec"].parent.mkdir(exist_ok=True)
         for name, a in arrays.items():
-            tmp = paths[name].with_name(f".{paths[name].name}.{os.getpid()}.tmp")
-            if name == "vocab":
-                pq.write_table(pyarrow.table({"model_id": a}), tmp)
-            else:
-                with open(tmp, "wb") as f:
-                    np.save(f, a, allow_pickle=False)
-            os.replace(tmp, paths[name])
+            _replace(paths[name], (lambda tmp, a=a: pq.write_table(pyarrow.table({"model_id": a}), tmp)) if name == "vocab"
+                     else (lambda tmp, a=a: _save_npy(tmp, a)))
         return paths
     except OSError:
         return None
@@ -291,7 +295,8 @@ def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame
     for snap in snaps:
         used.update(p.name for p in cache_paths(snap, typing))
         used.update(p.name for p in _claims_paths(snap, claims_key(registry, info.loc[snap.name].to_dict(), typing)).values())
-    main_snaps = [s for s in snaps if s.name in set(main)]
+    in_main = set(main)
+    main_snaps = [s for s in snaps if s.name in in_main]
     keys = id_chain(main_snaps, typing)
     for snap, key in zip(main_snaps, keys):
         used.update(id_paths(snap, key)[part].name for part in ("rec", "edge"))

@@ -131,7 +131,7 @@ class _Pass:
         following = self.following.get(snap.name)
         leavers = cache.load_leavers(snap, following, self.typing) if following is not None else None
         r = cache.load_columns(snap, self.EVERY_MODEL, self.typing) if leavers is not None else None
-        if r is None or len(r) != len(self.id_codes.records(snap.name)) or \
+        if r is None or len(r) != self.id_codes.count(snap.name) or \
                 any(len(f) and f[c].max() >= len(r) for f, c in zip(leavers, ("_row", "record_row"))):
             return None  # an entry that does not fit the snapshot is not trusted
         return r, leavers, pc.dictionary_encode(as_arrow(r["org"]))

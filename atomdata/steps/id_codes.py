@@ -106,13 +106,17 @@ class IdCodes:
                 self.held[snap.name] = frames
                 return pa.chunked_array([as_arrow(frames[0]["model_id"])]), frames[1]["record_row"].to_numpy()
 
-    def _load(self, name: str, part: str) -> np.ndarray:
+    def _mapped(self, name: str, part: str) -> np.ndarray:
         if name in self.files:
-            return np.array(np.load(self.files[name][part], mmap_mode="r", allow_pickle=False))
-        return np.array(self.workspace.load(f"ids.{name}", part))
+            return np.load(self.files[name][part], mmap_mode="r", allow_pickle=False)
+        return self.workspace.load(f"ids.{name}", part)
 
     def records(self, name: str) -> np.ndarray:
-        return self._load(name, "rec")
+        return np.array(self._mapped(name, "rec"))
+
+    def count(self, name: str) -> int:
+        """How many records main snapshot ``name`` has (its codes not read)."""
+        return len(self._mapped(name, "rec"))
 
     def take(self, name: str, edges: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(record codes, edge codes) of main snapshot ``name`` (``edges``: its base edges, read
@@ -123,7 +127,7 @@ class IdCodes:
                 pq.read_table(cache.cache_paths(snap, self.typing)[1], columns=["record_row"]).column(0).to_numpy()
             self._keep(snap, key, self.records(name), rows)
             self._keep_vocab()
-        return self.records(name), self._load(name, "edge")
+        return self.records(name), np.array(self._mapped(name, "edge"))
 
 
 def one_ahead(fn, items):
