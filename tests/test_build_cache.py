@@ -114,10 +114,11 @@ def test_a_store_whose_cache_cannot_be_written_builds_the_same_tables(tmp_path, 
 
 
 def test_cache_entries_no_build_uses_go_after_a_day(tmp_path, data_root):
-    """Entries of another typing or registry (an upgrade, an edited curated table) and of snapshots
-    gone from the store would stay for good (GBs at Hub scale): a build removes those it did not
-    use once no build has written them for a day. Its own entries, younger unused ones (a build of
-    another configuration may be running) and the other files of ``.cache`` stay."""
+    """Entries of another typing or registry (an upgrade, an edited curated table), of snapshots
+    gone from the store and the temporary files of writes cut short would stay for good (GBs at
+    Hub scale): a build removes those it did not use once no build has written them for a day.
+    Its own entries, younger unused ones (a build of another configuration may be running) and the
+    other files of ``.cache`` stay."""
     import os
     import shutil
     import time
@@ -134,7 +135,8 @@ def test_cache_entries_no_build_uses_go_after_a_day(tmp_path, data_root):
     old = time.time() - STALE_SECONDS - 60
     made = {}
     for name in ("stale", "young"):
-        made[name] = [folder / records.name.replace("records-", f"records-{name}"), folder / f"claims-{name}-org.parquet"]
+        made[name] = [folder / records.name.replace("records-", f"records-{name}"), folder / f"claims-{name}-org.parquet",
+                      folder / f".ids-{name}.rec.npy.4242.tmp"]  # a write cut short
         for p in made[name]:
             shutil.copy(records, p)
             if name == "stale":

@@ -277,6 +277,8 @@ def store_leavers(snap, following, typing: Typing, records: pd.DataFrame, edges:
 
 #: an entry no build has written for this long, and that the current build did not use, is removed
 STALE_SECONDS = 24 * 3600
+#: the names of the build's cache entries start so (other files in ``.cache`` are the ingest's)
+ENTRY_PREFIXES = ("records-", "edges-", "claims-", "ids-", "vocab-", "leavers-")
 
 
 def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing) -> list[Path]:
@@ -285,8 +287,10 @@ def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame
     typing or registry (an upgrade of atomdata, an edited curated table) and of snapshots no longer
     in the store, GBs at Hub scale, would otherwise stay for good (``main``: the build's main
     snapshots, whose id codes it used). A day's grace leaves alone a build of another
-    configuration running beside this one. Other files in ``.cache`` (the hub ingest's and archive
-    backfill's) are never touched; a read-only store is left as it is. Returns the files removed."""
+    configuration running beside this one. The temporary file of an entry whose writing was cut
+    short (a killed build) goes the same way. Other files in ``.cache`` (the hub ingest's and
+    archive backfill's) are never touched; a read-only store is left as it is. Returns the files
+    removed."""
     if not snaps:
         return []
     folder = snaps[0].path.parent / ".cache"
@@ -311,7 +315,9 @@ def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame
     except OSError:
         return []
     for path in entries:
-        if not path.name.startswith(("records-", "edges-", "claims-", "ids-", "vocab-", "leavers-")) or path.name in used:
+        # an entry, or the temporary file of one whose writing was cut short (``_replace``)
+        name = path.name[1:].rsplit(".", 2)[0] if path.name.startswith(".") and path.name.endswith(".tmp") else path.name
+        if not name.startswith(ENTRY_PREFIXES) or path.name in used:
             continue
         try:
             if path.is_file() and path.stat().st_mtime < cutoff:
