@@ -63,12 +63,12 @@ class _Pass:
         self.snaps, self.counter_names, self.snapinfo, self.registry = snaps, counter_names, snapinfo, registry
         self.progress, self.info = progress, snapinfo.set_index("snapshot")
         self.main_names = main_names
-        self.main = [s.name for s in snaps if s.name in main_names]
+        main_snaps = [s for s in snaps if s.name in main_names]
+        self.main = [s.name for s in main_snaps]
         self.prepared, self.preparing = prepared, preparing
         self.workspace = Workspace()
         # model ids of every main snapshot (records and edges) coded in order of first appearance
-        self.id_codes = IdCodes([s for s in snaps if s.name in main_names], typing, self.workspace,
-                                later=self.preparing.name if self.preparing else None)
+        self.id_codes = IdCodes(main_snaps, typing, self.workspace, later=self.preparing.name if self.preparing else None)
         self.held, self.vocab = self.id_codes.held, self.id_codes.vocab
         n = len(self.vocab)
         # every model's code in id order (the categories of model_id), known before any record is read
@@ -84,7 +84,6 @@ class _Pass:
             self.last_k[idx] = j
         self.gaps = FieldGaps(self.main, {s.name: set(s.fields) for s in snaps}, self.id_codes.records, n)
         # the main snapshot after each: a snapshot's latest records are of models the next one does not list
-        main_snaps = [s for s in snaps if s.name in main_names]
         self.following = {s.name: t for s, t in zip(main_snaps, main_snaps[1:])} if not self.gaps.groups else {}
         self.repeats = CounterRepeats(n, self.main)
         self.counters = _Counters(n, self.workspace)

@@ -40,7 +40,8 @@ class IdCodes:
         done, vocab = cache.cached_ids(main_snaps, keys)
         self.files = {s.name: cache.id_paths(s, key) for s, key in zip(main_snaps[:done], keys)}
         try:  # a damaged entry, or one beyond its vocabulary, is never trusted: every month is coded anew
-            if any(self.take(s.name)[0].max(initial=-1) >= len(vocab) for s in main_snaps[:done]):
+            if any(self._mapped(s.name, "rec").max(initial=-1) >= len(vocab) or self._mapped(s.name, "edge").ndim != 1
+                   for s in main_snaps[:done]):  # mapped, not copied: read whole once, by the pass
                 raise ValueError("id codes beyond their vocabulary")
         except (OSError, ValueError):
             done, vocab, self.files = 0, pa.array([], pa.string()), {}

@@ -105,7 +105,7 @@ def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typ
         folder.mkdir(exist_ok=True)
     except (OSError, AttributeError):
         return set(), None
-    if not cold or not workers_available() or not os.access(folder, os.W_OK):  # the build types them itself
+    if not workers or not os.access(folder, os.W_OK):  # the build types them itself
         return set(), None
     if workers < 2:
         return set(), Preparing(cold[0], snapinfo, registry, typing)
