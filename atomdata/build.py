@@ -19,7 +19,7 @@ import pandas as pd
 
 from .errors import AtomdataError, ValidationFailed
 from .ingest import store
-from .io import append_csv, staging_dir, to_csv_bytes, write_csv
+from .io import staging_dir, write_csv
 from .rules.scope import Scope
 from .schemas import TABLES
 from .settings import CuratedFile
@@ -230,20 +230,11 @@ def check_tables_folder(out: Path) -> None:
                             "(--out my-build), or move them elsewhere first")
 
 
-def write_kept(table: KeptTable, path: Path) -> None:
-    """A table kept in parts, written a frame of parts at a time and each frame a slice of rows at
-    a time (the header once): the same bytes as the whole frame written at once."""
-    with open(path, "wb") as f:
-        if not table.sizes:
-            f.write(to_csv_bytes(table.to_frame()))
-        for i, frame in enumerate(table.frames()):
-            append_csv(f, frame, header=i == 0)
-
-
 def write_table(table, path: Path) -> None:
     """One table as CSV: a kept table a part at a time, any other frame whole."""
     if isinstance(table, KeptTable):
-        write_kept(table, path)
+        with open(path, "w+b") as f:  # read too: a part's text may be kept from what was written (``MonthlyTable``)
+            table.write_csv(f)
     else:
         write_csv(table, path)
 

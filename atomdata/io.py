@@ -202,13 +202,15 @@ def _csv_cells(s: pd.Series, memo: dict | None = None) -> pa.Array | None:
     if isinstance(dtype, pd.CategoricalDtype):
         if not pd.api.types.is_string_dtype(dtype.categories.dtype):
             return None  # pandas writes other categories with str(): left to it
-        # the categories are formatted once (``memo`` carries them from one slice of rows to the next)
+        # the categories are formatted once (``memo`` carries them from one slice of rows, or one
+        # frame, to the next); an entry holds its categories, so another object at the same id is not taken for them
         key = (s.name, id(dtype.categories))
-        cats = memo.get(key) if memo is not None else None
+        held = memo.get(key) if memo is not None else None
+        cats = held[1] if held is not None and held[0] is dtype.categories else None
         if cats is None:
             cats = _csv_cells(pd.Series(dtype.categories))
             if memo is not None:
-                memo[key] = cats
+                memo[key] = (dtype.categories, cats)
         if cats is None:
             return None
         codes = s.cat.codes.to_numpy()
@@ -304,9 +306,10 @@ def write_csv(df: pd.DataFrame, path: Path, chunk_rows: int = CSV_SLICE_ROWS) ->
         append_csv(f, df, header=True, chunk_rows=chunk_rows)
 
 
-def append_csv(f, df: pd.DataFrame, header: bool = True, chunk_rows: int = CSV_SLICE_ROWS) -> None:
+def append_csv(f, df: pd.DataFrame, header: bool = True, chunk_rows: int = CSV_SLICE_ROWS, memo: dict | None = None) -> None:
     """Append ``to_csv_bytes(df)`` (without its header line unless ``header``) to the open binary
-    file ``f``, a slice of rows at a time (a table written in pieces: the same bytes as at once)."""
+    file ``f``, a slice of rows at a time (a table written in pieces: the same bytes as at once).
+    ``memo``: formatted categories, shared by the frames of a table written a frame at a time."""
     start = f.tell()
 
     def whole() -> bytes:
@@ -316,7 +319,7 @@ def append_csv(f, df: pd.DataFrame, header: bool = True, chunk_rows: int = CSV_S
     if head is None:  # a short table, or a column the Arrow writer leaves to pandas
         f.write(whole())
         return
-    parts = _csv_slices(df, chunk_rows, {})
+    parts = _csv_slices(df, chunk_rows, {} if memo is None else memo)
     for i, part in enumerate(parts):
         if part is None:  # a column the Arrow writer leaves to pandas: write the whole table its way
             parts.close()

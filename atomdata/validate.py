@@ -138,7 +138,7 @@ def _validate_slices(name: str, df: pd.DataFrame, where: str | None, slice_rows:
     unique_cols = [c for c, col in per_slice.columns.items() if col.unique]
     for c in unique_cols:
         per_slice.columns[c].unique = False  # likewise
-    lines = _validate_distinct_text(df, slice_rows, per_slice, row)
+    lines = _validate_distinct_text(name, df, slice_rows, per_slice, row)
     if lines is None:  # a text value failed: every slice as a whole, so each failure names its rows
         lines = []
         for start in range(0, len(df), slice_rows):
@@ -195,16 +195,40 @@ def _distinct(s: pd.Series) -> pd.Series:
     return pd.Series(pd.array(vals, dtype="string") if len(vals) else pd.array([], dtype="string"), name=s.name)
 
 
-def _validate_distinct_text(df, slice_rows, per_slice, row) -> list[str] | None:
+#: categories found valid, by (table, column) -> the categories object (a build validates the
+#: months of its monthly table against one categorical type of millions of model ids)
+_VALID_CATEGORIES: dict = {}
+
+
+def _categories_valid(name: str, c: str, s: pd.Series, per_slice) -> bool:
+    """True when every category of the categorical text column ``s`` passes the column's checks
+    (the checks are element-wise: then so does every value in use). Decided once per categories
+    object and column: the frames of one table share it."""
+    cats = s.dtype.categories
+    if _VALID_CATEGORIES.get((name, c)) is cats:
+        return True
+    try:
+        per_slice.select_columns([c]).validate(pd.DataFrame({c: pd.array(cats, dtype="string")}), lazy=True)
+    except pae.SchemaErrors:
+        return False  # some category fails: the values in use decide (they may not include it)
+    _VALID_CATEGORIES[(name, c)] = cats
+    return True
+
+
+def _validate_distinct_text(name, df, slice_rows, per_slice, row) -> list[str] | None:
     """Checks of a long table's text columns run on each column's distinct values (the checks
-    left per slice are element-wise, so the verdict is the same), its other columns a slice at a
-    time. None when a text value fails: the caller then validates whole slices for a report that
-    names rows."""
+    left per slice are element-wise, so the verdict is the same; a categorical column's categories
+    all valid and no value missing settles it), its other columns a slice at a time. None when a
+    text value fails: the caller then validates whole slices for a report that names rows."""
     text_cols = [c for c in df.columns if pd.api.types.is_string_dtype(df[c].dtype)
                  or (isinstance(df[c].dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(df[c].dtype.categories.dtype))]
     for c in text_cols:
+        s = df[c]
+        if isinstance(s.dtype, pd.CategoricalDtype) and not (s.cat.codes.to_numpy() < 0).any() and \
+                _categories_valid(name, c, s, per_slice):
+            continue
         try:
-            per_slice.select_columns([c]).validate(pd.DataFrame({c: _distinct(df[c])}), lazy=True)
+            per_slice.select_columns([c]).validate(pd.DataFrame({c: _distinct(s)}), lazy=True)
         except pae.SchemaErrors:
             return None
     rest = per_slice.remove_columns(text_cols)

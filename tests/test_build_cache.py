@@ -283,3 +283,60 @@ def test_a_single_cold_snapshot_is_typed_beside_the_pass(tmp_path, data_root, mo
     with pytest.raises(AtomdataError, match="sha256"):
         build(raw, tmp_path / "out")
     assert prepared[-1][1] is not None and _tables(tmp_path / "out") == before
+
+
+def test_the_csv_text_of_tables_parts_is_kept_by_what_they_are_a_function_of(tmp_path, monkeypatch):
+    """The tables kept in parts write each part's CSV text into the cache (``steps.csv_texts``):
+    the monthly table's months, keyed by the readings up to each month's end (``steps.downloads``),
+    and the organization summary's snapshots, by their claims entry. A warm build formats no part;
+    a build that adds the next month's snapshot formats only the month it ends (the one before
+    ended with the snapshot before, within the tolerance) and that snapshot's organization rows;
+    the tables are those of a build from scratch. A damaged entry is formatted anew, never
+    trusted. Five monthly snapshots of the benchmark's generator (real rows' shapes; the shared
+    series measures one month only)."""
+    import sys
+
+    import pyarrow as pa
+
+    from atomdata.steps import csv_texts
+    from testdata import REPO
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import history
+
+    dumps = history.generate(tmp_path / "dumps", 2000, 5, "2026-08-01")
+    raw = tmp_path / "raw"
+    for p in dumps[:4]:
+        import_dump(p, raw)
+    formatted, store = [], csv_texts.store_text
+    monkeypatch.setattr(csv_texts, "store_text", lambda path, f, start: formatted.append((Path(f.name).stem, path.name)) or store(path, f, start))
+    build(raw, tmp_path / "four")
+    months = pd.read_csv(tmp_path / "four" / "model_downloads_monthly.csv")["month"].unique()
+    assert len(months) == 4  # the first snapshot's 30-day counters measure the month before it
+    assert sorted(t for t, _ in formatted) == ["model_downloads_monthly"] * 4 + ["organization_summary"] * 4
+    first = {p.name for p in (raw / ".cache").glob("text-*")}
+    assert first == {name for _, name in formatted}
+
+    formatted.clear()
+    build(raw, tmp_path / "warm")
+    assert formatted == [] and _tables(tmp_path / "warm") == _tables(tmp_path / "four")
+
+    import_dump(dumps[4], raw)
+    build(raw, tmp_path / "added")
+    assert sorted(t for t, _ in formatted) == ["model_downloads_monthly", "organization_summary"]
+    assert {p.name for p in (raw / ".cache").glob("text-*")} - first == {name for _, name in formatted}
+    fresh = tmp_path / "fresh"
+    for p in dumps:
+        import_dump(p, fresh)
+    build(fresh, tmp_path / "afresh")
+    assert _tables(tmp_path / "added") == _tables(tmp_path / "afresh")
+
+    # entries of another number of lines, or not zstd at all: formatted anew
+    entries = sorted(first)[:2]
+    with pa.output_stream(str(raw / ".cache" / entries[0]), compression="zstd") as out:
+        out.write(b"2026-05,x/y,1,all_time_diff,2026-05-01,2026-06-01,1,\n")
+    (raw / ".cache" / entries[1]).write_bytes(b"not zstd")
+    formatted.clear()
+    build(raw, tmp_path / "damaged")
+    assert sorted(name for _, name in formatted) == entries
+    assert _tables(tmp_path / "damaged") == _tables(tmp_path / "afresh")

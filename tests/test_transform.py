@@ -222,6 +222,30 @@ def test_long_tables_are_validated_in_slices_with_the_same_verdict():
         validate_table("model_downloads_monthly", txt, slice_rows=3)
 
 
+def test_categories_found_valid_once_still_let_a_bad_value_fail():
+    """A categorical text column whose categories all pass is settled on them (once per categories
+    object: the months of the monthly table share one); a bad category decides only when in use."""
+    from atomdata.errors import ValidationFailed
+    from atomdata.validate import _VALID_CATEGORIES, validate_table
+
+    cat = lambda vals, cats: pd.Categorical(vals, categories=pd.Index(cats, dtype="string"))  # noqa: E731
+    months = pd.Index(["2024-01", "2024-02", "2024-1"], dtype="string")  # the last would fail the month pattern
+    df = pd.DataFrame({"month": cat(["2024-01", "2024-02"], months), "model_id": cat(["o/a", "o/a"], ["o/a"]),
+                       "downloads": pd.array([1, 2], dtype="Int64"), "method": cat(["all_time_diff"] * 2, ["all_time_diff"]),
+                       "start_snapshot": cat(["2024-01-01"] * 2, ["2024-01-01"]), "end_snapshot": cat(["2024-02-01"] * 2, ["2024-02-01"]),
+                       "all_time_end": pd.array([1, 2], dtype="Int64"), "flags": cat([None, None], ["stale_reading_skipped"])})
+    assert validate_table("model_downloads_monthly", df, slice_rows=1) is df  # the bad category is not in use
+    assert _VALID_CATEGORIES[("model_downloads_monthly", "model_id")] is df["model_id"].dtype.categories
+    assert _VALID_CATEGORIES.get(("model_downloads_monthly", "month")) is not df["month"].dtype.categories  # not all valid
+    used = df.assign(month=cat(["2024-01", "2024-1"], months))
+    with pytest.raises(ValidationFailed, match="row 1: '2024-1'"):
+        validate_table("model_downloads_monthly", used, slice_rows=1)
+    # a missing id among categories found valid is still a missing id
+    gap = df.assign(model_id=pd.Categorical.from_codes([0, -1], dtype=df["model_id"].dtype))
+    with pytest.raises(ValidationFailed, match="model_id"):
+        validate_table("model_downloads_monthly", gap, slice_rows=1)
+
+
 def test_positions_never_match_missing_keys():
     from atomdata.rules import ids
 

@@ -278,12 +278,13 @@ def store_leavers(snap, following, typing: Typing, records: pd.DataFrame, edges:
 #: an entry no build has written for this long, and that the current build did not use, is removed
 STALE_SECONDS = 24 * 3600
 #: the names of the build's cache entries start so (other files in ``.cache`` are the ingest's)
-ENTRY_PREFIXES = ("records-", "edges-", "claims-", "ids-", "vocab-", "leavers-")
+ENTRY_PREFIXES = ("records-", "edges-", "claims-", "ids-", "vocab-", "leavers-", "text-")
 
 
 def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing) -> list[Path]:
-    """Remove the store's cache entries (typed records, edges, claims parts, id codes, leavers) that this
-    build did not use and that were last written a day or more ago (``STALE_SECONDS``): entries of another
+    """Remove the store's cache entries (typed records, edges, claims parts, id codes, leavers; the
+    CSV text of tables' parts, ``csv_texts``, touched whenever a build uses them) that this build
+    did not use and that were last written a day or more ago (``STALE_SECONDS``): entries of another
     typing or registry (an upgrade of atomdata, an edited curated table) and of snapshots no longer
     in the store, GBs at Hub scale, would otherwise stay for good (``main``: the build's main
     snapshots, whose id codes it used). A day's grace leaves alone a build of another

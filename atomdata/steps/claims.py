@@ -14,6 +14,8 @@ All three are computed with group-bys over the typed per-snapshot records (no lo
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -27,6 +29,7 @@ from ..rules.publisher import counted
 from ..issues import issue
 from ..vocab import TREE_COVERAGE, TRENDING_RANKINGS, TRENDING_TOP_N
 from ..validate import validate_table
+from . import csv_texts
 from .step import Built
 from .workspace import SnapshotParts
 
@@ -258,7 +261,11 @@ def build_organization_summary(org_parts: list, no_records: pd.DataFrame, snapin
     parts = sorted(org_parts, key=lambda part: (date[part[0]], part[0]))
     for name, part in parts:
         validate_table("organization_summary", part.read(), where=f"snapshot {name}")
-    return Built(SnapshotParts([part for _, part in parts]))
+    # a part in the store's cache is named by what it is a function of (``cache.load_claims``): its text is too
+    texts = [csv_texts.text_path(part.path.parent, hashlib.sha256(f"organization_summary {csv_texts.source_digest()} "
+                                                                   f"{part.path.name}".encode()).hexdigest()[:32])
+             if part.path.name.startswith("claims-") else None for _, part in parts]
+    return Built(SnapshotParts([part for _, part in parts], texts))
 
 
 def build_trending_by_country(trend_parts: list, no_records: pd.DataFrame, snapinfo: pd.DataFrame, registry: pd.DataFrame) -> Built:

@@ -8,15 +8,17 @@ those months, not the history.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
 from ..issues import issue
 from ..rules import boundaries
 from ..rules.stale import RunningMax
 from ..validate import validate_table
-from . import shares
+from . import csv_texts, shares
 from .step import Built
 from .workspace import MonthlyTable
 
@@ -34,17 +36,32 @@ def walk_periods(readings, snaptab: pd.DataFrame, period: str, tolerance_days: i
     return periods(), walker
 
 
-def build_model_downloads_monthly(readings, snaptab: pd.DataFrame, tolerance_days: int) -> Built:
+def build_model_downloads_monthly(readings, snaptab: pd.DataFrame, tolerance_days: int, snaps, typing) -> Built:
     """Downloads per model per calendar month, a month at a time, and the months no boundary
-    readings measure."""
+    readings measure. Each month is keyed by what its rows are a function of: the readings up to
+    its end boundary and the tolerance (name, date and sha256 of each snapshot, in order: the
+    stale flags and the boundary picks depend on no others), its label, the tolerance, the typing
+    and atomdata's source; its CSV text is kept under that key in the store's cache, so a build
+    that adds a month formats only the months whose readings changed."""
     if snaptab.empty:
         table = MonthlyTable(readings.workspace, readings.ids, None)
         return Built(table, [boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])
     periods, walker = walk_periods(readings, snaptab, "month", tolerance_days)
     table = MonthlyTable(readings.workspace, readings.ids, walker.snap_type)
     table.names = walker.names  # the walk names the snapshots as it reads them
+    sha = {s.name: s.sha256 for s in snaps}
+    chain, hashed = hashlib.sha256(f"model_downloads_monthly {csv_texts.source_digest()} {typing.key} {tolerance_days}".encode()), 0
     for label, rows in periods:
-        table.add(label, rows)
+        # the readings up to the month's end boundary and its tolerance (read in date order: a
+        # prefix of those read; a later one can stand for neither boundary)
+        last = np.datetime64(pd.Timestamp(label) + pd.offsets.MonthBegin(1) + pd.Timedelta(days=tolerance_days), "ns")
+        upto = int(np.searchsorted(np.asarray(walker.dates, dtype="datetime64[ns]"), last, side="right"))
+        for name, date in zip(walker.names[hashed:upto], walker.dates[hashed:upto]):
+            chain.update(f"{name} {date} {sha[name]}\n".encode())
+        hashed = max(hashed, upto)
+        key = chain.copy()
+        key.update(label.encode())
+        table.add(label, rows, csv_texts.text_path(snaps[0].path.parent / ".cache", key.hexdigest()[:32]))
         validate_table("model_downloads_monthly", table.frame(len(table.labels) - 1))
     return Built(table, [boundaries.unmeasured_issues(walker.unmeasured_periods(), "month"),
                          boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])

@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..io import append_csv, to_csv_bytes
 from ..rules.boundaries import COLUMNS, id_dtype, period_table
+from . import csv_texts
 from ..rules.readings import Reading
 
 
@@ -136,6 +138,7 @@ class KeptTable:
     frames of whole parts: what a build holds of it does not grow with the history."""
 
     sizes: list[int]  # rows of each part, in table order
+    texts: list  # where each part's CSV text is cached (``csv_texts.text_path``), or None
 
     def _frame(self, parts) -> pd.DataFrame:
         """The rows of the parts at positions ``parts`` (consecutive), as one frame."""
@@ -162,6 +165,21 @@ class KeptTable:
             yield self._frame(range(start, stop))
             start = stop
 
+    def write_csv(self, f) -> None:
+        """The table as CSV to the binary file ``f`` (open for reading too), the header once, then
+        a part at a time, each a slice of rows at a time: the same bytes as the whole frame
+        written at once. A part whose text is cached (``texts``) is copied from there; any other
+        is formatted, then cached where it has a place."""
+        f.write(to_csv_bytes(self._empty()))
+        memo: dict = {}  # categories shared by the parts are formatted once
+        for i, path in enumerate(self.texts):
+            if path is not None and csv_texts.copy_text(path, f, self.sizes[i]):
+                continue
+            start = f.tell()
+            append_csv(f, self._frame([i]), header=False, memo=memo)
+            if path is not None:
+                csv_texts.store_text(path, f, start)
+
     def to_frame(self) -> pd.DataFrame:
         """The whole table (for callers that want it as one frame)."""
         return self._frame(range(len(self.sizes))) if self.sizes else self._empty()
@@ -175,11 +193,15 @@ class SnapshotParts(KeptTable):
     a parquet file (``cache.PartFile``: the snapshot's cache entry, else the workspace), in table
     order. Never of no part (a table of no snapshot is an ordinary empty frame)."""
 
-    def __init__(self, parts: list):
+    def __init__(self, parts: list, texts: list | None = None):
         if not parts:
             raise ValueError("SnapshotParts: a table of no snapshot is an ordinary (empty) frame")
         self.parts = list(parts)
         self.sizes = [p.rows for p in self.parts]
+        self.texts = list(texts) if texts is not None else [None] * len(self.parts)
+
+    def _empty(self) -> pd.DataFrame:
+        return pd.DataFrame(columns=list(self.parts[0].dtypes))
 
     def _frame(self, parts) -> pd.DataFrame:
         frames = [self.parts[i].read() for i in parts]
@@ -202,11 +224,14 @@ class MonthlyTable(KeptTable):
         self.labels: list[str] = []
         self.names: list[str] = []  # the snapshots the start and end codes name
         self.sizes: list[int] = []  # rows of each month
+        self.texts: list[Path | None] = []
 
-    def add(self, label: str, rows: dict) -> None:
+    def add(self, label: str, rows: dict, text: Path | None = None) -> None:
+        """Month ``label``'s rows; ``text``: where its CSV text is cached (``csv_texts``), if anywhere."""
         self.workspace.save(f"month.{len(self.labels)}", **{k: rows[k] for k in self.FIELDS})
         self.labels.append(label)
         self.sizes.append(len(rows["model"]))
+        self.texts.append(text)
 
     def _rows(self, i: int) -> dict:
         return {k: np.array(self.workspace.load(f"month.{i}", k)) for k in self.FIELDS}
