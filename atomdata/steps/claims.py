@@ -14,8 +14,6 @@ All three are computed with group-bys over the typed per-snapshot records (no lo
 """
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -262,8 +260,7 @@ def build_organization_summary(org_parts: list, no_records: pd.DataFrame, snapin
     for name, part in parts:
         validate_table("organization_summary", part.read(), where=f"snapshot {name}")
     # a part in the store's cache is named by what it is a function of (``cache.load_claims``): its text is too
-    texts = [csv_texts.text_path(part.path.parent, hashlib.sha256(f"organization_summary {csv_texts.source_digest()} "
-                                                                   f"{part.path.name}".encode()).hexdigest()[:32])
+    texts = [csv_texts.text_path(part.path.parent, f"{part.path.stem}-{csv_texts.source_digest()}")
              if part.path.name.startswith("claims-") else None for _, part in parts]
     return Built(SnapshotParts([part for _, part in parts], texts))
 

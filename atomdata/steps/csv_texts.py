@@ -33,9 +33,10 @@ def source_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def text_path(folder: Path, key: str) -> Path:
-    """The cache file of the CSV text (no header) of the part keyed ``key``."""
-    return Path(folder) / f"text-{key}.csv.zst"
+def text_path(folder: Path, name: str) -> Path:
+    """The cache file of the CSV text (no header) of the part named ``name``: what it is a function
+    of, led by the sha256 of the latest snapshot it depends on (for whoever looks in the cache)."""
+    return Path(folder) / f"text-{name}.csv.zst"
 
 
 def copy_text(path: Path, f, rows: int) -> bool:

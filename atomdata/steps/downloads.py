@@ -61,7 +61,8 @@ def build_model_downloads_monthly(readings, snaptab: pd.DataFrame, tolerance_day
         hashed = max(hashed, upto)
         key = chain.copy()
         key.update(label.encode())
-        table.add(label, rows, csv_texts.text_path(snaps[0].path.parent / ".cache", key.hexdigest()[:32]))
+        name = f"month-{sha[walker.names[upto - 1]][:32]}-{key.hexdigest()[:32]}"
+        table.add(label, rows, csv_texts.text_path(snaps[0].path.parent / ".cache", name))
         validate_table("model_downloads_monthly", table.frame(len(table.labels) - 1))
     return Built(table, [boundaries.unmeasured_issues(walker.unmeasured_periods(), "month"),
                          boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])
