@@ -362,34 +362,38 @@ def test_a_snapshot_typed_a_slice_at_a_time_is_typed_as_a_whole(data_root):
     assert (whole[0]["model_id"].to_numpy()[edges["record_row"].to_numpy()] == edges["model_id"].to_numpy()).all()
 
 
-def test_the_tables_kept_in_parts_are_the_same_whatever_parts_share_a_frame(tmp_path, monkeypatch):
-    """The tables computed from the per-model monthly table read it back in frames of several
-    months (``MonthlyTable.frames``), and the tables kept in parts are written a frame at a time;
-    a part a frame gives the same bytes."""
+def test_the_tables_on_the_monthly_table_a_month_at_a_time_are_those_of_the_whole_frame(tmp_path):
+    """The tables computed from the per-model monthly table add its months into cells a month at a
+    time from the workspace (``shares.MonthCells``), and the tables kept in parts are written a
+    part at a time: the same tables as from the whole frame, and the same bytes as the whole
+    frame written at once."""
     from atomdata.build import build
     from atomdata.io import to_csv_bytes
     from atomdata.ingest.dump import import_dump
-    from atomdata.steps import workspace
+    from atomdata.rules.scope import load_policy
+    from atomdata.steps import breakdowns, shares
 
     sys.path.insert(0, str(REPO / "benchmarks"))
     history = pytest.importorskip("history")  # the benchmark's Hub-shaped series (real rows as templates)
     raw = tmp_path / "raw"
     for p in history.generate(tmp_path / "series", 3000, 6, "2026-08-01"):
         import_dump(p, raw)
-    res = build(raw, tmp_path / "several")
-    monthly = res.tables.stored("model_downloads_monthly")
-    assert len(monthly.labels) >= 3 and len(list(monthly.frames())) < len(monthly.labels)
-    # organization_summary is kept a snapshot at a time too, and written as the whole frame would be
-    orgs = res.tables.stored("organization_summary")
-    assert len(orgs.parts) == 6 and len(list(orgs.frames())) == 1 and len(orgs) == len(res.tables["organization_summary"])
-    assert (tmp_path / "several" / "organization_summary.csv").read_bytes() == to_csv_bytes(res.tables["organization_summary"])
-    monkeypatch.setattr(workspace, "FRAME_ROWS", 1)
-    monkeypatch.setattr(workspace, "TEXT_FRAME_ROWS", 1)
-    assert len(list(monthly.frames())) == len(monthly.labels) and len(list(orgs.frames())) == 6
-    build(raw, tmp_path / "one")
-    for name in ("model_downloads_monthly", "downloads_by_country", "downloads_by_family", "downloads_by_size",
-                 "ecosystem_downloads_by_country", "organization_summary", "data_quality"):
-        assert (tmp_path / "several" / f"{name}.csv").read_bytes() == (tmp_path / "one" / f"{name}.csv").read_bytes(), name
+    res = build(raw, tmp_path / "out")
+    t = res.tables
+    monthly, orgs = t.stored("model_downloads_monthly"), t.stored("organization_summary")
+    assert len(monthly.labels) >= 3 and len(orgs.parts) == 6
+    whole = t["model_downloads_monthly"]
+    assert isinstance(shares.cells_of(monthly, t["models"]), shares.MonthCells)
+    scope = next(s for s in load_policy().values() if s.describe() == t["downloads_by_country"]["scope"].iloc[0])
+    models, attrs = t["models"], t["model_attributes"]
+    from_whole = {"downloads_by_country": shares.downloads_by_country(whole, models, scope),
+                  "downloads_by_family": breakdowns.downloads_by_family(whole, models, attrs, scope),
+                  "downloads_by_size": breakdowns.downloads_by_size(whole, models, attrs, scope),
+                  "ecosystem_downloads_by_country": breakdowns.ecosystem_downloads_by_country(whole, models, t["derivatives"], scope)}
+    for name, table in from_whole.items():
+        assert len(table) and to_csv_bytes(table) == (tmp_path / "out" / f"{name}.csv").read_bytes(), name
+    for name in ("model_downloads_monthly", "organization_summary"):
+        assert (tmp_path / "out" / f"{name}.csv").read_bytes() == to_csv_bytes(t[name]), name
 
 
 def test_typing_reads_the_nested_leaves_it_types_and_gives_what_whole_columns_give(data_root, tmp_path, monkeypatch):

@@ -256,7 +256,7 @@ def test_positions_never_match_missing_keys():
 
 
 @pytest.mark.parametrize("chunk", [7, 1 << 22])  # rows added into cells a slice at a time, or all at once
-@pytest.mark.parametrize("scale", [1, 2**44])  # small sums (float cells) and sums past 2**52 (integer group-by)
+@pytest.mark.parametrize("scale", [1, 2**44])  # small sums (added in floats) and sums past 2**52 (added in integers)
 def test_cells_sum_as_a_group_by_would(scale, chunk, monkeypatch):
     """shares.Cells gives the sums and row counts of the join-then-group-by it replaces, exactly,
     with missing keys as groups of their own and missing values adding nothing."""
@@ -287,7 +287,7 @@ def test_cells_sum_as_a_group_by_would(scale, chunk, monkeypatch):
     assert got["n_rows"].tolist() == want["n_rows"].tolist()
     assert got[["month", "country", "region"]].astype(object).where(got[["month", "country", "region"]].notna(), None).values.tolist() == \
         want[["month", "country", "region"]].astype(object).where(want[["month", "country", "region"]].notna(), None).values.tolist()
-    assert got["country"].isna().any() and (scale == 1) == shares.Cells(per_model, models).exact["downloads"]
+    assert got["country"].isna().any()
 
 
 def test_inner_join_refuses_a_column_both_frames_hold():

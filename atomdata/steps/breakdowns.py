@@ -2,7 +2,7 @@
 the downloads of the derivatives built on them (``ecosystem_downloads_by_country``).
 
 Every table sums the per-model monthly rows into (month, group) cells on integer codes
-(``shares.Cells``), a month of the monthly table at a time (``downloads.by_month``).
+(``shares.Cells``), a month of the monthly table at a time (``shares.MonthCells``).
 """
 from __future__ import annotations
 
@@ -14,18 +14,16 @@ from ..rules.scope import Scope
 from ..vocab import FAMILY_OTHER, RELATIONS, SIZE_BUCKETS, SIZE_UNKNOWN
 from . import shares
 from .shares import LINEAGE_COLUMNS
-from .downloads import by_month
 from .step import Built
 
-def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope,
-                        where=None) -> pd.DataFrame:
+def downloads_by_family(per_model, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     """Monthly downloads of the in-scope (first-party) models by family and region, with the share
     of the month and the month's family coverage (share of downloads assigned a named family).
-    ``where``: ``scope.mask(models)``, if at hand (computed once by callers that go a month at a time)."""
-    cells = shares.Cells(per_model, models)
+    ``per_model``: the per-model monthly rows (a frame, or the table kept a month at a time)."""
+    cells = shares.cells_of(per_model, models)
     mm = cells.models
     family = lookup(mm["model_id"], attrs.set_index("model_id")["family"]).fillna(FAMILY_OTHER).array
-    where = scope.mask(mm) if where is None else where
+    where = scope.mask(mm)
     keys = ["month", "family", "region"]
     g = cells.sums(pd.DataFrame({"family": family, "region": mm["region"].array}), where)
     g = g.dropna(subset=keys).rename(columns={"n_rows": "n_models"}).set_index(keys)[["downloads", "n_models"]]
@@ -44,14 +42,13 @@ def downloads_by_family(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd
     return g[cols].sort_values(["month", "downloads", "family", "region"], ascending=[True, False, True, True], kind="stable").reset_index(drop=True)
 
 
-def downloads_by_size(per_model: pd.DataFrame, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope,
-                      where=None) -> pd.DataFrame:
+def downloads_by_size(per_model, models: pd.DataFrame, attrs: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     """Monthly downloads of the in-scope models by size bucket and region; share of the region
-    within the bucket and the bucket's share of the month. ``where`` as for ``downloads_by_family``."""
-    cells = shares.Cells(per_model, models)
+    within the bucket and the bucket's share of the month (``per_model`` as for ``downloads_by_family``)."""
+    cells = shares.cells_of(per_model, models)
     mm = cells.models
     bucket = lookup(mm["model_id"], attrs.set_index("model_id")["size_bucket"]).array
-    g = cells.sums(pd.DataFrame({"size_bucket": bucket, "region": mm["region"].array}), scope.mask(mm) if where is None else where)
+    g = cells.sums(pd.DataFrame({"size_bucket": bucket, "region": mm["region"].array}), scope.mask(mm))
     g = g.dropna(subset=["size_bucket", "region"]).rename(columns={"n_rows": "n_models"}).reset_index(drop=True)
     g = shares.with_share(g, ["month", "size_bucket"], "downloads")
     tot = g.groupby("month")["downloads"].transform("sum")
@@ -71,15 +68,14 @@ def derivative_pipeline_ok(models: pd.DataFrame, scope: Scope) -> pd.Series:
     return (tag.isna() | tag.isin(scope.pipelines)).fillna(True).astype(bool)
 
 
-def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame, derivs: pd.DataFrame,
-                                   scope: Scope, where=None) -> pd.DataFrame:
+def ecosystem_downloads_by_country(per_model, models: pd.DataFrame, derivs: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     """Per month, lineage and country: first-party downloads (the headline scope) next to the
-    downloads of derivative repos attributed to the country of their root base model. ``where`` as
-    for ``downloads_by_family``."""
-    cells = shares.Cells(per_model, models)
+    downloads of derivative repos attributed to the country of their root base model
+    (``per_model`` as for ``downloads_by_family``)."""
+    cells = shares.cells_of(per_model, models)
     models = cells.models
     keys = ["month", "country", "region"]
-    fpg = cells.sums(models[["country", "region"]], scope.mask(models) if where is None else where).set_index(keys)["downloads"].rename("first_party_downloads")
+    fpg = cells.sums(models[["country", "region"]], scope.mask(models)).set_index(keys)["downloads"].rename("first_party_downloads")
     # the derivatives' columns on the rows of ``models``
     d_at = positions(models["model_id"], derivs["model_id"])
     keep = (~models["first_party"].astype(bool) & derivative_pipeline_ok(models, scope)).to_numpy() & (d_at >= 0)
@@ -108,8 +104,7 @@ def ecosystem_downloads_by_country(per_model: pd.DataFrame, models: pd.DataFrame
 
 
 def build_downloads_by_family(model_downloads_monthly, models, model_attributes, scope) -> Built:
-    where = scope.mask(models)
-    fam = by_month(model_downloads_monthly, lambda month: downloads_by_family(month, models, model_attributes, scope, where))
+    fam = downloads_by_family(model_downloads_monthly, models, model_attributes, scope)
     cov = fam.drop_duplicates("month")[["month", "family_coverage"]]
     return Built(fam, [issue("family_coverage", month=cov["month"], value=cov["family_coverage"].astype("Float64"),
                              detail="share of the month's in-scope downloads from models assigned a named family (raw/families.csv)",
@@ -117,12 +112,8 @@ def build_downloads_by_family(model_downloads_monthly, models, model_attributes,
 
 
 def build_downloads_by_size(model_downloads_monthly, models, model_attributes, scope) -> Built:
-    where = scope.mask(models)
-    return Built(by_month(model_downloads_monthly, lambda month: downloads_by_size(month, models, model_attributes, scope, where)))
+    return Built(downloads_by_size(model_downloads_monthly, models, model_attributes, scope))
 
 
 def build_ecosystem(model_downloads_monthly, models, derivatives, scope) -> Built:
-    where = scope.mask(models)
-    g = by_month(model_downloads_monthly, lambda month: ecosystem_downloads_by_country(month, models, derivatives, scope, where))
-    # months come in order; within a month the lineages do: one stable sort puts lineage first
-    return Built(g.sort_values(["lineage", "month", "region", "country"], na_position="last", kind="stable").reset_index(drop=True))
+    return Built(ecosystem_downloads_by_country(model_downloads_monthly, models, derivatives, scope))

@@ -3,8 +3,8 @@
 
 The monthly table is made a month at a time as the readings go by (``rules.boundaries.PeriodWalker``)
 and kept in the build's workspace (``workspace.MonthlyTable``): each month is validated as it
-comes, and the tables built on it read it back in frames of a few whole months, so memory follows
-those months, not the history.
+comes, and the tables built on it add its months into cells a month at a time
+(``shares.MonthCells``), so memory follows a month, not the history.
 """
 from __future__ import annotations
 
@@ -68,32 +68,20 @@ def build_model_downloads_monthly(readings, snaptab: pd.DataFrame, tolerance_day
                          boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])
 
 
-def by_month(table, build) -> pd.DataFrame:
-    """``build(frame)`` for every frame of whole months of the monthly table (``MonthlyTable.frames``),
-    joined in month order (empty: of no rows); ``build`` gives each month's rows whatever months
-    share its frame."""
-    parts = [build(frame) for frame in table.frames()] if len(table.labels) else [build(table.to_frame())]
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-
-
 def _coverage(table, models: pd.DataFrame, scope) -> list[pd.DataFrame]:
     """``coverage`` (per month, the share of the downloads of the models the scope would count if
     every namespace were in the registry that come from registry organizations) and ``unmapped_org``
     (the others, with their downloads over all months)."""
     reach = scope.mask(models) if scope.models is not None else replace(scope, orgs="all").mask(models)
-    months, unmapped = [], []
-    for frame in table.frames():
-        pm = shares.inner_join(frame[["month", "model_id", "downloads"]], models[["model_id", "org", "registry_org"]], where=reach)
-        if pm.empty:
-            continue
-        dl = pm["downloads"].astype("int64")
-        months.append(pd.DataFrame({"all": dl, "mapped": dl.where(pm["registry_org"].notna().to_numpy(), 0)}).groupby(pm["month"]).sum())
-        unmapped.append(pm[pm["registry_org"].isna()].groupby("org")["downloads"].sum())
-    if not months:
+    cells = shares.cells_of(table, models)
+    unmapped = cells.models["registry_org"].isna().to_numpy()
+    g = cells.sums(pd.DataFrame({"unmapped": unmapped}), reach)
+    if g.empty:
         return []
-    g = pd.concat(months)
-    cover = g["mapped"] / g["all"].clip(lower=1)
-    um = pd.concat(unmapped).groupby(level=0).sum().sort_values(ascending=False)
+    every = g.groupby("month")["downloads"].sum()
+    cover = g[~g["unmapped"]].groupby("month")["downloads"].sum().reindex(every.index, fill_value=0) / every.clip(lower=1)
+    um = cells.sums(cells.models[["org"]], reach & unmapped).dropna(subset=["org"]).groupby("org")["downloads"].sum()
+    um = um.sort_values(ascending=False)
     return [issue("coverage", month=cover.index, value=cover.astype("Float64").to_numpy(),
                   detail="share of the downloads of the models the scope counts (every namespace taken as mapped) "
                          "whose organization is in the registry",
@@ -105,9 +93,7 @@ def _coverage(table, models: pd.DataFrame, scope) -> list[pd.DataFrame]:
 
 
 def build_downloads_by_country(model_downloads_monthly, models: pd.DataFrame, scope) -> Built:
-    where = scope.mask(models)
-    table = by_month(model_downloads_monthly, lambda frame: shares.downloads_by_country(frame, models, scope, where))
-    return Built(table, _coverage(model_downloads_monthly, models, scope))
+    return Built(shares.downloads_by_country(model_downloads_monthly, models, scope), _coverage(model_downloads_monthly, models, scope))
 
 
 def build_downloads_by_period(readings, snaptab, models, scope, period, tolerance_days, downloads_by_country) -> Built:

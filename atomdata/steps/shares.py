@@ -77,15 +77,19 @@ class Cells:
         ok = (at >= 0) & (mcode >= 0)
         rows = slice(None) if ok.all() else np.flatnonzero(ok)  # every row counts, as a rule: no copies then
         self.model_row, self.month = at[rows].astype(np.int32 if len(self.models) < 2**31 else np.int64), mcode[rows]
-        self.values, self.exact = {}, {}
+        self.names, self.values = tuple(values), {}
         for v in values:
             col = per_model[v]
             a = col.array if isinstance(col.dtype, pd.Int64Dtype) else pd.array(col, dtype="Int64")  # no copy when typed
             vals = a._data if not a._mask.any() else a.to_numpy(dtype=np.int64, na_value=0)  # the values, not a copy
             self.values[v] = vals[rows]
-            # float64 sums of any subset are exact while the absolute total stays below 2**52; the total is
-            # itself added in floats (it may round), so a margin of 2x
-            self.exact[v] = float(np.abs(self.values[v]).sum(dtype=np.float64)) < 2**51
+
+    def chunks(self):
+        """(month codes, rows of ``models``, values by name) of the rows, a slice at a time (a row
+        of no model: -1; a slice of one month may give its code as a number)."""
+        for a in range(0, len(self.month), self.CHUNK):
+            s = slice(a, a + self.CHUNK)
+            yield self.month[s], self.model_row[s], {name: v[s] for name, v in self.values.items()}
 
     def sums(self, table: pd.DataFrame, where=None) -> pd.DataFrame:
         """``table``: grouping columns aligned with the rows of ``models``; ``where``: a boolean mask
@@ -102,25 +106,21 @@ class Cells:
         width = n_groups + 1
         size = len(self.months) * width
         ctype = np.int32 if size < 2**31 else np.int64
-        group = (group + 1).astype(ctype)
+        cell_of = np.zeros(len(table) + 1, dtype=ctype)  # by model row; the last: a row of no model, left out
+        cell_of[:-1] = group + 1
         count = np.zeros(size, dtype=np.int64)
-        totals = {name: np.zeros(size, dtype=np.float64) for name in self.values if self.exact[name]}
+        totals = {name: np.zeros(size, dtype=np.int64) for name in self.names}
         # a slice of rows at a time: the cells (and the float weights bincount makes) of a few million rows only
-        for a in range(0, len(self.month), self.CHUNK):
-            cell = self.month[a:a + self.CHUNK].astype(ctype) * ctype(width) + group[self.model_row[a:a + self.CHUNK]]
+        for month, model_row, values in self.chunks():
+            cell = np.asarray(month).astype(ctype) * ctype(width) + cell_of[model_row]
             count += np.bincount(cell, minlength=size)
-            for name, total in totals.items():  # exact: every partial sum is an integer below 2**51
-                total += np.bincount(cell, weights=self.values[name][a:a + self.CHUNK], minlength=size)
+            for name, v in values.items():
+                totals[name] += _exact_sums(cell, v, size)
         count[::width] = 0  # the rows left out
         hit = np.flatnonzero(count)
         out = table.iloc[first[hit % width - 1]].reset_index(drop=True)
         out.insert(0, "month", pd.array(np.asarray(self.months, dtype=object)[hit // width], dtype="string"))
-        for name, v in self.values.items():
-            if self.exact[name]:
-                total = np.rint(totals[name]).astype(np.int64)
-            else:
-                cell = self.month.astype(np.int64) * width + group[self.model_row]
-                total = pd.Series(v).groupby(cell).sum().reindex(range(size), fill_value=0).to_numpy()
+        for name, total in totals.items():
             out[name] = pd.array(total[hit], dtype="Int64")
         out["n_rows"] = pd.array(count[hit], dtype="Int64")
         # categorical columns sort in their categories' order (as a group-by on them does), then become text
@@ -131,12 +131,50 @@ class Cells:
         return out
 
 
-def downloads_by_country(monthly: pd.DataFrame, models: pd.DataFrame, scope, where=None) -> pd.DataFrame:
+def _exact_sums(cell: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Integer sums of ``values`` by ``cell``, exactly: added in floats (``bincount``) where every
+    partial sum stays exact (their absolute total below 2**51, a margin of 2x as that total is
+    itself added in floats), else one by one in integers."""
+    if float(np.abs(values).sum(dtype=np.float64)) < 2**51:
+        return np.rint(np.bincount(cell, weights=values, minlength=size)).astype(np.int64)
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, cell, values)
+    return out
+
+
+class MonthCells(Cells):
+    """``Cells`` of the per-model monthly table kept in the workspace (``workspace.MonthlyTable``),
+    read a month at a time from its arrays: no frame of the table is made, and what is held does
+    not grow with the months."""
+
+    def __init__(self, table, models: pd.DataFrame, values=("downloads",)):
+        self.models, self.table, self.names = models.reset_index(drop=True), table, tuple(values)
+        self.months = pd.Index(sorted(table.labels), dtype="string")
+        self.month_of = self.months.get_indexer(table.labels)
+        every = pd.Series(pd.Categorical.from_codes(np.arange(len(table.ids.categories)), dtype=table.ids))
+        self.row_of = positions(every, self.models["model_id"])  # the model (row of ``models``) of each code
+
+    def chunks(self):
+        for i, month in enumerate(self.month_of):
+            yield month, self.row_of[self.table.model_codes(i)], {name: self.table.counts(i, name) for name in self.names}
+
+
+def cells_of(per_model, models: pd.DataFrame, values=("downloads",)) -> Cells:
+    """``Cells`` of per-model monthly rows: a frame, or the monthly table kept in the workspace
+    (read a month at a time)."""
+    from .workspace import MonthlyTable
+
+    if isinstance(per_model, MonthlyTable):
+        return MonthCells(per_model, models, values) if per_model.labels else Cells(per_model.to_frame(), models, values)
+    return Cells(per_model, models, values)
+
+
+def downloads_by_country(monthly, models: pd.DataFrame, scope) -> pd.DataFrame:
     """Downloads, share and cumulative downloads per month and country of the models in ``scope``
-    (a ``rules.scope.Scope``). ``where``: ``scope.mask(models)``, if at hand (a caller that
-    calls this a month at a time computes it once)."""
-    cells = Cells(monthly, models, values=("downloads", "all_time_end"))
-    g = cells.sums(cells.models[["country", "region"]], scope.mask(cells.models) if where is None else where)
+    (a ``rules.scope.Scope``); ``monthly``: the per-model monthly rows (a frame, or the table kept
+    a month at a time)."""
+    cells = cells_of(monthly, models, values=("downloads", "all_time_end"))
+    g = cells.sums(cells.models[["country", "region"]], scope.mask(cells.models))
     g = g.rename(columns={"all_time_end": "cumulative_downloads", "n_rows": "n_models"})
     g = with_share(g, ["month"], "downloads")
     g["scope"] = scope.describe()

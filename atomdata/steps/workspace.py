@@ -124,46 +124,21 @@ class MainCodes:
             yield name, self.workspace.load(f"main.{name}", "codes")
 
 
-#: rows of the frames a kept table is read back in (a few months of a Hub-sized history; about
-#: 40 bytes a row as read, several times that in the tables computed from it)
-FRAME_ROWS = 1 << 23
-#: the same for a kept table whose text columns are strings, not categoricals (a few snapshots of
-#: organization_summary: about 100 bytes a row as read)
-TEXT_FRAME_ROWS = 1 << 20
-
-
 class KeptTable:
     """A published table kept out of memory in parts (the months of the monthly table, the
-    snapshots of the organization summary), each validated as it was made, and read back as
-    frames of whole parts: what a build holds of it does not grow with the history."""
+    snapshots of the organization summary), each validated as it was made and written a part at
+    a time: what a build holds of it does not grow with the history."""
 
     sizes: list[int]  # rows of each part, in table order
     texts: list  # where each part's CSV text is cached (``csv_texts.text_path``), or None
 
     def _frame(self, parts) -> pd.DataFrame:
-        """The rows of the parts at positions ``parts`` (consecutive), as one frame."""
+        """The rows of the parts at positions ``parts`` (consecutive, in order), as one frame."""
         raise NotImplementedError
 
     def _empty(self) -> pd.DataFrame:
         """The table of no row (a table whose parts may all be missing: no month measured)."""
         raise NotImplementedError
-
-    def _frame_rows(self) -> int:
-        return FRAME_ROWS
-
-    def frames(self, max_rows: int | None = None):
-        """The table as frames of consecutive whole parts, of at most ``max_rows`` rows each
-        (default: the table's kind of frame) unless one part has more: work per frame (matching
-        the rows to the models, grouping the models) is then paid a few times per table, not once
-        a part, in bounded memory."""
-        max_rows, start = self._frame_rows() if max_rows is None else max_rows, 0
-        while start < len(self.sizes):
-            stop, rows = start + 1, self.sizes[start]
-            while stop < len(self.sizes) and rows + self.sizes[stop] <= max_rows:
-                rows += self.sizes[stop]
-                stop += 1
-            yield self._frame(range(start, stop))
-            start = stop
 
     def write_csv(self, f) -> None:
         """The table as CSV to the binary file ``f`` (open for reading too), the header once, then
@@ -207,9 +182,6 @@ class SnapshotParts(KeptTable):
         frames = [self.parts[i].read() for i in parts]
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
-    def _frame_rows(self) -> int:
-        return TEXT_FRAME_ROWS
-
 
 class MonthlyTable(KeptTable):
     """The per-model monthly table (``model_downloads_monthly``), a month at a time: each month's
@@ -232,6 +204,20 @@ class MonthlyTable(KeptTable):
         self.labels.append(label)
         self.sizes.append(len(rows["model"]))
         self.texts.append(text)
+
+    def model_codes(self, i: int) -> np.ndarray:
+        """Month ``i``'s models, as codes into ``ids`` (mapped, not read)."""
+        return self.workspace.load(f"month.{i}", "model")
+
+    def counts(self, i: int, column: str) -> np.ndarray:
+        """Month ``i``'s values of the count ``column`` of the table (``downloads``,
+        ``all_time_end``), a missing value as 0 (a sum skips it)."""
+        load = partial(self.workspace.load, f"month.{i}")
+        if column == "downloads":
+            return load("downloads")
+        if column == "all_time_end":
+            return np.where(load("at_end_ok"), load("at_end"), 0)
+        raise KeyError(f"model_downloads_monthly: {column} is not a count column")
 
     def _rows(self, i: int) -> dict:
         return {k: np.array(self.workspace.load(f"month.{i}", k)) for k in self.FIELDS}
