@@ -89,24 +89,33 @@ class Scope:
             m[m] = ~self.rejected_names(models["model_id"][m])
         return pd.Series(m, index=models.index)
 
-    def rejected_names(self, ids: pd.Series) -> np.ndarray:
-        """True where the repo name (official precision suffix removed) matches a reject pattern."""
+    def _names(self, ids: pd.Series) -> pa.Array:
+        """The repo names the reject patterns read: the official precision suffix removed."""
         _, names = split_id(ids.astype("string"))
         arr = as_arrow(names)
         if self.keep_suffixes:
             suffixes = "|".join(re.escape(s) for s in self.keep_suffixes)
             arr = pc.replace_substring_regex(arr, f"(?i)[-_.](?:{suffixes})$", "")
-        hit = np.zeros(len(arr), dtype=bool)
+        return arr
+
+    @staticmethod
+    def _matches(names: pa.Array, pattern: str) -> np.ndarray:
+        return pc.fill_null(pc.match_substring_regex(names, pattern), False).to_numpy(zero_copy_only=False)
+
+    def rejected_names(self, ids: pd.Series) -> np.ndarray:
+        """True where the repo name (official precision suffix removed) matches a reject pattern."""
+        names = self._names(ids)
+        hit = np.zeros(len(names), dtype=bool)
         for pattern in self.reject_names:  # a handful of curated patterns, not models
-            hit |= pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False)
+            hit |= self._matches(names, pattern)
         return hit
 
     def matched_pattern(self, ids: pd.Series) -> pd.Series:
         """The first reject pattern each repo name matches (null where none does)."""
+        names = self._names(ids)
         out = pd.Series(pd.NA, index=ids.index, dtype="string")
         for pattern in self.reject_names:
-            hit = dataclasses.replace(self, reject_names=(pattern,)).rejected_names(ids)
-            out = out.mask(out.isna() & hit, pattern)
+            out = out.mask(out.isna() & self._matches(names, pattern), pattern)
         return out
 
 
@@ -257,7 +266,8 @@ def quality_rows(models: pd.DataFrame, scope: Scope) -> pd.DataFrame:
              "counted by presets without a release cutoff")
     if scope.reject_names:
         kept = dataclasses.replace(scope, reject_names=()).mask(models) & ~scope.mask(models)
-        pattern = scope.matched_pattern(models["model_id"])
+        pattern = pd.Series(pd.NA, index=models.index, dtype="string")  # of the models left out only: a few
+        pattern[kept.to_numpy()] = scope.matched_pattern(models["model_id"][kept.to_numpy()]).to_numpy()
         rows(kept & pattern.notna(), "scope_name_rejected", "repo name matches " + pattern.fillna(""),
              "outside the scope (policy reject_name_patterns); counted by presets without name rules")
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)

@@ -112,10 +112,13 @@ class Cells:
         totals = {name: np.zeros(size, dtype=np.int64) for name in self.names}
         # a slice of rows at a time: the cells (and the float weights bincount makes) of a few million rows only
         for month, model_row, values in self.chunks():
-            cell = np.asarray(month).astype(ctype) * ctype(width) + cell_of[model_row]
-            count += np.bincount(cell, minlength=size)
+            if np.ndim(month) == 0:  # a slice of one month: into that month's cells only
+                at, cell, n = slice(int(month) * width, (int(month) + 1) * width), cell_of[model_row], width
+            else:
+                at, cell, n = slice(None), month.astype(ctype) * ctype(width) + cell_of[model_row], size
+            count[at] += np.bincount(cell, minlength=n)
             for name, v in values.items():
-                totals[name] += _exact_sums(cell, v, size)
+                totals[name][at] += _exact_sums(cell, v, n)
         count[::width] = 0  # the rows left out
         hit = np.flatnonzero(count)
         out = table.iloc[first[hit % width - 1]].reset_index(drop=True)
