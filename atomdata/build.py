@@ -91,8 +91,9 @@ def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0, wr
 
     With ``workers`` (``lanes``), a step runs in a worker process as soon as the items it reads are
     made, that many at a time, those that more later steps wait for first, and its table is
-    validated there; a table's CSV is written by a worker as soon as a worker is free, the longest
-    table first. Steps run here when nothing else could run beside them (the last,
+    validated there; a table's CSV is written by a writer process beside the workers (writing is
+    mostly waiting on the disk: gigabytes at Hub scale), one table at a time, the longest first.
+    Steps run here when nothing else could run beside them (the last,
     ``data_quality``: sending its frame back would take longer) and when they report progress (the
     pass over the snapshots: its bar is the terminal's, and its products are most of what the build
     holds, which a worker would send back). Without workers everything runs here, in registry
@@ -133,16 +134,16 @@ def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0, wr
         writes.remove(name)
         return f"{name}.csv", write_table, {"table": tables[name], "path": Path(write_to) / f"{name}.csv"}
 
-    with Lanes(workers) as lanes:
+    with Lanes(workers, writers=1 if workers else 0) as lanes:
         while pending or lanes.running or (writes and not failed):
             now = sorted((s for s in pending if ready(s)), key=lambda s: -waiting[s.name]) if workers else \
                 [s for s in pending if ready(s)][:1]
             # here: no worker at all, a step that reports progress, or the last step (nothing would run beside it)
             here = [s for s in now if not workers or "progress" in s.inputs or len(pending) == 1]
-            if writes and not failed and (not workers or lanes.free):  # a table waiting to be written first
+            if writes and not failed and (not workers or lanes.free_writer):  # a table waiting to be written first
                 key, fn, kwargs = write(max(writes, key=lambda n: len(tables[n])))
                 if workers:
-                    lanes.start(key, fn, **kwargs)
+                    lanes.start(key, fn, kwargs, writing=True)
                 else:
                     fn(**kwargs)
             elif here:
@@ -150,7 +151,7 @@ def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0, wr
                 finish(here[0], made_by(here[0], **inputs(here[0])))
             elif now and lanes.free:
                 pending.remove(now[0])
-                lanes.start(now[0], made_by, step=now[0], **inputs(now[0]))
+                lanes.start(now[0], made_by, {"step": now[0], **inputs(now[0])})
             elif lanes.running:
                 key, result = lanes.wait()
                 if isinstance(key, Step):

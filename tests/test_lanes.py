@@ -25,8 +25,9 @@ def _tables(folder):
 
 
 def test_steps_and_writes_side_by_side_give_the_same_bytes(tmp_path, data_root, monkeypatch):
-    """A build whose steps and CSV files go to worker processes (forced here: the shared
-    snapshots are not Hub-sized) writes the same bytes as one that runs them one at a time."""
+    """A build whose steps go to worker processes and CSV files to a writer process beside them
+    (forced here: the shared snapshots are not Hub-sized) writes the same bytes as one that runs
+    them one at a time."""
     raw = tmp_path / "raw"
     for d in ("2026-07-01", "2026-08-01"):
         import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
@@ -34,15 +35,16 @@ def test_steps_and_writes_side_by_side_give_the_same_bytes(tmp_path, data_root, 
     build(raw, tmp_path / "one_at_a_time")
     started = []
     real_start = Lanes.start
-    monkeypatch.setattr(Lanes, "start", lambda self, key, fn, **kw: started.append(getattr(key, "name", key))
-                        or real_start(self, key, fn, **kw))
+    monkeypatch.setattr(Lanes, "start", lambda self, key, fn, kwargs, writing=False: started.append((getattr(key, "name", key), writing))
+                        or real_start(self, key, fn, kwargs, writing))
     monkeypatch.setattr(prepare, "PARALLEL_MIN_ROWS", 0)
     res = build(raw, tmp_path / "side_by_side")
     assert _tables(tmp_path / "one_at_a_time") == _tables(tmp_path / "side_by_side")
     # the steps after the pass went to workers (the pass reports progress: it runs in the build's process)
-    assert {"models", "derivatives", "model_downloads_monthly", "organization_summary"} <= set(started)
-    assert "history" not in started
-    assert {f"{name}.csv" for name in res.tables} <= set(started)  # and every CSV was written by one
+    steps, writes = {k for k, w in started if not w}, {k for k, w in started if w}
+    assert {"models", "derivatives", "model_downloads_monthly", "organization_summary"} <= steps
+    assert "history" not in steps
+    assert writes == {f"{name}.csv" for name in res.tables}  # and every CSV was written by the writer beside them
     # the monthly table came back from its worker over the build's own workspace, still there
     monthly = res.tables.stored("model_downloads_monthly")
     assert monthly.workspace.path.is_dir() and len(monthly.to_frame()) == len(monthly)
@@ -96,8 +98,8 @@ def test_a_workspace_made_in_a_worker_is_taken_over_by_the_build():
     goes when the build drops it), and one the build holds comes back as that same object."""
     mine = Workspace()
     with Lanes(2) as lanes:
-        lanes.start("made", Workspace)
-        lanes.start("mine", lambda ws: ws, ws=mine)
+        lanes.start("made", Workspace, {})
+        lanes.start("mine", lambda ws: ws, {"ws": mine})
         got = dict([lanes.wait(), lanes.wait()])
     assert got["mine"] is mine
     made = got.pop("made")

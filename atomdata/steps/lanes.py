@@ -1,8 +1,9 @@
 """Work side by side: up to two forked worker processes, each running one task of the build.
 
 A Hub-sized build after the pass is a few dozen independent pieces of work (the steps whose
-inputs are made, then the tables' CSV files) that each use one core; the machine this project
-targets has two. A task runs in a child forked from the build, so it reads the build's items
+inputs are made) that each use one core, and the tables' CSV files, written mostly at the pace
+of the disk; the machine this project targets has two cores: two workers, and one writer beside
+them. A task runs in a child forked from the build, so it reads the build's items
 without copying them; what it returns comes back pickled through a file in the system's temporary
 space (never a pipe a busy parent would have to drain), and what it raises is raised again in
 the build, by the same message. Linux only (fork is cheap and safe there); elsewhere, and for
@@ -38,40 +39,50 @@ class WorkerFailed(AtomdataError):
 
 
 class Lanes:
-    """Up to ``workers`` tasks at a time, each in a forked child; ``wait()`` gives back the first to
-    finish as (key, result). Leaving the ``with`` block stops any task still running."""
+    """Up to ``workers`` tasks at a time, each in a forked child, and beside them up to ``writers``
+    tasks that mostly wait on the disk (writing a table's CSV: gigabytes at Hub scale, written
+    as fast as the disk takes them, while a core would sit idle); ``wait()`` gives back the first
+    to finish as (key, result). Leaving the ``with`` block stops any task still running."""
 
-    def __init__(self, workers: int):
-        self.workers = workers
-        self.running: dict = {}  # sentinel -> (key, process, result file)
-        self._fork = multiprocessing.get_context("fork") if workers else None
+    def __init__(self, workers: int, writers: int = 0):
+        self.workers, self.writers = workers, writers
+        self.running: dict = {}  # sentinel -> (key, process, result file, a writer's task)
+        self._fork = multiprocessing.get_context("fork") if workers or writers else None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        for _, proc, path in self.running.values():
+        for _, proc, path, _ in self.running.values():
             proc.kill()
             proc.join()
             _remove(path)
         self.running.clear()
 
+    def _count(self, writing: bool) -> int:
+        return sum(1 for *_, w in self.running.values() if w == writing)
+
     @property
     def free(self) -> bool:
-        return len(self.running) < self.workers
+        return self._count(False) < self.workers
 
-    def start(self, key, fn, **kwargs) -> None:
-        """Run ``fn(**kwargs)`` in a worker (free: ``self.free``); ``key`` names it (a step, a table)."""
+    @property
+    def free_writer(self) -> bool:
+        return self._count(True) < self.writers
+
+    def start(self, key, fn, kwargs: dict, writing: bool = False) -> None:
+        """Run ``fn(**kwargs)`` in a worker (free: ``self.free``), or with ``writing`` in a writer
+        (``self.free_writer``); ``key`` names it (a step, a table)."""
         fd, path = tempfile.mkstemp(prefix="atomdata-task-", suffix=".pickle")
         os.close(fd)
         proc = self._fork.Process(target=_run, args=(path, fn, kwargs), daemon=True)
         proc.start()
-        self.running[proc.sentinel] = (key, proc, path)
+        self.running[proc.sentinel] = (key, proc, path, writing)
 
     def wait(self):
         """(key, result) of the first running task to finish; its exception raised here."""
         sentinel = wait(list(self.running))[0]
-        key, proc, path = self.running.pop(sentinel)
+        key, proc, path, _ = self.running.pop(sentinel)
         proc.join()
         try:
             with open(path, "rb") as f:
