@@ -38,22 +38,39 @@ def _declared(latest: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
     }).sort_values("model_id", kind="stable").reset_index(drop=True)
 
 
-def build_derivatives(latest, edges, main_codes, ids, registry, mirrors, architectures) -> Built:
-    """``derivatives`` with the attribution beyond the declared chain (``rules.inference``), and
-    the lineage, merge and attribution rows of data_quality."""
-    derivs = _declared(latest, registry)
-    known_ids = pd.concat([latest["model_id"], edges["base_id"]], ignore_index=True)
+def _inference_frame(derivs: pd.DataFrame, latest: pd.DataFrame, model_type: pd.Series | None = None) -> pd.DataFrame:
+    """What the inference rules read of each derivative: its id, declared root and the model-type
+    tags of both (from the latest records; ``model_type``: the derivatives', if at hand)."""
     mtype = pd.Series(latest["model_type"].array, index=pd.Index(latest["model_id"]))
-    iframe = pd.DataFrame({"model_id": derivs["model_id"], "root_model_id": derivs["root_model_id"],
-                           "model_type": derivs.pop("_model_type"),
-                           "root_model_type": lookup(derivs["root_model_id"], mtype)})
+    return pd.DataFrame({"model_id": derivs["model_id"], "root_model_id": derivs["root_model_id"],
+                         "model_type": lookup(derivs["model_id"], mtype) if model_type is None else model_type,
+                         "root_model_type": lookup(derivs["root_model_id"], mtype)})
+
+
+def _known_ids(latest: pd.DataFrame, edges: pd.DataFrame) -> pd.Series:
+    return pd.concat([latest["model_id"], edges["base_id"]], ignore_index=True)
+
+
+def build_derivatives(latest, edges, registry, mirrors, architectures) -> Built:
+    """``derivatives`` with the attribution beyond the declared chain (``rules.inference``), and
+    the lineage rows of data_quality; ``known_index`` (the known models of registry organizations
+    by name, ``inference.known_model_index``) for ``derivative_checks``."""
+    derivs = _declared(latest, registry)
+    iframe = _inference_frame(derivs, latest, derivs.pop("_model_type"))
+    known_ids = _known_ids(latest, edges)
     index = inference.known_model_index(known_ids, registry, mirrors)
     derivs = pd.concat([derivs, inference.infer(iframe, registry, known_ids, mirrors, architectures, index=index)], axis=1)
-    held_out = inference.held_out(iframe, registry, known_ids, mirrors, architectures, truth=derivs, index=index)[1]
-    issues = lineage.issues(derivs) + [lineage.merge_issues(edges, derivs, registry)]
-    counts = inference.attribution_counts(derivs, ids, main_codes)
-    issues += inference.quality_rows(counts, held_out)
-    return Built(derivs, issues)
+    return Built(derivs, lineage.issues(derivs), items={"known_index": index})
+
+
+def build_derivative_checks(derivatives, latest, edges, main_codes, ids, registry, mirrors, architectures, known_index) -> Built:
+    """The data_quality rows of the derivatives that no table waits for, made beside the tables:
+    merges whose roots lie in several regions, the held-out accuracy of the inference rules, and
+    the share of each snapshot's derivatives attributed by each rule."""
+    held_out = inference.held_out(_inference_frame(derivatives, latest), registry, _known_ids(latest, edges), mirrors,
+                                  architectures, truth=derivatives, index=known_index)[1]
+    counts = inference.attribution_counts(derivatives, ids, main_codes)
+    return Built(None, [lineage.merge_issues(edges, derivatives, registry)] + inference.quality_rows(counts, held_out))
 
 
 def build_derivatives_by_country(derivatives: pd.DataFrame) -> Built:
