@@ -153,3 +153,19 @@ def test_every_table_that_fails_its_schema_is_reported_together_and_not_written(
     assert msg.startswith("validation failed:")
     assert "'snapshots'" in msg and "'organizations'" in msg and msg.index("'snapshots'") < msg.index("'organizations'")
     assert not (tmp_path / "snapshots.csv").exists() and not (tmp_path / "organizations.csv").exists()
+
+
+def test_result_files_left_by_a_build_that_died_are_removed(tmp_path):
+    """A task's result file (in shared memory where there is one) is named after the build's
+    process: the next build removes those of builds that are gone, and leaves the others."""
+    import subprocess
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = tmp_path / f"{lanes_mod.TASK_PREFIX}{dead.pid}-x1.pickle"
+    mine = tmp_path / f"{lanes_mod.TASK_PREFIX}{os.getpid()}-x2.pickle"
+    other = tmp_path / "someone-else.pickle"
+    for p in (left, mine, other):
+        p.write_bytes(b"x")
+    assert lanes_mod.remove_abandoned(tmp_path) == [left]
+    assert not left.exists() and mine.exists() and other.exists()

@@ -4,8 +4,8 @@ A Hub-sized build after the pass is a few dozen independent pieces of work (the 
 inputs are made) that each use one core, and the tables' CSV files, written mostly at the pace
 of the disk; the machine this project targets has two cores: two workers, and one writer beside
 them. A task runs in a child forked from the build, so it reads the build's items
-without copying them; what it returns comes back pickled through a file in the system's temporary
-space (never a pipe a busy parent would have to drain), and what it raises is raised again in
+without copying them; what it returns comes back pickled through a file in shared memory (else
+the system's temporary space; never a pipe a busy parent would have to drain), and what it raises is raised again in
 the build, by the same message. Linux only (fork is cheap and safe there); elsewhere, and for
 small builds, the work runs one piece at a time in the build's own process, in the same order:
 the outputs are the same bytes either way (tested).
@@ -18,6 +18,7 @@ import pickle
 import sys
 import tempfile
 import traceback
+from pathlib import Path
 from multiprocessing.connection import wait
 
 from ..errors import AtomdataError
@@ -34,6 +35,37 @@ def workers_available() -> int:
     return n if n >= 2 else 0
 
 
+#: a task's result file is named so, then the build's process id
+TASK_PREFIX = "atomdata-task-"
+
+
+def remove_abandoned(folder: Path) -> list[Path]:
+    """Remove the result files that a build killed while its tasks ran left in ``folder`` (in
+    shared memory they hold memory until the machine restarts): those of builds whose process is
+    gone. POSIX only."""
+    if os.name != "posix":
+        return []
+    gone = []
+    for path in folder.glob(f"{TASK_PREFIX}*.pickle"):
+        try:
+            os.kill(int(path.name[len(TASK_PREFIX):].split("-", 1)[0]), 0)  # signal 0: is the build there
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+            gone.append(path)
+        except (OSError, ValueError):  # another user's build, or another program's file: left alone
+            continue
+    return gone
+
+
+def results_folder() -> str | None:
+    """Where a task's result is passed back: the shared memory folder where there is one (a table
+    of every model is half a GB pickled; in the system's temporary space, on disk, it waits behind
+    the CSV files the build is writing), else the system's temporary space (None). The file is
+    read and removed as soon as the task ends."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 class WorkerFailed(AtomdataError):
     """A task's worker died without a result (killed, out of memory)."""
 
@@ -48,6 +80,8 @@ class Lanes:
         self.workers, self.writers = workers, writers
         self.running: dict = {}  # sentinel -> (key, process, result file, a writer's task)
         self._fork = multiprocessing.get_context("fork") if workers or writers else None
+        if self._fork is not None:
+            remove_abandoned(Path(results_folder() or tempfile.gettempdir()))
 
     def __enter__(self):
         return self
@@ -73,7 +107,7 @@ class Lanes:
     def start(self, key, fn, kwargs: dict, writing: bool = False) -> None:
         """Run ``fn(**kwargs)`` in a worker (free: ``self.free``), or with ``writing`` in a writer
         (``self.free_writer``); ``key`` names it (a step, a table)."""
-        fd, path = tempfile.mkstemp(prefix="atomdata-task-", suffix=".pickle")
+        fd, path = tempfile.mkstemp(prefix=f"{TASK_PREFIX}{os.getpid()}-", suffix=".pickle", dir=results_folder())
         os.close(fd)
         proc = self._fork.Process(target=_run, args=(path, fn, kwargs), daemon=True)
         proc.start()
