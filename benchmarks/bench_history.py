@@ -75,14 +75,26 @@ def _pss_mb(pid: int) -> float:
     return 0.0
 
 
+def _shm_mb(pid: int) -> float:
+    """The build's task results waiting in shared memory (``steps.lanes``: memory no process maps), MB."""
+    total = 0
+    for path in Path("/dev/shm").glob(f"atomdata-task-{pid}-*.pickle"):
+        try:
+            total += path.stat().st_size
+        except OSError:
+            pass
+    return total / 2**20
+
+
 #: the memory figures of a measured run (None when it ran without the sampler)
 PEAKS = ("peak_pss_mb", "peak_main_pss_mb", "peak_workers_pss_mb", "peak_main_after_workers_mb", "samples", "sampler_ms_per_sample")
 
 
 class TreeSampler(threading.Thread):
-    """Samples the PSS of a process tree every ``interval`` seconds until the root exits. Keeps
-    the peak of the tree, of the root alone, of the others (the workers) together, and of the
-    root after the last worker has gone (the build past typing)."""
+    """Samples the PSS of a process tree every ``interval`` seconds until the root exits (the tree
+    counting the root's task results in shared memory too). Keeps the peak of the tree, of the
+    root alone, of the others (the workers) together, and of the root after the last worker has
+    gone (the build past typing)."""
 
     def __init__(self, proc: subprocess.Popen, interval: float = 0.1):
         super().__init__(daemon=True)
@@ -96,9 +108,10 @@ class TreeSampler(threading.Thread):
             a = time.perf_counter()
             pids = _tree(self.proc.pid)
             mb = [_pss_mb(p) for p in pids]
+            shm = _shm_mb(self.proc.pid)
             b = time.perf_counter()
             self.cost += b - a
-            self.samples.append((round(a - t0, 2), sum(mb), mb[0], len(pids)))
+            self.samples.append((round(a - t0, 2), sum(mb) + shm, mb[0], len(pids)))
             time.sleep(max(0.0, self.interval - (b - a)))
 
     def peaks(self) -> dict:
