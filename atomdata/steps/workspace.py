@@ -22,8 +22,8 @@ import pandas as pd
 
 from ..io import append_csv, to_csv_bytes
 from ..rules.boundaries import COLUMNS, id_dtype, period_table
-from . import csv_texts
 from ..rules.readings import Reading
+from . import csv_texts
 
 
 #: a workspace folder's name starts so; its ``owner`` file says which process on which host made it
@@ -143,8 +143,10 @@ class KeptTable:
     def write_csv(self, f) -> None:
         """The table as CSV to the binary file ``f`` (open for reading too), the header once, then
         a part at a time, each a slice of rows at a time: the same bytes as the whole frame
-        written at once. A part whose text is cached (``texts``) is copied from there; any other
-        is formatted, then cached where it has a place."""
+        written at once (a row's text depends on the row alone; only a cell holding a carriage
+        return, which no Hub id or count can, quotes every field of its part, ``io.to_csv_bytes``).
+        A part whose text is cached (``texts``) is copied from there; any other is formatted, then
+        cached where it has a place."""
         f.write(to_csv_bytes(self._empty()))
         memo: dict = {}  # categories shared by the parts are formatted once
         for i, path in enumerate(self.texts):
