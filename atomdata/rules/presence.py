@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..ingest.store import NAME_RE
 from ..issues import issue
@@ -29,6 +31,11 @@ def series_of(name: str) -> str:
     """The series of a snapshot: its name suffix (empty for a plain date)."""
     m = NAME_RE.fullmatch(name)
     return (m.group(2) or "") if m else ""
+
+
+def _isin(values: np.ndarray, value_set: np.ndarray) -> np.ndarray:
+    """``np.isin`` by hashing in Arrow (numpy sorts: seconds for millions of keys)."""
+    return pc.is_in(pa.array(values), value_set=pa.array(value_set)).to_numpy(zero_copy_only=False)
 
 
 class PresenceWalk:
@@ -88,6 +95,12 @@ class PresenceWalk:
         last_k = len(self.names) - 1
         first, last = self.first, self.last
         cand = np.flatnonzero((first >= 0) & ((last < last_k) | (first > 0)) & ~np.isnat(self.created))
+        # of those, only models whose (t, createdAt to the second) the other side holds too: a
+        # match needs both (millions join a growing Hub late; a handful can pair)
+        second, width = np.floor_divide(self.created[cand].view(np.int64), 10**9), last_k + 1
+        is_gone, is_new = last[cand] < last_k, first[cand] > 0
+        gone_key, new_key = second * width + last[cand], second * width + first[cand] - 1  # (t, second) as one number
+        cand = cand[(is_gone & _isin(gone_key, new_key[is_new])) | (is_new & _isin(new_key, gone_key[is_gone]))]
         org = self.org[cand]
         frame = pd.DataFrame({"first": first[cand], "last": last[cand], "created": self.created[cand],
                               "org": pd.array(np.where(org >= 0, orgs[np.maximum(org, 0)] if len(orgs) else None, None), dtype="string")},

@@ -271,10 +271,12 @@ class Namespaces:
         """The code of each namespace (``enc``: a snapshot's, dictionary-encoded; -1: none); new
         namespaces join the vocabulary."""
         local = enc.dictionary.cast(pa.string())
-        new = pc.invert(pc.is_in(local, value_set=self.vocab))
-        if pc.any(new).as_py():
-            self.vocab = pa.concat_arrays([self.vocab, local.filter(new)])
-        at = pc.index_in(local, value_set=self.vocab).to_numpy(zero_copy_only=False).astype(np.int32)
+        found = pc.index_in(local, value_set=self.vocab)  # one lookup (the vocabulary hashed once a snapshot)
+        at = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+        new = np.flatnonzero(at < 0)  # the dictionary's values are distinct: each new one joins once, in its order
+        if len(new):
+            at[new] = np.arange(len(self.vocab), len(self.vocab) + len(new), dtype=np.int32)
+            self.vocab = pa.concat_arrays([self.vocab, local.take(pa.array(new))])
         idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
         return np.where(idx >= 0, at[np.maximum(idx, 0)] if len(at) else -1, -1).astype(np.int32)
 
