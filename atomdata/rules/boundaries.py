@@ -19,7 +19,6 @@ from ..issues import issue
 from ..vocab import METHODS, STALE_FLAG, TOLERANCE_DAYS
 from .periods import asked, measured_starts, period_label, period_starts
 from .readings import FrameReadings, Reading, small_int
-from .stale import RunningMax
 
 COLUMNS = ["period", "model_id", "downloads", "method", "start_snapshot", "end_snapshot", "all_time_end", "flags"]
 
@@ -216,10 +215,8 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
         flags = lambda r: stale[frame.rows(r.index)]  # noqa: E731
     walker = PeriodWalker(snaps, len(frame.ids), period, tolerance_days)
     parts, labels = [], []
-    run = RunningMax(len(frame.ids))
     for r in frame:
-        flagged = flags(r) if flags is not None else run.step(r.codes, r.at, r.at_ok)[0]
-        for label, rows in walker.feed(r, flagged):
+        for label, rows in walker.feed(r, flags(r) if flags is not None else r.stale):
             parts.append(rows), labels.append(label)
     for label, rows in walker.finish():
         parts.append(rows), labels.append(label)

@@ -96,7 +96,8 @@ def counter(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 @dataclass
 class Reading:
     """One snapshot's counters: its position among the snapshots in (date, name) order, name,
-    date, the codes of the models it reads and their all-time and 30-day counters (values, validity)."""
+    date, the codes of the models it reads, their all-time and 30-day counters (values, validity)
+    and which all-time readings are stale (``stale.RunningMax`` over the snapshots before it)."""
 
     index: int
     name: str
@@ -106,6 +107,7 @@ class Reading:
     at_ok: np.ndarray
     d30: np.ndarray
     d30_ok: np.ndarray
+    stale: np.ndarray
 
 
 class FrameReadings:
@@ -129,10 +131,14 @@ class FrameReadings:
             else (self.at, np.zeros(len(self.at), dtype=bool))
 
     def __iter__(self):
+        from .stale import RunningMax  # (stale reads readings)
+
+        run = RunningMax(len(self.ids))
         for i, j in enumerate(self.order):
             rows = self.groups[j]
-            yield Reading(i, self.names[i], self.dates[i], self.codes[rows], self.at[rows], self.at_ok[rows],
-                          self.d30[rows], self.d30_ok[rows])
+            codes, at, at_ok = self.codes[rows], self.at[rows], self.at_ok[rows]
+            yield Reading(i, self.names[i], self.dates[i], codes, at, at_ok, self.d30[rows], self.d30_ok[rows],
+                          run.step(codes, at, at_ok)[0])
 
     def rows(self, i: int):
         """The frame's rows of the ``i``-th snapshot (in walking order)."""

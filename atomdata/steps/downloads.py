@@ -16,7 +16,6 @@ import pandas as pd
 
 from ..issues import issue
 from ..rules import boundaries
-from ..rules.stale import RunningMax
 from ..validate import validate_table
 from . import csv_texts, shares
 from .step import Built
@@ -29,9 +28,8 @@ def walk_periods(readings, snaptab: pd.DataFrame, period: str, tolerance_days: i
     walker = boundaries.PeriodWalker(snaptab, len(readings.ids), period, tolerance_days)
 
     def periods():
-        run = RunningMax(len(readings.ids))
         for r in readings:
-            yield from walker.feed(r, run.step(r.codes, r.at, r.at_ok)[0])
+            yield from walker.feed(r, r.stale)
         yield from walker.finish()
     return periods(), walker
 

@@ -250,7 +250,7 @@ class _Counters:
             self.issues.append(stale_issues(pd.DataFrame({
                 "snapshot": pd.array([name] * len(c), dtype="string"), "model_id": pd.array(ids.take(c), dtype="string"),
                 "downloads_all_time": pd.array(at._data[stale], dtype="Int64"), "previous_max": pd.array(previous[stale], dtype="Int64")})))
-        self.workspace.save(f"reading.{name}", codes=codes, at=at._data, at_ok=ok, d30=d30._data, d30_ok=~d30._mask)
+        self.workspace.save(f"reading.{name}", codes=codes, at=at._data, at_ok=ok, d30=d30._data, d30_ok=~d30._mask, stale=stale)
         self.names.append(name)
         self.dates.append(date)
 

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from ..rules.readings import FrameReadings
-from ..rules.stale import RunningMax
 from ..rules.ids import lookup, positions
 from ..rules.scope import Scope
 from ..vocab import AGES, PEER_RANK, TOLERANCE_DAYS
@@ -24,11 +23,10 @@ def _near_ages(readings, models: pd.DataFrame, keep: np.ndarray, ages, tolerance
     row = positions(ids, models["model_id"])  # each code's row of ``models``
     kept = (row >= 0) & keep[np.maximum(row, 0)] if len(keep) else np.zeros(len(ids), dtype=bool)
     created = models["created_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64)[np.maximum(row, 0)] if len(keep) else np.zeros(len(ids), dtype=np.int64)
-    run, day = RunningMax(len(ids)), np.int64(86_400 * 10**9)
+    day = np.int64(86_400 * 10**9)
     found, first, last = [], None, None
     for r in readings:
-        stale = run.step(r.codes, r.at, r.at_ok)[0]
-        sel = kept[r.codes] & ~stale & r.at_ok
+        sel = kept[r.codes] & ~r.stale & r.at_ok
         if not sel.any():
             continue
         first, last = first if first is not None else r.date, r.date

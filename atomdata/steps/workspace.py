@@ -110,7 +110,7 @@ class StoreReadings:
         for i, name in enumerate(self.names):
             key = f"reading.{name}"
             yield Reading(i, name, self.dates[i], ws.load(key, "codes"), ws.load(key, "at"), ws.load(key, "at_ok"),
-                          ws.load(key, "d30"), ws.load(key, "d30_ok"))
+                          ws.load(key, "d30"), ws.load(key, "d30_ok"), ws.load(key, "stale"))
 
 
 class MainCodes:
