@@ -209,14 +209,10 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     if snaps.empty or readings.empty:
         return pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=["period", "detail"])
     frame = FrameReadings(readings)
-    flags = None
-    if "stale" in readings.columns:  # the flags of flag_stale where the readings carry them already
-        stale = readings["stale"].to_numpy(dtype=bool)
-        flags = lambda r: stale[frame.rows(r.index)]  # noqa: E731
     walker = PeriodWalker(snaps, len(frame.ids), period, tolerance_days)
     parts, labels = [], []
     for r in frame:
-        for label, rows in walker.feed(r, flags(r) if flags is not None else r.stale):
+        for label, rows in walker.feed(r, r.stale):
             parts.append(rows), labels.append(label)
     for label, rows in walker.finish():
         parts.append(rows), labels.append(label)

@@ -111,9 +111,9 @@ class Reading:
 
 
 class FrameReadings:
-    """Readings held in a frame (snapshot, date, model_id, downloads_all_time, downloads_30d), as
-    the rules walk them: snapshot by snapshot in (date, name) order. ``ids``: the model of each
-    code; ``names``, ``dates``: the snapshots in that order."""
+    """Readings held in a frame (snapshot, date, model_id, downloads_all_time, downloads_30d, and
+    ``stale`` if flagged already), as the rules walk them: snapshot by snapshot in (date, name)
+    order. ``ids``: the model of each code; ``names``, ``dates``: the snapshots in that order."""
 
     def __init__(self, readings: pd.DataFrame):
         self.frame = readings
@@ -133,13 +133,12 @@ class FrameReadings:
     def __iter__(self):
         from .stale import RunningMax  # (stale reads readings)
 
+        # the frame's own flags where it carries them (``stale.flag_stale``), else flagged on the way
+        flags = self.frame["stale"].to_numpy(dtype=bool) if "stale" in self.frame.columns else None
         run = RunningMax(len(self.ids))
         for i, j in enumerate(self.order):
             rows = self.groups[j]
             codes, at, at_ok = self.codes[rows], self.at[rows], self.at_ok[rows]
             yield Reading(i, self.names[i], self.dates[i], codes, at, at_ok, self.d30[rows], self.d30_ok[rows],
-                          run.step(codes, at, at_ok)[0])
+                          flags[rows] if flags is not None else run.step(codes, at, at_ok)[0])
 
-    def rows(self, i: int):
-        """The frame's rows of the ``i``-th snapshot (in walking order)."""
-        return self.groups[self.order[i]]
