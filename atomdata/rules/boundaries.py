@@ -19,6 +19,7 @@ from ..issues import issue
 from ..vocab import METHODS, STALE_FLAG, TOLERANCE_DAYS
 from .periods import asked, measured_starts, period_label, period_starts
 from .readings import FrameReadings, Reading, small_int
+from .stale import flag_stale
 
 COLUMNS = ["period", "model_id", "downloads", "method", "start_snapshot", "end_snapshot", "all_time_end", "flags"]
 
@@ -208,7 +209,7 @@ def downloads_per_period(readings: pd.DataFrame, snapshots: pd.DataFrame, period
     snaps = snapshots[["snapshot", "date"]].drop_duplicates()
     if snaps.empty or readings.empty:
         return pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=["period", "detail"])
-    frame = FrameReadings(readings)
+    frame = FrameReadings(flag_stale(readings))
     walker = PeriodWalker(snaps, len(frame.ids), period, tolerance_days)
     parts, labels = [], []
     for r in frame:

@@ -111,11 +111,14 @@ class Reading:
 
 
 class FrameReadings:
-    """Readings held in a frame (snapshot, date, model_id, downloads_all_time, downloads_30d, and
-    ``stale`` if flagged already), as the rules walk them: snapshot by snapshot in (date, name)
-    order. ``ids``: the model of each code; ``names``, ``dates``: the snapshots in that order."""
+    """Readings held in a frame (snapshot, date, model_id, downloads_all_time, downloads_30d and
+    ``stale``: flagged by ``stale.flag_stale``), as the rules walk them: snapshot by snapshot in
+    (date, name) order. ``ids``: the model of each code; ``names``, ``dates``: the snapshots in
+    that order."""
 
     def __init__(self, readings: pd.DataFrame):
+        if len(readings) and "stale" not in readings.columns:
+            raise ValueError("FrameReadings: readings without stale flags (flag them with stale.flag_stale first)")
         self.frame = readings
         lay = layout(readings)
         if lay is None:
@@ -131,14 +134,9 @@ class FrameReadings:
             else (self.at, np.zeros(len(self.at), dtype=bool))
 
     def __iter__(self):
-        from .stale import RunningMax  # (stale reads readings)
-
-        # the frame's own flags where it carries them (``stale.flag_stale``), else flagged on the way
-        flags = self.frame["stale"].to_numpy(dtype=bool) if "stale" in self.frame.columns else None
-        run = RunningMax(len(self.ids))
+        stale = self.frame["stale"].to_numpy(dtype=bool) if len(self.order) else None
         for i, j in enumerate(self.order):
             rows = self.groups[j]
-            codes, at, at_ok = self.codes[rows], self.at[rows], self.at_ok[rows]
-            yield Reading(i, self.names[i], self.dates[i], codes, at, at_ok, self.d30[rows], self.d30_ok[rows],
-                          flags[rows] if flags is not None else run.step(codes, at, at_ok)[0])
+            yield Reading(i, self.names[i], self.dates[i], self.codes[rows], self.at[rows], self.at_ok[rows],
+                          self.d30[rows], self.d30_ok[rows], stale[rows])
 

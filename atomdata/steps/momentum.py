@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..rules.readings import FrameReadings
+from ..rules.stale import flag_stale
 from ..rules.ids import lookup, positions
 from ..rules.scope import Scope
 from ..vocab import AGES, PEER_RANK, TOLERANCE_DAYS
@@ -49,7 +50,7 @@ def adoption_momentum(readings, models: pd.DataFrame, attrs: pd.DataFrame, scope
     against the ``peer_rank``-th best model of the same size bucket at the same age. ``readings``:
     walked one snapshot at a time (the build's ``StoreReadings``, or a frame of readings)."""
     if isinstance(readings, pd.DataFrame):
-        readings = FrameReadings(readings)
+        readings = FrameReadings(flag_stale(readings))
     models = models.reset_index(drop=True)
     mm = models[["model_id", "registry_org", "region", "created_at"]].assign(
         size_bucket=lookup(models["model_id"], attrs.set_index("model_id")["size_bucket"]).array)
