@@ -60,6 +60,20 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
+def write_via_temp(path: Path, write) -> None:
+    """``write(tmp)`` to a temporary file beside ``path`` (``.<name>.<pid>.tmp``), then renamed to
+    it: the file is whole or absent (a cache entry; the temporary file goes if ``write`` fails)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def parquet_bytes(table: pa.Table) -> bytes:
     """A table as Parquet written with fixed settings: the same table always gives the same bytes."""
     import io

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -195,8 +196,9 @@ def _distinct(s: pd.Series) -> pd.Series:
     return pd.Series(pd.array(vals, dtype="string") if len(vals) else pd.array([], dtype="string"), name=s.name)
 
 
-#: categories found valid, by (table, column) -> the categories object (a build validates the
-#: months of its monthly table against one categorical type of millions of model ids)
+#: categories found valid, by (table, column) -> a weak reference to the categories object (a
+#: build validates the months of its monthly table against one categorical type of millions of
+#: model ids; the reference does not keep them once the build is done with them)
 _VALID_CATEGORIES: dict = {}
 
 
@@ -205,13 +207,14 @@ def _categories_valid(name: str, c: str, s: pd.Series, per_slice) -> bool:
     (the checks are element-wise: then so does every value in use). Decided once per categories
     object and column: the frames of one table share it."""
     cats = s.dtype.categories
-    if _VALID_CATEGORIES.get((name, c)) is cats:
+    seen = _VALID_CATEGORIES.get((name, c))
+    if seen is not None and seen() is cats:
         return True
     try:
         per_slice.select_columns([c]).validate(pd.DataFrame({c: pd.array(cats, dtype="string")}), lazy=True)
     except pae.SchemaErrors:
         return False  # some category fails: the values in use decide (they may not include it)
-    _VALID_CATEGORIES[(name, c)] = cats
+    _VALID_CATEGORIES[(name, c)] = weakref.ref(cats)
     return True
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -24,6 +23,7 @@ import pandas as pd
 import pyarrow
 import pyarrow.parquet as pq
 
+from ..io import write_via_temp
 from ..rules import ids, inference, lineage, records
 from ..rules import organizations as registry_mod
 from ..version import code_version
@@ -63,15 +63,8 @@ def cache_paths(snap, typing: Typing | None = None) -> tuple[Path, Path]:
     return folder / f"records-{key}.parquet", folder / f"edges-{key}.parquet"
 
 
-def _replace(path: Path, write) -> None:
-    """``write(tmp)`` to a temporary file beside ``path``, then renamed to it: an entry is whole or absent."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def _write(df: pd.DataFrame, path: Path) -> None:
-    _replace(path, lambda tmp: df.to_parquet(tmp, index=False))
+    write_via_temp(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def _read(path: Path, without: tuple[str, ...]) -> pd.DataFrame:
@@ -178,7 +171,7 @@ def store_claims(snap, key: str, parts: dict[str, pd.DataFrame]) -> dict[str, Pa
         paths["done"].parent.mkdir(exist_ok=True)
         files = {part: PartFile.write(df, paths[part]) for part, df in parts.items()}
         done = json.dumps({part: {"dtypes": f.dtypes, "rows": f.rows} for part, f in files.items()})
-        _replace(paths["done"], lambda tmp: tmp.write_text(done))
+        write_via_temp(paths["done"], lambda tmp: tmp.write_text(done))
         return files
     except OSError:
         return None
@@ -234,7 +227,7 @@ def store_ids(snap, key: str, **arrays) -> dict[str, Path] | None:
     try:
         paths["rec"].parent.mkdir(exist_ok=True)
         for name, a in arrays.items():
-            _replace(paths[name], (lambda tmp, a=a: pq.write_table(pyarrow.table({"model_id": a}), tmp)) if name == "vocab"
+            write_via_temp(paths[name], (lambda tmp, a=a: pq.write_table(pyarrow.table({"model_id": a}), tmp)) if name == "vocab"
                      else (lambda tmp, a=a: _save_npy(tmp, a)))
         return paths
     except OSError:
@@ -316,7 +309,7 @@ def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame
     except OSError:
         return []
     for path in entries:
-        # an entry, or the temporary file of one whose writing was cut short (``_replace``)
+        # an entry, or the temporary file of one whose writing was cut short (``io.write_via_temp``)
         name = path.name[1:].rsplit(".", 2)[0] if path.name.startswith(".") and path.name.endswith(".tmp") else path.name
         if not name.startswith(ENTRY_PREFIXES) or path.name in used:
             continue

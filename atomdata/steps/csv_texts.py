@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow
 
+from ..io import write_via_temp
 from ..version import code_version
 
 #: bytes read or written at a time when copying a part's text to or from the cache
@@ -66,18 +67,16 @@ def store_text(path: Path, f, start: int) -> None:
     ``start`` to its end (a part's rows); nothing where the store is read-only."""
     end = f.tell()
     f.flush()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(exist_ok=True)
+
+    def write(tmp: Path) -> None:
         with pyarrow.output_stream(str(tmp), compression="zstd") as out:
             at = start
             while at < end:
                 block = os.pread(f.fileno(), min(COPY_BYTES, end - at), at)
                 out.write(block)
                 at += len(block)
-        os.replace(tmp, path)  # whole or absent
+    try:
+        path.parent.mkdir(exist_ok=True)
+        write_via_temp(path, write)
     except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass
