@@ -39,21 +39,30 @@ def workers_available() -> int:
 TASK_PREFIX = "atomdata-task-"
 
 
+def process_gone(pid) -> bool:
+    """True when no process of this host has the id ``pid`` (signal 0 asks without sending
+    anything); False while it runs, when it is another user's, when ``pid`` is no number, or off
+    POSIX (where whether a process lives is not asked this way)."""
+    if os.name != "posix":
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
 def remove_abandoned(folder: Path) -> list[Path]:
     """Remove the result files that a build killed while its tasks ran left in ``folder`` (in
     shared memory they hold memory until the machine restarts): those of builds whose process is
-    gone. POSIX only."""
-    if os.name != "posix":
-        return []
+    gone (``process_gone``; another user's build, or another program's file, is left alone)."""
     gone = []
     for path in folder.glob(f"{TASK_PREFIX}*.pickle"):
-        try:
-            os.kill(int(path.name[len(TASK_PREFIX):].split("-", 1)[0]), 0)  # signal 0: is the build there
-        except ProcessLookupError:
+        if process_gone(path.name[len(TASK_PREFIX):].split("-", 1)[0]):
             path.unlink(missing_ok=True)
             gone.append(path)
-        except (OSError, ValueError):  # another user's build, or another program's file: left alone
-            continue
     return gone
 
 

@@ -24,6 +24,7 @@ from ..io import append_csv, to_csv_bytes
 from ..rules.boundaries import COLUMNS, id_dtype, period_table
 from ..rules.readings import Reading
 from . import csv_texts
+from .lanes import process_gone
 
 
 #: a workspace folder's name starts so; its ``owner`` file says which process on which host made it
@@ -69,18 +70,14 @@ def abandoned(tmp: Path) -> list[Path]:
     """Workspaces in ``tmp`` whose build, on this host, has gone without removing them (a build
     killed, or its machine's power cut, cannot clean up). POSIX only: elsewhere whether a process
     lives is not asked this way."""
-    if os.name != "posix":
-        return []
     host, out = socket.gethostname(), []
     for owner in tmp.glob(f"{PREFIX}*/owner"):
         try:
             pid, made_on = owner.read_text().split(maxsplit=1)
-            if made_on.strip() == host:
-                os.kill(int(pid), 0)  # signal 0: is the process there (nothing is sent)
-        except ProcessLookupError:
-            out.append(owner.parent)
-        except (OSError, ValueError):  # unreadable, or another user's process: left alone
+        except (OSError, ValueError):  # unreadable: left alone
             continue
+        if made_on.strip() == host and process_gone(pid):  # (another user's process: left alone)
+            out.append(owner.parent)
     return out
 
 
