@@ -161,3 +161,18 @@ def test_held_out_accuracy(july_build):
     assert m, h.loc["all", "detail"]
     right, attributed, held_out = map(int, m.groups())
     assert h.loc["all", "value"] == pytest.approx(right / attributed) and 0 < attributed <= held_out
+
+
+def test_the_index_stands_for_the_known_ids(registry):
+    """Given the index of the known models, the rules read no known ids (the build passes the
+    index it made once); without either they refuse to guess."""
+    known = pd.Series(["Qwen/Qwen2.5-7B-Instruct", "google/gemma-2-9b-it"], dtype="string")
+    frame = pd.DataFrame([("someone/Qwen2.5-7B-Instruct-GGUF", "someone/Qwen2.5-7B-Instruct-GGUF", None),
+                          ("unsloth/gemma-2-9b-it-bnb-4bit", "unsloth/gemma-2-9b-it-bnb-4bit", "gemma2")],
+                         columns=["model_id", "root_model_id", "model_type"])
+    index = inference.known_model_index(known, registry, inference.load_mirrors())
+    by_ids = inference.infer(frame, registry, known)
+    pd.testing.assert_frame_equal(inference.infer(frame, registry, None, index=index), by_ids)
+    assert by_ids.loc[1, "attributed_org"] == "google"
+    with pytest.raises(TypeError, match="known model ids"):
+        inference.infer(frame, registry, None)

@@ -286,14 +286,24 @@ def _architecture_org(frame: pd.DataFrame, architectures: pd.DataFrame) -> tuple
     return tag_org, tag
 
 
-def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mirrors: pd.DataFrame | None = None,
+def _index(known_ids: pd.Series | None, registry: pd.DataFrame, mirrors: pd.DataFrame, index: pd.DataFrame | None) -> pd.DataFrame:
+    """``index`` when given, else ``known_model_index`` of ``known_ids``."""
+    if index is not None:
+        return index
+    if known_ids is None:
+        raise TypeError("the known model ids, or their index (known_model_index), are needed")
+    return known_model_index(known_ids, registry, mirrors)
+
+
+def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series | None, mirrors: pd.DataFrame | None = None,
           architectures: pd.DataFrame | None = None, use_declared: bool = True, declared_org: pd.Series | None = None,
           index: pd.DataFrame | None = None) -> pd.DataFrame:
     """Attribute each derivative. ``frame`` needs ``model_id``, ``root_model_id`` (last known ancestor;
     null for cycles, where the derivative itself is used), ``model_type`` and optionally
     ``root_model_type``. ``index``: ``known_model_index(known_ids, registry, mirrors)`` when the
-    caller has it already. ``declared_org`` maps model ids whose own declared chain reaches a
-    registry organization to that organization (a mirror matched to such a model inherits it).
+    caller has it already (then ``known_ids`` is not read and may be None). ``declared_org`` maps
+    model ids whose own declared chain reaches a registry organization to that organization (a
+    mirror matched to such a model inherits it).
     ``mirrors``, ``architectures``: the curated tables (default: the shipped ones).
 
     Returns, aligned with ``frame``: attribution, confidence, attributed_org, attributed_country,
@@ -311,7 +321,7 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
         if declared_org is None:
             dec = (per_anchor.cols["rule"] == "declared").fillna(False).to_numpy(dtype=bool)[inv]
             declared_org = pd.Series(per_anchor.cols["org"].array.take(inv[dec]), index=frame["model_id"].to_numpy()[dec], dtype="string")
-    index = known_model_index(known_ids, registry, mirrors) if index is None else index
+    index = _index(known_ids, registry, mirrors, index)
     kw_org, kw_evid = _mirror(per_anchor, anchor, name, is_mirror, registry, index, declared_org, architectures)
     found = per_anchor.spread(inv, frame.index)  # every derivative gets its anchor's attribution so far
     every = pd.Series(True, index=frame.index)
@@ -325,7 +335,7 @@ def infer(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mir
                          "attributed_region": att["region"], "attribution_evidence": found.cols["evid"]}, index=frame.index)
 
 
-def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, mirrors: pd.DataFrame | None = None,
+def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series | None, mirrors: pd.DataFrame | None = None,
              architectures: pd.DataFrame | None = None, truth: pd.DataFrame | None = None,
              index: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Held-out accuracy of the inference rules.
@@ -339,11 +349,11 @@ def held_out(frame: pd.DataFrame, registry: pd.DataFrame, known_ids: pd.Series, 
 
     ``truth``: the result of ``infer(frame, registry, known_ids, mirrors, architectures)`` when
     the caller has it already (any frame aligned with ``frame`` holding its columns); computed
-    here otherwise.
+    here otherwise. ``index``: as for :func:`infer` (with it, ``known_ids`` is not read).
     """
     mirrors = load_mirrors() if mirrors is None else mirrors
     architectures = load_architectures() if architectures is None else architectures
-    index = known_model_index(known_ids, registry, mirrors) if index is None else index
+    index = _index(known_ids, registry, mirrors, index)
     if truth is None:
         truth = infer(frame, registry, known_ids, mirrors, architectures, index=index)
     own_ns, _ = split_id(frame["model_id"])

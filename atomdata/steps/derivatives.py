@@ -47,17 +47,13 @@ def _inference_frame(derivs: pd.DataFrame, latest: pd.DataFrame, model_type: pd.
                          "root_model_type": lookup(derivs["root_model_id"], mtype)})
 
 
-def _known_ids(latest: pd.DataFrame, edges: pd.DataFrame) -> pd.Series:
-    return pd.concat([latest["model_id"], edges["base_id"]], ignore_index=True)
-
-
 def build_derivatives(latest, edges, registry, mirrors, architectures) -> Built:
     """``derivatives`` with the attribution beyond the declared chain (``rules.inference``), and
     the lineage rows of data_quality; ``known_index`` (the known models of registry organizations
     by name, ``inference.known_model_index``) for ``derivative_checks``."""
     derivs = _declared(latest, registry)
     iframe = _inference_frame(derivs, latest, derivs.pop("_model_type"))
-    known_ids = _known_ids(latest, edges)
+    known_ids = pd.concat([latest["model_id"], edges["base_id"]], ignore_index=True)  # every model named anywhere
     index = inference.known_model_index(known_ids, registry, mirrors)
     derivs = pd.concat([derivs, inference.infer(iframe, registry, known_ids, mirrors, architectures, index=index)], axis=1)
     return Built(derivs, lineage.issues(derivs), items={"known_index": index})
@@ -67,8 +63,8 @@ def build_derivative_checks(derivatives, latest, edges, main_codes, ids, registr
     """The data_quality rows of the derivatives that no table waits for, made beside the tables:
     merges whose roots lie in several regions, the held-out accuracy of the inference rules, and
     the share of each snapshot's derivatives attributed by each rule."""
-    held_out = inference.held_out(_inference_frame(derivatives, latest), registry, _known_ids(latest, edges), mirrors,
-                                  architectures, truth=derivatives, index=known_index)[1]
+    held_out = inference.held_out(_inference_frame(derivatives, latest), registry, None, mirrors, architectures,
+                                  truth=derivatives, index=known_index)[1]
     counts = inference.attribution_counts(derivatives, ids, main_codes)
     return Built(None, [lineage.merge_issues(edges, derivatives, registry)] + inference.quality_rows(counts, held_out))
 

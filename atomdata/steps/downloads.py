@@ -34,33 +34,43 @@ def walk_periods(readings, snaptab: pd.DataFrame, period: str, tolerance_days: i
     return periods(), walker
 
 
+class _MonthKeys:
+    """The cache name of each month's CSV text, the months asked in order: a hash of the readings up
+    to the month's end boundary and its tolerance (name, date and sha256 of each, in the order the
+    walk read them: the months before share a prefix of the chain), the month, the tolerance, the
+    typing and atomdata's source; led by the sha256 of the last of those readings."""
+
+    def __init__(self, snaps, typing, tolerance_days: int):
+        self.sha, self.tolerance = {s.name: s.sha256 for s in snaps}, tolerance_days
+        self.chain = hashlib.sha256(f"model_downloads_monthly {csv_texts.source_digest()} {typing.key} {tolerance_days}".encode())
+        self.hashed = 0  # readings in the chain so far
+
+    def name(self, label: str, walker) -> str:
+        # a later reading can stand for neither boundary: those up to here are a prefix of those read (date order)
+        last = np.datetime64(pd.Timestamp(label) + pd.offsets.MonthBegin(1) + pd.Timedelta(days=self.tolerance), "ns")
+        upto = int(np.searchsorted(np.asarray(walker.dates, dtype="datetime64[ns]"), last, side="right"))
+        for name, date in zip(walker.names[self.hashed:upto], walker.dates[self.hashed:upto]):
+            self.chain.update(f"{name} {date} {self.sha[name]}\n".encode())
+        self.hashed = max(self.hashed, upto)
+        key = self.chain.copy()
+        key.update(label.encode())
+        return f"month-{self.sha[walker.names[upto - 1]][:32]}-{key.hexdigest()[:32]}"
+
+
 def build_model_downloads_monthly(readings, snaptab: pd.DataFrame, tolerance_days: int, snaps, typing) -> Built:
     """Downloads per model per calendar month, a month at a time, and the months no boundary
-    readings measure. Each month is keyed by what its rows are a function of: the readings up to
-    its end boundary and the tolerance (name, date and sha256 of each snapshot, in order: the
-    stale flags and the boundary picks depend on no others), its label, the tolerance, the typing
-    and atomdata's source; its CSV text is kept under that key in the store's cache, so a build
-    that adds a month formats only the months whose readings changed."""
+    readings measure. Each month's CSV text is kept in the store's cache under what its rows are
+    a function of (``_MonthKeys``: the stale flags and the boundary picks read no later reading),
+    so a build that adds a month formats only the months whose readings changed."""
     if snaptab.empty:
         table = MonthlyTable(readings.workspace, readings.ids, None)
         return Built(table, [boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])
     periods, walker = walk_periods(readings, snaptab, "month", tolerance_days)
     table = MonthlyTable(readings.workspace, readings.ids, walker.snap_type)
     table.names = walker.names  # the walk names the snapshots as it reads them
-    sha = {s.name: s.sha256 for s in snaps}
-    chain, hashed = hashlib.sha256(f"model_downloads_monthly {csv_texts.source_digest()} {typing.key} {tolerance_days}".encode()), 0
+    keys = _MonthKeys(snaps, typing, tolerance_days)
     for label, rows in periods:
-        # the readings up to the month's end boundary and its tolerance (read in date order: a
-        # prefix of those read; a later one can stand for neither boundary)
-        last = np.datetime64(pd.Timestamp(label) + pd.offsets.MonthBegin(1) + pd.Timedelta(days=tolerance_days), "ns")
-        upto = int(np.searchsorted(np.asarray(walker.dates, dtype="datetime64[ns]"), last, side="right"))
-        for name, date in zip(walker.names[hashed:upto], walker.dates[hashed:upto]):
-            chain.update(f"{name} {date} {sha[name]}\n".encode())
-        hashed = max(hashed, upto)
-        key = chain.copy()
-        key.update(label.encode())
-        name = f"month-{sha[walker.names[upto - 1]][:32]}-{key.hexdigest()[:32]}"
-        table.add(label, rows, csv_texts.text_path(snaps[0].path.parent / ".cache", name))
+        table.add(label, rows, csv_texts.text_path(snaps[0].path.parent / ".cache", keys.name(label, walker)))
         validate_table("model_downloads_monthly", table.frame(len(table.labels) - 1))
     return Built(table, [boundaries.unmeasured_issues(walker.unmeasured_periods(), "month"),
                          boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])
