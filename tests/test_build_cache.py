@@ -154,10 +154,10 @@ def test_cache_entries_no_build_uses_go_after_a_day(tmp_path, data_root):
 
 
 def test_id_codes_of_the_months_before_are_read_back_when_a_month_is_added(tmp_path, data_root, monkeypatch):
-    """The model id codes of each main snapshot are cached under a key chaining the snapshots up to
-    it (``cache.id_chain``): a month added to a built store codes only that month, the entries of
-    the months before stay as written, and the tables are those of a build that codes every month
-    afresh; a damaged entry is coded anew, never trusted."""
+    """The model id and namespace codes of each main snapshot are cached under a key chaining the
+    snapshots up to it (``cache.id_chain``): a month added to a built store codes only that month,
+    the entries of the months before stay as written, and the tables are those of a build that
+    codes every month afresh; a damaged entry is coded anew, never trusted."""
     import numpy as np
 
     from atomdata.steps import cache
@@ -168,13 +168,14 @@ def test_id_codes_of_the_months_before_are_read_back_when_a_month_is_added(tmp_p
     build(raw, tmp_path / "two")
     folder = raw / ".cache"
     before = {p.name: p.stat().st_mtime_ns for p in folder.glob("ids-*")}
-    assert len(before) == 4 and len(list(folder.glob("vocab-*"))) == 1  # codes of records and edges, a month each
+    # codes of records, edges and namespaces, a month each; the two vocabularies after the last
+    assert len(before) == 6 and len(list(folder.glob("vocab-*"))) == 2
 
     import_dump(data_root / "hub-stats" / days[2] / "models.parquet", raw)
     coded, store_ids = [], cache.store_ids
     monkeypatch.setattr(cache, "store_ids", lambda snap, key, **a: coded.append((snap.name, sorted(a))) or store_ids(snap, key, **a))
     build(raw, tmp_path / "added")
-    assert coded == [(days[2], ["edge", "rec"]), (days[2], ["vocab"])]
+    assert coded == [(days[2], ["edge", "org", "rec"]), (days[2], ["orgvocab", "vocab"])]
     assert {p.name: p.stat().st_mtime_ns for p in folder.glob("ids-*") if p.name in before} == before
 
     fresh = tmp_path / "fresh"
@@ -183,18 +184,20 @@ def test_id_codes_of_the_months_before_are_read_back_when_a_month_is_added(tmp_p
     build(fresh, tmp_path / "afresh")
     assert _tables(tmp_path / "added") == _tables(tmp_path / "afresh")
 
-    coded.clear()
-    first = sorted(folder.glob("ids-*.rec.npy"))[0]
-    np.save(first, np.full(3, 10**9, dtype=np.int32))  # codes beyond the vocabulary
-    build(raw, tmp_path / "damaged")
-    assert [name for name, parts in coded if parts == ["edge", "rec"]] == list(days)
-    assert _tables(tmp_path / "damaged") == _tables(tmp_path / "afresh")
+    for part in ("rec", "org"):
+        coded.clear()
+        first = sorted(folder.glob(f"ids-*.{part}.npy"))[0]
+        np.save(first, np.full(3, 10**9, dtype=np.int32))  # codes beyond the vocabulary
+        build(raw, tmp_path / f"damaged-{part}")
+        assert [name for name, parts in coded if parts == ["edge", "org", "rec"]] == list(days)
+        assert _tables(tmp_path / f"damaged-{part}") == _tables(tmp_path / "afresh")
 
 
 def test_snapshots_read_narrow_give_the_tables_of_whole_reads(tmp_path, data_root, monkeypatch):
-    """A later build reads a main snapshot narrow (counters, dates and namespaces of every model;
-    whole records only of the models the next snapshot does not list, cached by the build before):
-    the tables are byte-identical to those of the first build, which read every snapshot whole.
+    """A later build reads a main snapshot narrow (counters and dates of every model, their
+    namespaces as the cached codes; whole records only of the models the next snapshot does not
+    list, cached by the build before): the tables are byte-identical to those of the first build,
+    which read every snapshot whole.
     Real rows: models taken out of the later snapshots, for good (their latest record is the first
     or the second snapshot's) or for one snapshot only."""
     import pyarrow.parquet as pq

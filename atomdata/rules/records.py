@@ -151,15 +151,18 @@ def base_edges(table: pa.Table) -> pd.DataFrame:
     return _edges([struct_part], [tag_part])
 
 
+def namespaces(table: pa.Table) -> pa.Array:
+    """Each model's namespace (the ``org`` of its record): the text before the first slash of its
+    id; the author field where the id has none."""
+    org = namespace_of(_col(table, "id", pa.string()))
+    return pc.coalesce(org, _col(table, "author", pa.string())) if "author" in table.column_names else org
+
+
 def records(table: pa.Table) -> pd.DataFrame:
     """Typed per-model frame from a snapshot table (Hub field names → atomdata columns)."""
     n = table.num_rows
     ids = _col(table, "id", pa.string())
-    # namespace: the text before the first slash; the author field where the id has none
-    org = namespace_of(ids)
-    if "author" in table.column_names:
-        org = pc.coalesce(org, _col(table, "author", pa.string()))
-    out = pd.DataFrame({"model_id": as_series(ids, None), "org": as_series(org, None)})
+    out = pd.DataFrame({"model_id": as_series(ids, None), "org": as_series(namespaces(table), None)})
     created = _col(table, "createdAt", pa.timestamp("us"))
     out["created_at"] = pd.Series(created.to_pandas(), dtype="datetime64[us]")
     for src, dst in COUNTERS.items():

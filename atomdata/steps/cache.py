@@ -193,26 +193,33 @@ def id_chain(main_snaps, typing: Typing) -> list[str]:
     return keys
 
 
+#: the vocabularies kept with the id codes: of the model ids, and of the namespaces
+VOCABS = ("vocab", "orgvocab")
+
+
 def id_paths(snap, key: str) -> dict[str, Path]:
-    """The cache files of one main snapshot's id codes (``rec``, ``edge``) and of the vocabulary
-    after it (``vocab``: the id of every code; kept for the last main snapshot of a build)."""
+    """The cache files of one main snapshot's codes (``rec``: its records' model ids, ``edge``: its
+    edges', ``org``: its records' namespaces) and of the vocabularies after it (``vocab``: the id
+    of every code, ``orgvocab``: the namespace of every namespace code; kept for the last main
+    snapshot of a build)."""
     folder = snap.path.parent / ".cache"
-    return {"rec": folder / f"ids-{key}.rec.npy", "edge": folder / f"ids-{key}.edge.npy", "vocab": folder / f"vocab-{key}.parquet"}
+    return {"rec": folder / f"ids-{key}.rec.npy", "edge": folder / f"ids-{key}.edge.npy", "org": folder / f"ids-{key}.org.npy",
+            "vocab": folder / f"vocab-{key}.parquet", "orgvocab": folder / f"vocab-{key}.org.parquet"}
 
 
-def cached_ids(main_snaps, keys: list[str]) -> tuple[int, pyarrow.Array]:
-    """(how many leading main snapshots have their id codes cached, the vocabulary after them):
-    the longest run whose vocabulary is cached too; (0, no ids) when there is none."""
-    have = [all(p.is_file() for name, p in id_paths(s, k).items() if name != "vocab") for s, k in zip(main_snaps, keys)]
+def cached_ids(main_snaps, keys: list[str]) -> tuple[int, pyarrow.Array, pyarrow.Array]:
+    """(how many leading main snapshots have their codes cached, the id and namespace vocabularies
+    after them): the longest run whose vocabularies are cached too; (0, none, none) when there is none."""
+    have = [all(p.is_file() for name, p in id_paths(s, k).items() if name not in VOCABS) for s, k in zip(main_snaps, keys)]
     run = have.index(False) if False in have else len(have)
     for k in range(run - 1, -1, -1):
-        path = id_paths(main_snaps[k], keys[k])["vocab"]
-        if path.is_file():
+        paths = id_paths(main_snaps[k], keys[k])
+        if all(paths[v].is_file() for v in VOCABS):
             try:
-                return k + 1, pq.read_table(path).column(0).combine_chunks()
+                return (k + 1, *(pq.read_table(paths[v]).column(0).combine_chunks() for v in VOCABS))
             except (OSError, ValueError, pyarrow.ArrowException):  # damaged: recomputed, never trusted
                 continue
-    return 0, pyarrow.array([], pyarrow.string())
+    return 0, pyarrow.array([], pyarrow.string()), pyarrow.array([], pyarrow.string())
 
 
 def _save_npy(path: Path, a) -> None:
@@ -221,14 +228,14 @@ def _save_npy(path: Path, a) -> None:
 
 
 def store_ids(snap, key: str, **arrays) -> dict[str, Path] | None:
-    """Cache a main snapshot's id codes (``rec``, ``edge``) or the vocabulary after it (``vocab``);
-    the files by name, or None where the store is read-only."""
+    """Cache a main snapshot's codes (``rec``, ``edge``, ``org``) or the vocabularies after it
+    (``vocab``, ``orgvocab``); the files by name, or None where the store is read-only."""
     paths = id_paths(snap, key)
     try:
         paths["rec"].parent.mkdir(exist_ok=True)
         for name, a in arrays.items():
-            write_via_temp(paths[name], (lambda tmp, a=a: pq.write_table(pyarrow.table({"model_id": a}), tmp)) if name == "vocab"
-                     else (lambda tmp, a=a: _save_npy(tmp, a)))
+            write_via_temp(paths[name], (lambda tmp, a=a: pq.write_table(pyarrow.table({"value": a}), tmp)) if name in VOCABS
+                           else (lambda tmp, a=a: _save_npy(tmp, a)))
         return paths
     except OSError:
         return None
@@ -297,9 +304,9 @@ def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame
     main_snaps = [s for s in snaps if s.name in in_main]
     keys = id_chain(main_snaps, typing)
     for snap, key in zip(main_snaps, keys):
-        used.update(id_paths(snap, key)[part].name for part in ("rec", "edge"))
-    if main_snaps:  # the vocabulary after the last: those after earlier months are another build's
-        used.add(id_paths(main_snaps[-1], keys[-1])["vocab"].name)
+        used.update(p.name for part, p in id_paths(snap, key).items() if part not in VOCABS)
+    if main_snaps:  # the vocabularies after the last: those after earlier months are another build's
+        used.update(id_paths(main_snaps[-1], keys[-1])[v].name for v in VOCABS)
     for snap, following in zip(main_snaps, main_snaps[1:]):
         used.update(p.name for p in leaver_paths(snap, following, typing).values())
     cutoff = time.time() - STALE_SECONDS

@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..rules import lineage
-from ..rules.ids import as_arrow
 from ..rules.latest_record import FieldGaps
 from ..rules.presence import Presence
 from ..rules.repeats import CounterRepeats
@@ -87,7 +86,7 @@ class _Pass:
         self.following = {s.name: t for s, t in zip(main_snaps, main_snaps[1:])} if not self.gaps.groups else {}
         self.repeats = CounterRepeats(n, self.main)
         self.counters = _Counters(n, self.workspace)
-        self.presence, self.orgs = Presence(n), Namespaces()
+        self.presence = Presence(n)
         self.latest, self.edges = [], []
         self.out = History()
         self.k = -1
@@ -112,14 +111,14 @@ class _Pass:
         r, e = self.held.pop(snap.name) if snap.name in self.held else \
             cache.cached_load(snap, without=("model_id",) if is_main else (), typing=self.typing)
         if not is_main:
-            return ckey, parts, (r, e, None)
-        # (a freshly typed snapshot comes with them); its namespaces' dictionary is made here too
+            return ckey, parts, (r, e)
+        # (a freshly typed snapshot comes with them)
         r, e = r.drop(columns="model_id", errors="ignore"), e.drop(columns="model_id", errors="ignore")
         self._keep_leavers(snap, r, e)
-        return ckey, parts, (r, e, pc.dictionary_encode(as_arrow(r["org"])))
+        return ckey, parts, (r, e)
 
     #: the columns of a main snapshot's records that the pass reads for every model
-    EVERY_MODEL = ["org", "created_at", "downloads_30d", "downloads_all_time"]
+    EVERY_MODEL = ["created_at", "downloads_30d", "downloads_all_time"]
 
     def _narrow(self, snap) -> tuple | None:
         """A main snapshot whose claims rows are cached, read narrow: of every model only the
@@ -133,7 +132,7 @@ class _Pass:
         if r is None or len(r) != self.id_codes.count(snap.name) or \
                 any(len(f) and f[c].max() >= len(r) for f, c in zip(leavers, ("_row", "record_row"))):
             return None  # an entry that does not fit the snapshot is not trusted
-        return r, leavers, pc.dictionary_encode(as_arrow(r["org"]))
+        return r, leavers
 
     def _keep_leavers(self, snap, r: pd.DataFrame, e: pd.DataFrame) -> None:
         """Cache the records and edges of the models the next main snapshot does not list, for
@@ -158,7 +157,7 @@ class _Pass:
         if frames is None:
             self._add_claims(snap.name, parts)
             return
-        r, e, orgs = frames
+        r, e = frames
         is_main = snap.name in self.main_names
         date = pd.Series([pd.Timestamp(snap.date)]).to_numpy()[0]  # the type a column of it would have
         idx, e_idx = self.id_codes.take(snap.name, None if isinstance(e, tuple) else e) if is_main else (None, None)
@@ -171,9 +170,9 @@ class _Pass:
                 parts["org"] = files["org"] if files else cache.PartFile.write(parts["org"], self.workspace.path / f"org.{snap.name}.parquet")
         self._add_claims(snap.name, parts)
         if is_main:
-            self._take_main(snap, r, e, idx, e_idx, date, orgs)
+            self._take_main(snap, r, e, idx, e_idx, date)
 
-    def _take_main(self, snap, r, e, idx, e_idx, date, orgs) -> None:
+    def _take_main(self, snap, r, e, idx, e_idx, date) -> None:
         self.k += 1
         k = self.k
         # the latest record (and edges) of each model: the rows of its last snapshot
@@ -186,7 +185,7 @@ class _Pass:
             self.gaps.take(k, r, idx, self.last_k)
         codes = self.rank[idx]
         self.workspace.save(f"main.{snap.name}", codes=codes)
-        self.presence.feed(snap.name, codes, r["created_at"].to_numpy(dtype="datetime64[ns]"), self.orgs.codes(orgs))
+        self.presence.feed(snap.name, codes, r["created_at"].to_numpy(dtype="datetime64[ns]"), self.id_codes.orgs(snap.name))
         if snap.name in self.counter_names:
             at = pd.array(r["downloads_all_time"], dtype="Int64")
             if not self.repeats.observe(snap.name, k, date, idx, at._data, ~at._mask):
@@ -228,7 +227,7 @@ class _Pass:
         out.no_records = out.latest.iloc[0:0]
         out.readings = self.counters.readings(self.ids)
         out.main_codes = MainCodes(self.workspace, self.main)
-        out.issues += self.counters.issues + self.presence.issues(self.ids, self.orgs.values())
+        out.issues += self.counters.issues + self.presence.issues(self.ids, self.id_codes.namespaces.values())
         out.counter_repeats = self.repeats.found
         return out
 
@@ -259,29 +258,6 @@ class _Counters:
 
     def readings(self, ids: pd.Index) -> StoreReadings:
         return StoreReadings(self.workspace, self.names, self.dates, ids)
-
-
-class Namespaces:
-    """Namespaces as integer codes into one growing vocabulary (a few per snapshot are new)."""
-
-    def __init__(self):
-        self.vocab = pa.array([], pa.string())
-
-    def codes(self, enc: pa.DictionaryArray) -> np.ndarray:
-        """The code of each namespace (``enc``: a snapshot's, dictionary-encoded; -1: none); new
-        namespaces join the vocabulary."""
-        local = enc.dictionary.cast(pa.string())
-        found = pc.index_in(local, value_set=self.vocab)  # one lookup (the vocabulary hashed once a snapshot)
-        at = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int32)
-        new = np.flatnonzero(at < 0)  # the dictionary's values are distinct: each new one joins once, in its order
-        if len(new):
-            at[new] = np.arange(len(self.vocab), len(self.vocab) + len(new), dtype=np.int32)
-            self.vocab = pa.concat_arrays([self.vocab, local.take(pa.array(new))])
-        idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
-        return np.where(idx >= 0, at[np.maximum(idx, 0)] if len(at) else -1, -1).astype(np.int32)
-
-    def values(self) -> np.ndarray:
-        return np.asarray(self.vocab.to_pylist(), dtype=object)
 
 
 def read_history(snaps, main_names: set[str], counter_names: set[str], snapinfo: pd.DataFrame, registry: pd.DataFrame,

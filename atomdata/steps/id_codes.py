@@ -1,6 +1,7 @@
-"""Integer codes of the model ids of the main snapshots (``IdCodes``), in order of first appearance.
+"""Integer codes of the model ids and namespaces of the main snapshots (``IdCodes``), in order of
+first appearance.
 
-The pass over the snapshots works on integer codes, not id strings; a snapshot's codes depend only
+The pass over the snapshots works on integer codes, not strings; a snapshot's codes depend only
 on the main snapshots up to it, so they are cached under a key that chains those snapshots and
 this module's code (``cache.id_chain``).
 """
@@ -16,6 +17,7 @@ import pyarrow.parquet as pq
 
 from ..errors import SnapshotError
 from ..rules.ids import as_arrow
+from ..rules.records import namespaces
 from . import cache
 from .workspace import Workspace
 
@@ -32,22 +34,25 @@ class IdCodes:
     snapshot without a cache entry (read-only store) is typed here and its frames are held for the
     pass (``held``); the snapshot being typed in a worker meanwhile (``later``: a month just added,
     ``prepare.Preparing``) is coded from its data file's ids, its edges once the pass takes it.
-    ``vocab``: the id of every code."""
+    ``vocab``: the id of every code. The namespace of each record (``orgs``) is coded the same way,
+    into ``namespaces``: the pass reads no namespace text of a snapshot it has coded before."""
 
     def __init__(self, main_snaps, typing, workspace: Workspace, later: str | None = None):
         self.workspace, self.held, self.later, self.deferred, self.typing = workspace, {}, later, {}, typing
         keys = cache.id_chain(main_snaps, typing)
-        done, vocab = cache.cached_ids(main_snaps, keys)
+        done, vocab, org_vocab = cache.cached_ids(main_snaps, keys)
         self.files = {s.name: cache.id_paths(s, key) for s, key in zip(main_snaps[:done], keys)}
         try:  # a damaged entry, or one beyond its vocabulary, is never trusted: every month is coded anew
             if any(self._mapped(s.name, "rec").max(initial=-1) >= len(vocab) or self._mapped(s.name, "edge").ndim != 1
+                   or self._mapped(s.name, "org").max(initial=-1) >= len(org_vocab)
                    for s in main_snaps[:done]):  # mapped, not copied: read whole once, by the pass
-                raise ValueError("id codes beyond their vocabulary")
+                raise ValueError("codes beyond their vocabulary")
         except (OSError, ValueError):
-            done, vocab, self.files = 0, pa.array([], pa.string()), {}
+            done, vocab, org_vocab, self.files = 0, pa.array([], pa.string()), pa.array([], pa.string()), {}
+        self.namespaces = Namespaces(org_vocab)
         todo = main_snaps[done:]
         # each snapshot's ids are read in a thread while the one before is coded
-        for snap, key, (rec_ids, edge_rows) in zip(todo, keys[done:], one_ahead(lambda s: self._read(s, typing), todo)):
+        for snap, key, (rec_ids, edge_rows, orgs) in zip(todo, keys[done:], one_ahead(lambda s: self._read(s, typing), todo)):
             ids = pa.concat_arrays([c.cast(pa.string()) for c in rec_ids.chunks]) if rec_ids.num_chunks else pa.array([], pa.string())
             # a snapshot lists each id once (the store's import checks it), so its ids are their own
             # dictionary: one lookup in the vocabulary so far; the others are new, in order
@@ -60,19 +65,20 @@ class IdCodes:
                 raise SnapshotError(f"{snap.data_path}: lists a model id more than once (a snapshot lists each model "
                                     "once): import the dump again (`atomdata ingest dump` names the repeated rows)")
             vocab = pa.concat_arrays([vocab, added]) if len(added) else vocab
+            org = self.namespaces.codes(orgs)
             if edge_rows is None:  # typed in a worker meanwhile: its edges' codes when the pass takes it
-                workspace.save(f"ids.{snap.name}", rec=rec)
+                workspace.save(f"ids.{snap.name}", rec=rec, org=org)
                 self.deferred[snap.name] = (snap, key)
             else:
-                self._keep(snap, key, rec, edge_rows)
+                self._keep(snap, key, rec, edge_rows, org)
         self.vocab, self._last = vocab, (main_snaps[-1], keys[-1]) if main_snaps else None
         self._names = [s.name for s in main_snaps]
         if todo:
             self._keep_vocab()
 
-    def _keep(self, snap, key: str, rec: np.ndarray, edge_rows: np.ndarray) -> None:
+    def _keep(self, snap, key: str, rec: np.ndarray, edge_rows: np.ndarray, org: np.ndarray) -> None:
         """Cache a snapshot's codes (in the workspace where the store is read-only)."""
-        codes = {"rec": rec, "edge": rec[edge_rows.astype(np.int64)]}
+        codes = {"rec": rec, "edge": rec[edge_rows.astype(np.int64)], "org": org}
         files = None if snap.name in self.held else cache.store_ids(snap, key, **codes)
         if files:
             self.files[snap.name] = files
@@ -82,20 +88,29 @@ class IdCodes:
     def _keep_vocab(self) -> None:
         """Cache the vocabulary once every snapshot's codes are cached."""
         if self._last is not None and all(n in self.files for n in self._names):
-            cache.store_ids(*self._last, vocab=self.vocab)
+            cache.store_ids(*self._last, vocab=self.vocab, orgvocab=self.namespaces.vocab)
 
     def _read(self, snap, typing):
+        """(the ids of a main snapshot's records, its edges' record rows or None, their namespaces
+        dictionary-encoded: in the reading thread, not the coding one)."""
+        ids, rows, orgs = self._read_columns(snap, typing)
+        return ids, rows, pc.dictionary_encode(orgs)
+
+    def _read_columns(self, snap, typing):
         if snap.name == self.later:  # its records are being typed: the ids are its data file's, in order
             try:
-                return pq.read_table(snap.data_path, columns=["id"]).column(0), None
+                f = pq.ParquetFile(snap.data_path)
+                table = f.read(columns=[c for c in ("id", "author") if c in f.schema_arrow.names])
+                return table.column("id"), None, namespaces(table)  # the namespaces typing gives
             except (OSError, ValueError, KeyError, pa.ArrowException):
                 snap.verify()  # a damaged data file is reported as such
                 raise
 
         def cached_ids():
             rpath, epath = cache.cache_paths(snap, typing)
-            return (pq.read_table(rpath, columns=["model_id"]).column(0),
-                    pq.read_table(epath, columns=["record_row"]).column(0).to_numpy())
+            recs = pq.read_table(rpath, columns=["model_id", "org"])
+            return (recs.column("model_id"), pq.read_table(epath, columns=["record_row"]).column(0).to_numpy(),
+                    recs.column("org").combine_chunks())
         try:
             return cached_ids()
         except (OSError, ValueError, KeyError, pa.ArrowException):
@@ -105,7 +120,8 @@ class IdCodes:
                 return cached_ids()
             except (OSError, ValueError, KeyError, pa.ArrowException):  # read-only store: keep the frames
                 self.held[snap.name] = frames
-                return pa.chunked_array([as_arrow(frames[0]["model_id"])]), frames[1]["record_row"].to_numpy()
+                return (pa.chunked_array([as_arrow(frames[0]["model_id"])]), frames[1]["record_row"].to_numpy(),
+                        as_arrow(frames[0]["org"]))
 
     def _mapped(self, name: str, part: str) -> np.ndarray:
         if name in self.files:
@@ -114,6 +130,10 @@ class IdCodes:
 
     def records(self, name: str) -> np.ndarray:
         return np.array(self._mapped(name, "rec"))
+
+    def orgs(self, name: str) -> np.ndarray:
+        """The namespace code of each record of main snapshot ``name`` (-1: none)."""
+        return np.array(self._mapped(name, "org"))
 
     def count(self, name: str) -> int:
         """How many records main snapshot ``name`` has (its codes not read)."""
@@ -126,7 +146,7 @@ class IdCodes:
             snap, key = self.deferred.pop(name)
             rows = edges["record_row"].to_numpy() if edges is not None else \
                 pq.read_table(cache.cache_paths(snap, self.typing)[1], columns=["record_row"]).column(0).to_numpy()
-            self._keep(snap, key, self.records(name), rows)
+            self._keep(snap, key, self.records(name), rows, self.orgs(name))
             self._keep_vocab()
         return self.records(name), np.array(self._mapped(name, "edge"))
 
@@ -141,3 +161,26 @@ def one_ahead(fn, items):
             yield current.result()
         if ahead is not None:
             yield ahead.result()
+
+
+class Namespaces:
+    """Namespaces as integer codes into one growing vocabulary (a few per snapshot are new)."""
+
+    def __init__(self, vocab: pa.Array | None = None):
+        self.vocab = pa.array([], pa.string()) if vocab is None else vocab.cast(pa.string())
+
+    def codes(self, enc: pa.DictionaryArray) -> np.ndarray:
+        """The code of each namespace (``enc``: a snapshot's, dictionary-encoded; -1: none); new
+        namespaces join the vocabulary."""
+        local = enc.dictionary.cast(pa.string())
+        found = pc.index_in(local, value_set=self.vocab)  # one lookup (the vocabulary hashed once a snapshot)
+        at = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+        new = np.flatnonzero(at < 0)  # the dictionary's values are distinct: each new one joins once, in its order
+        if len(new):
+            at[new] = np.arange(len(self.vocab), len(self.vocab) + len(new), dtype=np.int32)
+            self.vocab = pa.concat_arrays([self.vocab, local.take(pa.array(new))])
+        idx = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+        return np.where(idx >= 0, at[np.maximum(idx, 0)] if len(at) else -1, -1).astype(np.int32)
+
+    def values(self) -> np.ndarray:
+        return np.asarray(self.vocab.to_pylist(), dtype=object)
