@@ -113,25 +113,32 @@ def test_a_workspace_made_in_a_worker_is_taken_over_by_the_build():
 
 def test_a_workspace_left_by_a_build_that_died_is_removed_by_the_next(tmp_path, monkeypatch):
     """A killed build cannot remove its workspace (GBs at Hub scale); the next build on the host
-    removes those whose process has gone, and leaves a living build's, another host's (a shared
-    temporary folder) and folders it did not mark."""
+    removes those whose process has gone, by their ``owner`` file or, for a build killed before
+    writing it, by their name (host tag and process id), and leaves a living build's, another
+    host's (a shared temporary folder) and folders it did not mark."""
     import socket
     import subprocess
     import tempfile
 
+    from atomdata.steps import workspace as ws_mod
+
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    host = socket.gethostname()
+    host, tag = socket.gethostname(), ws_mod._host_tag()
     for name, owner in (("gone", f"{gone.pid} {host}"), ("living", f"{os.getpid()} {host}"),
-                        ("elsewhere", f"{gone.pid} not-{host}"), ("unmarked", None)):
+                        ("elsewhere", f"{gone.pid} not-{host}"), ("unmarked", None),
+                        (f"{tag}-{gone.pid}-named", None), (f"{tag}-{os.getpid()}-named", None),
+                        (f"zzzzzzzz-{gone.pid}-named", None)):
         (tmp_path / f"atomdata-build-{name}").mkdir()
         if owner:
             (tmp_path / f"atomdata-build-{name}" / "owner").write_text(owner)
     ws = Workspace()
     assert ws.path.parent == tmp_path and (ws.path / "owner").read_text() == f"{os.getpid()} {host}"
+    assert ws.path.name.startswith(f"atomdata-build-{tag}-{os.getpid()}-")  # named by its maker from the start
     left = sorted(p.name for p in tmp_path.glob("atomdata-build-*") if p != ws.path)
-    assert left == ["atomdata-build-elsewhere", "atomdata-build-living", "atomdata-build-unmarked"]
+    assert left == sorted(["atomdata-build-elsewhere", "atomdata-build-living", "atomdata-build-unmarked",
+                           f"atomdata-build-{tag}-{os.getpid()}-named", f"atomdata-build-zzzzzzzz-{gone.pid}-named"])
     ws.cleanup()
     assert not ws.path.exists()
 

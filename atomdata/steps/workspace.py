@@ -9,6 +9,7 @@ removed by the next build on the machine.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -27,8 +28,19 @@ from . import csv_texts
 from .lanes import process_gone
 
 
-#: a workspace folder's name starts so; its ``owner`` file says which process on which host made it
+#: a workspace folder's name starts so, then its host's tag and its process id (``_name_prefix``);
+#: its ``owner`` file says which process on which host holds it
 PREFIX = "atomdata-build-"
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _name_prefix() -> str:
+    """The start of a new workspace's name: it names its maker from the moment the folder exists
+    (a build killed before writing the ``owner`` file leaves a folder the next build still knows)."""
+    return f"{PREFIX}{_host_tag()}-{os.getpid()}-"
 
 
 class Workspace:
@@ -39,7 +51,7 @@ class Workspace:
     def __init__(self):
         for folder in abandoned(Path(tempfile.gettempdir())):
             shutil.rmtree(folder, ignore_errors=True)
-        tmp = tempfile.TemporaryDirectory(prefix=PREFIX)
+        tmp = tempfile.TemporaryDirectory(prefix=_name_prefix())
         self._own(Path(tmp.name), tmp.cleanup)
 
     def _own(self, path: Path, cleanup) -> None:
@@ -68,16 +80,22 @@ class Workspace:
 
 def abandoned(tmp: Path) -> list[Path]:
     """Workspaces in ``tmp`` whose build, on this host, has gone without removing them (a build
-    killed, or its machine's power cut, cannot clean up). POSIX only: elsewhere whether a process
+    killed, or its machine's power cut, cannot clean up): by its ``owner`` file, or by its name
+    where the build was killed before writing that file. POSIX only: elsewhere whether a process
     lives is not asked this way."""
-    host, out = socket.gethostname(), []
-    for owner in tmp.glob(f"{PREFIX}*/owner"):
+    host, tag, out = socket.gethostname(), _host_tag(), []
+    for folder in tmp.glob(f"{PREFIX}*"):
+        owner = folder / "owner"
         try:
             pid, made_on = owner.read_text().split(maxsplit=1)
+            mine = made_on.strip() == host
+        except FileNotFoundError:  # killed before writing it: the name tells
+            made_by, pid = (folder.name[len(PREFIX):].split("-") + ["", ""])[:2]
+            mine = made_by == tag
         except (OSError, ValueError):  # unreadable: left alone
             continue
-        if made_on.strip() == host and process_gone(pid):  # (another user's process: left alone)
-            out.append(owner.parent)
+        if mine and folder.is_dir() and process_gone(pid):  # (another user's process: left alone)
+            out.append(folder)
     return out
 
 
