@@ -8,7 +8,6 @@ snapshot's sha256 is the dump's own and anyone can check our numbers against the
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import shutil
 from pathlib import Path
@@ -20,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import InputError, SnapshotError
-from ..io import sha256_file
+from ..io import sha256_file, write_via_temp
 from . import fields, store
 
 COUNTER_FIELDS = ("downloads", "downloadsAllTime", "likes")
@@ -179,12 +178,7 @@ def _check_created(path: Path, col, date: dt.date, ids: pa.Array) -> None:
 
 def restore_data(path: Path, snap: store.Snapshot) -> None:
     """Copy a dump whose sha256 equals the manifest's into a snapshot folder that lacks its data file."""
-    tmp = snap.data_path.with_name(f".{snap.data_path.name}.{os.getpid()}.tmp")
-    try:
-        _copy_checked(path, tmp, snap.sha256)
-        os.replace(tmp, snap.data_path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_via_temp(snap.data_path, lambda tmp: _copy_checked(path, tmp, snap.sha256))
 
 
 def _copy_checked(path: Path, dest: Path, digest: str) -> None:

@@ -40,13 +40,14 @@ class _MonthKeys:
     walk read them: the months before share a prefix of the chain), the month, the tolerance, the
     typing and atomdata's source; led by the sha256 of the last of those readings."""
 
-    def __init__(self, snaps, typing, tolerance_days: int):
-        self.sha, self.tolerance = {s.name: s.sha256 for s in snaps}, tolerance_days
+    def __init__(self, snaps, typing, tolerance_days: int, walker):
+        self.sha, self.tolerance, self.walker = {s.name: s.sha256 for s in snaps}, tolerance_days, walker
         self.chain = hashlib.sha256(f"model_downloads_monthly {csv_texts.source_digest()} {typing.key} {tolerance_days}".encode())
         self.hashed = 0  # readings in the chain so far
 
-    def name(self, label: str, walker) -> str:
+    def name(self, label: str) -> str:
         # a later reading can stand for neither boundary: those up to here are a prefix of those read (date order)
+        walker = self.walker
         last = np.datetime64(pd.Timestamp(label) + pd.offsets.MonthBegin(1) + pd.Timedelta(days=self.tolerance), "ns")
         upto = int(np.searchsorted(np.asarray(walker.dates, dtype="datetime64[ns]"), last, side="right"))
         for name, date in zip(walker.names[self.hashed:upto], walker.dates[self.hashed:upto]):
@@ -68,9 +69,9 @@ def build_model_downloads_monthly(readings, snaptab: pd.DataFrame, tolerance_day
     periods, walker = walk_periods(readings, snaptab, "month", tolerance_days)
     table = MonthlyTable(readings.workspace, readings.ids, walker.snap_type)
     table.names = walker.names  # the walk names the snapshots as it reads them
-    keys = _MonthKeys(snaps, typing, tolerance_days)
+    keys = _MonthKeys(snaps, typing, tolerance_days, walker)
     for label, rows in periods:
-        table.add(label, rows, csv_texts.text_path(snaps[0].path.parent / ".cache", keys.name(label, walker)))
+        table.add(label, rows, csv_texts.text_path(snaps[0].path.parent / ".cache", keys.name(label)))
         validate_table("model_downloads_monthly", table.frame(len(table.labels) - 1))
     return Built(table, [boundaries.unmeasured_issues(walker.unmeasured_periods(), "month"),
                          boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])
