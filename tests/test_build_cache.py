@@ -33,7 +33,11 @@ def test_warm_build_is_byte_identical_and_reuses_claims(tmp_path, data_root):
 
 def test_claims_cache_key_follows_the_registry(tmp_path, data_root):
     from atomdata.rules.organizations import load_registry
-    from atomdata.steps.cache import claims_key
+    from atomdata.steps.cache import default_typing
+    from atomdata.steps.claims_cache import claims_key as key_of
+
+    def claims_key(reg, info):
+        return key_of(reg, info, default_typing())
 
     reg = load_registry()
     info = {"date": pd.Timestamp("2026-07-01"), "has_trending": False, "listing": "sample", "tree_coverage": "sample"}
@@ -42,6 +46,24 @@ def test_claims_cache_key_follows_the_registry(tmp_path, data_root):
     changed.iloc[0, changed.columns.get_loc("country")] = "ZZ"
     assert claims_key(changed, info) != claims_key(reg, info)
     assert claims_key(reg, {**info, "tree_coverage": "full listing"}) != claims_key(reg, info)
+
+
+def test_claims_cache_key_follows_its_own_code_not_the_rest_of_the_cache(tmp_path, monkeypatch):
+    """An edit to the code that lays out the claims entries makes new keys; an edit to the rest
+    of the cache (``steps/cache.py``) does not recompute every snapshot's claims rows."""
+    from atomdata.rules.organizations import load_registry
+    from atomdata.steps import cache, claims_cache
+
+    reg, typing = load_registry(), cache.default_typing()
+    info = {"date": pd.Timestamp("2026-07-01"), "listing": "sample"}
+    before = claims_cache.claims_key(reg, info, typing)
+    edited = tmp_path / "edited.py"
+    edited.write_text(Path(cache.__file__).read_text() + "\n# an edit\n")
+    monkeypatch.setattr(cache, "__file__", str(edited))
+    assert claims_cache.claims_key(reg, info, typing) == before
+    edited.write_text(Path(claims_cache.__file__).read_text() + "\n# an edit\n")
+    monkeypatch.setattr(claims_cache, "__file__", str(edited))
+    assert claims_cache.claims_key(reg, info, typing) != before
 
 
 def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path, data_root, monkeypatch):
@@ -87,7 +109,7 @@ def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path,
 def test_a_store_whose_cache_cannot_be_written_builds_the_same_tables(tmp_path, data_root, monkeypatch):
     """When no cache entry can be written (a read-only store), the build types each snapshot
     itself, holds those frames for its pass, and writes the same tables."""
-    from atomdata.steps import cache
+    from atomdata.steps import cache, claims_cache
 
     raw = tmp_path / "raw"
     for d in ("2026-07-01", "2026-08-01"):
@@ -97,7 +119,7 @@ def test_a_store_whose_cache_cannot_be_written_builds_the_same_tables(tmp_path, 
 
     shutil.rmtree(raw / ".cache")
 
-    write, written = cache._write, []
+    write, written = claims_cache.write_parquet, []
 
     def refuse(df, path):  # the store is read-only; the build's workspace (system temp) is not
         if raw in Path(path).parents:
@@ -105,7 +127,8 @@ def test_a_store_whose_cache_cannot_be_written_builds_the_same_tables(tmp_path, 
         written.append(Path(path).name)
         write(df, path)
 
-    monkeypatch.setattr(cache, "_write", refuse)
+    for module in (cache, claims_cache):  # the typed records, and the claims rows
+        monkeypatch.setattr(module, "write_parquet", refuse)
     build(raw, tmp_path / "readonly")
     assert not list((raw / ".cache").glob("records-*.parquet"))
     assert _tables(tmp_path / "normal") == _tables(tmp_path / "readonly")

@@ -182,7 +182,7 @@ def test_organization_summary_parts_come_in_table_order_and_a_bad_part_is_named(
     ordered by date and snapshot whatever order the pass met them in, each part validated: a
     failure names its snapshot."""
     from atomdata.errors import ValidationFailed
-    from atomdata.steps.cache import PartFile
+    from atomdata.steps.claims_cache import PartFile
 
     recs = pd.DataFrame({"model_id": ["Qwen/a", "alice/b"], "org": ["Qwen", "alice"], "base_id": [None, "Qwen/a"],
                          "downloads_30d": [5, 1], "downloads_all_time": [50, 1], "likes": [1, 0]})

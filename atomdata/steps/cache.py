@@ -1,5 +1,5 @@
 """Incremental builds: what a build derives from one snapshot (or from the snapshots up to it)
-is cached by their sha256s: a snapshot's typed records and base edges, its claims rows, its
+is cached by their sha256s: a snapshot's typed records and base edges, its claims rows (``claims_cache``), its
 model id codes (by the main snapshots up to it) and the records of the models the next main
 snapshot does not list (by the pair).
 
@@ -12,7 +12,6 @@ the store is read-only the build simply recomputes.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -24,10 +23,9 @@ import pyarrow
 import pyarrow.parquet as pq
 
 from ..io import write_via_temp
-from ..rules import ids, inference, lineage, records
-from ..rules import organizations as registry_mod
+from ..rules import ids, inference, records
 from ..version import code_version
-from . import claims
+from .claims_cache import claims_key, claims_paths, write_parquet
 
 
 @dataclass(frozen=True)
@@ -63,10 +61,6 @@ def cache_paths(snap, typing: Typing | None = None) -> tuple[Path, Path]:
     return folder / f"records-{key}.parquet", folder / f"edges-{key}.parquet"
 
 
-def _write(df: pd.DataFrame, path: Path) -> None:
-    write_via_temp(path, lambda tmp: df.to_parquet(tmp, index=False))
-
-
 def _read(path: Path, without: tuple[str, ...]) -> pd.DataFrame:
     if not without:
         return pd.read_parquet(path)
@@ -87,8 +81,8 @@ def cached_load(snap, without: tuple[str, ...] = (), typing: Typing | None = Non
     recs, edges = records.load_snapshot(snap.data_path, model_types=typing.model_types)
     try:
         rpath.parent.mkdir(exist_ok=True)
-        _write(recs, rpath)
-        _write(edges, epath)
+        write_parquet(recs, rpath)
+        write_parquet(edges, epath)
     except OSError:
         pass
     return recs, edges
@@ -99,81 +93,6 @@ def load_columns(snap, columns: list[str], typing: Typing) -> pd.DataFrame | Non
     try:
         return pd.read_parquet(cache_paths(snap, typing)[0], columns=columns)
     except (OSError, ValueError, ImportError, KeyError, pyarrow.ArrowException):
-        return None
-
-
-# -- per-snapshot claims rows (organization_summary, trending_by_country) ---------------------------
-
-def claims_key(registry: pd.DataFrame, info: dict, typing: Typing | None = None) -> str:
-    """Everything a snapshot's claims rows depend on besides the snapshot itself: the typing and
-    claims code (and this module's, which lays out the entries), the registry's content and the
-    snapshot's row of ``snapinfo``."""
-    h = hashlib.sha256((typing or default_typing()).key.encode())
-    for path in (Path(claims.__file__), Path(lineage.__file__), Path(registry_mod.__file__), Path(__file__)):
-        h.update(path.read_bytes())
-    h.update(repr((list(registry.columns), [str(t) for t in registry.dtypes], len(registry))).encode())
-    h.update(pd.util.hash_pandas_object(registry, index=True).to_numpy().tobytes())
-    h.update(repr(sorted((k, str(v)) for k, v in info.items())).encode())
-    return h.hexdigest()[:16]
-
-
-def _claims_paths(snap, key: str) -> dict[str, Path]:
-    folder = snap.path.parent / ".cache"
-    stem = f"claims-{snap.sha256[:32]}-{key}"
-    return {part: folder / f"{stem}-{part}.parquet" for part in ("org", "trend", "trenddq")} | {"done": folder / f"{stem}.done"}
-
-
-def has_claims(snap, key: str) -> bool:
-    return _claims_paths(snap, key)["done"].is_file()
-
-
-@dataclass(frozen=True)
-class PartFile:
-    """A frame kept in a parquet file rather than in memory: its path and its pandas dtypes
-    (parquet keeps values, not every pandas dtype: datetime units); ``rows``: its length."""
-
-    path: Path
-    dtypes: dict
-    rows: int
-
-    def read(self) -> pd.DataFrame:
-        return pd.read_parquet(self.path).astype(self.dtypes)
-
-    @classmethod
-    def write(cls, df: pd.DataFrame, path: Path) -> "PartFile":
-        _write(df, path)
-        return cls(path, {c: str(t) for c, t in df.dtypes.items()}, len(df))
-
-
-def load_claims(snap, key: str, kept: tuple[str, ...] = ()) -> dict | None:
-    """A snapshot's cached claims parts (``org``, ``trend``, ``trenddq``; a part the snapshot does
-    not produce is absent), or None when not cached; the parts named in ``kept`` come as
-    ``PartFile`` (not read)."""
-    paths = _claims_paths(snap, key)
-    if not paths["done"].is_file():
-        return None
-    try:
-        files = {part: PartFile(paths[part], entry["dtypes"], entry["rows"])
-                 for part, entry in json.loads(paths["done"].read_text()).items()}
-        for f in (files[part] for part in kept if part in files):
-            if pq.read_metadata(f.path).num_rows != f.rows:  # read later: its file is checked now
-                return None
-        return {part: f if part in kept else f.read() for part, f in files.items()}
-    except (OSError, ValueError, ImportError, KeyError, TypeError, pyarrow.ArrowException):
-        return None
-
-
-def store_claims(snap, key: str, parts: dict[str, pd.DataFrame]) -> dict[str, PartFile] | None:
-    """Cache a snapshot's claims parts; their ``PartFile`` by name, or None where the store is
-    read-only."""
-    paths = _claims_paths(snap, key)
-    try:
-        paths["done"].parent.mkdir(exist_ok=True)
-        files = {part: PartFile.write(df, paths[part]) for part, df in parts.items()}
-        done = json.dumps({part: {"dtypes": f.dtypes, "rows": f.rows} for part, f in files.items()})
-        write_via_temp(paths["done"], lambda tmp: tmp.write_text(done))
-        return files
-    except OSError:
         return None
 
 
@@ -267,8 +186,8 @@ def store_leavers(snap, following, typing: Typing, records: pd.DataFrame, edges:
     paths = leaver_paths(snap, following, typing)
     try:
         paths["rec"].parent.mkdir(exist_ok=True)
-        _write(edges, paths["edge"])
-        _write(records, paths["rec"])
+        write_parquet(edges, paths["edge"])
+        write_parquet(records, paths["rec"])
     except OSError:
         pass
 
@@ -299,7 +218,7 @@ def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame
     used = set()
     for snap in snaps:
         used.update(p.name for p in cache_paths(snap, typing))
-        used.update(p.name for p in _claims_paths(snap, claims_key(registry, info.loc[snap.name].to_dict(), typing)).values())
+        used.update(p.name for p in claims_paths(snap, claims_key(registry, info.loc[snap.name].to_dict(), typing)).values())
     in_main = set(main)
     main_snaps = [s for s in snaps if s.name in in_main]
     keys = id_chain(main_snaps, typing)

@@ -25,7 +25,7 @@ from ..rules.presence import Presence
 from ..rules.repeats import CounterRepeats
 from ..rules.stale import RunningMax
 from ..rules.stale import issues as stale_issues
-from . import cache
+from . import cache, claims_cache
 from .claims import snapshot_claims
 from .id_codes import IdCodes, one_ahead
 from .prepare import prepare_snapshots
@@ -40,7 +40,7 @@ class History:
     (``workspace.StoreReadings``); ``main_codes``: the models (codes) of each main snapshot, read
     back the same way; ``issues``: ``snapshot_lacks_fields``, ``counter_decreased``,
     ``model_missing`` and ``renamed`` rows; ``counter_repeats``: snapshot -> (the snapshot whose
-    counters it repeats, models compared); ``org_parts``: (snapshot, ``cache.PartFile`` of its organization_summary rows);
+    counters it repeats, models compared); ``org_parts``: (snapshot, ``claims_cache.PartFile`` of its organization_summary rows);
     ``trend_parts``: per-snapshot trending rows."""
 
     latest: pd.DataFrame | None = None
@@ -99,8 +99,8 @@ class _Pass:
         beside = self.preparing is not None and snap.name == self.preparing.name and self.preparing.wait()
         if snap.name not in self.prepared and not beside:
             snap.verify()
-        ckey = cache.claims_key(self.registry, self.info.loc[snap.name].to_dict(), self.typing)
-        parts = cache.load_claims(snap, ckey, kept=("org",))
+        ckey = claims_cache.claims_key(self.registry, self.info.loc[snap.name].to_dict(), self.typing)
+        parts = claims_cache.load_claims(snap, ckey, kept=("org",))
         is_main = snap.name in self.main_names
         if parts is not None and not is_main:
             return ckey, parts, None  # a trending listing whose claims rows are cached: nothing else to read
@@ -165,9 +165,9 @@ class _Pass:
             full = r.assign(model_id=lineage.id_strings(self.vocab, idx)) if is_main else r
             parts = snapshot_claims(full.assign(snapshot=snap.name, date=date), snap, self.snapinfo, self.registry)
             del full
-            files = cache.store_claims(snap, ckey, parts)
+            files = claims_cache.store_claims(snap, ckey, parts)
             if "org" in parts:  # kept in a file: the snapshot's cache entry, else the workspace
-                parts["org"] = files["org"] if files else cache.PartFile.write(parts["org"], self.workspace.path / f"org.{snap.name}.parquet")
+                parts["org"] = files["org"] if files else claims_cache.PartFile.write(parts["org"], self.workspace.path / f"org.{snap.name}.parquet")
         self._add_claims(snap.name, parts)
         if is_main:
             self._take_main(snap, r, e, idx, e_idx, date)

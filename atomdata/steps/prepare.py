@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import pandas as pd
 
-from . import cache
+from . import cache, claims_cache
 from .claims import snapshot_claims
 from .lanes import workers_available
 
@@ -46,14 +46,14 @@ def return_freed_memory() -> None:
 
 def _prepare(snap, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing) -> str:
     """Fill the cache of one snapshot (typed records, edges, claims rows); run in a worker process."""
-    ckey = cache.claims_key(registry, snapinfo.set_index("snapshot").loc[snap.name].to_dict(), typing)
+    ckey = claims_cache.claims_key(registry, snapinfo.set_index("snapshot").loc[snap.name].to_dict(), typing)
     snap.verify()
     r, _ = cache.cached_load(snap, typing=typing)
-    if not cache.has_claims(snap, ckey):
+    if not claims_cache.has_claims(snap, ckey):
         r["snapshot"] = snap.name
         r["date"] = pd.Timestamp(snap.date)
-        cache.store_claims(snap, ckey, snapshot_claims(r, snap, snapinfo, registry))
-    if not (all(p.is_file() for p in cache.cache_paths(snap, typing)) and cache.has_claims(snap, ckey)):
+        claims_cache.store_claims(snap, ckey, snapshot_claims(r, snap, snapinfo, registry))
+    if not (all(p.is_file() for p in cache.cache_paths(snap, typing)) and claims_cache.has_claims(snap, ckey)):
         raise OSError(f"{snap.name}: cache entry not written")  # the build types it itself
     return snap.name
 
@@ -94,8 +94,8 @@ def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typ
     info = snapinfo.set_index("snapshot")
     cold = []
     for snap in snaps:
-        ckey = cache.claims_key(registry, info.loc[snap.name].to_dict(), typing)
-        if not (all(p.is_file() for p in cache.cache_paths(snap, typing)) and cache.has_claims(snap, ckey)):
+        ckey = claims_cache.claims_key(registry, info.loc[snap.name].to_dict(), typing)
+        if not (all(p.is_file() for p in cache.cache_paths(snap, typing)) and claims_cache.has_claims(snap, ckey)):
             cold.append(snap)
     # a worker pays off for Hub-sized snapshots only (starting one costs more than typing a small sample)
     cold = [s for s in cold if hub_sized(s)]

@@ -182,7 +182,7 @@ class KeptTable:
 
 class SnapshotParts(KeptTable):
     """A table made a snapshot at a time (``organization_summary``): each snapshot's rows stay in
-    a parquet file (``cache.PartFile``: the snapshot's cache entry, else the workspace), in table
+    a parquet file (``claims_cache.PartFile``: the snapshot's cache entry, else the workspace), in table
     order. Never of no part (a table of no snapshot is an ordinary empty frame)."""
 
     def __init__(self, parts: list, texts: list | None = None):
