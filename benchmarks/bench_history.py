@@ -308,7 +308,7 @@ def cmd_add(a):
 def forget(raw: Path, name: str) -> list[str]:
     """Remove what a build caches for snapshot ``name`` (its typed records, edges and claims rows,
     the leavers of the pair it ends, the id codes and vocabulary of the months up to it, the CSV
-    text of its organization rows and of the months whose readings end with it): an added month is
+    text of its organization rows and the text and rows of the months whose readings end with it): an added month is
     measured as new even where an earlier ``add`` left its entries in the cache."""
     from atomdata.steps import cache
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from atomdata.build import build
@@ -366,3 +367,70 @@ def test_the_csv_text_of_tables_parts_is_kept_by_what_they_are_a_function_of(tmp
     build(raw, tmp_path / "damaged")
     assert sorted(name for _, name in formatted) == entries
     assert _tables(tmp_path / "damaged") == _tables(tmp_path / "afresh")
+
+
+def test_the_rows_of_months_walked_before_are_read_back(tmp_path, monkeypatch):
+    """A month's rows are kept in the cache by what they are a function of (the readings up to its
+    end, ``downloads._MonthKeys``, and the main snapshots that number its models,
+    ``cache.id_chain``): a warm build walks no month, a build that adds the next month's snapshot
+    walks only the month it ends, a month backfilled in the middle makes the months after it
+    walked again, and a damaged entry is walked anew, never trusted; the tables are always those
+    of a build from scratch. Five monthly snapshots of the benchmark's generator."""
+    import sys
+
+    from atomdata.steps import downloads
+    from testdata import REPO
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import history
+
+    dumps = history.generate(tmp_path / "dumps", 2000, 5, "2026-08-01")
+    fresh = tmp_path / "fresh"
+    for p in dumps:
+        import_dump(p, fresh)
+    build(fresh, tmp_path / "afresh")
+    want = _tables(tmp_path / "afresh")
+
+    walked, read = [], []
+    store, load = downloads._MonthRows.store, downloads._MonthRows.load
+    monkeypatch.setattr(downloads._MonthRows, "store", lambda self, path, rows: walked.append(path.name) or store(self, path, rows))
+    monkeypatch.setattr(downloads._MonthRows, "load", lambda self, path, t: read.append(path.name) or load(self, path, t))
+
+    raw = tmp_path / "raw"
+    for p in dumps[:4]:
+        import_dump(p, raw)
+    build(raw, tmp_path / "four")
+    assert len(walked) == 4 and not read  # the first snapshot's 30-day counters measure the month before it
+    assert {p.name for p in (raw / ".cache").glob("rows-*")} == set(walked)
+    walked.clear()
+    build(raw, tmp_path / "warm")
+    assert not walked and len(read) == 4 and _tables(tmp_path / "warm") == _tables(tmp_path / "four")
+
+    walked.clear(), read.clear()
+    import_dump(dumps[4], raw)
+    build(raw, tmp_path / "added")
+    assert len(walked) == 1 and len(read) == 4
+    assert _tables(tmp_path / "added") == want
+
+    # damaged: not a zip, and codes beyond the models: every month walked again
+    entries = sorted((raw / ".cache").glob("rows-*"))
+    entries[0].write_bytes(b"not a zip")
+    with np.load(entries[1]) as z:
+        rows = dict(z)
+    rows["model"] = rows["model"] + 10**6
+    with open(entries[1], "wb") as f:
+        np.savez(f, **rows)
+    walked.clear()
+    build(raw, tmp_path / "damaged")
+    assert len(set(walked)) == 5 and _tables(tmp_path / "damaged") == want
+
+    # a month backfilled in the middle: the months after it are walked again (their models renumbered)
+    gap = tmp_path / "gap"
+    for i in (0, 1, 3, 4):
+        import_dump(dumps[i], gap)
+    build(gap, tmp_path / "gap-out")
+    walked.clear(), read.clear()
+    import_dump(dumps[2], gap)
+    build(gap, tmp_path / "filled")
+    assert _tables(tmp_path / "filled") == want
+    assert len(walked) >= 2 and len(walked) + len(read) == 5

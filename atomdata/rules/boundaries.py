@@ -87,38 +87,50 @@ class PeriodWalker:
         self.picks: dict = {}  # boundary -> _Pick, while it is open or still needed
         self.names, self.dates = [], []
         self.next_period, self.unmeasured = 0, []
+        self.skipped: set[str] = set()
+
+    def skip(self, labels) -> None:
+        """Periods whose rows the caller already has (the store's cache): ``feed`` and ``finish``
+        give them as (label, None), and a boundary is picked only where a period not skipped
+        needs it (a reading near no such boundary is not read)."""
+        self.skipped = set(labels)
+        need = {pd.Timestamp(b) for s, e in zip(self.bounds, self.bounds[1:])
+                if period_label(s, self.period) not in self.skipped for b in (s, e)}
+        self.of_snapshot = {n: [(b, d) for b, d in v if b in need] for n, v in self.of_snapshot.items()}
 
     def _pick(self, b) -> _Pick:
         if b not in self.picks:
             self.picks[b] = _Pick(self.n, self.snap_type, self.period == "month")
         return self.picks[b]
 
-    def feed(self, r: Reading, stale: np.ndarray) -> list[tuple[str, dict]]:
-        """Take snapshot ``r`` (``stale``: its stale flags); return the periods it completes."""
+    def feed(self, r: Reading, stale: np.ndarray) -> list[tuple[str, dict | None]]:
+        """Take snapshot ``r`` (``stale``: its stale flags); return the periods it completes (rows
+        None: a period skipped)."""
         self.names.append(r.name)
         self.dates.append(np.datetime64(r.date, "ns"))
         for b, dist in self.of_snapshot.get(r.name, ()):
             self._pick(b).take(r, int(dist), stale)
         return self._complete(np.datetime64(r.date, "D"))
 
-    def finish(self) -> list[tuple[str, dict]]:
+    def finish(self) -> list[tuple[str, dict | None]]:
         """The periods left once every snapshot is in."""
         return self._complete(None)
 
-    def _complete(self, today) -> list[tuple[str, dict]]:
+    def _complete(self, today) -> list[tuple[str, dict | None]]:
         out = []
         while self.next_period + 1 < len(self.bounds):
             start, end = self.bounds[self.next_period], self.bounds[self.next_period + 1]
             if today is not None and today <= np.datetime64(end, "D") + np.timedelta64(self.tolerance, "D"):
                 break  # a later snapshot may still stand for its end boundary
-            rows = self._period(start, end)
-            if rows is None:
+            label = period_label(start, self.period)
+            rows = self._period(start, end) if label not in self.skipped else None
+            if rows is None and label not in self.skipped:
                 missing = [str(b) for b in (start, end) if not (self.cand["boundary"] == pd.Timestamp(b)).any()]
                 why = (f"no snapshot within {self.tolerance} days of {', '.join(missing)}" if missing
                        else "no model has usable readings at both boundaries")
-                self.unmeasured.append({"period": period_label(start, self.period), "detail": why})
+                self.unmeasured.append({"period": label, "detail": why})
             else:
-                out.append((period_label(start, self.period), rows))
+                out.append((label, rows))
             self.picks.pop(pd.Timestamp(start), None)  # no later period starts there
             self.next_period += 1
         return out

@@ -197,7 +197,7 @@ def store_leavers(snap, following, typing: Typing, records: pd.DataFrame, edges:
 #: an entry no build has written for this long, and that the current build did not use, is removed
 STALE_SECONDS = 24 * 3600
 #: the names of the build's cache entries start so (other files in ``.cache`` are the ingest's)
-ENTRY_PREFIXES = ("records-", "edges-", "claims-", "ids-", "vocab-", "leavers-", "text-")
+ENTRY_PREFIXES = ("records-", "edges-", "claims-", "ids-", "vocab-", "leavers-", "text-", "rows-")
 
 
 def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing) -> list[Path]:

@@ -9,15 +9,20 @@ comes, and the tables built on it add its months into cells a month at a time
 from __future__ import annotations
 
 import hashlib
+import os
+import zipfile
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..issues import issue
+from ..io import write_via_temp
 from ..rules import boundaries
+from ..rules.periods import period_label
 from ..validate import validate_table
-from . import csv_texts, shares
+from . import cache, csv_texts, shares
 from .step import Built
 from .workspace import MonthlyTable
 
@@ -36,42 +41,132 @@ def walk_periods(readings, snaptab: pd.DataFrame, period: str, tolerance_days: i
 
 class _MonthKeys:
     """The cache name of each month's CSV text, the months asked in order: a hash of the readings up
-    to the month's end boundary and its tolerance (name, date and sha256 of each, in the order the
-    walk read them: the months before share a prefix of the chain), the month, the tolerance, the
-    typing and atomdata's source; led by the sha256 of the last of those readings."""
+    to the month's end boundary and its tolerance (name, date and sha256 of each, in (date, name)
+    order: the months before share a prefix of the chain), the month, the tolerance, the typing
+    and atomdata's source; led by the sha256 of the last of those readings. None for a month no
+    reading can measure."""
 
-    def __init__(self, snaps, typing, tolerance_days: int, walker):
-        self.sha, self.tolerance, self.walker = {s.name: s.sha256 for s in snaps}, tolerance_days, walker
+    def __init__(self, snaps, typing, tolerance_days: int, readings):
+        self.sha, self.tolerance = {s.name: s.sha256 for s in snaps}, tolerance_days
+        self.names, self.dates = list(readings.names), np.asarray(readings.dates, dtype="datetime64[ns]")
         self.chain = hashlib.sha256(f"model_downloads_monthly {csv_texts.source_digest()} {typing.key} {tolerance_days}".encode())
         self.hashed = 0  # readings in the chain so far
 
-    def name(self, label: str) -> str:
-        # a later reading can stand for neither boundary: those up to here are a prefix of those read (date order)
-        walker = self.walker
-        last = np.datetime64(pd.Timestamp(label) + pd.offsets.MonthBegin(1) + pd.Timedelta(days=self.tolerance), "ns")
-        upto = int(np.searchsorted(np.asarray(walker.dates, dtype="datetime64[ns]"), last, side="right"))
-        for name, date in zip(walker.names[self.hashed:upto], walker.dates[self.hashed:upto]):
+    def last(self, label: str) -> np.datetime64:
+        """The latest date of a reading that can stand for month ``label``'s end boundary."""
+        return np.datetime64(pd.Timestamp(label) + pd.offsets.MonthBegin(1) + pd.Timedelta(days=self.tolerance), "ns")
+
+    def name(self, label: str) -> str | None:
+        # a later reading can stand for neither boundary: those up to here are a prefix of the readings
+        upto = int(np.searchsorted(self.dates, self.last(label), side="right"))
+        for name, date in zip(self.names[self.hashed:upto], self.dates[self.hashed:upto]):
             self.chain.update(f"{name} {date} {self.sha[name]}\n".encode())
         self.hashed = max(self.hashed, upto)
+        if not upto:
+            return None
         key = self.chain.copy()
         key.update(label.encode())
-        return f"month-{self.sha[walker.names[upto - 1]][:32]}-{key.hexdigest()[:32]}"
+        return f"month-{self.sha[self.names[upto - 1]][:32]}-{key.hexdigest()[:32]}"
 
 
-def build_model_downloads_monthly(readings, snaptab: pd.DataFrame, tolerance_days: int, snaps, typing) -> Built:
+class _Damaged(Exception):
+    """A month's rows in the cache could not be read back: the walk is made again without the cache."""
+
+
+class _MonthRows:
+    """The rows of the months a build has walked before, kept in the store's cache so that a build
+    adding a month walks only the months the new snapshot ends: the month's text key
+    (``_MonthKeys``) and the key of the id codes of the main snapshots up to the month's end
+    (``cache.id_chain``). Models are kept as their first-appearance codes (``id_codes.IdCodes``),
+    which those snapshots fix, and come back as this build's codes (id order: the rows' order is
+    kept, as the models' ids sort alike). Entries are touched when used (``cache.prune``)."""
+
+    def __init__(self, folder: Path, readings, snaps, main, typing, keys: _MonthKeys):
+        self.folder, self.keys, self.rank = Path(folder), keys, getattr(readings, "rank", None)
+        main = set(main)
+        main_snaps = [s for s in snaps if s.name in main]
+        self.id_keys = cache.id_chain(main_snaps, typing) if self.rank is not None else []
+        self.dates = np.array([np.datetime64(pd.Timestamp(s.date), "ns") for s in main_snaps], dtype="datetime64[ns]")
+        self._first = None
+
+    def path(self, label: str, name: str | None) -> Path | None:
+        if self.rank is None or name is None:
+            return None
+        # the last main snapshot dated up to the month's end: it and those before it number the month's models
+        at = np.flatnonzero(self.dates <= self.keys.last(label))
+        return self.folder / f"rows-{name.removeprefix('month-')}-{self.id_keys[at[-1]]}.npz" if len(at) else None
+
+    def load(self, path: Path, snap_type) -> dict:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                rows = {k: z[k] for k in MonthlyTable.FIELDS}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise _Damaged(path) from exc
+        model, n = rows["model"], len(rows["model"])
+        if any(len(v) != n for v in rows.values()) or (n and (model.min() < 0 or model.max() >= len(self.rank))):
+            raise _Damaged(path)
+        rows["model"] = self.rank[model]
+        rows["start"], rows["end"] = rows["start"].astype(snap_type), rows["end"].astype(snap_type)
+        try:
+            os.utime(path)
+        except OSError:
+            pass
+        return rows
+
+    def store(self, path: Path, rows: dict) -> None:
+        if self._first is None:  # the first-appearance code of each code in id order
+            self._first = np.empty(len(self.rank), dtype=np.int32)
+            self._first[self.rank] = np.arange(len(self.rank), dtype=np.int32)
+        kept = dict(rows, model=self._first[rows["model"]])
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                np.savez(f, **kept)
+        try:
+            path.parent.mkdir(exist_ok=True)
+            write_via_temp(path, write)
+        except OSError:
+            pass
+
+
+def build_model_downloads_monthly(readings, snaptab: pd.DataFrame, tolerance_days: int, snaps, typing, main) -> Built:
     """Downloads per model per calendar month, a month at a time, and the months no boundary
-    readings measure. Each month's CSV text is kept in the store's cache under what its rows are
-    a function of (``_MonthKeys``: the stale flags and the boundary picks read no later reading),
-    so a build that adds a month formats only the months whose readings changed."""
+    readings measure. Each month's CSV text and rows are kept in the store's cache under what they
+    are a function of (``_MonthKeys``: the stale flags and the boundary picks read no later
+    reading; ``_MonthRows``), so a build that adds a month walks and formats only the months whose
+    readings changed."""
     if snaptab.empty:
         table = MonthlyTable(readings.workspace, readings.ids, None)
         return Built(table, [boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])
-    periods, walker = walk_periods(readings, snaptab, "month", tolerance_days)
+    try:
+        return _monthly(readings, snaptab, tolerance_days, snaps, typing, main, reuse=True)
+    except _Damaged:  # a kept month that cannot be read back: every month walked
+        return _monthly(readings, snaptab, tolerance_days, snaps, typing, main, reuse=False)
+
+
+def _monthly(readings, snaptab, tolerance_days, snaps, typing, main, reuse: bool) -> Built:
+    folder = snaps[0].path.parent / ".cache"
+    walker = boundaries.PeriodWalker(snaptab, len(readings.ids), "month", tolerance_days)
+    keys = _MonthKeys(snaps, typing, tolerance_days, readings)
+    kept = _MonthRows(folder, readings, snaps, main, typing, keys)
+    names = {label: keys.name(label) for label in (period_label(b, "month") for b in walker.bounds[:-1])}
+    paths = {label: kept.path(label, name) for label, name in names.items()}
+    if reuse:
+        walker.skip([label for label, path in paths.items() if path is not None and path.is_file()])
     table = MonthlyTable(readings.workspace, readings.ids, walker.snap_type)
     table.names = walker.names  # the walk names the snapshots as it reads them
-    keys = _MonthKeys(snaps, typing, tolerance_days, walker)
-    for label, rows in periods:
-        table.add(label, rows, csv_texts.text_path(snaps[0].path.parent / ".cache", keys.name(label)))
+
+    def periods():
+        for r in readings:
+            yield from walker.feed(r, r.stale)
+        yield from walker.finish()
+    for label, rows in periods():
+        if rows is None:
+            rows = kept.load(paths[label], walker.snap_type)
+        elif paths[label] is not None:
+            kept.store(paths[label], rows)
+        name = names[label]
+        table.add(label, rows, csv_texts.text_path(folder, name) if name else None)
         validate_table("model_downloads_monthly", table.frame(len(table.labels) - 1))
     return Built(table, [boundaries.unmeasured_issues(walker.unmeasured_periods(), "month"),
                          boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])

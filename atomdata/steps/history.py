@@ -225,7 +225,7 @@ class _Pass:
         out.latest = out.latest.reset_index(drop=True)
         out.edges = edges.drop(columns="_code").reset_index(drop=True)
         out.no_records = out.latest.iloc[0:0]
-        out.readings = self.counters.readings(self.ids)
+        out.readings = self.counters.readings(self.ids, self.rank)
         out.main_codes = MainCodes(self.workspace, self.main)
         out.issues += self.counters.issues + self.presence.issues(self.ids, self.id_codes.namespaces.values())
         out.counter_repeats = self.repeats.found
@@ -256,8 +256,8 @@ class _Counters:
     def highest(self, codes: np.ndarray) -> pd.arrays.IntegerArray:
         return pd.arrays.IntegerArray(self.run.value[codes], ~self.run.has[codes])
 
-    def readings(self, ids: pd.Index) -> StoreReadings:
-        return StoreReadings(self.workspace, self.names, self.dates, ids)
+    def readings(self, ids: pd.Index, rank: np.ndarray) -> StoreReadings:
+        return StoreReadings(self.workspace, self.names, self.dates, ids, rank)
 
 
 def read_history(snaps, main_names: set[str], counter_names: set[str], snapinfo: pd.DataFrame, registry: pd.DataFrame,

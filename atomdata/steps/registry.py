@@ -26,7 +26,7 @@ STEPS: tuple[Step, ...] = (
     Step("derivatives", derivatives.build_derivatives, ("latest", "edges", "registry", "mirrors", "architectures")),
     Step("model_attributes", models.build_model_attributes, ("models", "families", "model_sizes", "mirrors")),
     # downloads
-    Step("model_downloads_monthly", downloads.build_model_downloads_monthly, ("readings", "snaptab", "tolerance_days", "snaps", "typing")),
+    Step("model_downloads_monthly", downloads.build_model_downloads_monthly, ("readings", "snaptab", "tolerance_days", "snaps", "typing", "main")),
     Step("downloads_by_country", downloads.build_downloads_by_country, ("model_downloads_monthly", "models", "scope")),
     Step("derivatives_by_country", derivatives.build_derivatives_by_country, ("derivatives",)),
     Step("trending_by_country", claims.build_trending_by_country, ("trend_parts", "no_records", "snapinfo", "registry")),

@@ -110,10 +110,12 @@ def _workspace_at(path: str) -> Workspace:
 class StoreReadings:
     """The readings the pass kept: its counter snapshots that repeat no earlier one, in (date,
     name) order, read back from the workspace one snapshot at a time. ``ids``: the model of each
-    code (sorted); ``names``, ``dates``: the snapshots."""
+    code (sorted); ``names``, ``dates``: the snapshots; ``rank``: the code of each model by its
+    first appearance over the main snapshots (``id_codes.IdCodes``), codes that adding a month
+    leaves as they were (what the store's cache keeps rows by), if known."""
 
-    def __init__(self, workspace: Workspace, names: list[str], dates: list, ids: pd.Index):
-        self.workspace, self.names, self.ids = workspace, list(names), ids
+    def __init__(self, workspace: Workspace, names: list[str], dates: list, ids: pd.Index, rank: np.ndarray | None = None):
+        self.workspace, self.names, self.ids, self.rank = workspace, list(names), ids, rank
         self.dates = np.asarray(dates, dtype="datetime64[ns]") if len(dates) else np.array([], dtype="datetime64[ns]")
 
     @property
