@@ -123,8 +123,9 @@ class PeriodWalker:
             if today is not None and today <= np.datetime64(end, "D") + np.timedelta64(self.tolerance, "D"):
                 break  # a later snapshot may still stand for its end boundary
             label = period_label(start, self.period)
-            rows = self._period(start, end) if label not in self.skipped else None
-            if rows is None and label not in self.skipped:
+            if label in self.skipped:
+                out.append((label, None))
+            elif (rows := self._period(start, end)) is None:
                 missing = [str(b) for b in (start, end) if not (self.cand["boundary"] == pd.Timestamp(b)).any()]
                 why = (f"no snapshot within {self.tolerance} days of {', '.join(missing)}" if missing
                        else "no model has usable readings at both boundaries")

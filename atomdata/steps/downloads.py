@@ -28,7 +28,8 @@ from .workspace import MonthlyTable
 
 
 def walk_periods(readings, snaptab: pd.DataFrame, period: str, tolerance_days: int):
-    """(period label, rows) of every period the readings measure, in order, and the walker (its
+    """(period label, rows) of every period the readings measure, in order (lazily: periods the
+    walker is told to ``skip`` before the first is asked give rows None), and the walker (its
     ``unmeasured_periods`` and snapshot ``names`` once the walk is done)."""
     walker = boundaries.PeriodWalker(snaptab, len(readings.ids), period, tolerance_days)
 
@@ -146,7 +147,7 @@ def build_model_downloads_monthly(readings, snaptab: pd.DataFrame, tolerance_day
 
 def _monthly(readings, snaptab, tolerance_days, snaps, typing, main, reuse: bool) -> Built:
     folder = snaps[0].path.parent / ".cache"
-    walker = boundaries.PeriodWalker(snaptab, len(readings.ids), "month", tolerance_days)
+    periods, walker = walk_periods(readings, snaptab, "month", tolerance_days)
     keys = _MonthKeys(snaps, typing, tolerance_days, readings)
     kept = _MonthRows(folder, readings, snaps, main, typing, keys)
     names = {label: keys.name(label) for label in (period_label(b, "month") for b in walker.bounds[:-1])}
@@ -155,12 +156,7 @@ def _monthly(readings, snaptab, tolerance_days, snaps, typing, main, reuse: bool
         walker.skip([label for label, path in paths.items() if path is not None and path.is_file()])
     table = MonthlyTable(readings.workspace, readings.ids, walker.snap_type)
     table.names = walker.names  # the walk names the snapshots as it reads them
-
-    def periods():
-        for r in readings:
-            yield from walker.feed(r, r.stale)
-        yield from walker.finish()
-    for label, rows in periods():
+    for label, rows in periods:
         if rows is None:
             rows = kept.load(paths[label], walker.snap_type)
         elif paths[label] is not None:
