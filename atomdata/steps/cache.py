@@ -202,7 +202,8 @@ ENTRY_PREFIXES = ("records-", "edges-", "claims-", "ids-", "vocab-", "leavers-",
 
 def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing) -> list[Path]:
     """Remove the store's cache entries (typed records, edges, claims parts, id codes, leavers; the
-    CSV text of tables' parts, ``csv_texts``, touched whenever a build uses them) that this build
+    CSV text of tables' parts, ``csv_texts``, and the monthly table's rows of each month,
+    ``downloads._MonthRows``, both touched whenever a build uses them) that this build
     did not use and that were last written a day or more ago (``STALE_SECONDS``): entries of another
     typing or registry (an upgrade of atomdata, an edited curated table) and of snapshots no longer
     in the store, GBs at Hub scale, would otherwise stay for good (``main``: the build's main
