@@ -200,7 +200,7 @@ def build_tables(raw: Path, registry_file=None, scope: Scope | None = None, tole
     return_freed_memory()
     ctx = open_context(raw, registry_file, scope, tolerance_days, period, progress)
     tables = run_steps(ctx.items(), workers=side_by_side(ctx.snaps), write_to=write_to)
-    cache.prune(ctx.snaps, ctx.main, ctx.snapinfo, ctx.registry, ctx.typing)  # entries no build has used for a day
+    cache.prune(ctx.snaps, ctx.main, ctx.counter_names, ctx.snapinfo, ctx.registry, ctx.typing)  # entries no build has used for a day
     return BuildResult(Tables({k: tables[k] for k in TABLES}), ctx.snaps, ctx.curated)
 
 

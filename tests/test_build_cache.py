@@ -221,7 +221,8 @@ def test_snapshots_read_narrow_give_the_tables_of_whole_reads(tmp_path, data_roo
     """A later build reads a main snapshot narrow (counters and dates of every model, their
     namespaces as the cached codes; whole records only of the models the next snapshot does not
     list, cached by the build before): the tables are byte-identical to those of the first build,
-    which read every snapshot whole.
+    which read every snapshot whole. (A later build that finds the pass's state resumes past them,
+    ``pass_state``: here the state is removed, as another version of atomdata would not find it.)
     Real rows: models taken out of the later snapshots, for good (their latest record is the first
     or the second snapshot's) or for one snapshot only."""
     import pyarrow.parquet as pq
@@ -240,6 +241,8 @@ def test_snapshots_read_narrow_give_the_tables_of_whole_reads(tmp_path, data_roo
         pq.write_table(t.filter(keep), tmp_path / "dumps" / d / "models.parquet")
         import_dump(tmp_path / "dumps" / d / "models.parquet", raw)
     build(raw, tmp_path / "whole")
+    for p in (raw / ".cache").glob("state-*.pkl"):
+        p.unlink()
     read, load_leavers = [], cache.load_leavers
     monkeypatch.setattr(cache, "load_leavers", lambda *a: read.append(load_leavers(*a)) or read[-1])
     build(raw, tmp_path / "narrow")
@@ -434,3 +437,68 @@ def test_the_rows_of_months_walked_before_are_read_back(tmp_path, monkeypatch):
     build(gap, tmp_path / "filled")
     assert _tables(tmp_path / "filled") == want
     assert len(walked) >= 2 and len(walked) + len(read) == 5
+
+
+def test_the_pass_resumes_at_the_state_a_build_before_left(tmp_path, data_root, monkeypatch):
+    """The pass caches its state after the last main snapshot (``pass_state``: running maximum,
+    presence, repeated counters, the latest records of the models gone before it, every reading
+    kept): a build over the same snapshots and more resumes there and reads only what follows
+    (and, of the snapshot it resumes at, the records of the models the next one does not list).
+    Built a month at a time, the tables are byte for byte those of one build of every month, over
+    real snapshots whose counters repeat an earlier one (2026-06-05), whose file is another's
+    (2026-06-17), whose counters fell back (2026-08-03) and with models gone for good, missing
+    from one snapshot, or back after the state was taken. A state that does not load, or whose
+    readings are gone, is never trusted: the pass starts from the first snapshot."""
+    import pyarrow.parquet as pq
+
+    from atomdata.steps import cache, history
+
+    days = ("2026-05-20", "2026-06-05", "2026-06-16", "2026-06-17", "2026-08-01", "2026-08-03")
+    ids = pq.read_table(data_root / "hub-stats" / days[0] / "models.parquet").column("id").to_pylist()
+    # gone after the first snapshot; missing from the third only; missing from the fifth only
+    drop = {days[2]: set(ids[1:40:2]), days[4]: set(ids[40:60])}
+    drop = {d: set(ids[:40:2]) | drop.get(d, set()) for d in days[1:]}
+    dumps = []
+    for d in days:
+        t = pq.read_table(data_root / "hub-stats" / d / "models.parquet")
+        if d in drop:
+            t = t.filter([i not in drop[d] for i in t.column("id").to_pylist()])
+        (tmp_path / "dumps" / d).mkdir(parents=True)
+        pq.write_table(t, tmp_path / "dumps" / d / "models.parquet")
+        dumps.append(tmp_path / "dumps" / d / "models.parquet")
+    fresh = tmp_path / "fresh"
+    for p in dumps:
+        import_dump(p, fresh)
+    build(fresh, tmp_path / "afresh")
+    want = _tables(tmp_path / "afresh")
+
+    resumed, restore = [], history._Pass._restore
+    monkeypatch.setattr(history._Pass, "_restore", lambda self, state, j: resumed.append(j) or restore(self, state, j))
+    taken, load_columns = [], cache.load_columns
+    monkeypatch.setattr(cache, "load_columns", lambda snap, *a: taken.append(snap.name) or load_columns(snap, *a))
+    raw = tmp_path / "raw"
+    import_dump(dumps[0], raw)
+    build(raw, tmp_path / "one")
+    assert resumed == [] and len(list((raw / ".cache").glob("state-*.pkl"))) == 1
+    for i, p in enumerate(dumps[1:], start=1):
+        resumed.clear(), taken.clear()
+        import_dump(p, raw)
+        build(raw, tmp_path / f"to-{i}")
+        assert resumed == [i - 1] and taken == []  # no snapshot before the new one read for its counters
+    assert _tables(tmp_path / "to-5") == want
+    resumed.clear()
+    build(raw, tmp_path / "warm")
+    assert resumed == [5] and _tables(tmp_path / "warm") == want
+
+    newest = max((raw / ".cache").glob("state-*.pkl"), key=lambda p: p.stat().st_mtime_ns)
+    others = [p for p in (raw / ".cache").glob("state-*.pkl") if p != newest]
+    for p in others:
+        p.unlink()
+    newest.write_bytes(b"not a pickle")
+    resumed.clear()
+    build(raw, tmp_path / "damaged")
+    assert resumed == [] and _tables(tmp_path / "damaged") == want
+    next(iter((raw / ".cache").glob("pass-*.at.npy"))).unlink()  # a reading the state counts on
+    resumed.clear()
+    build(raw, tmp_path / "no-reading")
+    assert resumed == [] and _tables(tmp_path / "no-reading") == want

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from ..io import write_via_temp
 from ..rules import ids, inference, records
 from ..version import code_version
+from . import pass_state
 from .claims_cache import claims_key, claims_paths, write_parquet
 
 
@@ -197,11 +198,13 @@ def store_leavers(snap, following, typing: Typing, records: pd.DataFrame, edges:
 #: an entry no build has written for this long, and that the current build did not use, is removed
 STALE_SECONDS = 24 * 3600
 #: the names of the build's cache entries start so (other files in ``.cache`` are the ingest's)
-ENTRY_PREFIXES = ("records-", "edges-", "claims-", "ids-", "vocab-", "leavers-", "text-", "rows-")
+ENTRY_PREFIXES = ("records-", "edges-", "claims-", "ids-", "vocab-", "leavers-", "text-", "rows-", "pass-", "state-")
 
 
-def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame, typing: Typing) -> list[Path]:
-    """Remove the store's cache entries (typed records, edges, claims parts, id codes, leavers; the
+def prune(snaps, main: list[str], counter_names: set[str], snapinfo: pd.DataFrame, registry: pd.DataFrame,
+          typing: Typing) -> list[Path]:
+    """Remove the store's cache entries (typed records, edges, claims parts, id codes, leavers, the
+    pass's readings and its state after the last main snapshot, ``pass_state``; the
     CSV text of tables' parts, ``csv_texts``, and the monthly table's rows of each month,
     ``downloads._MonthRows``, both touched whenever a build uses them) that this build
     did not use and that were last written a day or more ago (``STALE_SECONDS``): entries of another
@@ -225,8 +228,13 @@ def prune(snaps, main: list[str], snapinfo: pd.DataFrame, registry: pd.DataFrame
     keys = id_chain(main_snaps, typing)
     for snap, key in zip(main_snaps, keys):
         used.update(p.name for part, p in id_paths(snap, key).items() if part not in VOCABS)
-    if main_snaps:  # the vocabularies after the last: those after earlier months are another build's
+    pass_keys = pass_state.pass_chain(main_snaps, keys, counter_names)
+    for snap, key in zip(main_snaps, pass_keys):
+        if snap.name in counter_names:
+            used.update(p.name for p in pass_state.reading_paths(snap, key).values())
+    if main_snaps:  # the vocabularies and the pass's state after the last: those after earlier months are another build's
         used.update(id_paths(main_snaps[-1], keys[-1])[v].name for v in VOCABS)
+        used.add(pass_state.state_path(main_snaps[-1], pass_keys[-1]).name)
     for snap, following in zip(main_snaps, main_snaps[1:]):
         used.update(p.name for p in leaver_paths(snap, following, typing).values())
     cutoff = time.time() - STALE_SECONDS

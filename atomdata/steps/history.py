@@ -13,6 +13,7 @@ after each) is read back from the store's cache (``steps.cache``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -21,11 +22,11 @@ import pyarrow.compute as pc
 
 from ..rules import lineage
 from ..rules.latest_record import FieldGaps
-from ..rules.presence import Presence
+from ..rules.presence import Presence, PresenceWalk
 from ..rules.repeats import CounterRepeats
 from ..rules.stale import RunningMax
 from ..rules.stale import issues as stale_issues
-from . import cache, claims_cache
+from . import cache, claims_cache, pass_state
 from .claims import snapshot_claims
 from .id_codes import IdCodes, one_ahead
 from .prepare import prepare_snapshots
@@ -74,6 +75,7 @@ class _Pass:
         order = pc.sort_indices(self.vocab).to_numpy()
         self.rank = np.empty(n, dtype=np.int32)
         self.rank[order] = np.arange(n, dtype=np.int32)
+        self.order = order  # the first-appearance code of each model in id order
         self.ids = pd.Index(pd.array(self.vocab.take(pa.array(order)), dtype="string"))
         # first and last main snapshot of every model, known before any record is read
         self.first_k, self.last_k = np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=np.int32)
@@ -89,7 +91,64 @@ class _Pass:
         self.presence = Presence(n)
         self.latest, self.edges = [], []
         self.out = History()
-        self.k = -1
+        self.main_snaps, self.pos = main_snaps, {name: j for j, name in enumerate(self.main)}
+        self.pass_keys = pass_state.pass_chain(main_snaps, self.id_codes.keys, counter_names)
+        # the main snapshot the pass resumes at (its state after it cached by an earlier build), -1: none
+        self.resume = self._resume() if not self.gaps.groups else -1
+
+    def _resume(self) -> int:
+        """Take the state cached after the latest main snapshot that has one (``pass_state``);
+        its position, or -1 (the pass starts from the first snapshot)."""
+        for j in range(len(self.main) - 1, -1, -1):
+            snap, key = self.main_snaps[j], self.pass_keys[j]
+            state = pass_state.load_state(snap, key)
+            if state is None or state["main"] != self.main[:j + 1] or state["n"] > len(self.vocab) or \
+                    not all(pass_state.has_readings(self.main_snaps[self.pos[name]], self.pass_keys[self.pos[name]])
+                            for name in state["readings"]):
+                continue
+            self._restore(state, j)
+            return j
+        return -1
+
+    def _restore(self, state: dict, j: int) -> None:
+        """The pass as it was after main snapshot ``j`` (``state``: ``_state``), over this build's models."""
+        rank, n = self.rank, len(self.vocab)
+        grow = partial(_grow, n=n)
+        run = self.counters.run
+        run.value, run.has = pass_state.from_first(state["run_value"], rank, 0), pass_state.from_first(state["run_has"], rank, False)
+        self.counters.names, self.counters.dates, self.counters.issues = state["readings"], state["dates"], state["issues"]
+        for name in state["readings"]:
+            snap = self.main_snaps[self.pos[name]]
+            self.counters.files[name] = pass_state.reading_paths(snap, self.pass_keys[self.pos[name]])
+        rep = self.repeats
+        rep.last, rep.known, rep.source = grow(state["rep_last"], 0), grow(state["rep_known"], False), grow(state["rep_source"], 0)
+        rep.pending, rep.pending_date, rep.found = state["pending"], state["pending_date"], state["found"]
+        for series, w in state["presence"].items():
+            walk = self.presence.walks[series] = PresenceWalk(n)
+            walk.first, walk.last = pass_state.from_first(w["first"], rank, -1), pass_state.from_first(w["last"], rank, -1)
+            walk.created = pass_state.from_first(w["created"], rank, np.datetime64("NaT"))
+            walk.org = pass_state.from_first(w["org"], rank, -1)
+            walk.names = w["names"]
+            walk.gaps = [(rank[codes], prev, k, org) for codes, prev, k, org in w["gaps"]]
+        # the latest records of the models whose last snapshot comes before j (and no later snapshot lists)
+        for kept, frame in ((self.latest, state["latest"]), (self.edges, state["edges"])):
+            keep = self.last_k[frame["_code"].to_numpy()] < j
+            kept.append(frame if keep.all() else frame[keep])
+
+    def _state(self) -> dict:
+        """What ``_restore`` takes: the pass after its last main snapshot, by first-appearance code."""
+        rank, run, rep = self.rank, self.counters.run, self.repeats
+        presence = {series: {"first": pass_state.to_first(w.first, rank), "last": pass_state.to_first(w.last, rank),
+                             "created": pass_state.to_first(w.created, rank), "org": pass_state.to_first(w.org, rank),
+                             "names": list(w.names), "gaps": [(self.order[codes], prev, k, org) for codes, prev, k, org in w.gaps]}
+                    for series, w in self.presence.walks.items()}
+        return {"key": self.pass_keys[-1], "main": list(self.main), "n": len(self.vocab),
+                "run_value": pass_state.to_first(run.value, rank), "run_has": pass_state.to_first(run.has, rank),
+                "readings": list(self.counters.names), "dates": list(self.counters.dates), "issues": list(self.counters.issues),
+                "rep_last": rep.last, "rep_known": rep.known, "rep_source": rep.source,
+                "pending": rep.pending, "pending_date": rep.pending_date, "found": dict(rep.found), "presence": presence,
+                # the latest records (and edges) of the models whose last snapshot is an earlier one
+                "latest": _before_last(self.latest), "edges": _before_last(self.edges)}
 
     def fetch(self, snap) -> tuple:
         """What ``read`` needs of a snapshot from the store: its cached claims parts (or None) and,
@@ -102,8 +161,14 @@ class _Pass:
         ckey = claims_cache.claims_key(self.registry, self.info.loc[snap.name].to_dict(), self.typing)
         parts = claims_cache.load_claims(snap, ckey, kept=("org",))
         is_main = snap.name in self.main_names
-        if parts is not None and not is_main:
-            return ckey, parts, None  # a trending listing whose claims rows are cached: nothing else to read
+        at = self.pos.get(snap.name, -1)
+        if parts is not None and (not is_main or at < self.resume):
+            return ckey, parts, None  # claims rows cached, and nothing else to read (a trending listing, or resumed past)
+        if parts is not None and at == self.resume and at < len(self.main) - 1:
+            # the snapshot the pass resumes at: only the records of the models no later one lists
+            leavers = self._leavers(snap)
+            if leavers is not None:
+                return ckey, parts, (None, leavers)
         narrow = self._narrow(snap) if is_main and parts is not None and snap.name not in self.held else None
         if narrow is not None:
             return ckey, parts, narrow
@@ -126,13 +191,22 @@ class _Pass:
         next main snapshot does not list (``cache.load_leavers``), among which are all those it is
         the latest record of. None where that cannot be done (the last main snapshot, some main
         snapshots lacking fields, no such cache entry): the snapshot is read whole."""
-        following = self.following.get(snap.name)
-        leavers = cache.load_leavers(snap, following, self.typing) if following is not None else None
+        leavers = self._leavers(snap)
         r = cache.load_columns(snap, self.EVERY_MODEL, self.typing) if leavers is not None else None
-        if r is None or len(r) != self.id_codes.count(snap.name) or \
-                any(len(f) and f[c].max() >= len(r) for f, c in zip(leavers, ("_row", "record_row"))):
+        if r is None or len(r) != self.id_codes.count(snap.name):
             return None  # an entry that does not fit the snapshot is not trusted
         return r, leavers
+
+    def _leavers(self, snap) -> tuple | None:
+        """The records and edges of main snapshot ``snap``'s models that the next one does not list
+        (``cache.load_leavers``), or None (the last main snapshot, fields lacking, no entry, or an
+        entry that does not fit the snapshot)."""
+        following = self.following.get(snap.name)
+        leavers = cache.load_leavers(snap, following, self.typing) if following is not None else None
+        n = self.id_codes.count(snap.name)
+        if leavers is None or any(len(f) and f[c].max() >= n for f, c in zip(leavers, ("_row", "record_row"))):
+            return None
+        return leavers
 
     def _keep_leavers(self, snap, r: pd.DataFrame, e: pd.DataFrame) -> None:
         """Cache the records and edges of the models the next main snapshot does not list, for
@@ -173,8 +247,9 @@ class _Pass:
             self._take_main(snap, r, e, idx, e_idx, date)
 
     def _take_main(self, snap, r, e, idx, e_idx, date) -> None:
-        self.k += 1
-        k = self.k
+        k = self.pos[snap.name]
+        if k < self.resume:
+            return  # read for its claims rows alone: the state resumed holds the rest
         # the latest record (and edges) of each model: the rows of its last snapshot
         if isinstance(e, tuple):  # read narrow: they are among the records of the models leaving
             lr, le = e
@@ -183,13 +258,14 @@ class _Pass:
         else:
             self._take_latest(k, r, e, idx, e_idx)
             self.gaps.take(k, r, idx, self.last_k)
+        if k == self.resume:
+            return  # its presence and counters are in the state resumed
         codes = self.rank[idx]
-        self.workspace.save(f"main.{snap.name}", codes=codes)
         self.presence.feed(snap.name, codes, r["created_at"].to_numpy(dtype="datetime64[ns]"), self.id_codes.orgs(snap.name))
         if snap.name in self.counter_names:
             at = pd.array(r["downloads_all_time"], dtype="Int64")
             if not self.repeats.observe(snap.name, k, date, idx, at._data, ~at._mask):
-                self.counters.read(snap.name, date, codes, at, pd.array(r["downloads_30d"], dtype="Int64"), self.ids)
+                self.counters.read(snap, self.pass_keys[k], date, codes, at, pd.array(r["downloads_30d"], dtype="Int64"), self.ids)
 
     def _take_latest(self, k: int, r: pd.DataFrame, e: pd.DataFrame, idx: np.ndarray, e_idx: np.ndarray) -> None:
         """Of main snapshot ``k``'s records ``r`` and edges ``e`` (``idx``, ``e_idx``: their
@@ -206,9 +282,13 @@ class _Pass:
             self.out.trend_parts.append((parts["trend"], parts["trenddq"]))
 
     def finish(self) -> History:
-        """The kept rows as frames, ids as a categorical over the sorted ids."""
+        """The kept rows as frames, ids as a categorical over the sorted ids; the state after the
+        last main snapshot cached for a later build to resume at."""
         out = self.out
         n = len(self.vocab)
+        last = len(self.main) - 1
+        if last >= 0 and not self.gaps.groups and self.resume < last:
+            pass_state.store_state(self.main_snaps[last], self.pass_keys[last], self._state())
         latest = pd.concat(self.latest, ignore_index=True)
         self.latest = None
         # columns of the latest record that its snapshot lacks: from the model's last snapshot that has them
@@ -225,8 +305,8 @@ class _Pass:
         out.latest = out.latest.reset_index(drop=True)
         out.edges = edges.drop(columns="_code").reset_index(drop=True)
         out.no_records = out.latest.iloc[0:0]
-        out.readings = self.counters.readings(self.ids, self.rank)
-        out.main_codes = MainCodes(self.workspace, self.main)
+        out.readings = self.counters.readings(self.ids, self.rank, self.id_codes)
+        out.main_codes = MainCodes({name: self.id_codes.rec_path(name) for name in self.main}, self.rank)
         out.issues += self.counters.issues + self.presence.issues(self.ids, self.id_codes.namespaces.values())
         out.counter_repeats = self.repeats.found
         return out
@@ -240,24 +320,43 @@ class _Counters:
     def __init__(self, n_models: int, workspace: Workspace):
         self.workspace, self.run = workspace, RunningMax(n_models)  # also each model's highest reading
         self.names, self.dates, self.issues = [], [], []
+        self.files = {}  # the files of each snapshot's arrays (``pass_state.READING_FIELDS``)
 
-    def read(self, name: str, date, codes: np.ndarray, at, d30, ids: pd.Index) -> None:
-        ok = ~at._mask
+    def read(self, snap, key: str, date, codes: np.ndarray, at, d30, ids: pd.Index) -> None:
+        """Counter snapshot ``snap``'s readings (``key``: its ``pass_state.pass_chain`` key), its
+        models by ``codes`` (in id order)."""
+        name, ok = snap.name, ~at._mask
         stale, previous, _ = self.run.step(codes, at._data, ok)
         if stale.any():
             c = codes[stale]
             self.issues.append(stale_issues(pd.DataFrame({
                 "snapshot": pd.array([name] * len(c), dtype="string"), "model_id": pd.array(ids.take(c), dtype="string"),
                 "downloads_all_time": pd.array(at._data[stale], dtype="Int64"), "previous_max": pd.array(previous[stale], dtype="Int64")})))
-        self.workspace.save(f"reading.{name}", codes=codes, at=at._data, at_ok=ok, d30=d30._data, d30_ok=~d30._mask, stale=stale)
+        arrays = {"at": at._data, "at_ok": ok, "d30": d30._data, "d30_ok": ~d30._mask, "stale": stale}
+        files = pass_state.store_readings(snap, key, arrays)
+        if files is None:  # a read-only store: in the workspace
+            self.workspace.save(f"reading.{name}", **arrays)
+            files = {f: self.workspace.path / f"reading.{name}.{f}.npy" for f in arrays}
+        self.files[name] = files
         self.names.append(name)
         self.dates.append(date)
 
     def highest(self, codes: np.ndarray) -> pd.arrays.IntegerArray:
         return pd.arrays.IntegerArray(self.run.value[codes], ~self.run.has[codes])
 
-    def readings(self, ids: pd.Index, rank: np.ndarray) -> StoreReadings:
-        return StoreReadings(self.workspace, self.names, self.dates, ids, rank)
+    def readings(self, ids: pd.Index, rank: np.ndarray, id_codes: IdCodes) -> StoreReadings:
+        files = [{"codes": id_codes.rec_path(name), **self.files[name]} for name in self.names]
+        return StoreReadings(self.workspace, self.names, self.dates, ids, rank, files)
+
+
+def _before_last(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of every part but the last, as one frame (no rows: the last part's columns)."""
+    return pd.concat(parts[:-1], ignore_index=True) if len(parts) > 1 else parts[-1].iloc[0:0]
+
+
+def _grow(a: np.ndarray, fill, n: int) -> np.ndarray:
+    """An array by first-appearance code, of the models of a shorter history, over ``n`` models."""
+    return np.concatenate([a, np.full(n - len(a), fill, dtype=a.dtype)])
 
 
 def read_history(snaps, main_names: set[str], counter_names: set[str], snapinfo: pd.DataFrame, registry: pd.DataFrame,

@@ -71,6 +71,7 @@ class IdCodes:
                 self.deferred[snap.name] = (snap, key)
             else:
                 self._keep(snap, key, rec, edge_rows, org)
+        self.keys = keys  # the key of each main snapshot's codes (``cache.id_chain``)
         self.vocab, self._last = vocab, (main_snaps[-1], keys[-1]) if main_snaps else None
         self._names = [s.name for s in main_snaps]
         if todo:
@@ -127,6 +128,10 @@ class IdCodes:
         if name in self.files:
             return np.load(self.files[name][part], mmap_mode="r", allow_pickle=False)
         return self.workspace.load(f"ids.{name}", part)
+
+    def rec_path(self, name: str):
+        """The file of main snapshot ``name``'s record codes (its cache entry, else the workspace)."""
+        return self.files[name]["rec"] if name in self.files else self.workspace.path / f"ids.{name}.rec.npy"
 
     def records(self, name: str) -> np.ndarray:
         return np.array(self._mapped(name, "rec"))

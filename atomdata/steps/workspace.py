@@ -109,13 +109,16 @@ def _workspace_at(path: str) -> Workspace:
 
 class StoreReadings:
     """The readings the pass kept: its counter snapshots that repeat no earlier one, in (date,
-    name) order, read back from the workspace one snapshot at a time. ``ids``: the model of each
-    code (sorted); ``names``, ``dates``: the snapshots; ``rank``: the code of each model by its
-    first appearance over the main snapshots (``id_codes.IdCodes``), codes that adding a month
-    leaves as they were (what the store's cache keeps rows by), if known."""
+    name) order, read back one snapshot at a time from their files (``files``: per snapshot, its
+    ``codes`` (first-appearance codes of its models, ``id_codes.IdCodes``) and the arrays of
+    ``pass_state.READING_FIELDS``, in the store's cache or the workspace). ``ids``: the model of
+    each code in id order (sorted); ``rank``: the position in ``ids`` of each first-appearance
+    code (codes that adding a month leaves as they were: what the store's cache keeps rows by);
+    ``names``, ``dates``: the snapshots."""
 
-    def __init__(self, workspace: Workspace, names: list[str], dates: list, ids: pd.Index, rank: np.ndarray | None = None):
-        self.workspace, self.names, self.ids, self.rank = workspace, list(names), ids, rank
+    def __init__(self, workspace: Workspace, names: list[str], dates: list, ids: pd.Index, rank: np.ndarray,
+                 files: list[dict]):
+        self.workspace, self.names, self.ids, self.rank, self.files = workspace, list(names), ids, rank, list(files)
         self.dates = np.asarray(dates, dtype="datetime64[ns]") if len(dates) else np.array([], dtype="datetime64[ns]")
 
     @property
@@ -123,22 +126,24 @@ class StoreReadings:
         return pd.DataFrame({"snapshot": self.names, "date": pd.to_datetime(self.dates)})
 
     def __iter__(self):
-        ws = self.workspace
-        for i, name in enumerate(self.names):
-            key = f"reading.{name}"
-            yield Reading(i, name, self.dates[i], ws.load(key, "codes"), ws.load(key, "at"), ws.load(key, "at_ok"),
-                          ws.load(key, "d30"), ws.load(key, "d30_ok"), ws.load(key, "stale"))
+        for i, (name, files) in enumerate(zip(self.names, self.files)):
+            load = partial(np.load, mmap_mode="r", allow_pickle=False)
+            yield Reading(i, name, self.dates[i], self.rank[load(files["codes"])], load(files["at"]), load(files["at_ok"]),
+                          load(files["d30"]), load(files["d30_ok"]), load(files["stale"]))
 
 
 class MainCodes:
-    """The models (codes) of each main snapshot, read back one snapshot at a time: (name, codes)."""
+    """The models of each main snapshot, read back one snapshot at a time: (name, codes in id
+    order); ``files``: the file of each snapshot's first-appearance codes, ``rank``: as in
+    ``StoreReadings``."""
 
-    def __init__(self, workspace: Workspace, names: list[str]):
-        self.workspace, self.names = workspace, list(names)
+    def __init__(self, files: dict[str, Path], rank: np.ndarray):
+        self.files, self.rank = dict(files), rank
+        self.names = list(self.files)
 
     def __iter__(self):
-        for name in self.names:
-            yield name, self.workspace.load(f"main.{name}", "codes")
+        for name, path in self.files.items():
+            yield name, self.rank[np.load(path, mmap_mode="r", allow_pickle=False)]
 
 
 class KeptTable:
