@@ -308,14 +308,18 @@ def cmd_add(a):
 def forget(raw: Path, name: str) -> list[str]:
     """Remove what a build caches for snapshot ``name`` (its typed records, edges and claims rows,
     the leavers of the pair it ends, the id codes and vocabulary of the months up to it, the CSV
-    text of its organization rows and the text and rows of the months whose readings end with it): an added month is
-    measured as new even where an earlier ``add`` left its entries in the cache."""
-    from atomdata.steps import cache
+    text of its organization rows and the text and rows of the months whose readings end with it, its readings and
+    the pass's state after it): an added month is measured as new even where an earlier ``add`` left its entries in
+    the cache."""
+    from atomdata.steps import cache, pass_state
+    from atomdata.steps.context import open_context
 
-    snaps = snapshots(raw)
+    ctx = open_context(raw)
+    snaps = [s for s in ctx.snaps if s.name in set(ctx.main)]
     snap = next(s for s in snaps if s.name == name)
-    key = cache.id_chain(snaps[:snaps.index(snap) + 1], cache.default_typing())[-1]
-    gone = [p for p in (raw / ".cache").glob("*") if snap.sha256[:32] in p.name or key in p.name]
+    keys = cache.id_chain(snaps[:snaps.index(snap) + 1], ctx.typing)
+    passed = pass_state.pass_chain(snaps[:len(keys)], keys, ctx.counter_names)[-1]
+    gone = [p for p in (raw / ".cache").glob("*") if any(k in p.name for k in (snap.sha256[:32], keys[-1], passed))]
     for p in gone:
         p.unlink()
     return [p.name for p in gone]

@@ -8,7 +8,9 @@ back as a categorical whose categories are the sorted ids, so sorting and groupi
 id order. Snapshots whose counters repeat earlier readings are recognised on the way
 (``rules.repeats``) and give no readings. What a build derived once and a later build would
 derive again the same (the id codes of the months up to each, the records of the models leaving
-after each) is read back from the store's cache (``steps.cache``).
+after each) is read back from the store's cache (``steps.cache``), and a build over the snapshots
+of a build before and more resumes at the state that build left (``steps.pass_state``): it goes
+over the new main snapshots only.
 """
 from __future__ import annotations
 
