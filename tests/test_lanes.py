@@ -114,8 +114,8 @@ def test_a_workspace_made_in_a_worker_is_taken_over_by_the_build():
 def test_a_workspace_left_by_a_build_that_died_is_removed_by_the_next(tmp_path, monkeypatch):
     """A killed build cannot remove its workspace (GBs at Hub scale); the next build on the host
     removes those whose process has gone, by their ``owner`` file or, for a build killed before
-    writing it, by their name (host tag and process id), and leaves a living build's, another
-    host's (a shared temporary folder) and folders it did not mark."""
+    writing it or while writing it (an empty file), by their name (host tag and process id), and
+    leaves a living build's, another host's (a shared temporary folder) and folders it did not mark."""
     import socket
     import subprocess
     import tempfile
@@ -129,9 +129,9 @@ def test_a_workspace_left_by_a_build_that_died_is_removed_by_the_next(tmp_path, 
     for name, owner in (("gone", f"{gone.pid} {host}"), ("living", f"{os.getpid()} {host}"),
                         ("elsewhere", f"{gone.pid} not-{host}"), ("unmarked", None),
                         (f"{tag}-{gone.pid}-named", None), (f"{tag}-{os.getpid()}-named", None),
-                        (f"zzzzzzzz-{gone.pid}-named", None)):
+                        (f"zzzzzzzz-{gone.pid}-named", None), (f"{tag}-{gone.pid}-emptyowner", "")):
         (tmp_path / f"atomdata-build-{name}").mkdir()
-        if owner:
+        if owner is not None:
             (tmp_path / f"atomdata-build-{name}" / "owner").write_text(owner)
     ws = Workspace()
     assert ws.path.parent == tmp_path and (ws.path / "owner").read_text() == f"{os.getpid()} {host}"

@@ -89,10 +89,10 @@ def abandoned(tmp: Path) -> list[Path]:
         try:
             pid, made_on = owner.read_text().split(maxsplit=1)
             mine = made_on.strip() == host
-        except FileNotFoundError:  # killed before writing it: the name tells
+        except (FileNotFoundError, ValueError):  # killed before writing it, or while writing it: the name tells
             made_by, pid = (folder.name[len(PREFIX):].split("-") + ["", ""])[:2]
             mine = made_by == tag
-        except (OSError, ValueError):  # unreadable: left alone
+        except OSError:  # unreadable: left alone
             continue
         if mine and folder.is_dir() and process_gone(pid):  # (another user's process: left alone)
             out.append(folder)
