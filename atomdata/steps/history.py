@@ -118,7 +118,8 @@ class _Pass:
         grow = partial(_grow, n=n)
         run = self.counters.run
         run.value, run.has = pass_state.from_first(state["run_value"], rank, 0), pass_state.from_first(state["run_has"], rank, False)
-        self.counters.names, self.counters.dates, self.counters.issues = state["readings"], state["dates"], state["issues"]
+        self.counters.names, self.counters.dates = state["readings"], state["dates"]
+        self.counters.stale = [(name, rank[codes], at, previous) for name, codes, at, previous in state["stale"]]
         for name in state["readings"]:
             snap = self.main_snaps[self.pos[name]]
             self.counters.files[name] = pass_state.reading_paths(snap, self.pass_keys[self.pos[name]])
@@ -146,7 +147,8 @@ class _Pass:
                     for series, w in self.presence.walks.items()}
         return {"key": self.pass_keys[-1], "main": list(self.main), "n": len(self.vocab),
                 "run_value": pass_state.to_first(run.value, rank), "run_has": pass_state.to_first(run.has, rank),
-                "readings": list(self.counters.names), "dates": list(self.counters.dates), "issues": list(self.counters.issues),
+                "readings": list(self.counters.names), "dates": list(self.counters.dates),
+                "stale": [(name, self.order[codes], at, previous) for name, codes, at, previous in self.counters.stale],
                 "rep_last": rep.last, "rep_known": rep.known, "rep_source": rep.source,
                 "pending": rep.pending, "pending_date": rep.pending_date, "found": dict(rep.found), "presence": presence,
                 # the latest records (and edges) of the models whose last snapshot is an earlier one
@@ -267,7 +269,7 @@ class _Pass:
         if snap.name in self.counter_names:
             at = pd.array(r["downloads_all_time"], dtype="Int64")
             if not self.repeats.observe(snap.name, k, date, idx, at._data, ~at._mask):
-                self.counters.read(snap, self.pass_keys[k], date, codes, at, pd.array(r["downloads_30d"], dtype="Int64"), self.ids)
+                self.counters.read(snap, self.pass_keys[k], date, codes, at, pd.array(r["downloads_30d"], dtype="Int64"))
 
     def _take_latest(self, k: int, r: pd.DataFrame, e: pd.DataFrame, idx: np.ndarray, e_idx: np.ndarray) -> None:
         """Of main snapshot ``k``'s records ``r`` and edges ``e`` (``idx``, ``e_idx``: their
@@ -309,7 +311,7 @@ class _Pass:
         out.no_records = out.latest.iloc[0:0]
         out.readings = self.counters.readings(self.ids, self.rank, self.id_codes)
         out.main_codes = MainCodes({name: self.id_codes.rec_path(name) for name in self.main}, self.rank)
-        out.issues += self.counters.issues + self.presence.issues(self.ids, self.id_codes.namespaces.values())
+        out.issues += self.counters.issues(self.ids) + self.presence.issues(self.ids, self.id_codes.namespaces.values())
         out.counter_repeats = self.repeats.found
         return out
 
@@ -317,23 +319,21 @@ class _Pass:
 class _Counters:
     """The counters of the snapshots that are readings: stale flags by a running maximum (and
     their ``counter_decreased`` rows), every model's highest reading, and each snapshot's arrays
-    written to the workspace for the later passes."""
+    written to the store's cache (``pass_state``) for the later passes."""
 
     def __init__(self, n_models: int, workspace: Workspace):
         self.workspace, self.run = workspace, RunningMax(n_models)  # also each model's highest reading
-        self.names, self.dates, self.issues = [], [], []
+        self.names, self.dates = [], []
+        self.stale = []  # (snapshot, codes, reading, highest earlier reading) of the stale readings: rows made at the end
         self.files = {}  # the files of each snapshot's arrays (``pass_state.READING_FIELDS``)
 
-    def read(self, snap, key: str, date, codes: np.ndarray, at, d30, ids: pd.Index) -> None:
+    def read(self, snap, key: str, date, codes: np.ndarray, at, d30) -> None:
         """Counter snapshot ``snap``'s readings (``key``: its ``pass_state.pass_chain`` key), its
         models by ``codes`` (in id order)."""
         name, ok = snap.name, ~at._mask
         stale, previous, _ = self.run.step(codes, at._data, ok)
         if stale.any():
-            c = codes[stale]
-            self.issues.append(stale_issues(pd.DataFrame({
-                "snapshot": pd.array([name] * len(c), dtype="string"), "model_id": pd.array(ids.take(c), dtype="string"),
-                "downloads_all_time": pd.array(at._data[stale], dtype="Int64"), "previous_max": pd.array(previous[stale], dtype="Int64")})))
+            self.stale.append((name, codes[stale], at._data[stale], previous[stale]))
         arrays = {"at": at._data, "at_ok": ok, "d30": d30._data, "d30_ok": ~d30._mask, "stale": stale}
         files = pass_state.store_readings(snap, key, arrays)
         if files is None:  # a read-only store: in the workspace
@@ -342,6 +342,13 @@ class _Counters:
         self.files[name] = files
         self.names.append(name)
         self.dates.append(date)
+
+    def issues(self, ids: pd.Index) -> list[pd.DataFrame]:
+        """The ``counter_decreased`` rows of each snapshot with stale readings (``ids``: the model of each code)."""
+        return [stale_issues(pd.DataFrame({
+            "snapshot": pd.array([name] * len(c), dtype="string"), "model_id": pd.array(ids.take(c), dtype="string"),
+            "downloads_all_time": pd.array(at, dtype="Int64"), "previous_max": pd.array(previous, dtype="Int64")}))
+            for name, c, at, previous in self.stale]
 
     def highest(self, codes: np.ndarray) -> pd.arrays.IntegerArray:
         return pd.arrays.IntegerArray(self.run.value[codes], ~self.run.has[codes])
