@@ -73,6 +73,14 @@ def write_via_temp(path: Path, write) -> None:
         raise
 
 
+def write_npy(path: Path, a) -> None:
+    """``a`` as a ``.npy`` file at ``path``, written whole or not at all (``write_via_temp``)."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # to the name given (``np.save`` would add ``.npy`` to a path)
+            np.save(f, np.ascontiguousarray(a), allow_pickle=False)
+    write_via_temp(path, write)
+
+
 def parquet_bytes(table: pa.Table) -> bytes:
     """A table as Parquet written with fixed settings: the same table always gives the same bytes."""
     import io

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow
 import pyarrow.parquet as pq
 
-from ..io import write_via_temp
+from ..io import write_npy, write_via_temp
 from ..rules import ids, inference, records
 from ..version import code_version
 from . import pass_state
@@ -142,11 +141,6 @@ def cached_ids(main_snaps, keys: list[str]) -> tuple[int, pyarrow.Array, pyarrow
     return 0, pyarrow.array([], pyarrow.string()), pyarrow.array([], pyarrow.string())
 
 
-def _save_npy(path: Path, a) -> None:
-    with open(path, "wb") as f:  # to the name given (``np.save`` would add ``.npy`` to a path)
-        np.save(f, a, allow_pickle=False)
-
-
 def store_ids(snap, key: str, **arrays) -> dict[str, Path] | None:
     """Cache a main snapshot's codes (``rec``, ``edge``, ``org``) or the vocabularies after it
     (``vocab``, ``orgvocab``); the files by name, or None where the store is read-only."""
@@ -154,8 +148,10 @@ def store_ids(snap, key: str, **arrays) -> dict[str, Path] | None:
     try:
         paths["rec"].parent.mkdir(exist_ok=True)
         for name, a in arrays.items():
-            write_via_temp(paths[name], (lambda tmp, a=a: pq.write_table(pyarrow.table({"value": a}), tmp)) if name in VOCABS
-                           else (lambda tmp, a=a: _save_npy(tmp, a)))
+            if name in VOCABS:
+                write_via_temp(paths[name], lambda tmp, a=a: pq.write_table(pyarrow.table({"value": a}), tmp))
+            else:
+                write_npy(paths[name], a)
         return paths
     except OSError:
         return None

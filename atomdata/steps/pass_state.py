@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import write_via_temp
+from ..io import write_npy, write_via_temp
 from .csv_texts import source_digest
 
 #: the arrays kept of a counter snapshot that is a reading (``rules.readings.Reading``, its
@@ -52,18 +52,13 @@ def state_path(snap, key: str) -> Path:
     return snap.path.parent / ".cache" / f"state-{key}.pkl"
 
 
-def _save_npy(path: Path, a) -> None:
-    with open(path, "wb") as f:  # to the name given (``np.save`` would add ``.npy`` to a path)
-        np.save(f, np.ascontiguousarray(a), allow_pickle=False)
-
-
 def store_readings(snap, key: str, arrays: dict[str, np.ndarray]) -> dict[str, Path] | None:
     """Cache a counter snapshot's readings; their files by field, or None where the store is read-only."""
     paths = reading_paths(snap, key)
     try:
         paths["at"].parent.mkdir(exist_ok=True)
         for f in READING_FIELDS:
-            write_via_temp(paths[f], lambda tmp, a=arrays[f]: _save_npy(tmp, a))
+            write_npy(paths[f], arrays[f])
         return paths
     except OSError:
         return None

@@ -1,9 +1,10 @@
 """A build's scratch folder: what the pass over the snapshots keeps for the later passes, on disk.
 
-Memory must not grow with the number of snapshots, so the pass keeps no readings in memory: each
-counter snapshot's model codes and counters are written here as arrays (and memory-mapped back),
-as are the codes of every main snapshot and the per-month rows of the monthly table. The tables
-kept out of memory in parts (``KeptTable``) are here too. The folder is in the system's temporary
+Memory must not grow with the number of snapshots, so what a build derives over the history is
+kept as arrays on disk and memory-mapped back: the readings and id codes of each snapshot in the
+store's cache (``pass_state``, ``id_codes``), here where the store is read-only, and here the
+per-month rows of the monthly table. The tables kept out of memory in parts (``KeptTable``) are
+here too. The folder is in the system's temporary
 space and goes with the build result; one that a killed build left behind (GBs at Hub scale) is
 removed by the next build on the machine.
 """
@@ -139,7 +140,6 @@ class MainCodes:
 
     def __init__(self, files: dict[str, Path], rank: np.ndarray):
         self.files, self.rank = dict(files), rank
-        self.names = list(self.files)
 
     def __iter__(self):
         for name, path in self.files.items():
