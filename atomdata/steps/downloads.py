@@ -83,12 +83,12 @@ class _MonthRows:
     kept, as the models' ids sort alike). Entries are touched when used (``cache.prune``)."""
 
     def __init__(self, folder: Path, readings, snaps, main, typing, keys: _MonthKeys):
-        self.folder, self.keys, self.rank = Path(folder), keys, getattr(readings, "rank", None)
+        self.folder, self.keys = Path(folder), keys
+        self.rank, self.order = getattr(readings, "rank", None), getattr(readings, "order", None)
         main = set(main)
         main_snaps = [s for s in snaps if s.name in main]
         self.id_keys = cache.id_chain(main_snaps, typing) if self.rank is not None else []
         self.dates = np.array([np.datetime64(pd.Timestamp(s.date), "ns") for s in main_snaps], dtype="datetime64[ns]")
-        self._first = None
 
     def path(self, label: str, name: str | None) -> Path | None:
         if self.rank is None or name is None:
@@ -115,10 +115,7 @@ class _MonthRows:
         return rows
 
     def store(self, path: Path, rows: dict) -> None:
-        if self._first is None:  # the first-appearance code of each code in id order
-            self._first = np.empty(len(self.rank), dtype=np.int32)
-            self._first[self.rank] = np.arange(len(self.rank), dtype=np.int32)
-        kept = dict(rows, model=self._first[rows["model"]])
+        kept = dict(rows, model=self.order[rows["model"]])
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as f:

@@ -77,7 +77,7 @@ class _Pass:
         order = pc.sort_indices(self.vocab).to_numpy()
         self.rank = np.empty(n, dtype=np.int32)
         self.rank[order] = np.arange(n, dtype=np.int32)
-        self.order = order  # the first-appearance code of each model in id order
+        self.order = order.astype(np.int32)  # the first-appearance code of each model in id order
         self.ids = pd.Index(pd.array(self.vocab.take(pa.array(order)), dtype="string"))
         # first and last main snapshot of every model, known before any record is read
         self.first_k, self.last_k = np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=np.int32)
@@ -309,7 +309,7 @@ class _Pass:
         out.latest = out.latest.reset_index(drop=True)
         out.edges = edges.drop(columns="_code").reset_index(drop=True)
         out.no_records = out.latest.iloc[0:0]
-        out.readings = self.counters.readings(self.ids, self.rank, self.id_codes)
+        out.readings = self.counters.readings(self.ids, self.rank, self.order, self.id_codes)
         out.main_codes = MainCodes({name: self.id_codes.rec_path(name) for name in self.main}, self.rank)
         out.issues += self.counters.issues(self.ids) + self.presence.issues(self.ids, self.id_codes.namespaces.values())
         out.counter_repeats = self.repeats.found
@@ -353,9 +353,9 @@ class _Counters:
     def highest(self, codes: np.ndarray) -> pd.arrays.IntegerArray:
         return pd.arrays.IntegerArray(self.run.value[codes], ~self.run.has[codes])
 
-    def readings(self, ids: pd.Index, rank: np.ndarray, id_codes: IdCodes) -> StoreReadings:
+    def readings(self, ids: pd.Index, rank: np.ndarray, order: np.ndarray, id_codes: IdCodes) -> StoreReadings:
         files = [{"codes": id_codes.rec_path(name), **self.files[name]} for name in self.names]
-        return StoreReadings(self.workspace, self.names, self.dates, ids, rank, files)
+        return StoreReadings(self.workspace, self.names, self.dates, ids, rank, order, files)
 
 
 def _before_last(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -114,12 +114,14 @@ class StoreReadings:
     ``codes`` (first-appearance codes of its models, ``id_codes.IdCodes``) and the arrays of
     ``pass_state.READING_FIELDS``, in the store's cache or the workspace). ``ids``: the model of
     each code in id order (sorted); ``rank``: the position in ``ids`` of each first-appearance
-    code (codes that adding a month leaves as they were: what the store's cache keeps rows by);
+    code (codes that adding a month leaves as they were: what the store's cache keeps rows by),
+    ``order`` the other way round (the first-appearance code of each model in id order);
     ``names``, ``dates``: the snapshots."""
 
     def __init__(self, workspace: Workspace, names: list[str], dates: list, ids: pd.Index, rank: np.ndarray,
-                 files: list[dict]):
-        self.workspace, self.names, self.ids, self.rank, self.files = workspace, list(names), ids, rank, list(files)
+                 order: np.ndarray, files: list[dict]):
+        self.workspace, self.names, self.ids, self.files = workspace, list(names), ids, list(files)
+        self.rank, self.order = rank, order
         self.dates = np.asarray(dates, dtype="datetime64[ns]") if len(dates) else np.array([], dtype="datetime64[ns]")
 
     @property
