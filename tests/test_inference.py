@@ -72,24 +72,50 @@ def test_suffix_stripping_in_arrow_matches_python_re():
     assert [None if pd.isna(v) else v for v in got] == [python(v) for v in names]
 
 
-def test_keyword_prefilter_never_drops_a_match(data_root, monkeypatch):
-    """The Arrow prefilter of the keyword rule only skips names no keyword matches: the result
-    over every repo name of a real snapshot (plus hostile spellings) equals matching every name."""
+def test_keywords_in_re2_match_as_python(data_root, monkeypatch):
+    """The keyword rule in Arrow (RE2: a prefilter of all keywords, then each keyword translated
+    by ``_keyword_re2``) finds what Python's ``re`` finds matching every name: over every repo
+    name of a real snapshot plus hostile spellings (Turkish i, long s, Kelvin sign, a keyword at
+    either end, a final newline, a lookahead met only by a shorter match)."""
     import pyarrow.parquet as pq
 
     path = sorted((data_root / "hub-stats").glob("*/models.parquet"))[-1]
     ids = pd.Series(pq.read_table(path, columns=["id"]).column("id").to_pylist(), dtype="string")
     names = pd.concat([inference.split_id(ids)[1], pd.Series(["x-QWİN", "Lıama-3", "mİstral-7b", "Tülu-3", "PHI-3.5",
-                                                              "Yİ-1.5-9B", "ſmollm", None, "qwen2-Kaya"], dtype="string")],
+                                                              "Yİ-1.5-9B", "ſmollm", None, "qwen2-Kaya", "qwen", "qwen\n", "aqwen qwen",
+                                                              "phi-3.55", "\u212aqwen", "ıqwen", "qwenİ", "İnternLM", "xllama-3 llama-3", "TÜLU",
+                                                              "deepseek-r1-distill-llama"], dtype="string")],
                       ignore_index=True)
     arch = inference.load_architectures()
-    assert all(inference._prefilter(v) is not None for v in arch.loc[arch["kind"] == "keyword", "value"])
+    keywords = arch.loc[arch["kind"] == "keyword", "value"]
+    assert all(inference._prefilter(v) is not None and inference._keyword_re2(v) is not None for v in keywords)
     fast = inference.keyword_org(names, arch)
     monkeypatch.setattr(inference, "_prefilter", lambda pattern: None)
+    monkeypatch.setattr(inference, "_keyword_re2", lambda pattern: None)
     slow = inference.keyword_org(names, arch)
     for a, b in zip(fast, slow):
         pd.testing.assert_series_equal(a, b)
     assert fast[0].notna().sum() > 100  # the real names do hit keywords
+
+
+def test_re2_folds_case_as_python_does_for_the_keywords():
+    """What ``_keyword_re2`` rests on, over every code point: Python's ``[a-z]`` (and each letter,
+    digit and sign the keywords hold) under re.I matches the same characters as its RE2 spelling
+    under (?i); only the Turkish i needs spelling out."""
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chars = [chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i < 0xE000]
+    every, text = pa.array(chars), "\n".join(chars)
+    keywords = inference.load_architectures().query("kind == 'keyword'")["value"]
+    literal = sorted(set("".join(keywords)) - set("()[]?!<|\\"))
+    for py in ["[a-z]", "[0-9]", *(re.escape(c) for c in literal)]:
+        re2 = f"[a-z{inference._I}]" if py == "[a-z]" else py.replace("i", f"[i{inference._I}]")
+        want = {m.group() for m in re.finditer(py, text, re.I)} - {"\n"}
+        got = set(every.filter(pc.match_substring_regex(every, f"(?i)^(?:{re2})$")).to_pylist())
+        assert got == want, py
 
 
 def test_each_rule_in_order(registry):

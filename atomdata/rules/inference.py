@@ -163,6 +163,58 @@ def _prefilter(pattern: str) -> str | None:
     return body
 
 
+#: Python's IGNORECASE matches ``[a-z]`` and ``i`` also with the Turkish dotted and dotless i; RE2 folds
+#: every other letter these patterns hold as Python does (the Kelvin sign with k, the long s with s)
+_I = "\u0130\u0131"
+#: the lookarounds of the family keywords, in RE2: each consumes the neighbour it checks
+_LOOKAROUNDS = {"(?<![a-z])": f"(?:^|[^a-z{_I}])", "(?![a-z])": f"(?:[^a-z{_I}]|$)", "(?![0-9])": "(?:[^0-9]|$)"}
+
+
+@functools.cache
+def _keyword_re2(pattern: str) -> str | None:
+    """RE2 spelling of a family keyword (a Python ``re`` pattern used with ``re.I``) whose first
+    match has the same text, in group ``hit``: a leading lookbehind and a trailing lookahead of
+    ``_LOOKAROUNDS`` become the character (or the text's end) they check. Consuming it does not
+    move the first match: a match that starts after a non-letter starts one character earlier,
+    and one at the start of the text takes ``^`` first, as Python tries position 0 first. None for
+    any other construct (then Python's ``re`` matches)."""
+    lead = next((k for k in _LOOKAROUNDS if k.startswith("(?<") and pattern.startswith(k)), "")
+    trail = next((k for k in _LOOKAROUNDS if not k.startswith("(?<") and pattern.endswith(k)), "")
+    body = pattern[len(lead):len(pattern) - len(trail)]
+    classes = re.findall(r"\[([^\]]*)\]", body)
+    if "(?" in body or "\\" in body.replace("\\.", "") or any("i" in c or any(a <= x <= b for a, b in re.findall(r"(.)-(.)", c) for x in "iI")
+                                                          for c in classes):
+        return None  # lookarounds elsewhere, escapes, an ``i`` in a class: not translated
+    body = re.sub(r"\((?!\?)", "(?:", body).replace("i", f"[i{_I}]")
+    out = f"(?i){_LOOKAROUNDS.get(lead, '')}(?P<hit>{body}){_LOOKAROUNDS.get(trail, '')}"
+    try:
+        pc.extract_regex(pyarrow.array(["x"]), out)
+    except pyarrow.ArrowInvalid:
+        return None
+    return out
+
+
+def _first_keyword(cand: pd.Series, kw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For each name of ``cand``: the row of ``kw`` whose keyword matches it first (-1: none) and
+    the matched text; each keyword only against the names no earlier one matched. In RE2 (Arrow)
+    where every keyword translates (``_keyword_re2``), else with Python's ``re``."""
+    row, hit = np.full(len(cand), -1), np.full(len(cand), None, dtype=object)
+    todo = np.arange(len(cand))
+    pats = [_keyword_re2(v) for v in kw["value"]]
+    names = as_arrow(cand) if all(p is not None for p in pats) else None
+    for k, value in enumerate(kw["value"]):  # loop over curated rows, not models
+        if not len(todo):
+            break
+        if names is not None:
+            got = pc.struct_field(pc.extract_regex(names.take(pyarrow.array(todo)), pats[k]), [0])
+        else:
+            got = as_arrow(cand.iloc[todo].str.extract(f"({value})", flags=re.I, expand=True)[0].astype("string"))
+        new = got.is_valid().to_numpy(zero_copy_only=False)
+        row[todo[new]], hit[todo[new]] = k, got.filter(pyarrow.array(new)).to_numpy(zero_copy_only=False)
+        todo = todo[~new]
+    return row, hit
+
+
 def keyword_org(names: pd.Series, architectures: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Organization of the first keyword row that matches each name, and the matched text.
 
@@ -178,20 +230,11 @@ def keyword_org(names: pd.Series, architectures: pd.DataFrame) -> tuple[pd.Serie
         cand = uniq[maybe.to_numpy(zero_copy_only=False)].reset_index(drop=True)
     else:
         cand = uniq
-    org = pd.Series(pd.NA, index=cand.index, dtype="string")
-    hit = pd.Series(pd.NA, index=cand.index, dtype="string")
-    for value, o in zip(kw["value"], kw["org"]):  # loop over curated rows, not models
-        todo = org.isna()
-        if not todo.any():
-            break
-        m = cand[todo].str.extract(f"({value})", flags=re.I, expand=True)[0].astype("string")
-        new = m.notna()
-        org.loc[new[new].index] = o
-        hit.loc[new[new].index] = m[new]
-    found = org.notna()
+    row, hit = _first_keyword(cand, kw)
+    found = row >= 0
     key = pd.Index(cand[found].to_numpy())
-    return (lookup(names, pd.Series(org[found].to_numpy(), index=key, dtype="string")),
-            lookup(names, pd.Series(hit[found].to_numpy(), index=key, dtype="string")))
+    return (lookup(names, pd.Series(kw["org"].to_numpy()[row[found]], index=key, dtype="string")),
+            lookup(names, pd.Series(hit[found], index=key, dtype="string")))
 
 
 def known_model_index(known_ids: pd.Series, registry: pd.DataFrame, mirrors: pd.DataFrame) -> pd.DataFrame:
