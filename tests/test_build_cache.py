@@ -502,3 +502,70 @@ def test_the_pass_resumes_at_the_state_a_build_before_left(tmp_path, data_root, 
     resumed.clear()
     build(raw, tmp_path / "no-reading")
     assert resumed == [] and _tables(tmp_path / "no-reading") == want
+
+
+def test_parts_from_the_cache_were_validated_by_the_build_that_kept_them(tmp_path, monkeypatch):
+    """A month's rows are kept in the cache only once the month has passed validation, and a
+    snapshot's organization text only once the table has passed and is written: a part read back
+    under the same key (the same rows under the same schemas: the key holds atomdata's source)
+    is not validated again. A warm build validates no part, adding a month's snapshot validates
+    that month and that snapshot's rows; a part that failed is kept by nothing, so the next build
+    validates it again. Five monthly snapshots of the benchmark's generator."""
+    import sys
+
+    import pytest
+
+    from atomdata.errors import ValidationFailed
+    from atomdata.steps import claims, downloads
+    from testdata import REPO
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import history
+
+    dumps = history.generate(tmp_path / "dumps", 2000, 5, "2026-08-01")
+    raw = tmp_path / "raw"
+    for p in dumps[:4]:
+        import_dump(p, raw)
+    seen, fail = [], set()
+
+    def counting(module):
+        real = module.validate_table
+
+        def validate(name, df, **kw):
+            part = df["month"].iloc[0] if name == "model_downloads_monthly" else kw.get("where")
+            seen.append((name, part))
+            if (name, part) in fail:
+                raise ValidationFailed(f"{name}: {part} refused by the test")
+            return real(name, df, **kw)
+        monkeypatch.setattr(module, "validate_table", validate)
+    counting(downloads), counting(claims)
+
+    def validated(table):
+        return sorted(part for name, part in seen if name == table)
+
+    # a month and a snapshot's organization rows refused: the build fails, and neither is kept
+    fail.update({("model_downloads_monthly", "2026-06"), ("organization_summary", f"snapshot {dumps[3].parent.name}")})
+    with pytest.raises(ValidationFailed):
+        build(raw, tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()
+    assert not list((raw / ".cache").glob("text-*"))  # no table was written: no organization text kept
+    months = validated("model_downloads_monthly")
+    assert months == ["2026-03", "2026-04", "2026-05", "2026-06"]
+    assert len(list((raw / ".cache").glob("rows-*"))) == 3  # all but the refused month
+
+    fail.clear(), seen.clear()
+    build(raw, tmp_path / "four")
+    # the refused month walked and validated again (the others read back); every snapshot's rows validated
+    assert validated("model_downloads_monthly") == ["2026-06"] and len(validated("organization_summary")) == 4
+    seen.clear()
+    build(raw, tmp_path / "warm")
+    assert seen == [] and _tables(tmp_path / "warm") == _tables(tmp_path / "four")
+
+    import_dump(dumps[4], raw)
+    build(raw, tmp_path / "added")
+    assert len(validated("model_downloads_monthly")) == 1 and validated("organization_summary") == [f"snapshot {dumps[4].parent.name}"]
+    fresh = tmp_path / "fresh"
+    for p in dumps:
+        import_dump(p, fresh)
+    build(fresh, tmp_path / "afresh")
+    assert _tables(tmp_path / "added") == _tables(tmp_path / "afresh")

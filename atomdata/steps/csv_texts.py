@@ -40,6 +40,14 @@ def text_path(folder: Path, name: str) -> Path:
     return Path(folder) / f"text-{name}.csv.zst"
 
 
+def validated(path: Path | None) -> bool:
+    """Whether the part whose text is cached at ``path`` passed its table's validation: a build
+    caches a part's text only when writing a table that passed, and the name holds atomdata's
+    source (the schemas) and everything the part's rows are a function of, so the same rows
+    under the same schema are not validated again (as their text is not formatted again)."""
+    return path is not None and path.is_file()
+
+
 def copy_text(path: Path, f, rows: int) -> bool:
     """Append the cached text of a part of ``rows`` rows to the open binary file ``f``; False
     (``f`` as it was) when the entry is missing, damaged or of another number of lines. A used

@@ -154,13 +154,14 @@ def _monthly(readings, snaptab, tolerance_days, snaps, typing, main, reuse: bool
     table = MonthlyTable(readings.workspace, readings.ids, walker.snap_type)
     table.names = walker.names  # the walk names the snapshots as it reads them
     for label, rows in periods:
-        if rows is None:
+        name, walked = names[label], rows is not None
+        if not walked:  # validated by the build that walked it: its rows are kept only then, named as its text
             rows = kept.load(paths[label], walker.snap_type)
-        elif paths[label] is not None:
-            kept.store(paths[label], rows)
-        name = names[label]
         table.add(label, rows, csv_texts.text_path(folder, name) if name else None)
-        validate_table("model_downloads_monthly", table.frame(len(table.labels) - 1))
+        if walked:
+            validate_table("model_downloads_monthly", table.frame(len(table.labels) - 1))
+            if paths[label] is not None:
+                kept.store(paths[label], rows)
     return Built(table, [boundaries.unmeasured_issues(walker.unmeasured_periods(), "month"),
                          boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])
 
