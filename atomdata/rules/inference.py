@@ -40,7 +40,7 @@ from ..issues import issue
 from ..schemas import Table
 from ..settings import curated
 from ..validate import read_curated
-from ..vocab import ATTRIBUTIONS, CONFIDENCE, MIRROR_KINDS, NAMESPACE_RE
+from ..vocab import ATTRIBUTIONS, MIRROR_KINDS, NAMESPACE_RE
 from .ids import as_arrow, as_series, first_rows, isin, lookup, namespace, positions, split_id
 from .ids import take as take_at
 from .organizations import attribute
@@ -146,23 +146,6 @@ def strip_suffixes(names: pd.Series) -> pd.Series:
     return as_series(out, text.index).rename(text.name)
 
 
-@functools.cache
-def _prefilter(pattern: str) -> str | None:
-    """An RE2 pattern that every name the Python keyword ``pattern`` (``re.I``) matches also
-    matches: the keyword without its lookarounds (dropping a condition only widens the match),
-    with ``i`` also matching the Turkish dotted and dotless i as Python's IGNORECASE does.
-    None when the keyword has a construct this does not handle (then every name is tried)."""
-    body = re.sub(r"\(\?<?[!=][^()]*\)", "", pattern)
-    if "(?" in body or "\\" in body.replace("\\.", "") or re.search(r"\[[^\]]*i", body):
-        return None  # lookarounds left, escapes, or an ``i`` inside a class: not translated
-    body = body.replace("i", "[i\u0130\u0131]")
-    try:
-        pc.match_substring_regex(pyarrow.array(["x"]), f"(?i){body}")
-    except pyarrow.ArrowInvalid:
-        return None
-    return body
-
-
 #: Python's IGNORECASE matches ``[a-z]`` and ``i`` also with the Turkish dotted and dotless i; RE2 folds
 #: every other letter these patterns hold as Python does (the Kelvin sign with k, the long s with s)
 _I = "\u0130\u0131"
@@ -181,10 +164,9 @@ def _keyword_re2(pattern: str) -> str | None:
     lead = next((k for k in _LOOKAROUNDS if k.startswith("(?<") and pattern.startswith(k)), "")
     trail = next((k for k in _LOOKAROUNDS if not k.startswith("(?<") and pattern.endswith(k)), "")
     body = pattern[len(lead):len(pattern) - len(trail)]
-    classes = re.findall(r"\[([^\]]*)\]", body)
-    if "(?" in body or "\\" in body.replace("\\.", "") or any("i" in c or any(a <= x <= b for a, b in re.findall(r"(.)-(.)", c) for x in "iI")
-                                                          for c in classes):
-        return None  # lookarounds elsewhere, escapes, an ``i`` in a class: not translated
+    classes = re.findall(r"\[[^\]]*\]", body)
+    if "(?" in body or "\\" in body.replace("\\.", "") or any(re.fullmatch(c, "i", re.I) for c in classes):
+        return None  # lookarounds elsewhere, escapes, a class that takes an i: not translated
     body = re.sub(r"\((?!\?)", "(?:", body).replace("i", f"[i{_I}]")
     out = f"(?i){_LOOKAROUNDS.get(lead, '')}(?P<hit>{body}){_LOOKAROUNDS.get(trail, '')}"
     try:
@@ -194,21 +176,26 @@ def _keyword_re2(pattern: str) -> str | None:
     return out
 
 
-def _first_keyword(cand: pd.Series, kw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """For each name of ``cand``: the row of ``kw`` whose keyword matches it first (-1: none) and
-    the matched text; each keyword only against the names no earlier one matched. In RE2 (Arrow)
-    where every keyword translates (``_keyword_re2``), else with Python's ``re``."""
-    row, hit = np.full(len(cand), -1), np.full(len(cand), None, dtype=object)
-    todo = np.arange(len(cand))
+def _first_keyword(names: pd.Series, kw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For each name: the row of ``kw`` whose keyword matches it first (-1: none) and the matched
+    text; each keyword only against the names no earlier one matched. In RE2 (Arrow) where every
+    keyword translates (``_keyword_re2``), after one pass of all keywords together has left out
+    the names none matches; else with Python's ``re``, every name."""
+    row, hit = np.full(len(names), -1), np.full(len(names), None, dtype=object)
     pats = [_keyword_re2(v) for v in kw["value"]]
-    names = as_arrow(cand) if all(p is not None for p in pats) else None
+    text = as_arrow(names) if pats and all(p is not None for p in pats) else None
+    if text is not None:
+        anyone = "|".join(f"(?:{p.replace('(?P<hit>', '(?:')})" for p in pats)
+        todo = np.flatnonzero(pc.fill_null(pc.match_substring_regex(text, anyone), False).to_numpy(zero_copy_only=False))
+    else:
+        todo = np.arange(len(names))
     for k, value in enumerate(kw["value"]):  # loop over curated rows, not models
         if not len(todo):
             break
-        if names is not None:
-            got = pc.struct_field(pc.extract_regex(names.take(pyarrow.array(todo)), pats[k]), [0])
+        if text is not None:
+            got = pc.struct_field(pc.extract_regex(text.take(pyarrow.array(todo)), pats[k]), [0])
         else:
-            got = as_arrow(cand.iloc[todo].str.extract(f"({value})", flags=re.I, expand=True)[0].astype("string"))
+            got = as_arrow(names.iloc[todo].str.extract(f"({value})", flags=re.I, expand=True)[0].astype("string"))
         new = got.is_valid().to_numpy(zero_copy_only=False)
         row[todo[new]], hit[todo[new]] = k, got.filter(pyarrow.array(new)).to_numpy(zero_copy_only=False)
         todo = todo[~new]
@@ -216,23 +203,13 @@ def _first_keyword(cand: pd.Series, kw: pd.DataFrame) -> tuple[np.ndarray, np.nd
 
 
 def keyword_org(names: pd.Series, architectures: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Organization of the first keyword row that matches each name, and the matched text.
-
-    Matched once per distinct name (ids repeat a lot: many derivatives share an ancestor), only
-    for the names that an Arrow (RE2) prefilter of all keywords lets through, and each keyword
-    only against the names no earlier keyword matched.
-    """
+    """Organization of the first keyword row that matches each name, and the matched text,
+    matched once per distinct name (ids repeat a lot: many derivatives share an ancestor)."""
     kw = architectures[architectures["kind"] == "keyword"]
     uniq = pd.Series(names.dropna().unique(), dtype="string")
-    filters = [_prefilter(v) for v in kw["value"]]
-    if len(uniq) and filters and all(f is not None for f in filters):
-        maybe = pc.fill_null(pc.match_substring_regex(as_arrow(uniq), "(?i)" + "|".join(f"(?:{f})" for f in filters)), False)
-        cand = uniq[maybe.to_numpy(zero_copy_only=False)].reset_index(drop=True)
-    else:
-        cand = uniq
-    row, hit = _first_keyword(cand, kw)
+    row, hit = _first_keyword(uniq, kw)
     found = row >= 0
-    key = pd.Index(cand[found].to_numpy())
+    key = pd.Index(uniq[found].to_numpy())
     return (lookup(names, pd.Series(kw["org"].to_numpy()[row[found]], index=key, dtype="string")),
             lookup(names, pd.Series(hit[found], index=key, dtype="string")))
 
