@@ -27,6 +27,10 @@ def test_lineage_chains_cycles_self_references_and_missing_bases():
     assert r.loc["x/g", "lineage_status"] == "self_reference" and r.loc["x/g", "root_model_id"] == "x/g"
     for cyc in ("x/e", "x/f", "x/p", "x/q", "x/r", "x/s"):
         assert r.loc[cyc, "lineage_status"] == "cycle" and pd.isna(r.loc[cyc, "root_model_id"])
+    # the root's row among the models, where it is one of them: what callers take its columns at
+    row = {i: k for k, i in enumerate(m["model_id"])}
+    assert r["root_row"].tolist() == [row.get(root, -1) if isinstance(root, str) else -1 for root in r["root_model_id"]]
+    assert r.loc["x/c", "root_row"] == 0 and r.loc["x/d", "root_row"] == -1 and r.loc["x/g", "root_row"] == 6
 
 
 def test_lineage_of_a_long_chain_is_exact():

@@ -85,7 +85,9 @@ def resolve(models: pd.DataFrame) -> pd.DataFrame:
     """Root of every model with a declared base.
 
     ``models`` needs ``model_id`` (unique) and ``base_id`` (first declared base, null for originals).
-    Returns one row per derivative: model_id, root_model_id, root_org, depth, lineage_status.
+    Returns one row per derivative: model_id, root_model_id, root_org, depth, lineage_status and
+    ``root_row``, the root's row in ``models`` (-1 where it is outside them or there is none), so
+    callers take the root's columns by position instead of looking its id up.
     """
     ids = models["model_id"].astype("string").reset_index(drop=True)
     base = models["base_id"].astype("string").reset_index(drop=True)
@@ -100,6 +102,8 @@ def resolve(models: pd.DataFrame) -> pd.DataFrame:
         "lineage_status": pd.array(pa.array(STATUSES, pa.string()).take(pa.array(r["status"][keep])), dtype="string"),
     })
     out["root_org"] = namespace(out["root_model_id"])
+    root = r["root_code"][keep]
+    out["root_row"] = np.where(root < len(ids), root, -1)  # codes below n are the models' rows
     return out
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..rules import inference, lineage, publisher
-from ..rules.ids import lookup, take
+from ..rules.ids import take
 from ..rules.organizations import attribute
 from .claims import derivatives_by_root_org
 from .shares import derivatives_by_country
@@ -15,7 +15,8 @@ from .step import Built
 
 def _declared(latest: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
     """One row per model that declares a base: its declared root (``rules.lineage``) and who
-    published it relative to that root (``rules.publisher``), in model id order."""
+    published it relative to that root (``rules.publisher``), in model id order; ``_row`` and
+    ``_root_row``: the rows of the model and of its root in ``latest`` (-1: none)."""
     roots = lineage.resolve(latest[["model_id", "base_id"]])
     ratt = attribute(roots["root_org"], registry)
     # each derivative's row in ``latest``: resolve keeps the rows with a declared base, in order
@@ -34,36 +35,39 @@ def _declared(latest: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
         "publisher": publisher.publisher(roots["model_id"], roots["root_org"], registry),
         "depth": roots["depth"],
         "lineage_status": roots["lineage_status"],
-        "_model_type": take(latest["model_type"], at, roots.index),  # for the inference below
+        "_row": at,
+        "_root_row": roots["root_row"].to_numpy(),
     }).sort_values("model_id", kind="stable").reset_index(drop=True)
 
 
-def _inference_frame(derivs: pd.DataFrame, latest: pd.DataFrame, model_type: pd.Series | None = None) -> pd.DataFrame:
+def _inference_frame(derivs: pd.DataFrame, latest: pd.DataFrame, rows: np.ndarray, root_rows: np.ndarray) -> pd.DataFrame:
     """What the inference rules read of each derivative: its id, declared root and the model-type
-    tags of both (from the latest records; ``model_type``: the derivatives', if at hand)."""
-    mtype = pd.Series(latest["model_type"].array, index=pd.Index(latest["model_id"]))
+    tags of both, taken from their rows in ``latest`` (``rows``, ``root_rows``: -1 for none)."""
+    mtype = latest["model_type"]
     return pd.DataFrame({"model_id": derivs["model_id"], "root_model_id": derivs["root_model_id"],
-                         "model_type": lookup(derivs["model_id"], mtype) if model_type is None else model_type,
-                         "root_model_type": lookup(derivs["root_model_id"], mtype)})
+                         "model_type": take(mtype, rows, derivs.index), "root_model_type": take(mtype, root_rows, derivs.index)})
 
 
 def build_derivatives(latest, edges, registry, mirrors, architectures) -> Built:
     """``derivatives`` with the attribution beyond the declared chain (``rules.inference``), and
-    the lineage rows of data_quality; ``known_index`` (the known models of registry organizations
-    by name, ``inference.known_model_index``) for ``derivative_checks``."""
+    the lineage rows of data_quality; for ``derivative_checks``: ``known_index`` (the known models
+    of registry organizations by name, ``inference.known_model_index``) and ``derivative_rows``
+    (the rows in ``latest`` of each derivative and of its root)."""
     derivs = _declared(latest, registry)
-    iframe = _inference_frame(derivs, latest, derivs.pop("_model_type"))
+    rows = (derivs.pop("_row").to_numpy(), derivs.pop("_root_row").to_numpy())
+    iframe = _inference_frame(derivs, latest, *rows)
     known_ids = pd.concat([latest["model_id"], edges["base_id"]], ignore_index=True)  # every model named anywhere
     index = inference.known_model_index(known_ids, registry, mirrors)
     derivs = pd.concat([derivs, inference.infer(iframe, registry, known_ids, mirrors, architectures, index=index)], axis=1)
-    return Built(derivs, lineage.issues(derivs), items={"known_index": index})
+    return Built(derivs, lineage.issues(derivs), items={"known_index": index, "derivative_rows": rows})
 
 
-def build_derivative_checks(derivatives, latest, edges, main_codes, ids, registry, mirrors, architectures, known_index) -> Built:
+def build_derivative_checks(derivatives, latest, edges, main_codes, ids, registry, mirrors, architectures, known_index,
+                            derivative_rows) -> Built:
     """The data_quality rows of the derivatives that no table waits for, made beside the tables:
     merges whose roots lie in several regions, the held-out accuracy of the inference rules, and
     the share of each snapshot's derivatives attributed by each rule."""
-    held_out = inference.held_out(_inference_frame(derivatives, latest), registry, None, mirrors, architectures,
+    held_out = inference.held_out(_inference_frame(derivatives, latest, *derivative_rows), registry, None, mirrors, architectures,
                                   truth=derivatives, index=known_index)[1]
     counts = inference.attribution_counts(derivatives, ids, main_codes)
     return Built(None, [lineage.merge_issues(edges, derivatives, registry)] + inference.quality_rows(counts, held_out))

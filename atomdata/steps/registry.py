@@ -34,7 +34,8 @@ STEPS: tuple[Step, ...] = (
     Step("derivatives_by_root_org", derivatives.build_derivatives_by_root_org, ("derivatives", "registry")),
     # data_quality rows of the derivatives that no table waits for (beside the tables)
     Step("derivative_checks", derivatives.build_derivative_checks,
-         ("derivatives", "latest", "edges", "main_codes", "ids", "registry", "mirrors", "architectures", "known_index")),
+         ("derivatives", "latest", "edges", "main_codes", "ids", "registry", "mirrors", "architectures", "known_index",
+          "derivative_rows")),
     Step("downloads_by_family", breakdowns.build_downloads_by_family,
          ("model_downloads_monthly", "models", "model_attributes", "scope")),
     Step("downloads_by_size", breakdowns.build_downloads_by_size,
@@ -69,4 +70,4 @@ def check(steps=STEPS, base=()) -> None:
 
 #: the further items each step makes (``Built.items``), for :func:`check`
 ITEMS = {"history": {"latest", "edges", "readings", "main_codes", "ids", "counter_repeats", "org_parts", "trend_parts", "no_records"},
-         "derivatives": {"known_index"}}
+         "derivatives": {"known_index", "derivative_rows"}}
