@@ -84,10 +84,12 @@ class BuildResult:
         return "\n".join(lines)
 
 
-def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0, write_to: Path | None = None) -> dict:
+def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0, write_to: Path | None = None,
+              replacing: Path | None = None) -> dict:
     """Run ``steps`` on the context ``items``; return the published tables, each validated (all
     failures of all tables raised together once every step has run) and, with ``write_to``,
-    written there as ``<name>.csv`` as soon as it is.
+    written there as ``<name>.csv`` as soon as it is (``replacing``: the folder those files will
+    replace, whose files a table kept in parts may copy its leading parts from, ``write_table``).
 
     With ``workers`` (``lanes``), a step runs in a worker process as soon as the items it reads are
     made, that many at a time, those that more later steps wait for first, and its table is
@@ -132,7 +134,8 @@ def run_steps(items: dict, steps: tuple[Step, ...] = STEPS, workers: int = 0, wr
 
     def write(name: str) -> tuple:
         writes.remove(name)
-        return f"{name}.csv", write_table, {"table": tables[name], "path": Path(write_to) / f"{name}.csv"}
+        return f"{name}.csv", write_table, {"table": tables[name], "path": Path(write_to) / f"{name}.csv",
+                                            "previous": Path(replacing) / f"{name}.csv" if replacing is not None else None}
 
     with Lanes(workers, writers=1 if workers else 0) as lanes:
         while pending or lanes.running or (writes and not failed):
@@ -191,15 +194,16 @@ def side_by_side(snaps) -> int:
 
 
 def build_tables(raw: Path, registry_file=None, scope: Scope | None = None, tolerance_days: int = TOLERANCE_DAYS,
-                 period: str = "month", progress=None, write_to: Path | None = None) -> BuildResult:
-    """Every table, validated (and, with ``write_to``, written there as it is made: see
-    :func:`build`). ``scope``: the headline's (default: the ``default`` preset of the project's
+                 period: str = "month", progress=None, write_to: Path | None = None,
+                 replacing: Path | None = None) -> BuildResult:
+    """Every table, validated (and, with ``write_to``, written there as it is made, to replace
+    the folder ``replacing``: see :func:`build`). ``scope``: the headline's (default: the ``default`` preset of the project's
     scope policy). In the result, the text columns of the per-model monthly table (model id,
     month, method, snapshots, flags) are categoricals (its rows are models x months); the values
     are those written to the CSV, which ``atomdata.load`` reads back as strings."""
     return_freed_memory()
     ctx = open_context(raw, registry_file, scope, tolerance_days, period, progress)
-    tables = run_steps(ctx.items(), workers=side_by_side(ctx.snaps), write_to=write_to)
+    tables = run_steps(ctx.items(), workers=side_by_side(ctx.snaps), write_to=write_to, replacing=replacing)
     cache.prune(ctx.snaps, ctx.main, ctx.counter_names, ctx.snapinfo, ctx.registry, ctx.typing)  # entries no build has used for a day
     return BuildResult(Tables({k: tables[k] for k in TABLES}), ctx.snaps, ctx.curated)
 
@@ -231,11 +235,12 @@ def check_tables_folder(out: Path) -> None:
                             "(--out my-build), or move them elsewhere first")
 
 
-def write_table(table, path: Path) -> None:
-    """One table as CSV: a kept table a part at a time, any other frame whole."""
+def write_table(table, path: Path, previous: Path | None = None) -> None:
+    """One table as CSV: a kept table a part at a time (``previous``: the file it replaces, whose
+    leading parts it may copy, ``KeptTable.write_csv``), any other frame whole."""
     if isinstance(table, KeptTable):
         with open(path, "w+b") as f:  # read too: a part's text may be kept from what was written (``MonthlyTable``)
-            table.write_csv(f)
+            table.write_csv(f, previous)
     else:
         write_csv(table, path)
 
@@ -248,7 +253,7 @@ def build(raw: Path, out: Path, extra=None, **kw) -> BuildResult:
     folder, by name (the package descriptor)."""
     check_tables_folder(out)  # before the work, not after it
     with staging_dir(Path(out)) as tmp:
-        res = build_tables(raw, write_to=tmp, **kw)
+        res = build_tables(raw, write_to=tmp, replacing=Path(out), **kw)
         for fname, data in (extra(res) if extra else {}).items():
             (tmp / fname).write_bytes(data)
     res.out = Path(out)

@@ -287,17 +287,21 @@ def cmd_build(a):
 
 
 def cmd_add(a):
-    """Build N (cold, unless this N's store is built already), then add the newest month: warm."""
+    """Build N (cold, unless this N's store is built already; then warm, unmeasured, so that its
+    tables are in place as a built history's are), then add the newest month over them: warm."""
     names = cold_names(a, a.n)
     raw = a.work / f"run-{a.models}-{a.n}" / "raw"
     built = (raw / ".cache").is_dir() and sorted(p.name for p in raw.iterdir() if not p.name.startswith(".")) == names
     if not built:
         r = cold_build(a.work, a.models, names, str(a.n), a.scope, keep_out=True)
         record(a.work, {"case": "cold build", "n": a.n, "models": a.models, "scope": a.scope, **r})
+    # a built history has its tables: the N months' (a warm build, not measured), which the add replaces
+    out = raw.parent / "out"
+    subprocess.run(build_cmd(raw, out, a.scope), check=True, stdout=subprocess.DEVNULL)
     newest = [s.name for s in snapshots(master(a.work, a.models))][-1]
     raw = run_store(a.work, a.models, names + [newest], str(a.n))
     forget(raw, newest)
-    r = run_measured(build_cmd(raw, raw.parent / "out", a.scope), f"add-{a.models}-{a.n}", a.work)
+    r = run_measured(build_cmd(raw, out, a.scope), f"add-{a.models}-{a.n}", a.work)
     r |= rows_of(raw)
     record(a.work, {"case": "add a month (warm)", "n": a.n, "models": a.models, "scope": a.scope, **r})
     if not a.keep_out:

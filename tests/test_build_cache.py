@@ -173,7 +173,14 @@ def test_cache_entries_no_build_uses_go_after_a_day(tmp_path, data_root):
             os.utime(p, (old, old))
     build(raw, tmp_path / "second")
     left = sorted(p.name for p in folder.iterdir())
-    assert left == sorted(used + [p.name for p in made["young"]] + [other.name])
+    # the records of the tables written from parts (``csv_texts.record_written``): used by a build
+    # writing over that file only, so the first build's go with the stale entries
+    from atomdata.steps.csv_texts import written_path
+
+    kept = ("model_downloads_monthly.csv", "organization_summary.csv")
+    records = [written_path(folder, (tmp_path / build_ / name).stat()).name for build_ in ("first", "second") for name in kept]
+    assert set(records[:2]) <= set(used) and not set(records[2:]) & set(used)
+    assert left == sorted([n for n in used if n not in records[:2]] + records[2:] + [p.name for p in made["young"]] + [other.name])
     assert _tables(tmp_path / "first") == _tables(tmp_path / "second")
 
 
@@ -370,6 +377,63 @@ def test_the_csv_text_of_tables_parts_is_kept_by_what_they_are_a_function_of(tmp
     build(raw, tmp_path / "damaged")
     assert sorted(name for _, name in formatted) == entries
     assert _tables(tmp_path / "damaged") == _tables(tmp_path / "afresh")
+
+
+def test_a_table_written_over_the_last_build_copies_the_parts_they_share_from_it(tmp_path, monkeypatch):
+    """A table kept in parts is recorded as written (``csv_texts.record_written``: its parts' text
+    names and ends, by the file's identity), and the next build into the same folder copies the
+    leading parts the two share from the file it replaces: adding a month copies the months and
+    snapshots before from the last build's files, reads no cached text and formats only the new
+    parts; the tables are those of a build from scratch. A file changed since it was written
+    (another modification time or size) is not copied from; nor is a folder no build of this
+    store wrote."""
+    import os
+    import sys
+
+    from atomdata.steps import csv_texts
+    from testdata import REPO
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import history
+
+    dumps = history.generate(tmp_path / "dumps", 2000, 5, "2026-08-01")
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    for p in dumps[:4]:
+        import_dump(p, raw)
+    build(raw, out)
+    kept = ("model_downloads_monthly.csv", "organization_summary.csv")
+    records = {p.name for p in (raw / ".cache").glob("written-*.json")}
+    assert records == {csv_texts.written_path(raw / ".cache", (out / name).stat()).name for name in kept}
+
+    copied, read, formatted = [], [], []
+    copy_prefix, copy_text, store_text = csv_texts.copy_prefix, csv_texts.copy_text, csv_texts.store_text
+    monkeypatch.setattr(csv_texts, "copy_prefix", lambda src, f, n: copied.append((src.name, n)) or copy_prefix(src, f, n))
+    monkeypatch.setattr(csv_texts, "copy_text", lambda path, f, rows: copy_text(path, f, rows) and (read.append(path.name) or True))
+    monkeypatch.setattr(csv_texts, "store_text", lambda path, f, start: formatted.append(Path(f.name).name) or store_text(path, f, start))
+    before = {name: (out / name).read_bytes() for name in kept}
+    import_dump(dumps[4], raw)
+    build(raw, out)
+    # the whole of each file before is the added build's prefix: its months and snapshots, as they were
+    assert sorted(copied) == sorted((name, len(before[name])) for name in kept)
+    assert all((out / name).read_bytes().startswith(before[name]) for name in kept)
+    assert read == [] and sorted(formatted) == sorted(kept)
+    fresh = tmp_path / "fresh"
+    for p in dumps:
+        import_dump(p, fresh)
+    build(fresh, tmp_path / "afresh")
+    assert _tables(out) == _tables(tmp_path / "afresh")
+
+    # the monthly file changed since it was written: its parts come from the cache, not from it
+    st = (out / kept[0]).stat()
+    os.utime(out / kept[0], ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    copied.clear(), read.clear(), formatted.clear()
+    build(raw, out)
+    assert [name for name, _ in copied] == [kept[1]] and len(read) == 5 and formatted == []
+    assert _tables(out) == _tables(tmp_path / "afresh")
+    # a folder this store's builds never wrote: nothing is copied from it
+    copied.clear()
+    build(raw, tmp_path / "afresh")
+    assert copied == [] and _tables(out) == _tables(tmp_path / "afresh")
 
 
 def test_the_rows_of_months_walked_before_are_read_back(tmp_path, monkeypatch):

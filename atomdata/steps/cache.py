@@ -194,15 +194,16 @@ def store_leavers(snap, following, typing: Typing, records: pd.DataFrame, edges:
 #: an entry no build has written for this long, and that the current build did not use, is removed
 STALE_SECONDS = 24 * 3600
 #: the names of the build's cache entries start so (other files in ``.cache`` are the ingest's)
-ENTRY_PREFIXES = ("records-", "edges-", "claims-", "ids-", "vocab-", "leavers-", "text-", "rows-", "pass-", "state-")
+ENTRY_PREFIXES = ("records-", "edges-", "claims-", "ids-", "vocab-", "leavers-", "text-", "rows-", "pass-", "state-", "written-")
 
 
 def prune(snaps, main: list[str], counter_names: set[str], snapinfo: pd.DataFrame, registry: pd.DataFrame,
           typing: Typing) -> list[Path]:
     """Remove the store's cache entries (typed records, edges, claims parts, id codes, leavers, the
     pass's readings and its state after the last main snapshot, ``pass_state``; the
-    CSV text of tables' parts, ``csv_texts``, and the monthly table's rows of each month,
-    ``downloads._MonthRows``, both touched whenever a build uses them) that this build
+    CSV text of tables' parts and the records of the table files written from them, ``csv_texts``,
+    and the monthly table's rows of each month, ``downloads._MonthRows``, all touched whenever a
+    build uses them) that this build
     did not use and that were last written a day or more ago (``STALE_SECONDS``): entries of another
     typing or registry (an upgrade of atomdata, an edited curated table) and of snapshots no longer
     in the store, GBs at Hub scale, would otherwise stay for good (``main``: the build's main

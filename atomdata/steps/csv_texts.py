@@ -4,11 +4,18 @@ part is a function of: a build copies the text of every part it has written befo
 only the new ones. A part's text depends on its rows alone (a row's text on the row alone), so
 the copied bytes are those the build would format. Entries are zstd-compressed (about a fifth of
 the text) and touched when used: ``cache.prune`` removes those no build has used for a day.
+
+A table written so is recorded too (``written_path``: which parts, where each ends, by the file's
+identity), so that the next build writing the table over it copies the leading parts it shares
+with that file from the file itself (in the kernel: no decompression, no counting) instead of
+from the entries: adding a month to a long history copies the months before as they are.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -88,3 +95,96 @@ def store_text(path: Path, f, start: int) -> None:
         write_via_temp(path, write)
     except OSError:
         pass
+
+
+def written_path(folder: Path, st: os.stat_result) -> Path:
+    """The record of the table file whose ``os.stat`` is ``st``: its parts' text names and where
+    each ends (``record_written``). Named by the file's device and inode, which outlast the rename
+    of the build's folder into place, and checked against its size and modification time."""
+    return Path(folder) / f"written-{st.st_dev}-{st.st_ino}.json"
+
+
+def record_written(f, header: bytes, texts: list, ends: list[int]) -> None:
+    """Record that the table file ``f`` (written, flushed by the caller's last write) holds
+    ``header`` then the text of each part of ``texts`` ending at the offsets ``ends``, up to the
+    first part of no cache place; nothing where there is no cache or it is read-only."""
+    first_none = next((i for i, p in enumerate(texts) if p is None), len(texts))
+    named = [(path.name, end) for path, end in zip(texts[:first_none], ends)]
+    if not named:
+        return
+    f.flush()
+    st = os.fstat(f.fileno())
+    record = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "header": len(header), "parts": named}
+    try:
+        write_via_temp(written_path(texts[0].parent, st), lambda tmp: Path(tmp).write_text(json.dumps(record)))
+    except OSError:
+        pass
+
+
+def shared_prefix(previous: Path, header: bytes, texts: list) -> list[int]:
+    """Where each of the leading parts of ``texts`` that the table file ``previous`` holds ends in
+    it, by its record (``record_written``); none when the file, its record or its header differ
+    (a file changed since it was written has another size or modification time)."""
+    try:
+        if not texts or texts[0] is None:
+            return []
+        st = os.stat(previous)
+        path = written_path(texts[0].parent, st)
+        record = json.loads(path.read_text())
+        if (record["size"], record["mtime_ns"], record["header"]) != (st.st_size, st.st_mtime_ns, len(header)):
+            return []
+        with open(previous, "rb") as f:
+            if f.read(len(header)) != header:
+                return []
+        ends = []
+        for (name, end), want in zip(record["parts"], texts):
+            if want is None or want.name != name:
+                break
+            ends.append(int(end))
+        if ends:
+            os.utime(path)
+        return ends
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def copy_prefix(src: Path, f, length: int) -> bool:
+    """Copy the first ``length`` bytes of the file ``src`` to the start of the empty binary file
+    ``f`` (in the kernel where it can: ``os.copy_file_range``); False (``f`` empty again) when
+    fewer bytes could be copied."""
+    f.flush()
+    done = 0
+    try:
+        with open(src, "rb") as s:
+            try:
+                while done < length:
+                    n = os.copy_file_range(s.fileno(), f.fileno(), length - done, done, done)
+                    if n <= 0:
+                        break
+                    done += n
+            except (AttributeError, OSError):  # no copy_file_range here (or across these file systems)
+                s.seek(done)
+                f.seek(done)
+                shutil.copyfileobj(_limited(s, length - done), f, COPY_BYTES)
+                f.flush()
+                done = f.tell()
+    except OSError:
+        done = -1
+    f.seek(0, os.SEEK_END)
+    if done == length and f.tell() == length:
+        return True
+    f.seek(0)
+    f.truncate()
+    return False
+
+
+class _limited:
+    """The next ``left`` bytes of the binary file ``f``, for ``shutil.copyfileobj``."""
+
+    def __init__(self, f, left: int):
+        self.f, self.left = f, left
+
+    def read(self, n: int = -1) -> bytes:
+        block = self.f.read(self.left if n < 0 else min(n, self.left))
+        self.left -= len(block)
+        return block

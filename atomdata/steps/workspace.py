@@ -164,22 +164,31 @@ class KeptTable:
         """The table of no row (a table whose parts may all be missing: no month measured)."""
         raise NotImplementedError
 
-    def write_csv(self, f) -> None:
+    def write_csv(self, f, previous: Path | None = None) -> None:
         """The table as CSV to the binary file ``f`` (open for reading too), the header once, then
         a part at a time, each a slice of rows at a time: the same bytes as the whole frame
         written at once (a row's text depends on the row alone; only a cell holding a carriage
         return, which no Hub id or count can, quotes every field of its part, ``io.to_csv_bytes``).
-        A part whose text is cached (``texts``) is copied from there; any other is formatted, then
-        cached where it has a place."""
-        f.write(to_csv_bytes(self._empty()))
+        The leading parts that ``previous`` (the file this one replaces) holds by its record are
+        copied from it (``csv_texts.shared_prefix``); a part whose text is cached (``texts``) is
+        copied from there; any other is formatted, then cached where it has a place."""
+        header = to_csv_bytes(self._empty())
+        ends = csv_texts.shared_prefix(previous, header, self.texts) if previous is not None else []
+        if not (ends and csv_texts.copy_prefix(previous, f, ends[-1])):
+            ends = []
+            f.write(header)
+        done = len(ends)
         memo: dict = {}  # categories shared by the parts are formatted once
         for i, path in enumerate(self.texts):
-            if path is not None and csv_texts.copy_text(path, f, self.sizes[i]):
+            if i < done:
                 continue
-            start = f.tell()
-            append_csv(f, self._frame([i]), header=False, memo=memo)
-            if path is not None:
-                csv_texts.store_text(path, f, start)
+            if path is None or not csv_texts.copy_text(path, f, self.sizes[i]):
+                start = f.tell()
+                append_csv(f, self._frame([i]), header=False, memo=memo)
+                if path is not None:
+                    csv_texts.store_text(path, f, start)
+            ends.append(f.tell())
+        csv_texts.record_written(f, header, self.texts, ends)
 
     def to_frame(self) -> pd.DataFrame:
         """The whole table (for callers that want it as one frame)."""
