@@ -30,6 +30,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -161,8 +162,10 @@ def run_measured(cmd: list[str], name: str, work: Path, env=None) -> dict:
         sampler = TreeSampler(proc, QUIET["interval"]) if QUIET["interval"] > 0 else None
         if sampler:
             sampler.start()
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         rc = proc.wait()
         seconds = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the build and its workers (reaped by it)
         if sampler:
             sampler.join()
     if sampler:
@@ -173,15 +176,22 @@ def run_measured(cmd: list[str], name: str, work: Path, env=None) -> dict:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed (exit {rc}); see {work / 'logs' / f'{name}.log'}")
     # without the sampler (``--interval 0``): the time alone, as a build runs unobserved
     memory = sampler.peaks() if sampler else {k: None for k in PEAKS}
-    return {"seconds": round(seconds, 1), "interval_s": QUIET["interval"], **memory, "before": before, "after": machine_state(), "waited_s": waited}
+    cpu = {"user_s": round(cpu1.ru_utime - cpu0.ru_utime, 1), "system_s": round(cpu1.ru_stime - cpu0.ru_stime, 1)}
+    return {"seconds": round(seconds, 1), **cpu, "interval_s": QUIET["interval"], **memory, "before": before, "after": machine_state(),
+            "waited_s": waited}
 
 
 def record(work: Path, row: dict) -> None:
     """Append a result to WORK/results.jsonl (with when, where and which code)."""
-    def git(*args):
-        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=REPO).stdout.strip()
-    # the engine measured: the last commit that changed atomdata/, and whether the tree differs from it
-    engine = git("log", "-1", "--format=%h", "--", "atomdata") + ("+changes" if git("status", "--porcelain", "--", "atomdata") else "")
+    import importlib.util
+
+    engine_dir = Path(importlib.util.find_spec("atomdata").origin).parents[1]  # the builds' (PYTHONPATH may name another checkout)
+
+    def git(*args, cwd=REPO):
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=cwd).stdout.strip()
+    # the engine measured: the last commit that changed atomdata/ in the checkout the builds import, and whether its tree differs
+    engine = git("log", "-1", "--format=%h", "--", "atomdata", cwd=engine_dir) + \
+        ("+changes" if git("status", "--porcelain", "--", "atomdata", cwd=engine_dir) else "")
     row = {"when": dt.datetime.now().isoformat(timespec="seconds"), "commit": git("rev-parse", "--short", "HEAD"), "engine": engine, **row}
     with open(work / "results.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")

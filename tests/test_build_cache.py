@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from atomdata.build import build
 from atomdata.ingest.dump import import_dump
@@ -99,7 +100,6 @@ def test_cold_snapshots_typed_in_worker_processes_give_the_same_tables(tmp_path,
     build(fresh, tmp_path / "out_fresh")  # a cold build that goes through the workers
     damaged = store.list_snapshots(fresh)[0].data_path
     damaged.write_bytes(damaged.read_bytes()[:-10] + b"0123456789")
-    import pytest
     from atomdata.errors import AtomdataError
 
     with pytest.raises(AtomdataError, match="sha256|checksum"):
@@ -285,8 +285,6 @@ def test_a_single_cold_snapshot_is_typed_beside_the_pass(tmp_path, data_root, mo
     process while the pass reads the others (``prepare.Preparing``; its ids come from its data
     file meanwhile): the tables are those of a build that types it itself, and a damaged data
     file is still reported by name, the previous outputs left as they were."""
-    import pytest
-
     import atomdata.steps.history as history_mod
     import atomdata.steps.prepare as prepare_mod
     from atomdata.errors import AtomdataError
@@ -436,6 +434,30 @@ def test_a_table_written_over_the_last_build_copies_the_parts_they_share_from_it
     assert copied == [] and _tables(out) == _tables(tmp_path / "afresh")
 
 
+@pytest.mark.parametrize("kernel", [True, False])
+def test_a_prefix_is_copied_whole_or_not_at_all(tmp_path, monkeypatch, kernel):
+    """``csv_texts.copy_prefix`` copies the leading bytes of a file in the kernel, or in blocks
+    where ``os.copy_file_range`` is missing; a file shorter than asked leaves the target empty."""
+    import os
+
+    from atomdata.steps import csv_texts
+
+    if not kernel:
+        monkeypatch.delattr(os, "copy_file_range", raising=False)
+    monkeypatch.setattr(csv_texts, "COPY_BYTES", 1000)  # several blocks
+    src = tmp_path / "src.csv"
+    src.write_bytes(bytes(range(256)) * 40)
+    with open(tmp_path / "to.csv", "w+b") as f:
+        assert csv_texts.copy_prefix(src, f, 5000)
+        f.write(b"after")
+    assert (tmp_path / "to.csv").read_bytes() == src.read_bytes()[:5000] + b"after"
+    with open(tmp_path / "short.csv", "w+b") as f:
+        assert not csv_texts.copy_prefix(src, f, 20000)
+        assert f.tell() == 0
+        f.write(b"x")
+    assert (tmp_path / "short.csv").read_bytes() == b"x"
+
+
 def test_the_rows_of_months_walked_before_are_read_back(tmp_path, monkeypatch):
     """A month's rows are kept in the cache by what they are a function of (the readings up to its
     end, ``downloads._MonthKeys``, and the main snapshots that number its models,
@@ -576,8 +598,6 @@ def test_parts_from_the_cache_were_validated_by_the_build_that_kept_them(tmp_pat
     that month and that snapshot's rows; a part that failed is kept by nothing, so the next build
     validates it again. Five monthly snapshots of the benchmark's generator."""
     import sys
-
-    import pytest
 
     from atomdata.errors import ValidationFailed
     from atomdata.steps import claims, downloads

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -157,17 +156,14 @@ def copy_prefix(src: Path, f, length: int) -> bool:
     try:
         with open(src, "rb") as s:
             try:
-                while done < length:
-                    n = os.copy_file_range(s.fileno(), f.fileno(), length - done, done, done)
-                    if n <= 0:
-                        break
+                while done < length and (n := os.copy_file_range(s.fileno(), f.fileno(), length - done, done, done)) > 0:
                     done += n
             except (AttributeError, OSError):  # no copy_file_range here (or across these file systems)
                 s.seek(done)
                 f.seek(done)
-                shutil.copyfileobj(_limited(s, length - done), f, COPY_BYTES)
-                f.flush()
-                done = f.tell()
+                while done < length and (block := s.read(min(COPY_BYTES, length - done))):
+                    f.write(block)
+                    done += len(block)
     except OSError:
         done = -1
     f.seek(0, os.SEEK_END)
@@ -176,15 +172,3 @@ def copy_prefix(src: Path, f, length: int) -> bool:
     f.seek(0)
     f.truncate()
     return False
-
-
-class _limited:
-    """The next ``left`` bytes of the binary file ``f``, for ``shutil.copyfileobj``."""
-
-    def __init__(self, f, left: int):
-        self.f, self.left = f, left
-
-    def read(self, n: int = -1) -> bytes:
-        block = self.f.read(self.left if n < 0 else min(n, self.left))
-        self.left -= len(block)
-        return block
