@@ -253,7 +253,9 @@ def run_store(work: Path, models: int, names: list[str], tag: str) -> Path:
 
 
 def build_cmd(raw: Path, out: Path, scope: str) -> list[str]:
-    return [sys.executable, "-m", "atomdata.cli", "build", "--raw", str(raw), "--out", str(out), "--scope", scope]
+    """The build command; ``-P``: the atomdata this script imports (``PYTHONPATH``'s, else the
+    installed one), not a checkout that happens to be the working folder."""
+    return [sys.executable, "-P", "-m", "atomdata.cli", "build", "--raw", str(raw), "--out", str(out), "--scope", scope]
 
 
 def rows_of(raw: Path) -> dict:
