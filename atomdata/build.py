@@ -197,10 +197,11 @@ def build_tables(raw: Path, registry_file=None, scope: Scope | None = None, tole
                  period: str = "month", progress=None, write_to: Path | None = None,
                  replacing: Path | None = None) -> BuildResult:
     """Every table, validated (and, with ``write_to``, written there as it is made, to replace
-    the folder ``replacing``: see :func:`build`). ``scope``: the headline's (default: the ``default`` preset of the project's
-    scope policy). In the result, the text columns of the per-model monthly table (model id,
-    month, method, snapshots, flags) are categoricals (its rows are models x months); the values
-    are those written to the CSV, which ``atomdata.load`` reads back as strings."""
+    the folder ``replacing``: see :func:`build`). ``scope``: the headline's (default: the
+    ``default`` preset of the project's scope policy). In the result, the text columns of the
+    per-model monthly table (model id, month, method, snapshots, flags) are categoricals (its rows
+    are models x months); the values are those written to the CSV, which ``atomdata.load`` reads
+    back as strings."""
     return_freed_memory()
     ctx = open_context(raw, registry_file, scope, tolerance_days, period, progress)
     tables = run_steps(ctx.items(), workers=side_by_side(ctx.snaps), write_to=write_to, replacing=replacing)

@@ -120,13 +120,14 @@ def record_written(f, header: bytes, texts: list, ends: list[int]) -> None:
         pass
 
 
-def shared_prefix(previous: Path, header: bytes, texts: list) -> list[int]:
+def shared_prefix(previous: Path | None, header: bytes, texts: list) -> list[int]:
     """Where each of the leading parts of ``texts`` that the table file ``previous`` holds ends in
-    it, by its record (``record_written``); none when the file, its record or its header differ
-    (a file changed since it was written has another size or modification time)."""
+    it, by its record (``record_written``); none when there is no such file, or the file, its
+    record or its header differ (a file changed since it was written has another size or
+    modification time)."""
+    if previous is None or not texts or texts[0] is None:
+        return []
     try:
-        if not texts or texts[0] is None:
-            return []
         st = os.stat(previous)
         path = written_path(texts[0].parent, st)
         record = json.loads(path.read_text())

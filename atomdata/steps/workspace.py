@@ -173,15 +173,13 @@ class KeptTable:
         copied from it (``csv_texts.shared_prefix``); a part whose text is cached (``texts``) is
         copied from there; any other is formatted, then cached where it has a place."""
         header = to_csv_bytes(self._empty())
-        ends = csv_texts.shared_prefix(previous, header, self.texts) if previous is not None else []
+        ends = csv_texts.shared_prefix(previous, header, self.texts)
         if not (ends and csv_texts.copy_prefix(previous, f, ends[-1])):
             ends = []
             f.write(header)
-        done = len(ends)
         memo: dict = {}  # categories shared by the parts are formatted once
-        for i, path in enumerate(self.texts):
-            if i < done:
-                continue
+        for i in range(len(ends), len(self.texts)):
+            path = self.texts[i]
             if path is None or not csv_texts.copy_text(path, f, self.sizes[i]):
                 start = f.tell()
                 append_csv(f, self._frame([i]), header=False, memo=memo)
