@@ -304,12 +304,12 @@ def cmd_add(a):
     names = cold_names(a, a.n)
     raw = a.work / f"run-{a.models}-{a.n}" / "raw"
     built = (raw / ".cache").is_dir() and sorted(p.name for p in raw.iterdir() if not p.name.startswith(".")) == names
-    if not built:
+    out = raw.parent / "out"
+    if not built:  # the cold build leaves its tables in ``out``
         r = cold_build(a.work, a.models, names, str(a.n), a.scope, keep_out=True)
         record(a.work, {"case": "cold build", "n": a.n, "models": a.models, "scope": a.scope, **r})
-    # a built history has its tables: the N months' (a warm build, not measured), which the add replaces
-    out = raw.parent / "out"
-    subprocess.run(build_cmd(raw, out, a.scope), check=True, stdout=subprocess.DEVNULL)
+    else:  # a built history has its tables: the N months' (a warm build, not measured), which the add replaces
+        subprocess.run(build_cmd(raw, out, a.scope), check=True, stdout=subprocess.DEVNULL)
     newest = [s.name for s in snapshots(master(a.work, a.models))][-1]
     raw = run_store(a.work, a.models, names + [newest], str(a.n))
     forget(raw, newest)
