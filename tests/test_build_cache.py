@@ -320,6 +320,73 @@ def test_a_single_cold_snapshot_is_typed_beside_the_pass(tmp_path, data_root, mo
     assert prepared[-1][1] is not None and _tables(tmp_path / "out") == before
 
 
+@pytest.mark.parametrize("claims", ["made by the worker", "failed in the worker"])
+def test_the_pass_takes_the_records_of_a_month_typed_beside_it_before_its_claims_rows(tmp_path, data_root, monkeypatch, claims):
+    """The worker typing a month beside the pass (``prepare.Preparing``) reports its records
+    cached before it makes the month's claims rows, so the pass reads the records while those are
+    made: here the claims rows wait until the records have been reported. Where the worker fails
+    at the claims rows, the pass makes them itself. Either way the tables are a serial build's."""
+    import time
+
+    import atomdata.steps.prepare as prepare_mod
+    from atomdata.steps import claims_cache
+    from atomdata.steps.context import open_context
+
+    days = ("2026-07-01", "2026-08-01", "2026-08-03")
+    serial = tmp_path / "serial"
+    for d in days:
+        import_dump(data_root / "hub-stats" / d / "models.parquet", serial)
+    build(serial, tmp_path / "out_serial")
+
+    raw = tmp_path / "raw"
+    for d in days[:2]:
+        import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
+    build(raw, tmp_path / "out")
+    import_dump(data_root / "hub-stats" / days[2] / "models.parquet", raw)
+    flag, real = tmp_path / "records-reported", prepare_mod.snapshot_claims
+
+    def claims_after_the_records(*a, **k):  # in the worker (forked: the patch holds there)
+        for _ in range(600):
+            if flag.exists():
+                break
+            time.sleep(0.1)
+        if claims == "failed in the worker":
+            raise RuntimeError("claims rows not made")
+        return real(*a, **k)
+
+    monkeypatch.setattr(prepare_mod, "snapshot_claims", claims_after_the_records)
+    ctx = open_context(raw)
+    snap = ctx.snaps[-1]
+    ckey = claims_cache.claims_key(ctx.registry, ctx.snapinfo.set_index("snapshot").loc[snap.name].to_dict(), ctx.typing)
+    beside = prepare_mod.Preparing(snap, ctx.snapinfo, ctx.registry, ctx.typing)
+    try:
+        assert beside.records() and not claims_cache.has_claims(snap, ckey)
+        flag.touch()
+        assert beside.wait() is (claims == "made by the worker")
+        assert claims_cache.has_claims(snap, ckey) is (claims == "made by the worker")
+    finally:
+        beside.close()
+
+    for p in (raw / ".cache").glob("*"):
+        if snap.sha256[:32] in p.name or p.name.startswith(("ids-", "vocab-")):
+            p.unlink()  # cold again, for the build
+    flag.unlink()
+    monkeypatch.setattr(prepare_mod, "PARALLEL_MIN_ROWS", 0)  # the shared snapshots are small: make them count
+    import atomdata.steps.history as history_mod
+
+    later, take = [], history_mod._Pass._later_claims
+
+    def at_the_end_of_the_pass(self):  # the worker's claims rows are let go only once the pass has taken the rest
+        later.append(self.later[0].name)
+        flag.touch()
+        return take(self)
+
+    monkeypatch.setattr(history_mod._Pass, "_later_claims", at_the_end_of_the_pass)
+    build(raw, tmp_path / "out")
+    assert later == [days[2]]
+    assert _tables(tmp_path / "out_serial") == _tables(tmp_path / "out")
+
+
 def test_the_csv_text_of_tables_parts_is_kept_by_what_they_are_a_function_of(tmp_path, monkeypatch):
     """The tables kept in parts write each part's CSV text into the cache (``steps.csv_texts``):
     the monthly table's months, keyed by the readings up to each month's end (``steps.downloads``),

@@ -57,6 +57,10 @@ class History:
     no_records: pd.DataFrame | None = None  # the records' columns, no rows (claims tables of no snapshot)
 
 
+#: what ``_Pass.fetch`` gives for the claims parts of a snapshot whose worker still makes them
+LATER = object()
+
+
 class _Pass:
     """The state of one pass; :func:`read_history` drives it."""
 
@@ -93,6 +97,7 @@ class _Pass:
         self.presence = Presence(n)
         self.latest, self.edges = [], []
         self.out = History()
+        self.later = None  # (snapshot, claims key, places of its parts) whose claims rows its worker still makes
         self.main_snaps, self.pos = main_snaps, {name: j for j, name in enumerate(self.main)}
         self.pass_keys = pass_state.pass_chain(main_snaps, self.id_codes.keys, counter_names)
         # the main snapshot the pass resumes at (its state after it cached by an earlier build), -1: none
@@ -159,11 +164,13 @@ class _Pass:
         unless those are all it gives (a trending listing), its records and edges. Run a snapshot
         ahead of ``read``, in a thread (reading parquet releases the GIL)."""
         # typed beside the pass (``prepare.Preparing``): its worker verified it, as those of ``prepared`` did
-        beside = self.preparing is not None and snap.name == self.preparing.name and self.preparing.wait()
+        beside = self.preparing is not None and snap.name == self.preparing.name and self.preparing.records()
         if snap.name not in self.prepared and not beside:
             snap.verify()
         ckey = claims_cache.claims_key(self.registry, self.info.loc[snap.name].to_dict(), self.typing)
         parts = claims_cache.load_claims(snap, ckey, kept=("org",))
+        if parts is None and beside:
+            parts = LATER  # its claims rows are still being made in the worker: taken at the end of the pass
         is_main = snap.name in self.main_names
         at = self.pos.get(snap.name, -1)
         if parts is not None and (not is_main or at < self.resume):
@@ -232,6 +239,9 @@ class _Pass:
         ckey, parts, frames = fetched
         if snap.name not in self.prepared and self.progress:
             self.progress(1)
+        if parts is LATER:  # where its claims rows go, once made (``_later_claims``)
+            self.later = (snap, ckey, len(self.out.org_parts), len(self.out.trend_parts))
+            parts = {}
         if frames is None:
             self._add_claims(snap.name, parts)
             return
@@ -279,11 +289,26 @@ class _Pass:
         keep = self.gaps.last_with_lineage(self.last_k)[e_idx] == k
         self.edges.append(e[keep].drop(columns="record_row").assign(_code=e_idx[keep]))
 
-    def _add_claims(self, name: str, parts: dict) -> None:
+    def _add_claims(self, name: str, parts: dict, at: tuple[int, int] | None = None) -> None:
+        """Keep a snapshot's claims parts (``at``: their places among the parts, else after them)."""
+        org, trend = at or (len(self.out.org_parts), len(self.out.trend_parts))
         if "org" in parts:
-            self.out.org_parts.append((name, parts["org"]))
+            self.out.org_parts.insert(org, (name, parts["org"]))
         if "trend" in parts:
-            self.out.trend_parts.append((parts["trend"], parts["trenddq"]))
+            self.out.trend_parts.insert(trend, (parts["trend"], parts["trenddq"]))
+
+    def _later_claims(self) -> None:
+        """The claims rows of the snapshot typed beside the pass, made by its worker while the pass
+        took its records (``prepare.Preparing``); made here where the worker could not."""
+        snap, ckey, *at = self.later
+        parts = claims_cache.load_claims(snap, ckey, kept=("org",)) if self.preparing.wait() else None
+        if parts is None:
+            r, _ = cache.cached_load(snap, typing=self.typing)
+            parts = snapshot_claims(r.assign(snapshot=snap.name, date=pd.Timestamp(snap.date)), snap, self.snapinfo, self.registry)
+            files = claims_cache.store_claims(snap, ckey, parts)
+            if "org" in parts:
+                parts["org"] = files["org"] if files else claims_cache.PartFile.write(parts["org"], self.workspace.path / f"org.{snap.name}.parquet")
+        self._add_claims(snap.name, parts, tuple(at))
 
     def finish(self) -> History:
         """The kept rows as frames, ids as a categorical over the sorted ids; the state after the
@@ -313,6 +338,8 @@ class _Pass:
         out.main_codes = MainCodes({name: self.id_codes.rec_path(name) for name in self.main}, self.rank)
         out.issues += self.counters.issues(self.ids) + self.presence.issues(self.ids, self.id_codes.namespaces.values())
         out.counter_repeats = self.repeats.found
+        if self.later is not None:
+            self._later_claims()
         return out
 
 

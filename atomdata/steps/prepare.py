@@ -44,44 +44,83 @@ def return_freed_memory() -> None:
         pass
 
 
-def _prepare(snap, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing) -> str:
-    """Fill the cache of one snapshot (typed records, edges, claims rows); run in a worker process."""
+def _prepare(snap, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing, records_done=None) -> str:
+    """Fill the cache of one snapshot (typed records, edges, claims rows); run in a worker process.
+    ``records_done()``: called once the records and edges are cached, before the claims rows."""
     ckey = claims_cache.claims_key(registry, snapinfo.set_index("snapshot").loc[snap.name].to_dict(), typing)
     snap.verify()
     r, _ = cache.cached_load(snap, typing=typing)
+    if not all(p.is_file() for p in cache.cache_paths(snap, typing)):
+        raise OSError(f"{snap.name}: cache entry not written")  # the build types it itself
+    if records_done is not None:
+        records_done()
     if not claims_cache.has_claims(snap, ckey):
         r["snapshot"] = snap.name
         r["date"] = pd.Timestamp(snap.date)
         claims_cache.store_claims(snap, ckey, snapshot_claims(r, snap, snapinfo, registry))
-    if not (all(p.is_file() for p in cache.cache_paths(snap, typing)) and claims_cache.has_claims(snap, ckey)):
-        raise OSError(f"{snap.name}: cache entry not written")  # the build types it itself
+    if not claims_cache.has_claims(snap, ckey):
+        raise OSError(f"{snap.name}: claims entry not written")
     return snap.name
+
+
+#: what a ``Preparing`` worker reports, in this order: its records cached, then its claims rows too
+RECORDS, DONE = "records", "done"
+
+
+def _prepare_beside(report, snap, snapinfo, registry, typing) -> None:
+    """``_prepare`` in the worker of a ``Preparing``, reporting each stage done on ``report``
+    (anything else, or the pipe closed early: it failed)."""
+    try:
+        _prepare(snap, snapinfo, registry, typing, records_done=lambda: report.send(RECORDS))
+        report.send(DONE)
+    except Exception as exc:  # noqa: BLE001 - redone (and reported) by the build's own pass
+        report.send(repr(exc))
+    finally:
+        report.close()
 
 
 class Preparing:
     """One cold Hub-sized snapshot (a month just added) typed in a worker process while the
-    build's pass reads the others: the pass reaches it last when it is the newest, by which time
-    its cache entry is filled. ``name``: the snapshot's."""
+    build's pass reads the others: the pass reaches it last when it is the newest. The worker
+    reports its records cached (what the pass reads) before it computes the snapshot's claims rows
+    (what only the claims tables read), so that the pass takes the records while the claims rows
+    are made. ``name``: the snapshot's."""
 
     def __init__(self, snap, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing):
         self.name = snap.name
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        self._future = self._pool.submit(_prepare, snap, snapinfo, registry, typing)
+        fork = multiprocessing.get_context("fork")
+        self._reports, report = fork.Pipe(duplex=False)
+        self._proc = fork.Process(target=_prepare_beside, args=(report, snap, snapinfo, registry, typing), daemon=True)
+        self._proc.start()
+        report.close()  # the worker's end: the pipe reads as closed once the worker is gone
+        self._stage = None  # the last stage reported: RECORDS, DONE, or False (failed)
+
+    def _until(self, stage: str) -> bool:
+        while self._stage not in (stage, DONE, False):
+            try:
+                got = self._reports.recv()
+            except (EOFError, OSError):
+                got = False
+            self._stage = got if got in (RECORDS, DONE) else False
+        if self._stage in (DONE, False):
+            self._proc.join()
+        return self._stage is not False
+
+    def records(self) -> bool:
+        """True once the worker has cached the snapshot's typed records and edges; False where it
+        could not (the build then types the snapshot itself, and reports what went wrong)."""
+        return self._until(RECORDS)
 
     def wait(self) -> bool:
-        """True once the worker has filled the snapshot's cache entry; False where it could not
-        (the build then types the snapshot itself, and reports what went wrong)."""
-        try:
-            self._future.result()
-            return True
-        except Exception:  # noqa: BLE001 - redone (and reported) by the build's own pass
-            return False
-        finally:
-            self._pool.shutdown()
+        """True once the worker has filled the snapshot's whole cache entry (its claims rows too)."""
+        return self._until(DONE)
 
     def close(self) -> None:
-        """Stop waiting for the worker (a pass that failed)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the worker if it still runs (a pass that failed)."""
+        if self._proc.is_alive():
+            self._proc.kill()
+        self._proc.join()
+        self._reports.close()
 
 
 def prepare_snapshots(snaps, snapinfo: pd.DataFrame, registry: pd.DataFrame, typing,
