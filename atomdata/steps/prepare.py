@@ -30,16 +30,20 @@ def hub_sized(snap) -> bool:
 
 
 def return_freed_memory() -> None:
-    """Have glibc map blocks of 1 MB and more on their own and give them back to the system when
-    freed. By default it raises that threshold as large blocks are freed (up to 32 MB) and serves
-    such blocks from its heap, where freed ones stay held: a build over millions of rows would keep
-    GBs it no longer uses. Linux with glibc only; elsewhere nothing changes."""
+    """Fix glibc's threshold for mapping a block on its own at 32 MB. By default it starts at
+    128 kB and rises as mapped blocks are freed, and the heap then keeps up to twice that free at
+    its top: a build over millions of rows would keep GBs it no longer uses. Fixed, blocks of 32
+    MB and more (a column of millions of rows) are mapped and given back to the system when freed,
+    and the heap gives back what is free at its top above 128 kB. Smaller blocks are reused from
+    the heap: at a 1 MB threshold each was mapped and zeroed by the kernel anew, a third of an
+    added month's CPU time, for the same peak memory (``benchmarks/RESULTS.md``). Linux with
+    glibc only; elsewhere nothing changes."""
     if not sys.platform.startswith("linux"):
         return
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.gnu_get_libc_version  # glibc, not musl
-        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         pass
 
