@@ -37,7 +37,7 @@ def _declared(latest: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
         "lineage_status": roots["lineage_status"],
         "_row": at,
         "_root_row": roots["root_row"].to_numpy(),
-    }).sort_values("model_id", kind="stable").reset_index(drop=True)
+    }).take(np.argsort(latest["id_rank"].to_numpy()[at], kind="stable")).reset_index(drop=True)  # in id order
 
 
 def _inference_frame(derivs: pd.DataFrame, latest: pd.DataFrame, rows: np.ndarray, root_rows: np.ndarray) -> pd.DataFrame:

@@ -37,8 +37,9 @@ from .workspace import MainCodes, StoreReadings, Workspace
 
 @dataclass
 class History:
-    """What the pass keeps. ``latest``: one row per model (its latest record, field by field, and
-    ``highest_all_time``, its highest all-time reading); ``edges``: the declared base edges of
+    """What the pass keeps. ``latest``: one row per model (its latest record, field by field,
+    ``highest_all_time``, its highest all-time reading, and ``id_rank``, its place in model id
+    order: sorting by it sorts by id without comparing text); ``edges``: the declared base edges of
     those records; ``readings``: the counter snapshots that repeat nothing, read back one at a time
     (``workspace.StoreReadings``); ``main_codes``: the models (codes) of each main snapshot, read
     back the same way; ``issues``: ``snapshot_lacks_fields``, ``counter_decreased``,
@@ -330,7 +331,8 @@ class _Pass:
         names = np.asarray(self.main, dtype=object)
         # first and last snapshot of each model, by its code (no string lookups)
         out.latest = latest.drop(columns="_code").assign(first_seen=names[self.first_k[code]], last_seen=names[self.last_k[code]],
-                                                         highest_all_time=self.counters.highest(self.rank[code]))
+                                                         highest_all_time=self.counters.highest(self.rank[code]),
+                                                         id_rank=self.rank[code])
         out.latest = out.latest.reset_index(drop=True)
         out.edges = edges.drop(columns="_code").reset_index(drop=True)
         out.no_records = out.latest.iloc[0:0]

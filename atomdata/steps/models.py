@@ -2,6 +2,7 @@
 attributed and marked in or out of the headline's scope), ``model_attributes``, ``snapshots``."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..issues import issue
@@ -37,7 +38,7 @@ def build_models(latest: pd.DataFrame, registry: pd.DataFrame, scope) -> Built:
         "downloads_all_time": latest["highest_all_time"].array,
         "first_seen": latest["first_seen"],
         "last_seen": latest["last_seen"],
-    }).sort_values("model_id", kind="stable").reset_index(drop=True)
+    }).take(np.argsort(latest["id_rank"].to_numpy(), kind="stable")).reset_index(drop=True)  # in id order
     models.insert(6, "in_scope", scope.mask(models).to_numpy())
     return Built(models, [scope_rules.quality_rows(models, scope)])
 
