@@ -24,6 +24,11 @@ STEPS: tuple[Step, ...] = (
     Step("organizations", models.build_organizations, ("registry",)),
     Step("models", models.build_models, ("latest", "registry", "scope")),
     Step("derivatives", derivatives.build_derivatives, ("latest", "edges", "registry", "mirrors", "architectures")),
+    # data_quality rows of the derivatives that no table waits for (beside the tables): the longest step after
+    # the pass, so first among those nothing else waits for
+    Step("derivative_checks", derivatives.build_derivative_checks,
+         ("derivatives", "latest", "edges", "main_codes", "ids", "registry", "mirrors", "architectures", "known_index",
+          "derivative_rows")),
     Step("model_attributes", models.build_model_attributes, ("models", "families", "model_sizes", "mirrors")),
     # downloads
     Step("model_downloads_monthly", downloads.build_model_downloads_monthly, ("readings", "snaptab", "tolerance_days", "snaps", "typing", "main")),
@@ -32,10 +37,6 @@ STEPS: tuple[Step, ...] = (
     Step("trending_by_country", claims.build_trending_by_country, ("trend_parts", "no_records", "snapinfo", "registry")),
     Step("organization_summary", claims.build_organization_summary, ("org_parts", "no_records", "snapinfo", "registry")),
     Step("derivatives_by_root_org", derivatives.build_derivatives_by_root_org, ("derivatives", "registry")),
-    # data_quality rows of the derivatives that no table waits for (beside the tables)
-    Step("derivative_checks", derivatives.build_derivative_checks,
-         ("derivatives", "latest", "edges", "main_codes", "ids", "registry", "mirrors", "architectures", "known_index",
-          "derivative_rows")),
     Step("downloads_by_family", breakdowns.build_downloads_by_family,
          ("model_downloads_monthly", "models", "model_attributes", "scope")),
     Step("downloads_by_size", breakdowns.build_downloads_by_size,
