@@ -45,8 +45,37 @@ def issue(kind: str, detail, action, *, snapshot=None, month=None, model_id=None
 def collect(parts) -> pd.DataFrame:
     """One ``data_quality`` table from the rows every step reported, typed and in a stable order."""
     parts = [p[COLUMNS].astype(TYPES) for p in parts if p is not None and len(p)]
-    dq = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: pd.Series([], dtype=t) for c, t in TYPES.items()})
-    return dq.sort_values(SORT, na_position="first", kind="stable").reset_index(drop=True)
+    if not parts:
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in TYPES.items()})
+    # kind by kind (the first key), each kind's rows sorted by the other keys unless they come so:
+    # a step reporting millions of rows in order (``counter_decreased``) costs no sort of them
+    of_kind: dict = {}
+    for p in parts:
+        for kind, rows in (((p["kind"].iloc[0], p),) if (p["kind"] == p["kind"].iloc[0]).all() else p.groupby("kind", sort=False)):
+            of_kind.setdefault(kind, []).append(rows)
+    blocks = []
+    for kind in sorted(of_kind):
+        rows = pd.concat(of_kind[kind], ignore_index=True) if len(of_kind[kind]) > 1 else of_kind[kind][0]
+        blocks.append(rows if in_order(rows, SORT[1:]) else rows.sort_values(SORT[1:], na_position="first", kind="stable"))
+    return pd.concat(blocks, ignore_index=True)
+
+
+def in_order(df: pd.DataFrame, keys: list[str]) -> bool:
+    """Whether ``df``'s rows are sorted by ``keys`` (missing values first), each row compared with
+    the next, no sort made."""
+    open_ = np.ones(max(len(df) - 1, 0), dtype=bool)  # pairs of rows equal on the keys so far
+    for k in keys:
+        if not open_.any():
+            break
+        na = df[k].isna().to_numpy()
+        v = df[k].to_numpy(dtype=object, na_value="")
+        both = ~na[:-1] & ~na[1:]
+        before = (na[:-1] & ~na[1:]) | (both & (v[:-1] < v[1:]))
+        after = (~na[:-1] & na[1:]) | (both & (v[:-1] > v[1:]))
+        if (open_ & after).any():
+            return False
+        open_ &= ~before
+    return True
 
 
 def none() -> pd.DataFrame:

@@ -373,11 +373,16 @@ class _Counters:
         self.dates.append(date)
 
     def issues(self, ids: pd.Index) -> list[pd.DataFrame]:
-        """The ``counter_decreased`` rows of each snapshot with stale readings (``ids``: the model of each code)."""
-        return [stale_issues(pd.DataFrame({
-            "snapshot": pd.array([name] * len(c), dtype="string"), "model_id": pd.array(ids.take(c), dtype="string"),
-            "downloads_all_time": pd.array(at, dtype="Int64"), "previous_max": pd.array(previous, dtype="Int64")}))
-            for name, c, at, previous in self.stale]
+        """The ``counter_decreased`` rows of each snapshot with stale readings (``ids``: the model of
+        each code), in the order of ``data_quality`` (by snapshot, then model id: the codes' order),
+        so that millions of them are not sorted again (``issues.collect``)."""
+        out = []
+        for name, c, at, previous in sorted(self.stale, key=lambda s: s[0]):
+            o = np.argsort(c, kind="stable")
+            out.append(stale_issues(pd.DataFrame({
+                "snapshot": pd.array([name] * len(c), dtype="string"), "model_id": pd.array(ids.take(c[o]), dtype="string"),
+                "downloads_all_time": pd.array(at[o], dtype="Int64"), "previous_max": pd.array(previous[o], dtype="Int64")})))
+        return out
 
     def highest(self, codes: np.ndarray) -> pd.arrays.IntegerArray:
         return pd.arrays.IntegerArray(self.run.value[codes], ~self.run.has[codes])
