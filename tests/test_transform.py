@@ -260,16 +260,10 @@ def test_positions_never_match_missing_keys():
     assert ids.positions(cat, pd.Series(["a", "b"], dtype="string")).tolist() == [1, -1, 0]
 
 
-@pytest.mark.parametrize("chunk", [7, 1 << 22])  # rows added into cells a slice at a time, or all at once
-@pytest.mark.parametrize("scale", [1, 2**44])  # small sums (added in floats) and sums past 2**52 (added in integers)
-def test_cells_sum_as_a_group_by_would(scale, chunk, monkeypatch):
-    """shares.Cells gives the sums and row counts of the join-then-group-by it replaces, exactly,
-    with missing keys as groups of their own and missing values adding nothing."""
+def _cells_case(scale):
+    """Models (country, region; some countries missing) and 400 per-model monthly rows, some
+    downloads missing."""
     import numpy as np
-
-    from atomdata.steps import shares
-
-    monkeypatch.setattr(shares.Cells, "CHUNK", chunk)
 
     rng = np.random.default_rng(7)
     n_models, n_rows = 40, 400
@@ -282,17 +276,65 @@ def test_cells_sum_as_a_group_by_would(scale, chunk, monkeypatch):
     per_model = pd.DataFrame({"month": pd.Categorical(rng.choice(["2024-01", "2024-02", "2024-03"], n_rows)),
                               "model_id": pd.Categorical.from_codes(rng.integers(0, n_models, n_rows), dtype=ids),
                               "downloads": downloads})
-    where = (np.arange(n_models) % 5 != 0)
-    got = shares.Cells(per_model, models).sums(models[["country", "region"]], where)
+    return models, per_model
+
+
+def _assert_group_by(got, per_model, models, keys, where):
+    """``got`` is what joining the rows to the models of ``where`` and grouping by month and ``keys`` gives."""
     joined = per_model.assign(model_id=per_model["model_id"].astype("string")).merge(models[where], on="model_id")
-    want = (joined.groupby(["month", "country", "region"], dropna=False, observed=True)
+    want = (joined.groupby(["month", *keys], dropna=False, observed=True)
             .agg(downloads=("downloads", "sum"), n_rows=("model_id", "size")).reset_index())
-    want = want.assign(month=want["month"].astype("string")).sort_values(["month", "country", "region"], na_position="last", kind="stable")
+    want = want.assign(month=want["month"].astype("string")).sort_values(["month", *keys], na_position="last", kind="stable")
     assert got["downloads"].tolist() == [int(v) for v in want["downloads"]]
     assert got["n_rows"].tolist() == want["n_rows"].tolist()
-    assert got[["month", "country", "region"]].astype(object).where(got[["month", "country", "region"]].notna(), None).values.tolist() == \
-        want[["month", "country", "region"]].astype(object).where(want[["month", "country", "region"]].notna(), None).values.tolist()
+    cols = ["month", *keys]
+    assert got[cols].astype(object).where(got[cols].notna(), None).values.tolist() == \
+        want[cols].astype(object).where(want[cols].notna(), None).values.tolist()
+
+
+@pytest.mark.parametrize("chunk", [7, 1 << 22])  # rows added into cells a slice at a time, or all at once
+@pytest.mark.parametrize("scale", [1, 2**44])  # small sums (added in floats) and sums past 2**52 (added in integers)
+def test_cells_sum_as_a_group_by_would(scale, chunk, monkeypatch):
+    """shares.Cells gives the sums and row counts of the join-then-group-by it replaces, exactly,
+    with missing keys as groups of their own and missing values adding nothing."""
+    import numpy as np
+
+    from atomdata.steps import shares
+
+    monkeypatch.setattr(shares.Cells, "CHUNK", chunk)
+    models, per_model = _cells_case(scale)
+    where = (np.arange(len(models)) % 5 != 0)
+    got = shares.Cells(per_model, models).sums(models[["country", "region"]], where)
+    _assert_group_by(got, per_model, models, ["country", "region"], where)
     assert got["country"].isna().any()
+
+
+@pytest.mark.parametrize("scale", [1, 2**44])
+def test_cells_sum_several_groupings_in_one_pass_as_each_alone(scale, monkeypatch):
+    """``Cells.sums_of`` adds the rows once into cells of models alike in every grouping and sums
+    those per grouping: each grouping's rows are those of its own group-by, whatever the masks
+    (overlapping, disjoint, none); where the groupings' combinations are too many to number
+    (``MAX_CLASSES``), it passes over the rows once per grouping, with the same result."""
+    import numpy as np
+
+    from atomdata.steps import shares
+
+    monkeypatch.setattr(shares.Cells, "CHUNK", 7)
+    models, per_model = _cells_case(scale)
+    n = np.arange(len(models))
+    groupings = [(["country", "region"], n % 5 != 0), (["region"], n % 2 == 0), (["country"], None),
+                 (["model_id"], n % 3 == 0), (["region"], np.zeros(len(models), dtype=bool))]
+    cells = shares.Cells(per_model, models)
+    together = cells.sums_of([(models[keys], where) for keys, where in groupings])
+    for got, (keys, where) in zip(together, groupings):
+        _assert_group_by(got, per_model, models, keys, np.ones(len(models), dtype=bool) if where is None else where)
+    passes = []
+    monkeypatch.setattr(shares.Cells, "_add", lambda self, *a, real=shares.Cells._add: passes.append(1) or real(self, *a))
+    monkeypatch.setattr(shares.Cells, "MAX_CLASSES", 100)
+    wide = [(models[["model_id"]], None)] * 2  # 41 x 41 combinations: more than it numbers
+    for got, alone in zip(cells.sums_of(wide), [cells.sums(*g) for g in wide]):
+        pd.testing.assert_frame_equal(got, alone)
+    assert len(passes) == 4  # two passes for the two groupings, then one for each alone
 
 
 def test_inner_join_refuses_a_column_both_frames_hold():

@@ -2,7 +2,8 @@
 the downloads of the derivatives built on them (``ecosystem_downloads_by_country``).
 
 Every table sums the per-model monthly rows into (month, group) cells on integer codes
-(``shares.Cells``), a month of the monthly table at a time (``shares.MonthCells``).
+(``shares.Cells``; a table's groupings in one pass, ``Cells.sums_of``), a month of the monthly
+table at a time (``shares.MonthCells``).
 """
 from __future__ import annotations
 
@@ -25,10 +26,11 @@ def downloads_by_family(per_model, models: pd.DataFrame, attrs: pd.DataFrame, sc
     family = lookup(mm["model_id"], attrs.set_index("model_id")["family"]).fillna(FAMILY_OTHER).array
     where = scope.mask(mm)
     keys = ["month", "family", "region"]
-    g = cells.sums(pd.DataFrame({"family": family, "region": mm["region"].array}), where)
+    # by group, and (for the organizations of each group) by group and organization: one pass over the rows
+    g, pairs = cells.sums_of([(pd.DataFrame({"family": family, "region": mm["region"].array}), where),
+                              (pd.DataFrame({"family": family, "region": mm["region"].array, "registry_org": mm["registry_org"].array}), where)])
     g = g.dropna(subset=keys).rename(columns={"n_rows": "n_models"}).set_index(keys)[["downloads", "n_models"]]
     # the organizations of each group: its distinct (group, organization) cells, then one join per group
-    pairs = cells.sums(pd.DataFrame({"family": family, "region": mm["region"].array, "registry_org": mm["registry_org"].array}), where)
     pairs = pairs[keys + ["registry_org"]].dropna(subset=["registry_org"]).sort_values("registry_org", kind="stable")
     orgs = pairs.groupby(keys, sort=True)["registry_org"].agg("|".join).astype("string")
     g = g.join(orgs.rename("organizations")).reset_index()
@@ -75,15 +77,18 @@ def ecosystem_downloads_by_country(per_model, models: pd.DataFrame, derivs: pd.D
     cells = shares.cells_of(per_model, models)
     models = cells.models
     keys = ["month", "country", "region"]
-    fpg = cells.sums(models[["country", "region"]], scope.mask(models)).set_index(keys)["downloads"].rename("first_party_downloads")
     # the derivatives' columns on the rows of ``models``
     d_at = positions(models["model_id"], derivs["model_id"])
     keep = (~models["first_party"].astype(bool) & derivative_pipeline_ok(models, scope)).to_numpy() & (d_at >= 0)
+    by_lineage = {lin: pd.DataFrame({"country": take(derivs[ccol], d_at).array, "region": take(derivs[rcol], d_at).array,
+                                     "relation": take(derivs["relation"], d_at).array})
+                  for lin, (ccol, rcol) in LINEAGE_COLUMNS.items()}
+    # first-party downloads by country, and the derivatives' by each lineage's country and relation: one pass
+    fpg, *rels = cells.sums_of([(models[["country", "region"]], scope.mask(models)), *((d, keep) for d in by_lineage.values())])
+    fpg = fpg.set_index(keys)["downloads"].rename("first_party_downloads")
     parts = []
-    for lin, (ccol, rcol) in LINEAGE_COLUMNS.items():
-        dmod = pd.DataFrame({"country": take(derivs[ccol], d_at).array, "region": take(derivs[rcol], d_at).array,
-                             "relation": take(derivs["relation"], d_at).array})
-        rel = (cells.sums(dmod, keep).set_index(keys + ["relation"])["downloads"]
+    for lin, rel in zip(by_lineage, rels):
+        rel = (rel.set_index(keys + ["relation"])["downloads"]
                .unstack("relation", fill_value=0).reindex(columns=list(RELATIONS), fill_value=0))
         rel.columns = [f"{c}_downloads" for c in rel.columns]
         g = pd.concat([fpg, rel], axis=1).fillna(0).reset_index()

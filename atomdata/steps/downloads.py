@@ -166,19 +166,24 @@ def _monthly(readings, snaptab, tolerance_days, snaps, typing, main, reuse: bool
                          boundaries.off_boundary_issues(snaptab, "month", tolerance_days)])
 
 
-def _coverage(table, models: pd.DataFrame, scope) -> list[pd.DataFrame]:
+def _coverage_groupings(models: pd.DataFrame, scope) -> list[tuple]:
+    """The (grouping, mask) pairs of the coverage rows (``_coverage``) for ``Cells.sums_of``: the
+    models the scope would count if every namespace were in the registry, by whether their
+    organization is unmapped, and the unmapped among them by organization."""
+    reach = scope.mask(models) if scope.models is not None else replace(scope, orgs="all").mask(models)
+    unmapped = models["registry_org"].isna().to_numpy()
+    return [(pd.DataFrame({"unmapped": unmapped}), reach), (models[["org"]], reach & unmapped)]
+
+
+def _coverage(g: pd.DataFrame, by_org: pd.DataFrame) -> list[pd.DataFrame]:
     """``coverage`` (per month, the share of the downloads of the models the scope would count if
     every namespace were in the registry that come from registry organizations) and ``unmapped_org``
-    (the others, with their downloads over all months)."""
-    reach = scope.mask(models) if scope.models is not None else replace(scope, orgs="all").mask(models)
-    cells = shares.cells_of(table, models)
-    unmapped = cells.models["registry_org"].isna().to_numpy()
-    g = cells.sums(pd.DataFrame({"unmapped": unmapped}), reach)
+    (the others, with their downloads over all months), from the sums of ``_coverage_groupings``."""
     if g.empty:
         return []
     every = g.groupby("month")["downloads"].sum()
     cover = g[~g["unmapped"]].groupby("month")["downloads"].sum().reindex(every.index, fill_value=0) / every.clip(lower=1)
-    um = cells.sums(cells.models[["org"]], reach & unmapped).dropna(subset=["org"]).groupby("org")["downloads"].sum()
+    um = by_org.dropna(subset=["org"]).groupby("org")["downloads"].sum()
     um = um.sort_values(ascending=False)
     return [issue("coverage", month=cover.index, value=cover.astype("Float64").to_numpy(),
                   detail="share of the downloads of the models the scope counts (every namespace taken as mapped) "
@@ -191,7 +196,10 @@ def _coverage(table, models: pd.DataFrame, scope) -> list[pd.DataFrame]:
 
 
 def build_downloads_by_country(model_downloads_monthly, models: pd.DataFrame, scope) -> Built:
-    return Built(shares.downloads_by_country(model_downloads_monthly, models, scope), _coverage(model_downloads_monthly, models, scope))
+    """The headline table and its coverage rows, summed in one pass over the monthly rows."""
+    cells = shares.cells_of(model_downloads_monthly, models, values=shares.COUNTRY_VALUES)
+    g, *coverage = cells.sums_of([shares.country_grouping(cells.models, scope), *_coverage_groupings(cells.models, scope)])
+    return Built(shares.by_country(g, scope), _coverage(*coverage))
 
 
 def build_downloads_by_period(readings, snaptab, models, scope, period, tolerance_days, downloads_by_country) -> Built:

@@ -67,6 +67,8 @@ class Cells:
 
     #: rows per slice when adding rows into cells
     CHUNK = 1 << 22
+    #: combinations of groups ``sums_of`` numbers as classes of models in one int64 (beyond: a pass per grouping)
+    MAX_CLASSES = 2**62
 
     def __init__(self, per_model: pd.DataFrame, models: pd.DataFrame, values=("downloads",)):
         self.models = models.reset_index(drop=True)
@@ -95,19 +97,43 @@ class Cells:
         """``table``: grouping columns aligned with the rows of ``models``; ``where``: a boolean mask
         over them (None: every model). Returns month, the grouping columns, each value's sum and
         ``n_rows``, sorted by month and group (missing keys last)."""
-        table = table.reset_index(drop=True)
-        cols = list(table.columns)
-        group = table.groupby(cols, dropna=False, sort=False).ngroup().to_numpy() if cols else np.zeros(len(table), dtype=np.int64)
-        if where is not None:
-            group = np.where(np.asarray(where, dtype=bool), group, -1)
-        n_groups = max(int(group.max(initial=-1)) + 1, 1)
-        first = first_rows(group, n_groups)  # a row of each group, for its values
-        # cells over every row, one extra group per month collecting the rows left out (never filtered: no copies)
-        width = n_groups + 1
+        return self.sums_of([(table, where)])[0]
+
+    def sums_of(self, groupings: list) -> list[pd.DataFrame]:
+        """``sums(table, where)`` of each (table, where) of ``groupings``, in one pass over the rows:
+        the rows are added into cells of (month, class of models alike in every grouping), and
+        each grouping's cells are sums of those (a few thousand classes, not millions of rows)."""
+        groups, tables = [], []
+        for table, where in groupings:
+            table = table.reset_index(drop=True)
+            cols = list(table.columns)
+            group = table.groupby(cols, dropna=False, sort=False).ngroup().to_numpy() if cols else np.zeros(len(table), dtype=np.int64)
+            if where is not None:
+                group = np.where(np.asarray(where, dtype=bool), group, -1)
+            groups.append(group)
+            tables.append(table)
+        # each model's class: its group in every grouping (0: left out of all)
+        key, span = np.zeros(len(self.models), dtype=np.int64), 1
+        for group in groups:
+            n = int(group.max(initial=-1)) + 2
+            if span * n > self.MAX_CLASSES:  # too many combinations to number: one pass per grouping
+                return [out for g in groupings for out in self.sums_of([g])]
+            key, span = key * n + (group + 1), span * n
+        cls, uniq = pd.factorize(key)
+        n_cls = len(uniq) + 1
+        cell_of = np.zeros(len(self.models) + 1, dtype=np.int64)  # by model row; the last: a row of no model
+        cell_of[:-1] = np.where(key > 0, cls + 1, 0)  # 0: left out of every grouping
+        count, totals = self._add(cell_of, n_cls)
+        hit = np.flatnonzero(count)
+        month, c = hit // n_cls, hit % n_cls
+        model_of = first_rows(cell_of[:-1], n_cls)[c]  # a model of each class hit, for its groups
+        return [self._by_group(table, group, month, group[model_of], count[hit], {k: v[hit] for k, v in totals.items()})
+                for table, group in zip(tables, groups)]
+
+    def _add(self, cell_of: np.ndarray, width: int) -> tuple[np.ndarray, dict]:
+        """Rows and value sums of each (month, cell) cell, ``cell_of`` the cell of each row of
+        ``models`` (0: left out) and of a row of no model (its last entry), flat by month."""
         size = len(self.months) * width
-        ctype = np.int32 if size < 2**31 else np.int64
-        cell_of = np.zeros(len(table) + 1, dtype=ctype)  # by model row; the last: a row of no model, left out
-        cell_of[:-1] = group + 1
         count = np.zeros(size, dtype=np.int64)
         totals = {name: np.zeros(size, dtype=np.int64) for name in self.names}
         # a slice of rows at a time: the cells (and the float weights bincount makes) of a few million rows only
@@ -115,17 +141,30 @@ class Cells:
             if np.ndim(month) == 0:  # a slice of one month: into that month's cells only
                 at, cell, n = slice(int(month) * width, (int(month) + 1) * width), cell_of[model_row], width
             else:
-                at, cell, n = slice(None), month.astype(ctype) * ctype(width) + cell_of[model_row], size
+                at, cell, n = slice(None), month.astype(np.int64) * width + cell_of[model_row], size
             count[at] += np.bincount(cell, minlength=n)
             for name, v in values.items():
                 totals[name][at] += _exact_sums(cell, v, n)
         count[::width] = 0  # the rows left out
-        hit = np.flatnonzero(count)
-        out = table.iloc[first[hit % width - 1]].reset_index(drop=True)
-        out.insert(0, "month", pd.array(np.asarray(self.months, dtype=object)[hit // width], dtype="string"))
+        return count, totals
+
+    def _by_group(self, table: pd.DataFrame, group: np.ndarray, month: np.ndarray, cell_group: np.ndarray,
+                  count: np.ndarray, totals: dict) -> pd.DataFrame:
+        """One grouping's (month, group) rows from the cells of its classes (``month``,
+        ``cell_group``: each cell's month and group, -1 left out; ``count``, ``totals``: its sums)."""
+        cols = list(table.columns)
+        n_groups = max(int(group.max(initial=-1)) + 1, 1)
+        keep = cell_group >= 0
+        cell = month[keep] * n_groups + cell_group[keep]
+        size = len(self.months) * n_groups
+        n_rows = np.bincount(cell, weights=count[keep], minlength=size) if len(cell) else np.zeros(size)
+        hit = np.flatnonzero(n_rows)
+        first = first_rows(group, n_groups)  # a row of each group, for its values
+        out = table.iloc[first[hit % n_groups]].reset_index(drop=True)
+        out.insert(0, "month", pd.array(np.asarray(self.months, dtype=object)[hit // n_groups], dtype="string"))
         for name, total in totals.items():
-            out[name] = pd.array(total[hit], dtype="Int64")
-        out["n_rows"] = pd.array(count[hit], dtype="Int64")
+            out[name] = pd.array(_exact_sums(cell, total[keep], size)[hit], dtype="Int64")
+        out["n_rows"] = pd.array(np.rint(n_rows[hit]).astype(np.int64), dtype="Int64")
         # categorical columns sort in their categories' order (as a group-by on them does), then become text
         out = out.sort_values(["month", *cols], na_position="last", kind="stable").reset_index(drop=True)
         for c in cols:
@@ -172,12 +211,25 @@ def cells_of(per_model, models: pd.DataFrame, values=("downloads",)) -> Cells:
     return Cells(per_model, models, values)
 
 
+#: the values of the monthly rows ``downloads_by_country`` sums
+COUNTRY_VALUES = ("downloads", "all_time_end")
+
+
 def downloads_by_country(monthly, models: pd.DataFrame, scope) -> pd.DataFrame:
     """Downloads, share and cumulative downloads per month and country of the models in ``scope``
     (a ``rules.scope.Scope``); ``monthly``: the per-model monthly rows (a frame, or the table kept
     a month at a time)."""
-    cells = cells_of(monthly, models, values=("downloads", "all_time_end"))
-    g = cells.sums(cells.models[["country", "region"]], scope.mask(cells.models))
+    cells = cells_of(monthly, models, values=COUNTRY_VALUES)
+    return by_country(cells.sums(*country_grouping(cells.models, scope)), scope)
+
+
+def country_grouping(models: pd.DataFrame, scope) -> tuple[pd.DataFrame, np.ndarray]:
+    """(grouping, mask) of ``downloads_by_country`` for ``Cells.sums`` (``models``: the cells')."""
+    return models[["country", "region"]], scope.mask(models)
+
+
+def by_country(g: pd.DataFrame, scope) -> pd.DataFrame:
+    """``downloads_by_country`` from the sums of its grouping (``country_grouping``)."""
     g = g.rename(columns={"all_time_end": "cumulative_downloads", "n_rows": "n_models"})
     g = with_share(g, ["month"], "downloads")
     g["scope"] = scope.describe()
