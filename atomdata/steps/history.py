@@ -251,12 +251,7 @@ class _Pass:
         date = pd.Series([pd.Timestamp(snap.date)]).to_numpy()[0]  # the type a column of it would have
         idx, e_idx = self.id_codes.take(snap.name, None if isinstance(e, tuple) else e) if is_main else (None, None)
         if parts is None:
-            full = r.assign(model_id=lineage.id_strings(self.vocab, idx)) if is_main else r
-            parts = snapshot_claims(full.assign(snapshot=snap.name, date=date), snap, self.snapinfo, self.registry)
-            del full
-            files = claims_cache.store_claims(snap, ckey, parts)
-            if "org" in parts:  # kept in a file: the snapshot's cache entry, else the workspace
-                parts["org"] = files["org"] if files else claims_cache.PartFile.write(parts["org"], self.workspace.path / f"org.{snap.name}.parquet")
+            parts = self._claims(snap, ckey, r.assign(model_id=lineage.id_strings(self.vocab, idx)) if is_main else r, date)
         self._add_claims(snap.name, parts)
         if is_main:
             self._take_main(snap, r, e, idx, e_idx, date)
@@ -304,12 +299,17 @@ class _Pass:
         snap, ckey, *at = self.later
         parts = claims_cache.load_claims(snap, ckey, kept=("org",)) if self.preparing.wait() else None
         if parts is None:
-            r, _ = cache.cached_load(snap, typing=self.typing)
-            parts = snapshot_claims(r.assign(snapshot=snap.name, date=pd.Timestamp(snap.date)), snap, self.snapinfo, self.registry)
-            files = claims_cache.store_claims(snap, ckey, parts)
-            if "org" in parts:
-                parts["org"] = files["org"] if files else claims_cache.PartFile.write(parts["org"], self.workspace.path / f"org.{snap.name}.parquet")
+            parts = self._claims(snap, ckey, cache.cached_load(snap, typing=self.typing)[0], pd.Timestamp(snap.date))
         self._add_claims(snap.name, parts, tuple(at))
+
+    def _claims(self, snap, ckey: str, records: pd.DataFrame, date) -> dict:
+        """A snapshot's claims parts made from its ``records`` (with their ids) and cached; its
+        organization rows kept in a file (the snapshot's cache entry, else the workspace)."""
+        parts = snapshot_claims(records.assign(snapshot=snap.name, date=date), snap, self.snapinfo, self.registry)
+        files = claims_cache.store_claims(snap, ckey, parts)
+        if "org" in parts:
+            parts["org"] = files["org"] if files else claims_cache.PartFile.write(parts["org"], self.workspace.path / f"org.{snap.name}.parquet")
+        return parts
 
     def finish(self) -> History:
         """The kept rows as frames, ids as a categorical over the sorted ids; the state after the
