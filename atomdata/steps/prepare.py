@@ -36,8 +36,8 @@ def return_freed_memory() -> None:
     MB and more (a column of millions of rows) are mapped and given back to the system when freed,
     and the heap gives back what is free at its top above 128 kB. Smaller blocks are reused from
     the heap: at a 1 MB threshold each was mapped and zeroed by the kernel anew, a third of an
-    added month's CPU time, for the same peak memory (``benchmarks/RESULTS.md``). Linux with
-    glibc only; elsewhere nothing changes."""
+    added month's CPU time, for a peak at most 0.35 GB lower (``benchmarks/RESULTS.md``). Linux
+    with glibc only; elsewhere nothing changes."""
     if not sys.platform.startswith("linux"):
         return
     try:
