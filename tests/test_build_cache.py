@@ -280,6 +280,26 @@ def test_a_month_backfilled_before_others_recodes_those_after_it(tmp_path, data_
     assert _tables(tmp_path / "gap") == _tables(tmp_path / "gap-warm") != _tables(tmp_path / "afresh")
 
 
+#: three shared snapshots: a store built over the first two, then the third added
+ADDED_DAYS = ("2026-07-01", "2026-08-01", "2026-08-03")
+
+
+def _serial_build(tmp_path, data_root) -> Path:
+    """The tables of a build that types every one of ``ADDED_DAYS`` itself (no worker)."""
+    serial = tmp_path / "serial"
+    for d in ADDED_DAYS:
+        import_dump(data_root / "hub-stats" / d / "models.parquet", serial)
+    build(serial, tmp_path / "out_serial")
+    return tmp_path / "out_serial"
+
+
+def _forget_month(raw, snap) -> None:
+    """Make ``snap`` cold again: its cache entries and the id codes (read from its data file then)."""
+    for p in (raw / ".cache").glob("*"):
+        if snap.sha256[:32] in p.name or p.name.startswith(("ids-", "vocab-")):
+            p.unlink()
+
+
 def test_a_single_cold_snapshot_is_typed_beside_the_pass(tmp_path, data_root, monkeypatch):
     """A month added to a built store (the one Hub-sized snapshot not cached) is typed in a worker
     process while the pass reads the others (``prepare.Preparing``; its ids come from its data
@@ -290,11 +310,8 @@ def test_a_single_cold_snapshot_is_typed_beside_the_pass(tmp_path, data_root, mo
     from atomdata.errors import AtomdataError
     from atomdata.ingest import store
 
-    days = ("2026-07-01", "2026-08-01", "2026-08-03")
-    serial = tmp_path / "serial"
-    for d in days:
-        import_dump(data_root / "hub-stats" / d / "models.parquet", serial)
-    build(serial, tmp_path / "out_serial")
+    days = ADDED_DAYS
+    serial = _serial_build(tmp_path, data_root)
 
     monkeypatch.setattr(prepare_mod, "PARALLEL_MIN_ROWS", 0)  # the shared snapshots are small: make them count
     prepared, real = [], prepare_mod.prepare_snapshots
@@ -307,12 +324,10 @@ def test_a_single_cold_snapshot_is_typed_beside_the_pass(tmp_path, data_root, mo
     build(raw, tmp_path / "out")
     done, beside = prepared[-1]
     assert done == set() and beside is not None and beside.name == days[2]
-    assert _tables(tmp_path / "out_serial") == _tables(tmp_path / "out")
+    assert _tables(serial) == _tables(tmp_path / "out")
 
     before = _tables(tmp_path / "out")
-    for p in (raw / ".cache").glob("*"):
-        if store.find(raw, days[2]).sha256[:32] in p.name or p.name.startswith(("ids-", "vocab-")):
-            p.unlink()  # the added month is cold again, and its ids are read from its data file
+    _forget_month(raw, store.find(raw, days[2]))
     damaged = store.find(raw, days[2]).data_path
     damaged.write_bytes(damaged.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(AtomdataError, match="sha256"):
@@ -332,12 +347,8 @@ def test_the_pass_takes_the_records_of_a_month_typed_beside_it_before_its_claims
     from atomdata.steps import claims_cache
     from atomdata.steps.context import open_context
 
-    days = ("2026-07-01", "2026-08-01", "2026-08-03")
-    serial = tmp_path / "serial"
-    for d in days:
-        import_dump(data_root / "hub-stats" / d / "models.parquet", serial)
-    build(serial, tmp_path / "out_serial")
-
+    days = ADDED_DAYS
+    serial = _serial_build(tmp_path, data_root)
     raw = tmp_path / "raw"
     for d in days[:2]:
         import_dump(data_root / "hub-stats" / d / "models.parquet", raw)
@@ -367,9 +378,7 @@ def test_the_pass_takes_the_records_of_a_month_typed_beside_it_before_its_claims
     finally:
         beside.close()
 
-    for p in (raw / ".cache").glob("*"):
-        if snap.sha256[:32] in p.name or p.name.startswith(("ids-", "vocab-")):
-            p.unlink()  # cold again, for the build
+    _forget_month(raw, snap)  # cold again, for the build
     flag.unlink()
     monkeypatch.setattr(prepare_mod, "PARALLEL_MIN_ROWS", 0)  # the shared snapshots are small: make them count
     import atomdata.steps.history as history_mod
@@ -384,7 +393,7 @@ def test_the_pass_takes_the_records_of_a_month_typed_beside_it_before_its_claims
     monkeypatch.setattr(history_mod._Pass, "_later_claims", at_the_end_of_the_pass)
     build(raw, tmp_path / "out")
     assert later == [days[2]]
-    assert _tables(tmp_path / "out_serial") == _tables(tmp_path / "out")
+    assert _tables(serial) == _tables(tmp_path / "out")
 
 
 def test_the_csv_text_of_tables_parts_is_kept_by_what_they_are_a_function_of(tmp_path, monkeypatch):
